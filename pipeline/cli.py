@@ -1,0 +1,134 @@
+"""The command line: one small function per command, errors become exits here only.
+
+Exit codes (DESIGN.md): 0 ok, 1 a job failed and said why, 2 bad usage or
+bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__, clock, config, jobs, report, scaffold
+from .errors import PipelineError, UsageError
+
+log = logging.getLogger("pipeline")
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_console()
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except PipelineError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python run.py",
+        description="执行宣传工作流水线：读取素材表、核对工作方案任务、生成稿件并发送邮件。",
+    )
+    parser.add_argument("--config", type=Path, default=None,
+                        help=f"配置文件（默认 {config.DEFAULT_CONFIG.relative_to(config.PROJECT_ROOT)}，"
+                             "或环境变量 PIPELINE_CONFIG）")
+    parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    init = commands.add_parser("init", help="创建配置（如不存在）和五个分页的工作簿")
+    init.add_argument("--demo", action="store_true", help="填入本周的示例素材、部门、媒体和活动")
+    init.add_argument("--force", action="store_true", help="覆盖已有的工作簿")
+    init.set_defaults(handler=cmd_init)
+
+    pull = commands.add_parser("pull", help="读取工作簿，校验素材，分配编号并写回状态")
+    pull.add_argument("--dry-run", action="store_true", help="只校验和报告，不写账本也不写工作簿")
+    pull.set_defaults(handler=cmd_pull)
+
+    status = commands.add_parser("status", help="本周各部门报送情况和最近发现的问题")
+    status.add_argument("--errors", type=int, default=20, metavar="N", help="最多列出 N 行问题（默认 20）")
+    status.set_defaults(handler=cmd_status)
+    return parser
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    if args.config is not None:
+        return args.config
+    env = os.environ.get("PIPELINE_CONFIG")
+    return Path(env) if env else config.DEFAULT_CONFIG
+
+
+def _settings(args: argparse.Namespace) -> config.Settings:
+    return config.load(_config_path(args))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    if not path.exists():
+        if path.resolve() == config.DEFAULT_CONFIG:
+            raise UsageError(f"{path}: the default config is missing from the project; restore it with git")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(config.render_default(), encoding="utf-8")
+        print(f"已创建配置文件 {path}")
+    settings = config.load(path)
+    if settings.sheet.backend != "xlsx":
+        raise UsageError(f"{path}: init 只为本地工作簿（[sheet] backend = \"xlsx\"）生成模板")
+    workbook = settings.sheet.path
+    assert workbook is not None
+    now = clock.now(settings.timezone)
+    try:
+        scaffold.write_workbook(workbook, now=now, demo=args.demo, force=args.force)
+    except FileExistsError:
+        print(f"工作簿已存在，保留不动：{_shown(workbook)}")
+        print("如需重新开始，运行 python run.py init --demo --force（会覆盖该工作簿）")
+        return 0
+    what = "示例工作簿（本周素材、部门、媒体、活动）" if args.demo else "空白工作簿（五个分页：素材、部门、媒体、活动、审核）"
+    print(f"已创建{what}：{_shown(workbook)}")
+    print("下一步：python run.py pull 读取并校验素材")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    summary = jobs.pull(settings, dry_run=args.dry_run)
+    where = _shown(settings.sheet.path) if settings.sheet.path else str(settings.sheet.spreadsheet)
+    text = report.pull_summary(summary, where)
+    if args.dry_run:
+        text = "（试运行：未写账本，未写工作簿）\n" + text
+    print(text)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(report.week_status(jobs.status(settings, error_limit=args.errors)))
+    return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from the current folder."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _utf8_console() -> None:
+    """Chinese output must not crash a console whose encoding is not UTF-8 (Windows)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+            reconfigure(errors="replace")

@@ -1,0 +1,241 @@
+"""Load the TOML configuration and validate it into typed settings.
+
+The file is the contract of DESIGN.md. Validation happens once, at load:
+an unknown key, a wrong type or a missing value raises :class:`ConfigError`
+naming the file and the key, so that a mistyped setting can never lie
+dormant until the job that reads it fires at 08:30 on a Monday.
+
+Relative paths resolve against the folder of the config file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "pipeline.toml"
+GOOGLE_SHEETS_ENDPOINT = "https://sheets.googleapis.com"
+
+
+def _meta(help: str, **extra: Any) -> dict[str, Any]:
+    return {"help": help, **extra}
+
+
+@dataclass(frozen=True)
+class SheetSettings:
+    backend: Literal["xlsx", "gsheets"] = field(default="xlsx", metadata=_meta("where the shared spreadsheet lives"))
+    path: Path | None = field(default=None, metadata=_meta("the local workbook (xlsx backend)"))
+    spreadsheet: str | None = field(default=None, metadata=_meta("Google spreadsheet key or URL"))
+    credentials: Path | None = field(default=None, metadata=_meta("service-account key file"))
+    endpoint: str = field(default=GOOGLE_SHEETS_ENDPOINT, metadata=_meta("Sheets API address or gateway"))
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    path: Path = field(metadata=_meta("the SQLite ledger file"))
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 465
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str | None = None
+    password_env: str = "PIPELINE_SMTP_PASSWORD"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    sender: str = field(metadata=_meta("From: of every message", kind="address"))
+    office: tuple[str, ...] = field(metadata=_meta("the office's addresses", kind="addresses"))
+    transport: Literal["outbox", "smtp"] = "outbox"
+    outbox: Path = Path("outbox")
+    smtp: SmtpSettings = SmtpSettings()
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    default_quota: int = field(default=3, metadata=_meta("items a team owes a week when 每周任务 is blank"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration; ``source`` is the file it came from."""
+
+    sheet: SheetSettings
+    ledger: LedgerSettings
+    mail: MailSettings
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    intake: IntakeSettings = IntakeSettings()
+    source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+
+def load(path: Path | None = None) -> Settings:
+    """Read and validate the config at ``path`` (the embedded default when None)."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (python run.py init creates one)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse(data, path.resolve())
+
+
+def parse(data: dict[str, Any], source: Path) -> Settings:
+    """Validate an already-decoded TOML document that was read from ``source``."""
+    if "source" in data:
+        raise ConfigError(f"{source}: source: unknown key")
+    builder = _Builder(source)
+    settings = builder.build(Settings, {**data, "source": source}, section="")
+    _check_consistency(settings)
+    return settings
+
+
+def _check_consistency(settings: Settings) -> None:
+    sheet, where = settings.sheet, settings.source
+    if sheet.backend == "xlsx" and sheet.path is None:
+        raise ConfigError(f"{where}: [sheet] path is required when backend = \"xlsx\"")
+    if sheet.backend == "gsheets" and not sheet.spreadsheet:
+        raise ConfigError(f"{where}: [sheet] spreadsheet is required when backend = \"gsheets\"")
+    if not sheet.endpoint.startswith(("https://", "http://")):
+        raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
+    if not settings.mail.office:
+        raise ConfigError(f"{where}: [mail] office must list at least one address")
+
+
+class _Builder:
+    """Turns nested TOML tables into the frozen dataclasses above, strictly."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
+    def fail(self, section: str, key: str, problem: str) -> ConfigError:
+        location = f"[{section}] {key}" if section else key
+        return ConfigError(f"{self.source}: {location}: {problem}")
+
+    def build(self, cls: type, table: dict[str, Any], section: str) -> Any:
+        hints = typing.get_type_hints(cls)
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        for key in table:
+            if key not in known or known[key].metadata.get("internal") and key != "source":
+                allowed = ", ".join(n for n, f in known.items() if not f.metadata.get("internal"))
+                raise self.fail(section, key, f"unknown key (allowed here: {allowed})")
+        values: dict[str, Any] = {}
+        for name, fld in known.items():
+            if name not in table:
+                if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
+                    if dataclasses.is_dataclass(hints[name]):
+                        table = {**table, name: {}}
+                    else:
+                        raise self.fail(section, name, "missing value")
+                else:
+                    continue
+            values[name] = self.convert(hints[name], table[name], section, name, fld.metadata)
+        return cls(**values)
+
+    def convert(self, hint: Any, value: Any, section: str, key: str, meta: Any) -> Any:
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            inner = [a for a in args if a is not type(None)]
+            return self.convert(inner[0], value, section, key, meta)
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise self.fail(section, key, f"expected a table [{_join(section, key)}], got {value!r}")
+            return self.build(hint, value, _join(section, key))
+        if origin is Literal:
+            if value not in args:
+                choices = " | ".join(f'"{a}"' for a in args)
+                raise self.fail(section, key, f"must be one of {choices}, got {value!r}")
+            return value
+        if hint is ZoneInfo:
+            if not isinstance(value, str):
+                raise self.fail(section, key, f"expected a time zone name, got {value!r}")
+            try:
+                return ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise self.fail(section, key, f"unknown time zone {value!r} (e.g. \"Asia/Shanghai\")") from None
+        if hint is Path:
+            if isinstance(value, Path):
+                return value
+            if not isinstance(value, str) or not value.strip():
+                raise self.fail(section, key, f"expected a path string, got {value!r}")
+            path = Path(value).expanduser()
+            return path if path.is_absolute() else (self.source.parent / path).resolve()
+        if origin is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.fail(section, key, f"expected a list of strings, got {value!r}")
+            if meta.get("kind") == "addresses":
+                for item in value:
+                    self.check_address(item, section, key)
+            return tuple(value)
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise self.fail(section, key, f"expected true or false, got {value!r}")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(section, key, f"expected an integer, got {value!r}")
+            if value < 0:
+                raise self.fail(section, key, f"must not be negative, got {value}")
+            return value
+        if hint is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.fail(section, key, f"expected a number, got {value!r}")
+            if value <= 0:
+                raise self.fail(section, key, f"must be positive, got {value}")
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise self.fail(section, key, f"expected a string, got {value!r}")
+            if meta.get("kind") == "address":
+                self.check_address(value, section, key)
+            return value
+        raise TypeError(f"config field {key} has an unsupported type {hint!r}")  # programming error
+
+    def check_address(self, value: str, section: str, key: str) -> None:
+        _, addr = parseaddr(value)
+        try:
+            parsed = Address(addr_spec=addr)
+        except (ValueError, IndexError):
+            parsed = None
+        if not addr or parsed is None or not parsed.domain or "." not in parsed.domain:
+            raise self.fail(section, key, f"not an email address: {value!r}")
+
+
+def _join(section: str, key: str) -> str:
+    return f"{section}.{key}" if section else key
+
+
+def render_default(data_prefix: str = "") -> str:
+    """The default config's text, with its data paths under ``data_prefix``.
+
+    ``init --config NEW.toml`` writes this beside a config file that does
+    not exist yet; the committed ``config/pipeline.toml`` is the same text
+    with ``../`` so that its data lives at the project's top level.
+    """
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    return text.replace('"../', f'"{data_prefix}')

@@ -1,0 +1,46 @@
+"""The one error family of the pipeline.
+
+Library exceptions are wrapped at the module edge with their context (the
+config key, ``素材!17``, the workbook path); only the CLI turns a
+:class:`PipelineError` into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """A failure the user can act on; ``exit_code`` follows DESIGN.md."""
+
+    exit_code = 1
+
+
+class ConfigError(PipelineError):
+    """The configuration file is missing, unreadable or invalid."""
+
+    exit_code = 2
+
+
+class UsageError(PipelineError):
+    """The command line asked for something impossible."""
+
+    exit_code = 2
+
+
+class SourceError(PipelineError):
+    """The spreadsheet could not be read or written this cycle; retry later."""
+
+
+class SourceBusy(SourceError):
+    """Someone has the workbook open for editing, so writing now would race them."""
+
+
+class SourceChanged(SourceError):
+    """The workbook changed between our read and our write-back."""
+
+
+class SheetLayoutError(PipelineError):
+    """A tab or a column the pipeline needs is missing or ambiguous."""
+
+
+class LedgerError(PipelineError):
+    """The ledger database cannot be opened or is newer than this program."""

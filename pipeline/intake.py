@@ -1,0 +1,392 @@
+"""Intake: from the sheet's rows to submissions, row errors and a write-back plan.
+
+A pure function over plain data. Every 素材 row with content ends either as
+an accepted submission with an ID in 编号, or with its problems in 状态 —
+never skipped silently (DESIGN.md, invariants). Identity survives inserted,
+deleted and sorted rows because the ID travels in the row itself; a row whose
+ID cell was cleared is recognised by its content and gets its old ID back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from . import normalize as norm
+from .headers import MappedTab, map_tabs
+from .model import Activity, MediaContact, PullSummary, Review, RowError, Submission, Team
+from .sources import CellUpdate, SheetData
+
+SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
+DRAFT_ID = re.compile(r"^D-\d{4}-\d{6}(?:-v\d+)?$")
+
+ACCEPTED = "已受理"
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the ledger already knows of one submission."""
+
+    id: str
+    content_hash: str
+    version: int
+    removed: bool
+    received_at: datetime
+
+
+@dataclass
+class Taken:
+    """A 素材 row that holds a submission ID after this pull."""
+
+    id: str
+    row: int
+    fields: dict[str, str]          # the clean values, as stored in the ledger
+    content_hash: str
+    state: str                      # "valid" | "invalid" | "duplicate"
+    problems: tuple[str, ...]
+    change: str                     # "new" | "adopted" | "restored" | "changed" | "same"
+    version: int
+    submission: Submission | None   # None when the row is invalid
+    submitted_at: datetime | None
+    received_at: datetime
+    week: str
+
+
+@dataclass
+class IntakeResult:
+    taken: list[Taken] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    teams: list[Team] = field(default_factory=list)
+    media: list[MediaContact] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    reviews: list[tuple[int, Review]] = field(default_factory=list)
+    updates: list[CellUpdate] = field(default_factory=list)
+    summary: PullSummary = field(default_factory=PullSummary)
+
+
+@dataclass
+class _Row:
+    number: int
+    cell_id: str
+    fields: dict[str, str]
+    problems: list[str]
+    submission: Submission | None
+    submitted_at: datetime | None
+    content_hash: str
+    id: str = ""
+    known: Known | None = None
+    state: str = "valid"
+
+
+def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
+            default_quota: int, last_sequence: int) -> IntakeResult:
+    """Validate every tab of ``sheet`` against what the ledger ``known``.
+
+    ``last_sequence`` is the highest submission serial already used in the
+    current year; new IDs continue from it.
+    """
+    tabs = map_tabs(sheet)
+    result = IntakeResult()
+    teams = _take_teams(tabs["teams"], default_quota, result)
+    _take_media(tabs["media"], result)
+    _take_activities(tabs["activities"], tz, result)
+    _take_reviews(tabs["reviews"], result)
+    _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result)
+    result.summary.other_errors = sum(1 for e in result.errors if e.tab_key != "submissions")
+    result.summary.cells_written = len(result.updates)
+    return result
+
+
+# --- 素材 --------------------------------------------------------------------
+
+def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, Known],
+                      now: datetime, tz: ZoneInfo, last_sequence: int, result: IntakeResult) -> None:
+    rows: list[_Row] = []
+    for number, cells in mapped.body():
+        row = _parse_submission(mapped, number, cells, team_names, now, tz)
+        if row is None:
+            _own(mapped, result, number, cells, ident="", status="")  # blank row: clear stale marks
+            continue
+        rows.append(row)
+    result.summary.rows = len(rows)
+
+    _claim_ids(rows, known)
+    by_hash: dict[str, list[Known]] = {}
+    claimed = {r.id for r in rows if r.id}
+    for item in known.values():
+        if item.id not in claimed:
+            by_hash.setdefault(item.content_hash, []).append(item)
+
+    # Earlier IDs win duplicates, then new rows in sheet order.
+    order = sorted(rows, key=lambda r: (0, r.id) if r.id else (1, f"{r.number:09d}"))
+    first_of: dict[tuple[str, str, str, str], str] = {}
+    sequence = last_sequence
+    year = now.year
+    for row in order:
+        if row.submission is None:
+            row.state = "invalid"
+        else:
+            key = row.submission.duplicate_key()
+            if key in first_of:
+                row.state = "duplicate"
+                row.problems.append(f"重复：与 {first_of[key]} 相同")
+            elif not row.id:
+                twins = by_hash.get(row.content_hash)
+                if twins:
+                    row.known = twins.pop(0)
+                    row.id = row.known.id
+                else:
+                    sequence += 1
+                    row.id = f"S-{year}-{sequence:06d}"
+            if row.state == "valid":
+                first_of[key] = row.id
+
+    holders = {r.id for r in rows if r.id}
+    for row in rows:
+        cells = mapped.data.rows[row.number - 1]
+        if not row.id:
+            result.errors.append(RowError(mapped.tab.key, mapped.title, row.number, tuple(row.problems),
+                                          row.fields.get("team", ""), _week(row, now)))
+            result.summary.flagged += 1
+            # A copied ID belongs to the row that had it first; anything else in
+            # 编号 of a row we cannot take in is left for the office to see.
+            ident = "" if row.cell_id in holders else None
+            _own(mapped, result, row.number, cells, ident=ident, status="；".join(row.problems))
+            continue
+        taken = _taken(row, now)
+        result.taken.append(taken)
+        if taken.state != "valid":
+            result.summary.flagged += 1
+            result.errors.append(RowError(mapped.tab.key, mapped.title, row.number, taken.problems,
+                                          row.fields.get("team", ""), taken.week))
+        else:
+            result.summary.accepted += 1
+        result.summary.new += taken.change in ("new", "adopted")
+        result.summary.changed += taken.change == "changed"
+        result.summary.restored += taken.change == "restored"
+        _own(mapped, result, row.number, cells, ident=taken.id, status=_status(taken))
+
+    seen = {t.id for t in result.taken}
+    result.removed = sorted(k.id for k in known.values() if not k.removed and k.id not in seen)
+    result.summary.removed = len(result.removed)
+
+
+def _parse_submission(mapped: MappedTab, number: int, cells: list[object], team_names: set[str],
+                      now: datetime, tz: ZoneInfo) -> _Row | None:
+    value = lambda key: mapped.value(cells, key)  # noqa: E731
+    content_keys = [c.key for c in mapped.tab.columns if not c.owned and c.key in mapped.columns]
+    if not any(norm.text(value(k)) for k in content_keys):
+        return None
+    problems: list[str] = []
+    fields = {k: norm.text(value(k)) for k in content_keys}
+
+    team = norm.team_name(value("team"))
+    if not team:
+        problems.append("缺少部门")
+    elif team not in team_names:
+        problems.append(f"部门不在部门表中：{fields['team']}")
+    fields["team"] = team
+
+    kind = ""
+    try:
+        kind = norm.kind(value("kind"))
+        fields["kind"] = kind
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+    for key, label in (("title", "标题"), ("facts", "案情"), ("process", "执行过程")):
+        if not fields.get(key):
+            problems.append(f"缺少{label}")
+    try:
+        fields["case_number"] = norm.case_number(value("case_number"), latest_year=now.year + 1)
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+    submitted_at = None
+    try:
+        submitted_at = norm.moment(value("submitted_at"), tz, label="提交时间")
+        fields["submitted_at"] = submitted_at.isoformat() if submitted_at else ""
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+    publishable = True
+    try:
+        publishable = norm.yes_no(value("publishable"), label="可公开")
+        fields["publishable"] = "是" if publishable else "否"
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+
+    digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    submission = None
+    if not problems:
+        submission = Submission(team=team, submitter=fields.get("submitter", ""), kind=kind,
+                                case_number=fields.get("case_number", ""), title=fields["title"],
+                                facts=fields["facts"], process=fields["process"],
+                                outcome=fields.get("outcome", ""), parties=fields.get("parties", ""),
+                                publishable=publishable, submitted_at=submitted_at)
+    cell_id = norm.code(value("id")).upper()
+    return _Row(number, cell_id, fields, problems, submission, submitted_at, digest)
+
+
+def _claim_ids(rows: list[_Row], known: dict[str, Known]) -> None:
+    """Rows keep the ID in their 编号 cell; a copied ID stays with its first row.
+
+    A well-formed ID the ledger does not know (a ledger restored from an old
+    backup, say) is adopted as it stands, so the sheet's IDs never change.
+    """
+    claimed: set[str] = set()
+    for row in sorted(rows, key=lambda r: r.number):
+        if not SUBMISSION_ID.match(row.cell_id) or row.cell_id in claimed:
+            continue
+        if row.submission is None and row.cell_id not in known:
+            continue  # an invalid row never gets an ID it did not already have
+        claimed.add(row.cell_id)
+        row.id = row.cell_id
+        row.known = known.get(row.cell_id)
+
+
+def _taken(row: _Row, now: datetime) -> Taken:
+    item = row.known
+    if item is None:
+        change, version, received = ("adopted" if row.cell_id == row.id else "new"), 1, now
+    else:
+        received = item.received_at
+        if item.content_hash != row.content_hash:
+            change, version = "changed", item.version + 1
+        else:
+            change, version = ("restored" if item.removed or row.cell_id != row.id else "same"), item.version
+    week = norm.iso_week(row.submitted_at or received)
+    return Taken(id=row.id, row=row.number, fields=row.fields, content_hash=row.content_hash,
+                 state=row.state, problems=tuple(row.problems), change=change, version=version,
+                 submission=row.submission if row.state == "valid" else None,
+                 submitted_at=row.submitted_at, received_at=received, week=week)
+
+
+def _status(taken: Taken) -> str:
+    if taken.state != "valid":
+        return "；".join(taken.problems)
+    return ACCEPTED if taken.version == 1 else f"{ACCEPTED}（第{taken.version}版）"
+
+
+def _week(row: _Row, now: datetime) -> str:
+    return norm.iso_week(row.submitted_at or now)
+
+
+def _own(mapped: MappedTab, result: IntakeResult, number: int, cells: list[object], *,
+         ident: str | None = None, status: str) -> None:
+    """Plan the owned cells of one row; only cells whose text differs are written."""
+    wanted = {"status": status}
+    if ident is not None and "id" in mapped.columns:
+        wanted["id"] = ident
+    for key, text in wanted.items():
+        index = mapped.columns.get(key)
+        if index is None:
+            continue
+        current = cells[index] if index < len(cells) else None
+        if norm.text(current) != text:
+            result.updates.append(CellUpdate(mapped.title, number, index + 1, text))
+
+
+# --- 部门, 媒体, 活动, 审核 -----------------------------------------------------
+
+def _rows_with_content(mapped: MappedTab, result: IntakeResult):
+    """Yield (row number, cells) for rows with content; clear stale 状态 on blank rows."""
+    keys = [c.key for c in mapped.tab.columns if not c.owned and c.key in mapped.columns]
+    for number, cells in mapped.body():
+        if any(norm.text(mapped.value(cells, k)) for k in keys):
+            yield number, cells
+        else:
+            _own(mapped, result, number, cells, status="")
+
+
+def _flag(mapped: MappedTab, result: IntakeResult, number: int, cells: list[object],
+          problems: list[str], team: str = "") -> None:
+    result.errors.append(RowError(mapped.tab.key, mapped.title, number, tuple(problems), team))
+    _own(mapped, result, number, cells, status="；".join(problems))
+
+
+def _take_teams(mapped: MappedTab, default_quota: int, result: IntakeResult) -> list[Team]:
+    seen: set[str] = set()
+    for number, cells in _rows_with_content(mapped, result):
+        value = lambda key: mapped.value(cells, key)  # noqa: E731
+        name, problems = norm.team_name(value("team")), []
+        if not name:
+            problems.append("缺少部门名称")
+        elif name in seen:
+            problems.append(f"部门重复：{name}")
+        email = _check(problems, norm.email, value("email"))
+        quota = _check(problems, norm.quota, value("quota"), default_quota)
+        if name and name not in seen:
+            # A team with a bad address still exists: its material must not be refused.
+            seen.add(name)
+            result.teams.append(Team(name, norm.text(value("leader")), email or "",
+                                     default_quota if quota is None else quota))
+        if problems:
+            _flag(mapped, result, number, cells, problems, name)
+        else:
+            _own(mapped, result, number, cells, status="")
+    return result.teams
+
+
+def _take_media(mapped: MappedTab, result: IntakeResult) -> None:
+    for number, cells in _rows_with_content(mapped, result):
+        value = lambda key: mapped.value(cells, key)  # noqa: E731
+        problems: list[str] = []
+        outlet = norm.text(value("outlet"))
+        if not outlet:
+            problems.append("缺少媒体名称")
+        email = _check(problems, norm.email, value("email"))
+        kinds = _check(problems, norm.kind_list, value("kinds"))
+        enabled = _check(problems, norm.yes_no, value("enabled"), label="启用")
+        if problems:
+            # A contact we cannot read exactly must not receive anything.
+            _flag(mapped, result, number, cells, problems)
+            continue
+        result.media.append(MediaContact(outlet, norm.text(value("contact")), email, kinds, enabled))
+        _own(mapped, result, number, cells, status="" if enabled else "已停用")
+
+
+def _take_activities(mapped: MappedTab, tz: ZoneInfo, result: IntakeResult) -> None:
+    for number, cells in _rows_with_content(mapped, result):
+        value = lambda key: mapped.value(cells, key)  # noqa: E731
+        problems: list[str] = []
+        when = _check(problems, norm.day, value("date"), tz, label="日期")
+        if when is None and not any(p.startswith("日期") for p in problems):
+            problems.append("缺少日期")
+        kind = _check(problems, norm.activity_kind, value("kind"))
+        plan = _check(problems, norm.day, value("plan_date"), tz, label="方案报送日期")
+        if problems:
+            _flag(mapped, result, number, cells, problems)
+            continue
+        result.activities.append(Activity(when, kind, norm.text(value("name")), plan))
+        _own(mapped, result, number, cells, status="")
+
+
+def _take_reviews(mapped: MappedTab, result: IntakeResult) -> None:
+    for number, cells in _rows_with_content(mapped, result):
+        value = lambda key: mapped.value(cells, key)  # noqa: E731
+        problems: list[str] = []
+        draft_id = norm.code(value("draft_id")).upper()
+        if not draft_id:
+            problems.append("缺少草稿编号")
+        elif not DRAFT_ID.match(draft_id):
+            problems.append(f"草稿编号格式有误：{norm.text(value('draft_id'))}（如 D-2026-000045）")
+        decision = _check(problems, norm.decision, value("decision"))
+        reviewer = norm.team_name(value("reviewer"))
+        if not reviewer:
+            problems.append("缺少审核人")
+        if problems:
+            _flag(mapped, result, number, cells, problems)
+            continue
+        result.reviews.append((number, Review(draft_id, decision, reviewer, norm.text(value("comment")))))
+
+
+def _check(problems: list[str], parse, *args, **kwargs):
+    """Run one normaliser; on failure note its message and return None."""
+    try:
+        return parse(*args, **kwargs)
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+        return None

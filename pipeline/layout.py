@@ -1,0 +1,116 @@
+"""The workbook's tabs and columns: names people see, aliases we accept.
+
+One table drives both directions: ``init`` writes these headers, and intake
+maps whatever headers it finds back onto these keys. Header matching ignores
+surrounding and inner spaces, full-/half-width differences, case, ``_`` and
+``-``, so ``Case Number``, ``case_number`` and ``案 号`` all find 案号.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str                      # identifier used in code
+    name: str                     # the Chinese header written by init
+    aliases: tuple[str, ...] = ()
+    required: bool = False        # a missing required column stops the pull
+    width: int = 12               # column width written by init (characters)
+    owned: bool = False           # written by the pipeline, never by people
+    note: str = ""                # shown as the header's comment in the workbook
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    name: str
+    aliases: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    def column(self, key: str) -> Column:
+        for col in self.columns:
+            if col.key == key:
+                return col
+        raise KeyError(key)
+
+
+STATUS = Column("status", "状态", ("status",), width=36, owned=True,
+                note="由系统填写：受理结果或需要补正的问题")
+
+SUBMISSIONS = Tab("submissions", "素材", ("submissions", "material", "materials"), (
+    Column("id", "编号", ("id", "submission id"), required=True, width=16, owned=True,
+           note="由系统填写，请勿修改"),
+    Column("submitted_at", "提交时间", ("submitted at", "submitted", "time", "date"), width=18,
+           note="如 2026-11-28 或 2026年11月28日 15:30；空白时按系统收到的时间"),
+    Column("team", "部门", ("team", "department"), required=True, width=14),
+    Column("submitter", "提交人", ("submitter", "author"), width=10),
+    Column("kind", "类别", ("kind", "category", "type"), required=True, width=14,
+           note="打击拒执、惩戒失信、执行成功、教科书式老赖、执行不能等"),
+    Column("case_number", "案号", ("case number", "case no", "case"), width=26,
+           note="如（2026）琼9003执1234号"),
+    Column("title", "标题", ("title", "headline"), required=True, width=30),
+    Column("facts", "案情", ("facts", "case facts"), required=True, width=48),
+    Column("process", "执行过程", ("process", "enforcement process"), required=True, width=48),
+    Column("outcome", "执行结果", ("outcome", "result"), width=30),
+    Column("parties", "当事人", ("parties", "party"), width=30,
+           note="如 申请执行人：王某华；被执行人：李某强"),
+    Column("publishable", "可公开", ("publishable", "public", "publish"), width=8,
+           note="是 / 否；空白视为 是"),
+    replace(STATUS, required=True),
+))
+
+TEAMS = Tab("teams", "部门", ("teams", "departments"), (
+    Column("team", "部门", ("team", "department", "name"), required=True, width=16),
+    Column("leader", "负责人", ("leader", "head", "contact"), width=10),
+    Column("email", "邮箱", ("email", "e-mail", "mail"), required=True, width=28),
+    Column("quota", "每周任务", ("quota", "weekly quota"), width=10, note="每周应报送条数，空白为 3"),
+    STATUS,
+))
+
+MEDIA = Tab("media", "媒体", ("media", "outlets"), (
+    Column("outlet", "媒体", ("outlet", "media", "name"), required=True, width=20),
+    Column("contact", "联系人", ("contact", "person"), width=10),
+    Column("email", "邮箱", ("email", "e-mail", "mail"), required=True, width=28),
+    Column("kinds", "接收类别", ("kinds", "categories", "accepts"), width=30,
+           note="全部，或以顿号分隔的类别，如 执行成功、执行不能"),
+    Column("enabled", "启用", ("enabled", "active"), width=8, note="是 / 否；空白视为 是"),
+    STATUS,
+))
+
+ACTIVITIES = Tab("activities", "活动", ("activities", "events"), (
+    Column("date", "日期", ("date",), required=True, width=14),
+    Column("kind", "类型", ("kind", "type"), required=True, width=16,
+           note="新闻发布会 / 代表委员看执行 / 重大执行活动"),
+    Column("name", "名称", ("name", "title"), width=36),
+    Column("plan_date", "方案报送日期", ("plan date", "plan submitted"), width=14,
+           note="重大执行活动方案报送宣传办的日期"),
+    STATUS,
+))
+
+REVIEWS = Tab("reviews", "审核", ("reviews", "review"), (
+    Column("draft_id", "草稿编号", ("draft id", "draft"), required=True, width=20),
+    Column("decision", "结论", ("decision", "verdict"), required=True, width=8, note="通过 / 退回"),
+    Column("reviewer", "审核人", ("reviewer", "by"), required=True, width=10),
+    Column("comment", "意见", ("comment", "reason", "note"), width=40),
+    STATUS,
+))
+
+TABS: tuple[Tab, ...] = (SUBMISSIONS, TEAMS, MEDIA, ACTIVITIES, REVIEWS)
+
+_IGNORED = re.compile(r"[\s_\-]+")
+
+
+def fold(text: object) -> str:
+    """Fold a header or tab name for matching: width, case, spaces, ``_`` and ``-``."""
+    if text is None:
+        return ""
+    return _IGNORED.sub("", unicodedata.normalize("NFKC", str(text)).casefold())
+
+
+def names_for(item: Tab | Column) -> set[str]:
+    """Every folded spelling that identifies ``item``."""
+    return {fold(item.name), *(fold(a) for a in item.aliases)}

@@ -1,0 +1,113 @@
+"""Plain data the stages pass to each other: dataclasses in, dataclasses out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+# The kinds of material named in the work plan (三、工作内容), canonical spelling.
+KINDS: tuple[str, ...] = (
+    "打击拒执",      # 三(三)(四): the crime of refusing to execute, detention, fines
+    "惩戒失信",      # 三(三): dishonest-debtor list, consumption bans
+    "执行成功",      # 三(七)
+    "教科书式老赖",  # 三(七)
+    "执行不能",      # 三(八): no property to execute; explain the concept
+    "三涉专项",      # 三(五): livelihood, party/government bodies, finance
+    "先进典型",      # 三(十二): model enforcement officers
+    "巡查督导",      # 三(十): inspections and deputies' visits
+    "第三方评估",    # 三(十一)
+    "执行规范化",    # 三(九)
+    "执行联动",      # 三(二): the "big pattern" of coordinated enforcement
+)
+
+# Activity types on the 活动 tab (四(二), 四(四), 四(五)).
+ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "重大执行活动")
+
+# Review decisions on the 审核 tab.
+DECISIONS: tuple[str, ...] = ("通过", "退回")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One row of 素材 after normalisation (fields are clean strings)."""
+
+    team: str
+    submitter: str
+    kind: str
+    case_number: str
+    title: str
+    facts: str
+    process: str
+    outcome: str
+    parties: str
+    publishable: bool
+    submitted_at: datetime | None   # None when the cell was blank
+
+    def duplicate_key(self) -> tuple[str, str, str, str]:
+        """Rows with the same team, case number, kind and title are one item."""
+        return (self.team, self.case_number, self.kind, self.title)
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    leader: str
+    email: str
+    quota: int
+
+
+@dataclass(frozen=True)
+class MediaContact:
+    outlet: str
+    contact: str
+    email: str
+    kinds: tuple[str, ...]          # empty tuple means every kind
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Activity:
+    day: date
+    kind: str
+    name: str
+    plan_date: date | None
+
+
+@dataclass(frozen=True)
+class Review:
+    draft_id: str
+    decision: str
+    reviewer: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be taken in as it stands, and why (in Chinese)."""
+
+    tab_key: str                    # "submissions", "teams", ... (layout.Tab.key)
+    tab: str                        # the tab's title in the workbook
+    row: int                        # 1-based sheet row
+    problems: tuple[str, ...]
+    team: str = ""
+    week: str = ""                  # ISO week ("2026-W48") the row belongs to, if known
+
+    @property
+    def message(self) -> str:
+        return "；".join(self.problems)
+
+
+@dataclass
+class PullSummary:
+    """What one pull did, for the CLI and the audit log."""
+
+    rows: int = 0                   # rows with content in 素材
+    accepted: int = 0
+    new: int = 0
+    changed: int = 0
+    restored: int = 0
+    removed: int = 0
+    flagged: int = 0                # invalid or duplicate rows in 素材
+    other_errors: int = 0           # rows with errors on the other tabs
+    cells_written: int = 0
+    warnings: list[str] = field(default_factory=list)

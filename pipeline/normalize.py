@@ -1,0 +1,265 @@
+"""Turn what people type into the sheet into canonical values.
+
+Each function takes a raw cell value (str, number, date, datetime or None)
+and returns the canonical value, or raises :class:`Invalid` whose message is
+the Chinese text that goes into 状态. Pure functions: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .model import ACTIVITY_KINDS, DECISIONS, KINDS
+
+
+class Invalid(ValueError):
+    """A cell value that cannot be understood; ``str()`` is the 状态 message."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\ufeff]")
+_SPACES = re.compile(r"[\s\u3000]+")
+
+
+def text(value: object) -> str:
+    """A free-text cell: trimmed, newlines unified, control characters dropped.
+
+    Free text keeps its full-width punctuation (NFKC would turn ，into ,).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    result = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", result).strip(" \t\n\u3000")
+
+
+def code(value: object) -> str:
+    """A code-like cell (names, kinds, flags): NFKC-folded, no spaces at all."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text(value)))
+
+
+def team_name(value: object) -> str:
+    """Team names compare without spaces: ``执行 一组`` is ``执行一组``."""
+    return code(value)
+
+
+# --- case numbers ---------------------------------------------------------
+
+_BRACKETS = str.maketrans({"(": "（", ")": "）", "[": "（", "]": "）", "〔": "（", "〕": "）",
+                           "【": "（", "】": "）", "［": "（", "］": "）", "﹝": "（", "﹞": "）",
+                           "{": "（", "}": "）"})
+# （2026）琼9003执1234号 ; （2016）琼9003执字第123号 ; （2026）琼9003刑初88号
+_CASE = re.compile(r"^（(?P<year>\d{4})）(?P<court>[\u4e00-\u9fff]{1,4}\d{0,6})"
+                   r"(?P<type>[\u4e00-\u9fff]{1,6})(?P<serial>\d{1,7})号$")
+
+
+def case_number(value: object, *, latest_year: int) -> str:
+    """Canonical ``（2026）琼9003执1234号``; blank stays blank.
+
+    Accepts half-width or odd brackets, stray spaces and a missing 号.
+    """
+    raw = text(value)
+    if not raw:
+        return ""
+    folded = code(raw).translate(_BRACKETS)
+    if folded and not folded.endswith("号") and folded[-1].isdigit():
+        folded += "号"
+    match = _CASE.match(folded)
+    if not match or not 1990 <= int(match["year"]) <= latest_year:
+        raise Invalid(f"案号格式有误：{raw}")
+    return folded
+
+
+# --- kinds -----------------------------------------------------------------
+
+_KIND_SYNONYMS: dict[str, str] = {
+    "拒执": "打击拒执", "拒执罪": "打击拒执", "拒不执行": "打击拒执", "打击拒执犯罪": "打击拒执",
+    "拒不执行判决裁定": "打击拒执", "反抗拒执行": "打击拒执", "司法拘留": "打击拒执",
+    "失信": "惩戒失信", "失信惩戒": "惩戒失信", "失信被执行人": "惩戒失信", "限制高消费": "惩戒失信",
+    "限高": "惩戒失信", "黑名单": "惩戒失信", "公众人物失信": "惩戒失信", "失信联合惩戒": "惩戒失信",
+    "成功执行": "执行成功", "执行到位": "执行成功", "成功": "执行成功", "执行和解": "执行成功",
+    "老赖": "教科书式老赖", "典型老赖": "教科书式老赖", "教科书老赖": "教科书式老赖",
+    "无财产可供执行": "执行不能", "终本": "执行不能", "终结本次执行": "执行不能",
+    "终结本次执行程序": "执行不能",
+    "三涉": "三涉专项", "涉民生": "三涉专项", "涉党政机关": "三涉专项", "涉金融": "三涉专项",
+    "先进": "先进典型", "先进事迹": "先进典型", "典型人物": "先进典型", "执行干警先进典型": "先进典型",
+    "巡查": "巡查督导", "督导": "巡查督导", "执行巡查": "巡查督导", "代表委员视察": "巡查督导",
+    "视察执行": "巡查督导",
+    "评估": "第三方评估",
+    "规范化": "执行规范化", "规范执行": "执行规范化", "执行规范": "执行规范化",
+    "联动": "执行联动", "大格局": "执行联动", "联动机制": "执行联动",
+}
+_KIND_SUFFIXES = ("典型案例", "案件", "案例", "素材", "类", "案")
+
+
+def kind(value: object) -> str:
+    """The canonical kind (see ``model.KINDS``), accepting common synonyms."""
+    raw = text(value)
+    if not raw:
+        raise Invalid("缺少类别")
+    folded = code(raw).strip("“”\"'《》")
+    for candidate in _kind_candidates(folded):
+        if candidate in KINDS:
+            return candidate
+        if candidate in _KIND_SYNONYMS:
+            return _KIND_SYNONYMS[candidate]
+    raise Invalid(f"类别无法识别：{raw}")
+
+
+def _kind_candidates(folded: str) -> list[str]:
+    candidates = [folded]
+    for suffix in _KIND_SUFFIXES:
+        if folded.endswith(suffix) and len(folded) > len(suffix):
+            candidates.append(folded[: -len(suffix)])
+    return candidates
+
+
+def kind_list(value: object) -> tuple[str, ...]:
+    """接收类别: blank or 全部 means every kind (the empty tuple)."""
+    raw = text(value)
+    parts = [p for p in re.split(r"[、,，;；/／\s]+", raw) if p]
+    if not parts or any(code(p) in ("全部", "所有", "all", "ALL", "All") for p in parts):
+        return ()
+    kinds: list[str] = []
+    for part in parts:
+        canonical = kind(part)
+        if canonical not in kinds:
+            kinds.append(canonical)
+    return tuple(kinds)
+
+
+def activity_kind(value: object) -> str:
+    raw = text(value)
+    if not raw:
+        raise Invalid("缺少类型")
+    folded = code(raw)
+    aliases = {"发布会": "新闻发布会", "新闻通气会": "新闻发布会", "记者恳谈会": "新闻发布会",
+               "代表委员看执行谈执行": "代表委员看执行", "代表委员看执行、谈执行": "代表委员看执行",
+               "看执行": "代表委员看执行", "代表委员视察": "代表委员看执行",
+               "重大执行行动": "重大执行活动", "集中执行": "重大执行活动", "集中执行活动": "重大执行活动"}
+    folded = aliases.get(folded, folded)
+    if folded not in ACTIVITY_KINDS:
+        raise Invalid(f"类型无法识别：{raw}（应为 {' / '.join(ACTIVITY_KINDS)}）")
+    return folded
+
+
+def decision(value: object) -> str:
+    raw = text(value)
+    folded = code(raw).casefold()
+    mapping = {"通过": "通过", "同意": "通过", "批准": "通过", "approve": "通过", "approved": "通过",
+               "退回": "退回", "驳回": "退回", "不通过": "退回", "reject": "退回", "rejected": "退回"}
+    if not raw:
+        raise Invalid("缺少结论")
+    if folded not in mapping:
+        raise Invalid(f"结论无法识别：{raw}（应为 {' / '.join(DECISIONS)}）")
+    return mapping[folded]
+
+
+# --- yes / no --------------------------------------------------------------
+
+_YES = {"是", "yes", "y", "true", "1", "✓", "✔", "√", "公开", "可以", "可", "同意", "启用", "ok"}
+_NO = {"否", "no", "n", "false", "0", "✗", "✘", "×", "x", "不公开", "不可以", "不可", "不", "停用", "禁用"}
+
+
+def yes_no(value: object, *, label: str, default: bool = True) -> bool:
+    """是/否 and friends; a blank cell means ``default``."""
+    if isinstance(value, bool):
+        return value
+    folded = code(value).casefold()
+    if not folded:
+        return default
+    if folded in _YES:
+        return True
+    if folded in _NO:
+        return False
+    raise Invalid(f"{label}无法识别：{text(value)}（应为 是 / 否）")
+
+
+# --- dates -----------------------------------------------------------------
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_DATE_TIME = re.compile(
+    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:时點点]\s*(?P<M>\d{1,2})\s*分?(?:\s*[:]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
+)
+
+
+def moment(value: object, tz: ZoneInfo, *, label: str) -> datetime | None:
+    """A date or date-time cell as an aware datetime in ``tz``; blank is None.
+
+    Accepts real date cells, Excel serial numbers, ``2026-11-28``,
+    ``2026/11/28``, ``2026年11月28日`` with or without a time, and ISO 8601
+    with an offset. Naive values are wall-clock times in ``tz``.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tz)
+    if isinstance(value, time):
+        raise Invalid(f"{label}缺少日期：{value}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # An unformatted date cell: days since 1899-12-30 (Excel and Sheets agree).
+        if 20000 <= value <= 80000:
+            naive = _EXCEL_EPOCH + timedelta(days=float(value))
+            return naive.replace(microsecond=0, tzinfo=tz)
+        raise Invalid(f"{label}无法识别：{text(value)}")
+    raw = text(value)
+    folded = unicodedata.normalize("NFKC", raw).strip()
+    match = _DATE_TIME.match(folded)
+    try:
+        if match:
+            parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+            return datetime(parts["y"], parts["m"], parts["d"], parts.get("H", 0), parts.get("M", 0),
+                            parts.get("S", 0), tzinfo=tz)
+        parsed = datetime.fromisoformat(folded)
+    except ValueError:
+        raise Invalid(f"{label}无法识别：{raw}") from None
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed.astimezone(tz)
+
+
+def day(value: object, tz: ZoneInfo, *, label: str) -> date | None:
+    """A date cell (the time of day, if any, is dropped)."""
+    parsed = moment(value, tz, label=label)
+    return parsed.date() if parsed else None
+
+
+def iso_week(when: datetime | date) -> str:
+    """``2026-W48``: the ISO week (Monday to Sunday) a moment falls in."""
+    year, week, _ = when.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# --- contacts --------------------------------------------------------------
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def email(value: object) -> str:
+    """One plain address (``name@host.tld``); display names are not accepted here."""
+    raw = text(value)
+    if not raw:
+        raise Invalid("缺少邮箱")
+    folded = code(raw).strip("<>").lower()
+    folded = folded.replace("mailto:", "", 1) if folded.startswith("mailto:") else folded
+    if not _EMAIL.match(folded) or ".." in folded or len(folded) > 254:
+        raise Invalid(f"邮箱格式有误：{raw}")
+    return folded
+
+
+def quota(value: object, default: int) -> int:
+    if value is None or text(value) == "":
+        return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    folded = code(value).removesuffix("条")
+    if isinstance(value, bool) or not folded.isdigit() or int(folded) > 100:
+        raise Invalid(f"每周任务应为 0 到 100 的整数：{text(value)}")
+    return int(folded)

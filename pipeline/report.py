@@ -1,0 +1,90 @@
+"""Plain-text renderings for the terminal: tables that line up with Chinese text."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Sequence
+from datetime import timedelta
+
+from .jobs import WeekStatus
+from .model import PullSummary
+
+
+def width(text: str) -> int:
+    """Terminal columns ``text`` occupies: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int] = frozenset()) -> str:
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(width(row[i]) for row in cells) for i in range(len(header))]
+    lines = []
+    for number, row in enumerate(cells):
+        parts = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - width(cell))
+            parts.append(pad + cell if i in numeric else cell + pad)
+        lines.append("  ".join(parts).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def pull_summary(summary: PullSummary, where: str) -> str:
+    parts = [f"受理 {summary.accepted} 条"]
+    details = [f"新增 {summary.new}" if summary.new else "",
+               f"修改 {summary.changed}" if summary.changed else "",
+               f"恢复编号 {summary.restored}" if summary.restored else ""]
+    details = [d for d in details if d]
+    if details:
+        parts[0] += f"（{'，'.join(details)}）"
+    parts.append(f"需补正或重复 {summary.flagged} 条")
+    if summary.removed:
+        parts.append(f"已从表中删除 {summary.removed} 条")
+    lines = [f"读取素材 {summary.rows} 行：" + "；".join(parts) + "。"]
+    if summary.other_errors:
+        lines.append(f"部门、媒体、活动、审核页共有 {summary.other_errors} 行有问题，见各页“状态”列。")
+    lines.append(f"写回 {summary.cells_written} 个单元格（编号、状态）到 {where}。" if summary.cells_written
+                 else f"工作簿无需改动：{where}。")
+    lines.extend(f"注意：{w}" for w in summary.warnings)
+    return "\n".join(lines)
+
+
+def week_status(status: WeekStatus) -> str:
+    sunday = status.monday + timedelta(days=6)
+    lines = [f"本周 {status.week}（{status.monday:%m月%d日}—{sunday:%m月%d日}，"
+             f"截至 {status.generated_at:%Y-%m-%d %H:%M}）"]
+    last = status.last_pull
+    if last is None:
+        lines.append("尚未读取过工作簿：先运行 python run.py pull")
+    elif last["action"] == "failed":
+        lines.append(f"上次读取失败（{last['at'][:16].replace('T', ' ')}）：{_detail(last, 'error')}")
+    else:
+        lines.append(f"上次读取：{last['at'][:16].replace('T', ' ')}")
+    lines.append("")
+    if status.teams:
+        rows = [(t.team, t.valid, t.invalid, t.quota, f"差 {t.short}" if t.short else "已完成")
+                for t in status.teams]
+        total = [("合计", sum(t.valid for t in status.teams), sum(t.invalid for t in status.teams),
+                  sum(t.quota for t in status.teams), f"{sum(1 for t in status.teams if t.short)} 个部门未完成")]
+        lines.append(table(("部门", "有效", "需补正", "任务", "进度"), rows + total, numeric={1, 2, 3}))
+    else:
+        lines.append("部门表为空：请在工作簿的“部门”页填写各执行组")
+    lines.append("")
+    if status.errors:
+        lines.append(f"最近一次读取发现的问题（共 {status.error_count} 行）：")
+        rows = [(f"{e['tab']}!{e['row']}", e["team"] or "", e["message"]) for e in status.errors]
+        lines.append(table(("位置", "部门", "问题"), rows))
+        if status.error_count > len(status.errors):
+            lines.append(f"……另有 {status.error_count - len(status.errors)} 行，见工作簿“状态”列")
+    else:
+        lines.append("最近一次读取没有发现问题。")
+    return "\n".join(lines)
+
+
+def _detail(row: dict[str, object], key: str) -> str:
+    try:
+        return str(json.loads(str(row["detail"])).get(key, ""))
+    except ValueError:
+        return ""

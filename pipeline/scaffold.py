@@ -1,0 +1,143 @@
+"""``init``: write the five-tab workbook, and with ``--demo`` a week of material.
+
+The template is meant to be pleasant to fill in WPS, Excel or LibreOffice:
+a styled, frozen header row with a comment on each column explaining what
+goes in it, sensible widths, drop-down suggestions (never hard limits: intake
+accepts synonyms), and the pipeline's own columns shaded so people leave them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from . import demo_data
+from .errors import UsageError
+from .layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
+from .model import ACTIVITY_KINDS, DECISIONS, KINDS
+
+_HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+_OWNED_FILL = PatternFill("solid", fgColor="D9D9D9")
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_OWNED_FONT = Font(bold=True, color="1F1F1F")
+_THIN = Side(style="thin", color="BFBFBF")
+_WRAP = Alignment(vertical="top", wrap_text=True)
+_TEMPLATE_ROWS = 500  # rows that get drop-downs and wrapping in an empty template
+
+
+def write_workbook(path: Path, *, now: datetime, demo: bool, force: bool) -> None:
+    """Create the workbook at ``path``; never replaces one without ``force``."""
+    if path.exists() and not force:
+        raise FileExistsError(path)
+    book = Workbook()
+    book.remove(book.active)
+    sheets = {tab.key: _add_tab(book, tab) for tab in TABS}
+    if demo:
+        _fill_demo(sheets, now)
+    _add_suggestions(sheets)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".~init-{path.name}")
+    try:
+        book.save(temp)
+        temp.replace(path)
+    except PermissionError:
+        raise UsageError(f"{path}: 无法写入（文件可能正被打开）") from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _add_tab(book: Workbook, tab: Tab) -> Worksheet:
+    sheet = book.create_sheet(tab.name)
+    for index, column in enumerate(tab.columns, start=1):
+        cell = sheet.cell(row=1, column=index, value=column.name)
+        cell.font = _OWNED_FONT if column.owned else _HEADER_FONT
+        cell.fill = _OWNED_FILL if column.owned else _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+        cell.border = Border(bottom=_THIN)
+        if column.note:
+            comment = Comment(column.note, "执行宣传工作办公室")
+            comment.width, comment.height = 260, 80
+            cell.comment = comment
+        letter = get_column_letter(index)
+        # CJK characters are about twice as wide as the width unit (one Latin digit).
+        sheet.column_dimensions[letter].width = column.width * 1.6 if column.width > 10 else column.width * 1.9
+    sheet.freeze_panes = "A2"
+    sheet.row_dimensions[1].height = 24
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(tab.columns))}1"
+    return sheet
+
+
+def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
+    """Drop-down lists that suggest but never refuse (intake accepts synonyms)."""
+    last = _TEMPLATE_ROWS + 1
+    team_col = get_column_letter(TEAMS.columns.index(TEAMS.column("team")) + 1)
+    lists = [
+        (SUBMISSIONS, "team", f"'{TEAMS.name}'!${team_col}$2:${team_col}$60"),
+        (SUBMISSIONS, "kind", '"' + ",".join(KINDS) + '"'),
+        (SUBMISSIONS, "publishable", '"是,否"'),
+        (MEDIA, "enabled", '"是,否"'),
+        (ACTIVITIES, "kind", '"' + ",".join(ACTIVITY_KINDS) + '"'),
+        (REVIEWS, "decision", '"' + ",".join(DECISIONS) + '"'),
+    ]
+    for tab, key, formula in lists:
+        letter = get_column_letter(tab.columns.index(tab.column(key)) + 1)
+        validation = DataValidation(type="list", formula1=formula, allow_blank=True,
+                                    showErrorMessage=False)
+        validation.add(f"{letter}2:{letter}{last}")
+        sheets[tab.key].add_data_validation(validation)
+    for key in ("submitted_at",):
+        letter = get_column_letter(SUBMISSIONS.columns.index(SUBMISSIONS.column(key)) + 1)
+        for row in range(2, last + 1):
+            sheets["submissions"][f"{letter}{row}"].number_format = "yyyy-mm-dd hh:mm"
+    for tab, keys in ((ACTIVITIES, ("date", "plan_date")),):
+        for key in keys:
+            letter = get_column_letter(tab.columns.index(tab.column(key)) + 1)
+            for row in range(2, 101):
+                sheets[tab.key][f"{letter}{row}"].number_format = "yyyy-mm-dd"
+
+
+def _append(sheet: Worksheet, tab: Tab, values: dict[str, object]) -> None:
+    sheet.append([values.get(column.key) for column in tab.columns])
+    for cell in sheet[sheet.max_row]:
+        cell.alignment = _WRAP
+
+
+def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
+    """A realistic week: five teams, one behind, and rows that must be flagged."""
+    today = now.date()
+    for name, leader, email, quota in demo_data.TEAMS:
+        _append(sheets["teams"], TEAMS, {"team": name, "leader": leader, "email": email, "quota": quota})
+    for outlet, contact, email, kinds, enabled in demo_data.MEDIA:
+        _append(sheets["media"], MEDIA, {"outlet": outlet, "contact": contact, "email": email,
+                                         "kinds": kinds, "enabled": enabled})
+    for offset, kind, name, plan_offset in demo_data.ACTIVITIES:
+        plan = today + timedelta(days=plan_offset) if plan_offset is not None else None
+        _append(sheets["activities"], ACTIVITIES, {"date": today + timedelta(days=offset), "kind": kind,
+                                                   "name": name, "plan_date": plan})
+    rows = list(demo_data.SUBMISSIONS)
+    # The bad rows arrive among the good ones, as they would in a real week.
+    for position, bad in enumerate(demo_data.BAD_SUBMISSIONS):
+        rows.insert(min(len(rows), 3 + position * 4), bad)
+    for index, row in enumerate(rows):
+        values = {k: v for k, v in row.items() if k not in ("day", "time", "problem")}
+        values["submitted_at"] = _demo_moment(now, row["day"], row["time"], index)
+        _append(sheets["submissions"], SUBMISSIONS, values)
+
+
+def _demo_moment(now: datetime, day: int, clock_time: str, index: int) -> datetime:
+    """A wall-clock time this ISO week, never later than ``now`` (cells are naive)."""
+    monday = now.date() - timedelta(days=now.weekday())
+    hour, minute = (int(p) for p in clock_time.split(":"))
+    moment = datetime.combine(monday + timedelta(days=day), time(hour, minute), now.tzinfo)
+    if moment > now:
+        earliest = datetime.combine(monday, time(0, 0), now.tzinfo)
+        moment = max(earliest, now - timedelta(minutes=7 * (index + 1)))
+    return moment.replace(tzinfo=None, second=0, microsecond=0)
+

@@ -1,0 +1,140 @@
+"""The local workbook (.xlsx) on a disk or a shared drive, through openpyxl.
+
+Reading loads the file's bytes once and parses them in openpyxl's read-only
+mode, so a copy being synced or saved while we read can never give us half
+of two versions. Writing re-reads the file, refuses if it changed since the
+fetch or if an office suite holds its lock file, sets only the owned cells
+on a full load (styles, formulas, other sheets and columns stay), and
+replaces the file atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+
+from ..errors import SourceBusy, SourceChanged, SourceError
+from . import CellUpdate, SheetData, TabData
+
+log = logging.getLogger(__name__)
+
+_UNREADABLE = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, EOFError, OSError)
+
+
+class XlsxSource:
+    """A workbook file; ``tz`` is kept for symmetry with the Sheets backend."""
+
+    def __init__(self, path: Path, tz: ZoneInfo) -> None:
+        self.path = Path(path)
+        self.tz = tz
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    # -- reading -----------------------------------------------------------
+
+    def fetch(self, wanted: Callable[[str], bool]) -> SheetData:
+        data = self._read_bytes()
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except _UNREADABLE as exc:
+            raise SourceError(
+                f"{self.path}: 无法读取工作簿（{_reason(exc)}）；文件可能正在同步或已损坏，下一轮将重试"
+            ) from None
+        try:
+            tabs: dict[str, TabData] = {}
+            for sheet in book.worksheets:
+                if not wanted(sheet.title):
+                    continue
+                # Some writers leave a wrong <dimension>; without a reset,
+                # read-only mode would silently truncate rows or columns.
+                sheet.reset_dimensions()
+                rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+                width = max((len(r) for r in rows), default=0)
+                for row in rows:
+                    row.extend([None] * (width - len(row)))
+                tabs[sheet.title] = TabData(sheet.title, rows)
+        except _UNREADABLE as exc:
+            raise SourceError(f"{self.path}: 工作簿内容无法解析（{_reason(exc)}），下一轮将重试") from None
+        finally:
+            book.close()
+        return SheetData(tabs=tabs, version=hashlib.sha256(data).hexdigest())
+
+    def _read_bytes(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            raise SourceError(f"{self.path}: 工作簿不存在（python run.py init 可创建）") from None
+        except PermissionError:
+            raise SourceBusy(f"{self.path}: 工作簿被占用或无权读取，下一轮将重试") from None
+        except OSError as exc:
+            raise SourceError(f"{self.path}: 无法读取工作簿（{exc.strerror}），下一轮将重试") from None
+
+    # -- writing -----------------------------------------------------------
+
+    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> None:
+        if not updates:
+            return
+        holder = self.lock_holder()
+        if holder:
+            raise SourceBusy(f"{self.path}: {holder}；编号和状态暂不写回，关闭后下一轮将写回")
+        data = self._read_bytes()
+        if hashlib.sha256(data).hexdigest() != snapshot.version:
+            raise SourceChanged(f"{self.path}: 读取后工作簿又被修改，本轮不写回，下一轮将重新读取")
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data))
+        except _UNREADABLE as exc:
+            raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
+        for update in updates:
+            book[update.tab].cell(row=update.row, column=update.column).value = update.value
+        self._replace(book)
+        log.info("wrote %d cells to %s", len(updates), self.path)
+
+    def _replace(self, book: openpyxl.Workbook) -> None:
+        """Save beside the target, then rename over it: readers never see half a file."""
+        handle, temp = tempfile.mkstemp(prefix=".~pipeline-", suffix=".xlsx", dir=self.path.parent)
+        os.close(handle)
+        try:
+            book.save(temp)
+            shutil.copymode(self.path, temp)
+            os.replace(temp, self.path)
+        except PermissionError:
+            raise SourceBusy(f"{self.path}: 工作簿被占用（可能有人正在编辑），下一轮将写回") from None
+        except OSError as exc:
+            raise SourceError(f"{self.path}: 无法保存工作簿（{exc.strerror}），下一轮将重试") from None
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+
+    def lock_holder(self) -> str | None:
+        """Who has the workbook open, judging by the office suites' lock files."""
+        folder, name = self.path.parent, self.path.name
+        libre = folder / f".~lock.{name}#"
+        if libre.exists():
+            try:
+                user = libre.read_text(encoding="utf-8", errors="replace").split(",")[0].strip()
+            except OSError:
+                user = ""
+            who = f"（用户 {user}）" if user else ""
+            return f"LibreOffice 正在编辑此工作簿{who}，锁文件 {libre.name}；如无人打开，可删除该锁文件"
+        for candidate in (folder / f"~${name}", folder / f"~${name[2:]}"):
+            if candidate.exists():
+                return (f"Excel 或 WPS 正在编辑此工作簿，锁文件 {candidate.name}；"
+                        "如无人打开，可删除该锁文件")
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 160 else text[:157] + "..."
