@@ -108,7 +108,10 @@ def cmd_pull(args: argparse.Namespace) -> int:
     text = report.pull_summary(summary, where)
     if args.dry_run:
         text = "（试运行：未写账本，未写工作簿）\n" + text
+    elif summary.flagged or summary.other_errors:
+        text += f"\n需补正的行已在 {where} 的“状态”列注明原因；修改后下一轮自动重新受理。"
     print(text)
+    print("运行 python run.py status 查看本周各部门报送进度。")
     return 0
 
 

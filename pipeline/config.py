@@ -151,6 +151,10 @@ class _Builder:
                         table = {**table, name: {}}
                     else:
                         raise self.fail(section, name, "missing value")
+                elif isinstance(fld.default, Path):
+                    # A relative default path resolves like a written one.
+                    values[name] = self.convert(Path, str(fld.default), section, name, fld.metadata)
+                    continue
                 else:
                     continue
             values[name] = self.convert(hints[name], table[name], section, name, fld.metadata)

@@ -1,0 +1,115 @@
+"""Shared fixtures: a throw-away workspace with its own config, real .xlsx files, a pinned clock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from pipeline import config
+from pipeline.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS, Tab
+from pipeline.scaffold import write_workbook
+
+PROJECT = Path(__file__).resolve().parent.parent
+# Thursday of ISO week 2026-W48, mid-morning in Beijing.
+NOW = "2026-11-26T10:00:00+08:00"
+
+DEFAULT_TEAMS = [
+    {"team": "执行一组", "leader": "吴海涛", "email": "zhixing1@court.example", "quota": 3},
+    {"team": "执行二组", "leader": "林春梅", "email": "zhixing2@court.example", "quota": 3},
+    {"team": "执行指挥中心", "leader": "王德明", "email": "zhihui@court.example", "quota": 3},
+]
+
+
+def material(**overrides: Any) -> dict[str, Any]:
+    """One good 素材 row; override any column by its key."""
+    row = {
+        "submitted_at": datetime(2026, 11, 24, 9, 30),
+        "team": "执行一组",
+        "submitter": "李明辉",
+        "kind": "执行成功",
+        "case_number": "（2026）琼9003执1234号",
+        "title": "拖欠货款三年 被执行人主动履行28万元",
+        "facts": "申请执行人王某华与被执行人李某强买卖合同纠纷一案，判决生效后李某强未履行。",
+        "process": "执行干警查控其名下车辆并依法扣押，李某强随即到庭协商。",
+        "outcome": "当场履行28万元，案件执行完毕。",
+        "parties": "申请执行人：王某华；被执行人：李某强",
+        "publishable": "是",
+    }
+    row.update(overrides)
+    return row
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config_path: Path
+    workbook: Path
+    ledger: Path
+
+    @property
+    def settings(self) -> config.Settings:
+        return config.load(self.config_path)
+
+    def make_workbook(self, submissions: list[dict[str, Any]] = (), *, teams: list[dict[str, Any]] | None = None,
+                      media: list[dict[str, Any]] = (), activities: list[dict[str, Any]] = (),
+                      reviews: list[dict[str, Any]] = ()) -> Path:
+        """A real template workbook (as ``init`` writes it) holding these rows."""
+        write_workbook(self.workbook, now=datetime.fromisoformat(NOW), demo=False, force=True)
+        book = openpyxl.load_workbook(self.workbook)
+        for tab, rows in ((SUBMISSIONS, submissions), (TEAMS, DEFAULT_TEAMS if teams is None else teams),
+                          (MEDIA, media), (ACTIVITIES, activities), (REVIEWS, reviews)):
+            write_rows(book[tab.name], tab, rows)
+        book.save(self.workbook)
+        return self.workbook
+
+    def rows(self, tab: Tab = SUBMISSIONS) -> list[dict[str, Any]]:
+        """The tab's data rows as dicts keyed by column key (blank rows dropped)."""
+        book = openpyxl.load_workbook(self.workbook)
+        return read_rows(book[tab.name], tab)
+
+    def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PIPELINE_NOW": os.environ.get("PIPELINE_NOW", NOW), "PYTHONIOENCODING": "utf-8"}
+        result = subprocess.run([sys.executable, str(PROJECT / "run.py"), "--config", str(self.config_path), *args],
+                                cwd=self.root, env=env, capture_output=True, text=True, encoding="utf-8",
+                                timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        return result
+
+
+def write_rows(sheet, tab: Tab, rows: list[dict[str, Any]], start: int = 2) -> None:
+    for offset, values in enumerate(rows):
+        for index, column in enumerate(tab.columns, start=1):
+            if column.key in values:
+                sheet.cell(row=start + offset, column=index, value=values[column.key])
+
+
+def read_rows(sheet, tab: Tab) -> list[dict[str, Any]]:
+    header = [c.value for c in sheet[1]]
+    keys = {i: col.key for i, name in enumerate(header) for col in tab.columns if col.name == name}
+    out = []
+    for number, cells in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+        if any(v not in (None, "") for v in cells):
+            out.append({"row": number, **{keys[i]: v for i, v in enumerate(cells) if i in keys}})
+    return out
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPELINE_NOW", NOW)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    path = tmp_path / "pipeline.toml"
+    path.write_text(config.render_default(), encoding="utf-8")
+    settings = config.load(path)
+    return Workspace(tmp_path, path, settings.sheet.path, settings.ledger.path)

@@ -1,0 +1,123 @@
+"""The command line end to end, through a subprocess, as the office runs it."""
+
+from __future__ import annotations
+
+import openpyxl
+
+from pipeline.layout import SUBMISSIONS, TABS
+
+from conftest import Workspace, material
+
+
+def test_init_demo_writes_the_five_tabs_ready_to_fill(workspace: Workspace) -> None:
+    result = workspace.cli("init", "--demo", check=True)
+    assert "已创建示例工作簿" in result.stdout
+    book = openpyxl.load_workbook(workspace.workbook)
+    assert book.sheetnames == [tab.name for tab in TABS]
+    for tab in TABS:
+        sheet = book[tab.name]
+        assert [c.value for c in sheet[1]] == [col.name for col in tab.columns]
+        assert sheet.freeze_panes == "A2"
+        assert sheet.column_dimensions["A"].width > 10
+    teams = {row[0] for row in book["部门"].iter_rows(min_row=2, values_only=True) if row[0]}
+    assert teams == {"执行一组", "执行二组", "执行三组", "执行四组", "执行指挥中心"}
+    assert book["媒体"].max_row > 5 and book["活动"].max_row > 3
+
+
+def test_init_never_overwrites_a_workbook_without_force(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    before = workspace.workbook.read_bytes()
+    result = workspace.cli("init", "--demo", check=True)
+    assert "已存在" in result.stdout and "--force" in result.stdout
+    assert workspace.workbook.read_bytes() == before
+    workspace.cli("init", "--demo", "--force", check=True)
+    assert workspace.workbook.read_bytes() != before
+
+
+def test_init_creates_a_config_file_that_does_not_exist_yet(tmp_path) -> None:
+    target = Workspace(tmp_path, tmp_path / "court" / "pipeline.toml", tmp_path / "court" / "data" / "workbook.xlsx",
+                       tmp_path / "court" / "data" / "ledger.sqlite3")
+    result = target.cli("init", check=True)
+    assert target.config_path.exists()
+    assert target.workbook.exists()
+    assert "已创建配置文件" in result.stdout
+
+
+def test_demo_cycle_shows_ids_beside_good_rows_and_errors_beside_bad_ones(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    pulled = workspace.cli("pull", check=True)
+    assert "受理 16 条" in pulled.stdout and "需补正或重复 5 条" in pulled.stdout
+    rows = workspace.rows(SUBMISSIONS)
+    good = [r for r in rows if r["id"]]
+    bad = [r for r in rows if not r["id"]]
+    assert len(good) == 16 and all(r["status"] == "已受理" for r in good)
+    assert len(bad) == 5 and all(r["status"] for r in bad)
+    statuses = " ".join(r["status"] for r in bad)
+    for problem in ("缺少执行过程", "类别无法识别", "案号格式有误", "部门不在部门表中", "重复"):
+        assert problem in statuses
+
+
+def test_status_shows_the_week_per_team_and_the_latest_row_errors(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("pull", check=True)
+    result = workspace.cli("status", check=True)
+    assert "本周 2026-W48" in result.stdout
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith("执行")}
+    assert lines["执行四组"][1:4] == ["2", "1", "3"]     # valid, flagged, quota
+    assert "差 1" in " ".join(lines["执行四组"])
+    assert lines["执行一组"][1] == "4"
+    assert "素材!" in result.stdout and "缺少执行过程" in result.stdout
+
+
+def test_a_second_pull_changes_nothing(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("pull", check=True)
+    before = workspace.workbook.read_bytes()
+    again = workspace.cli("pull", check=True)
+    assert "工作簿无需改动" in again.stdout
+    assert workspace.workbook.read_bytes() == before
+
+
+def test_dry_run_pull_writes_neither_ledger_nor_workbook(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    before = workspace.workbook.read_bytes()
+    result = workspace.cli("pull", "--dry-run", check=True)
+    assert "试运行" in result.stdout and "受理 1 条" in result.stdout
+    assert workspace.workbook.read_bytes() == before
+    assert "尚未读取过工作簿" in workspace.cli("status", check=True).stdout
+
+
+def test_a_bad_config_exits_2_with_one_message_and_no_traceback(workspace: Workspace) -> None:
+    workspace.config_path.write_text(workspace.config_path.read_text(encoding="utf-8") + "\n[mail.smtp]\nport = 'x'\n",
+                                     encoding="utf-8")
+    result = workspace.cli("pull")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "[mail.smtp] port" in result.stderr and str(workspace.config_path) in result.stderr
+
+
+def test_a_missing_config_exits_2(workspace: Workspace) -> None:
+    workspace.config_path.unlink()
+    result = workspace.cli("status")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_bad_usage_exits_2(workspace: Workspace) -> None:
+    assert workspace.cli("no-such-command").returncode == 2
+
+
+def test_a_missing_workbook_fails_the_pull_with_exit_1_and_a_hint(workspace: Workspace) -> None:
+    result = workspace.cli("pull")
+    assert result.returncode == 1
+    assert "init" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_layout_error_names_tab_and_column_and_exits_1(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    book = openpyxl.load_workbook(workspace.workbook)
+    book["素材"].delete_cols(9)  # 执行过程
+    book.save(workspace.workbook)
+    result = workspace.cli("pull")
+    assert result.returncode == 1
+    assert "素材" in result.stderr and "执行过程" in result.stderr
+    assert "上次读取失败" in workspace.cli("status", check=True).stdout
