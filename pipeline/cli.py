@@ -61,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="本周各部门报送情况和最近发现的问题")
     status.add_argument("--errors", type=int, default=20, metavar="N", help="最多列出 N 行问题（默认 20）")
     status.set_defaults(handler=cmd_status)
+
+    check = commands.add_parser("check", help="按工作方案核对本周、本月、本年任务，列出未完成项")
+    check.set_defaults(handler=cmd_check)
+
+    digest = commands.add_parser("digest", help="给办公室发送每日简报（每天一次）")
+    digest.add_argument("--force", action="store_true", help="今天已发过也再发一份")
+    digest.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    digest.set_defaults(handler=cmd_digest)
+
+    remind = commands.add_parser("remind", help="给本周未完成任务的部门负责人发送催报提醒（每周一次）")
+    remind.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    remind.set_defaults(handler=cmd_remind)
     return parser
 
 
@@ -119,6 +131,39 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(report.week_status(jobs.status(settings, error_limit=args.errors)))
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(report.findings(jobs.check(settings)))
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    run = jobs.digest(settings, force=args.force, dry_run=args.dry_run)
+    return _mail_outcome(settings, run, "每日简报")
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    run = jobs.remind(settings, dry_run=args.dry_run)
+    if not run.skipped and not run.queued and not run.previews and not (run.report and run.report.results):
+        print("本周没有需要提醒的部门（均已完成任务，或本周提醒已发送）。")
+    return _mail_outcome(settings, run, "催报提醒")
+
+
+def _mail_outcome(settings: config.Settings, run: jobs.MailRun, label: str) -> int:
+    """Say what a mail job did; exit 1 when anything could not be delivered."""
+    text, failed = report.mail_run(run, label, _where_mail(settings))
+    print(text)
+    return 1 if failed else 0
+
+
+def _where_mail(settings: config.Settings) -> str:
+    if settings.mail.transport == "outbox":
+        return f"发件箱 {_shown(settings.mail.outbox)}（用浏览器打开其中的 index.html 预览）"
+    return f"SMTP {settings.mail.smtp.host}:{settings.mail.smtp.port}"
 
 
 def _shown(path: Path) -> str:

@@ -11,6 +11,8 @@ Relative paths resolve against the folder of the config file.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 import tomllib
 import types
 import typing
@@ -54,6 +56,7 @@ class SmtpSettings:
     username: str | None = None
     password_env: str = "PIPELINE_SMTP_PASSWORD"
     timeout: float = 30.0
+    ca_file: Path | None = field(default=None, metadata=_meta("CA certificate(s) of a private mail server"))
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,26 @@ class MailSettings:
     office: tuple[str, ...] = field(metadata=_meta("the office's addresses", kind="addresses"))
     transport: Literal["outbox", "smtp"] = "outbox"
     outbox: Path = Path("outbox")
+    max_attempts: int = field(default=8, metadata=_meta("tries before a temporary failure is given up"))
     smtp: SmtpSettings = SmtpSettings()
 
 
 @dataclass(frozen=True)
 class IntakeSettings:
     default_quota: int = field(default=3, metadata=_meta("items a team owes a week when 每周任务 is blank"))
+
+
+@dataclass(frozen=True)
+class CourtSettings:
+    name: str = field(default="儋州市人民法院", metadata=_meta("the court, as releases name their source"))
+    office: str = field(default="执行宣传工作办公室", metadata=_meta("the office that signs mail"))
+    contact: str = field(default="", metadata=_meta("contact line printed under releases"))
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    exempt_weeks: tuple[str, ...] = field(default=(), metadata=_meta("ISO weeks without weekly rules", kind="weeks"))
+    plan_lead_days: int = field(default=3, metadata=_meta("days a major operation's plan is due before it"))
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,9 @@ class Settings:
     ledger: LedgerSettings
     mail: MailSettings
     timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    court: CourtSettings = CourtSettings()
     intake: IntakeSettings = IntakeSettings()
+    rules: RulesSettings = RulesSettings()
     source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
 
     @property
@@ -124,6 +143,20 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
     if not settings.mail.office:
         raise ConfigError(f"{where}: [mail] office must list at least one address")
+    smtp = settings.mail.smtp
+    if smtp.security == "none" and smtp.username and not is_loopback(smtp.host):
+        raise ConfigError(f"{where}: [mail.smtp] security = \"none\" would send the password in the clear "
+                          f"to {smtp.host}; use \"ssl\" or \"starttls\"")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (a password may cross loopback in the clear)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _Builder:
@@ -195,6 +228,10 @@ class _Builder:
             if meta.get("kind") == "addresses":
                 for item in value:
                     self.check_address(item, section, key)
+            if meta.get("kind") == "weeks":
+                for item in value:
+                    if not re.fullmatch(r"\d{4}-W(0[1-9]|[1-4]\d|5[0-3])", item):
+                        raise self.fail(section, key, f"not an ISO week like \"2027-W06\": {item!r}")
             return tuple(value)
         if hint is bool:
             if not isinstance(value, bool):

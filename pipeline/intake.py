@@ -151,7 +151,8 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
         cells = mapped.data.rows[row.number - 1]
         if not row.id:
             result.errors.append(RowError(mapped.tab.key, mapped.title, row.number, tuple(row.problems),
-                                          row.fields.get("team", ""), _week(row, now)))
+                                          row.fields.get("team", ""), _week(row, now),
+                                          row.fields.get("submitter", "")))
             result.summary.flagged += 1
             # A copied ID belongs to the row that had it first; anything else in
             # 编号 of a row we cannot take in is left for the office to see.
@@ -163,7 +164,8 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
         if taken.state != "valid":
             result.summary.flagged += 1
             result.errors.append(RowError(mapped.tab.key, mapped.title, row.number, taken.problems,
-                                          row.fields.get("team", ""), taken.week))
+                                          row.fields.get("team", ""), taken.week,
+                                          row.fields.get("submitter", "")))
         else:
             result.summary.accepted += 1
         result.summary.new += taken.change in ("new", "adopted")

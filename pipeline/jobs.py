@@ -1,23 +1,30 @@
 """The jobs: each reads the sheet or the ledger, writes the ledger, and is idempotent.
 
-``pull`` takes the sheet in; ``status`` reports the week. Both are small
-compositions of fetch → pure stage → save, in the style of the CLI above them.
+``pull`` takes the sheet in; ``status`` reports the week; ``check`` applies
+the work plan; ``digest`` and ``remind`` mail the office and the teams. Each
+is a small composition of fetch → pure stage → save.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from . import clock
 from .config import Settings
 from .errors import PipelineError
 from .headers import wanted_title
 from .intake import take_in
-from .ledger import Ledger, TeamWeek
-from .model import PullSummary
+from .ledger import Ledger
+from .mail.message import Outgoing
+from .mail.sender import FlushReport, flush, queue
+from .mail.transport import Transport
+from .model import PullSummary, TeamWeek
 from .normalize import iso_week
+from .notices import digest_context, reminder_context
+from .render import render
+from .rules import Finding, RuleSettings, evaluate
 from .sources import SheetSource, open_source
 
 log = logging.getLogger(__name__)
@@ -99,3 +106,97 @@ def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
         teams = ledger.team_weeks(week)
     return WeekStatus(week=week, monday=monday, teams=teams, errors=errors[:error_limit],
                       error_count=len(errors), last_pull=last, generated_at=at)
+
+
+# --- the plan's obligations, the digest and the reminders ---------------------
+
+@dataclass
+class MailRun:
+    """What a mail job did: how many it queued, what the flush delivered, or why it did nothing."""
+
+    queued: int = 0
+    skipped: str = ""
+    previews: list[Outgoing] = field(default_factory=list)   # --dry-run: what would be sent
+    report: FlushReport | None = None
+
+
+def _rule_settings(settings: Settings) -> RuleSettings:
+    return RuleSettings(exempt_weeks=frozenset(settings.rules.exempt_weeks),
+                        plan_lead_days=settings.rules.plan_lead_days)
+
+
+def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
+    monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), at.tzinfo)
+    return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(iso_week(at)),
+                    published_kinds=ledger.published_kinds(monday, monday + timedelta(days=7)),
+                    activities=ledger.activities(), settings=_rule_settings(settings))
+
+
+def check(settings: Settings) -> list[Finding]:
+    """Every obligation of the work plan not (yet) met this week, month and year."""
+    at = clock.now(settings.timezone)
+    with Ledger(settings.ledger.path) as ledger:
+        return _findings(settings, ledger, at)
+
+
+def _court(settings: Settings) -> dict[str, str]:
+    court = settings.court
+    return {"name": court.name, "office": court.office, "contact": court.contact}
+
+
+def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
+           transport: Transport | None = None) -> MailRun:
+    """The office's daily digest, once a day (``force`` sends another), to config addresses only."""
+    at = clock.now(settings.timezone)
+    day = at.date().isoformat()
+    key = f"digest/{day}" + (f"/{at:%H%M%S}" if force else "")
+    with Ledger(settings.ledger.path) as ledger:
+        if ledger.has_message(key) and not dry_run:
+            return MailRun(skipped=f"今天（{day}）的简报已经发送过；如需再发一份，加 --force",
+                           report=flush(settings, ledger, at=at, transport=transport))
+        last = ledger.last_message("digest")
+        since = datetime.fromisoformat(last["created_at"]) if last else None
+        findings = _findings(settings, ledger, at)
+        week = iso_week(at)
+        context = digest_context(
+            now=at, court=_court(settings), teams=ledger.team_weeks(week), findings=findings,
+            new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
+            troubles=ledger.troubled_deliveries(), activities=ledger.activities(),
+            lead_days=settings.rules.plan_lead_days, since=since,
+            exempt=week in settings.rules.exempt_weeks)
+        rendered = render("digest", context)
+        items = [Outgoing(key, "digest", address, rendered.subject, rendered.text, rendered.html)
+                 for address in settings.mail.office]
+        if dry_run:
+            return MailRun(previews=items)
+        queued = queue(ledger, items, period=day, at=at)
+        return MailRun(queued=queued, report=flush(settings, ledger, at=at, transport=transport))
+
+
+def remind(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None) -> MailRun:
+    """One reminder per team behind its quota, once per team per week; never to a team on track."""
+    at = clock.now(settings.timezone)
+    week = iso_week(at)
+    with Ledger(settings.ledger.path) as ledger:
+        if week in settings.rules.exempt_weeks:
+            return MailRun(skipped=f"{week} 为豁免周，不发送催报提醒",
+                           report=None if dry_run else flush(settings, ledger, at=at, transport=transport))
+        leaders = {t.name: t for t in ledger.teams()}
+        errors = [e for e in ledger.row_errors() if e["tab_key"] == "submissions" and e["week"] == week]
+        items = []
+        for standing in ledger.team_weeks(week):
+            team = leaders[standing.team]
+            if not standing.short or not team.email:
+                continue  # on track, or no usable address: the digest reports the latter
+            key = f"reminder/{week}/{team.name}"
+            if ledger.has_message(key) and not dry_run:
+                continue
+            context = reminder_context(now=at, court=_court(settings), team=standing, leader=team.leader,
+                                       row_errors=[e for e in errors if e["team"] == team.name])
+            rendered = render("reminder", context)
+            to = f"{team.leader} <{team.email}>" if team.leader else team.email
+            items.append(Outgoing(key, "reminder", to, rendered.subject, rendered.text, rendered.html))
+        if dry_run:
+            return MailRun(previews=items)
+        queued = queue(ledger, items, period=week, at=at)
+        return MailRun(queued=queued, report=flush(settings, ledger, at=at, transport=transport))

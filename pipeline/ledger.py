@@ -13,13 +13,13 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from .errors import LedgerError
 from .intake import Known
-from .model import Activity, MediaContact, Review, RowError, Team
+from .mail.message import Attachment, Outgoing
+from .model import Activity, MediaContact, Review, RowError, Team, TeamWeek
 
 # Each entry moves the schema from version i to i + 1. Never edit a shipped
 # entry: append a new one, so that every existing ledger can follow.
@@ -91,27 +91,49 @@ MIGRATIONS: tuple[str, ...] = (
         tab TEXT NOT NULL,
         row INTEGER NOT NULL,
         team TEXT NOT NULL,
+        submitter TEXT NOT NULL,
         week TEXT NOT NULL,
         message TEXT NOT NULL,
         seen_at TEXT NOT NULL
     );
     CREATE TABLE reference_state (name TEXT PRIMARY KEY, digest TEXT NOT NULL);
+
+    CREATE TABLE messages (
+        key TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,
+        period TEXT NOT NULL,
+        topic TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_purpose ON messages (purpose, period);
+    CREATE TABLE message_attachments (
+        key TEXT NOT NULL REFERENCES messages (key),
+        position INTEGER NOT NULL,
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (key, position)
+    );
+    CREATE TABLE deliveries (
+        key TEXT NOT NULL REFERENCES messages (key),
+        recipient TEXT NOT NULL,
+        display_to TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('queued', 'sending', 'sent', 'temporary', 'permanent', 'unknown', 'abandoned')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '',
+        message_id TEXT NOT NULL DEFAULT '',
+        queued_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        PRIMARY KEY (key, recipient)
+    );
+    CREATE INDEX deliveries_state ON deliveries (state);
     """,
 )
-
-
-@dataclass(frozen=True)
-class TeamWeek:
-    """One team's standing for one ISO week."""
-
-    team: str
-    quota: int
-    valid: int
-    invalid: int
-
-    @property
-    def short(self) -> int:
-        return max(self.quota - self.valid, 0)
 
 
 class Ledger:
@@ -280,8 +302,8 @@ class Ledger:
         """The latest pull's row errors replace the previous pull's."""
         self.db.execute("DELETE FROM row_errors")
         self.db.executemany(
-            "INSERT INTO row_errors VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(e.tab_key, e.tab, e.row, e.team, e.week, e.message, at.isoformat()) for e in errors],
+            "INSERT INTO row_errors VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e.tab_key, e.tab, e.row, e.team, e.submitter, e.week, e.message, at.isoformat()) for e in errors],
         )
 
     def teams(self) -> list[Team]:
@@ -306,6 +328,132 @@ class Ledger:
             "SELECT team, COUNT(*) FROM row_errors WHERE week = ? AND tab_key = 'submissions' "
             "GROUP BY team", (week,)).fetchall())
         return [TeamWeek(t.name, t.quota, valid.get(t.name, 0), invalid.get(t.name, 0)) for t in self.teams()]
+
+
+    # -- outgoing mail -------------------------------------------------------
+
+    def save_message(self, outgoing: Outgoing, period: str, at: datetime, topic: str = "") -> bool:
+        """Queue one message for one recipient; False when that (key, recipient) exists already.
+
+        ``period`` is the slot the message fills (a day, a week); ``topic``
+        what it is about (for a release, the kind of material).
+        """
+        self.db.execute(
+            "INSERT OR IGNORE INTO messages (key, purpose, period, topic, subject, text, html, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (outgoing.key, outgoing.purpose, period, topic, outgoing.subject, outgoing.text, outgoing.html,
+             at.isoformat()),
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO message_attachments VALUES (?, ?, ?, ?, ?)",
+            [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
+        )
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO deliveries (key, recipient, display_to, state, queued_at, updated_at) "
+            "VALUES (?, ?, ?, 'queued', ?, ?)",
+            (outgoing.key, outgoing.recipient, outgoing.to, at.isoformat(), at.isoformat()),
+        )
+        return cursor.rowcount == 1
+
+    def has_message(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE key = ?", (key,)).fetchone() is not None
+
+    def last_message(self, purpose: str) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT * FROM messages WHERE purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", (purpose,)
+        ).fetchone()
+
+    def pending_deliveries(self) -> list[tuple[Outgoing, sqlite3.Row]]:
+        """Deliveries to try now: queued ones and temporary failures, oldest first."""
+        rows = self.db.execute(
+            "SELECT d.*, m.purpose, m.subject, m.text, m.html FROM deliveries d JOIN messages m USING (key) "
+            "WHERE d.state IN ('queued', 'temporary') ORDER BY d.queued_at, d.rowid"
+        ).fetchall()
+        out = []
+        for row in rows:
+            attachments = tuple(
+                Attachment(a["filename"], a["content"], a["content_type"])
+                for a in self.db.execute(
+                    "SELECT * FROM message_attachments WHERE key = ? ORDER BY position", (row["key"],))
+            )
+            out.append((Outgoing(row["key"], row["purpose"], row["display_to"], row["subject"], row["text"],
+                                 row["html"], attachments), row))
+        return out
+
+    def mark_sending(self, key: str, recipient: str, message_id: str, at: datetime) -> None:
+        """Committed before the transport is called: a crash mid-send leaves 'sending', never 'queued'."""
+        self.db.execute(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, message_id = ?, updated_at = ? "
+            "WHERE key = ? AND recipient = ?",
+            (message_id, at.isoformat(), key, recipient),
+        )
+
+    def save_delivery_result(self, key: str, recipient: str, state: str, detail: str, at: datetime) -> None:
+        sent_at = at.isoformat() if state == "sent" else None
+        self.db.execute(
+            "UPDATE deliveries SET state = ?, detail = ?, updated_at = ?, sent_at = COALESCE(?, sent_at) "
+            "WHERE key = ? AND recipient = ?",
+            (state, detail, at.isoformat(), sent_at, key, recipient),
+        )
+
+    def settle_interrupted(self, before: datetime, at: datetime) -> list[sqlite3.Row]:
+        """Sends left 'sending' by a process that died: their outcome is unknown, never retried silently."""
+        rows = self.db.execute(
+            "SELECT key, recipient FROM deliveries WHERE state = 'sending' AND updated_at < ?", (before.isoformat(),)
+        ).fetchall()
+        for row in rows:
+            self.save_delivery_result(row["key"], row["recipient"], "unknown",
+                                      "发送过程中程序中断，无法确认是否送达", at)
+        return rows
+
+    def abandon_exhausted(self, max_attempts: int, at: datetime) -> list[sqlite3.Row]:
+        rows = self.db.execute(
+            "SELECT key, recipient FROM deliveries WHERE state = 'temporary' AND attempts >= ?", (max_attempts,)
+        ).fetchall()
+        for row in rows:
+            self.db.execute(
+                "UPDATE deliveries SET state = 'abandoned', updated_at = ? WHERE key = ? AND recipient = ?",
+                (at.isoformat(), row["key"], row["recipient"]),
+            )
+        return rows
+
+    def troubled_deliveries(self) -> list[sqlite3.Row]:
+        """Everything not (yet) delivered that people should know about."""
+        return self.db.execute(
+            "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
+            "WHERE d.state IN ('temporary', 'permanent', 'unknown', 'abandoned') ORDER BY d.updated_at"
+        ).fetchall()
+
+    def deliveries(self, key_prefix: str = "") -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
+            "WHERE d.key LIKE ? ORDER BY d.rowid", (key_prefix + "%",)
+        ).fetchall()
+
+    # -- what the digest reports ---------------------------------------------
+
+    def versions_since(self, since: datetime | None) -> list[sqlite3.Row]:
+        """Submission versions recorded after ``since`` (all when None), with their current state."""
+        return self.db.execute(
+            "SELECT v.submission_id, v.version, v.state, v.data, v.recorded_at, s.team, s.kind, s.title "
+            "FROM submission_versions v JOIN submissions s ON s.id = v.submission_id "
+            "WHERE v.recorded_at > ? ORDER BY v.recorded_at, v.submission_id",
+            ((since.isoformat() if since else ""),),
+        ).fetchall()
+
+    def activities(self) -> list[Activity]:
+        return [Activity(date.fromisoformat(r["day"]), r["kind"], r["name"],
+                         date.fromisoformat(r["plan_date"]) if r["plan_date"] else None)
+                for r in self.db.execute("SELECT * FROM activities ORDER BY day")]
+
+    def published_kinds(self, start: datetime, end: datetime) -> list[str]:
+        """Kinds of the releases that reached at least one media contact in [start, end)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT m.key, m.topic FROM messages m JOIN deliveries d USING (key) "
+            "WHERE m.purpose = 'release' AND d.state = 'sent' AND d.sent_at >= ? AND d.sent_at < ?",
+            (start.isoformat(), end.isoformat()),
+        ).fetchall()
+        return [r["topic"] for r in rows]
 
 
 def _statements(script: str) -> list[str]:

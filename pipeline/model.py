@@ -57,6 +57,20 @@ class Team:
 
 
 @dataclass(frozen=True)
+class TeamWeek:
+    """One team's standing for one ISO week (四(五): only valid items count)."""
+
+    team: str
+    quota: int
+    valid: int
+    invalid: int
+
+    @property
+    def short(self) -> int:
+        return max(self.quota - self.valid, 0)
+
+
+@dataclass(frozen=True)
 class MediaContact:
     outlet: str
     contact: str
@@ -91,6 +105,7 @@ class RowError:
     problems: tuple[str, ...]
     team: str = ""
     week: str = ""                  # ISO week ("2026-W48") the row belongs to, if known
+    submitter: str = ""
 
     @property
     def message(self) -> str:

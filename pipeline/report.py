@@ -7,8 +7,11 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
 
-from .jobs import WeekStatus
+from .jobs import MailRun, WeekStatus
+from .mail.transport import SENT
 from .model import PullSummary
+from .notices import PURPOSE_LABELS, STATE_LABELS
+from .rules import Finding
 
 
 def width(text: str) -> int:
@@ -88,3 +91,46 @@ def _detail(row: dict[str, object], key: str) -> str:
         return str(json.loads(str(row["detail"])).get(key, ""))
     except ValueError:
         return ""
+
+
+def findings(items: Sequence[Finding]) -> str:
+    if not items:
+        return "工作方案规定的各项任务目前均已完成。"
+    lines = [f"未完成的任务（{sum(1 for f in items if f.severity == 'missing')} 项）："]
+    for f in items:
+        if f.severity == "missing":
+            lines.append(f"  - {f.message}（截止 {f.due:%Y-%m-%d}）")
+    warnings = [f for f in items if f.severity != "missing"]
+    if warnings:
+        lines.append("提醒：")
+        lines.extend(f"  - {f.message}" for f in warnings)
+    return "\n".join(lines)
+
+
+def mail_run(run: MailRun, label: str, where: str) -> tuple[str, bool]:
+    """The text for a mail job's outcome, and whether anything failed."""
+    lines: list[str] = []
+    if run.previews:
+        lines.append(f"（试运行：未发送，未记账）将发送 {len(run.previews)} 封{label}：")
+        lines.extend(f"  - {p.to}：{p.subject}" for p in run.previews)
+    if run.skipped:
+        lines.append(run.skipped)
+    failed = False
+    flushed = run.report
+    if flushed is not None:
+        if flushed.error:
+            lines.append(f"邮件暂时无法发送：{flushed.error}；已排队，下次运行时重试。")
+            failed = True
+        for outgoing, result in flushed.results:
+            purpose = PURPOSE_LABELS.get(outgoing.purpose, outgoing.purpose)
+            if result.outcome == SENT:
+                lines.append(f"已发送{purpose}给 {outgoing.recipient}：{outgoing.subject}")
+            else:
+                failed = True
+                lines.append(f"未能发送{purpose}给 {outgoing.recipient}（{STATE_LABELS[result.outcome]}）：{result.detail}")
+        if flushed.interrupted:
+            lines.append(f"注意：{flushed.interrupted} 封邮件上次发送时中断，无法确认是否送达，请在简报中核对。")
+            failed = True
+        if flushed.results:
+            lines.append(f"查看：{where}")
+    return "\n".join(lines), failed

@@ -65,9 +65,7 @@ def _add_tab(book: Workbook, tab: Tab) -> Worksheet:
             comment = Comment(column.note, "执行宣传工作办公室")
             comment.width, comment.height = 260, 80
             cell.comment = comment
-        letter = get_column_letter(index)
-        # CJK characters are about twice as wide as the width unit (one Latin digit).
-        sheet.column_dimensions[letter].width = column.width * 1.6 if column.width > 10 else column.width * 1.9
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.freeze_panes = "A2"
     sheet.row_dimensions[1].height = 24
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(tab.columns))}1"

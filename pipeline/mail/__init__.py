@@ -1,0 +1,1 @@
+"""Mail: building messages (``message``) and sending them (``transport``)."""

@@ -1,0 +1,194 @@
+"""Build MIME messages that every mail client shows right, Chinese included.
+
+The structure is ``multipart/alternative`` (plain text, then HTML: RFC 2046
+puts the preferred part last), wrapped in ``multipart/mixed`` when there are
+attachments. Everything is UTF-8 in base64, which survives any relay.
+
+Headers are built with the ``compat32`` API on purpose: it writes RFC 2047
+encoded words of at most 75 characters, folded between words, and leaves
+attachment parameters exactly as given. The modern API would rewrite a file
+name as RFC 2231 continuations (``filename*0*=``), which Outlook and Foxmail
+do not read; we send both forms, the encoded word in ``name``/``filename``
+for them and ``filename*`` for clients that follow RFC 2231.
+
+Header values may come from the sheet (a title, a team name): every control
+character, CR and LF included, is replaced by a space before it reaches a
+header, so sheet data can never add a header or a recipient.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import encoders, policy
+from email.charset import BASE64, Charset
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import quote
+
+from .. import normalize
+from ..errors import PipelineError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_WIRE = policy.compat32.clone(linesep="\r\n", max_line_length=78)
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = BASE64
+_UTF8.body_encoding = BASE64
+
+
+class MessageError(PipelineError):
+    """A message cannot be built (a bad address, say)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    content_type: str = ""      # guessed from the file name when blank
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to one recipient, and what it is (``key``)."""
+
+    key: str                    # what the message is, e.g. "digest/2026-11-26"
+    purpose: str                # "digest", "reminder", "draft", "release", ...
+    to: str                     # "Name <addr>" or a bare address
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def recipient(self) -> str:
+        """The bare address the envelope goes to."""
+        return parseaddr(clean_header(self.to))[1].lower()
+
+
+def clean_header(value: str) -> str:
+    """A header-safe value: control characters (CR and LF first) become one space."""
+    return _CONTROL.sub(" ", value).strip()
+
+
+def address(value: str) -> tuple[str, str]:
+    """Split ``Name <addr>`` and check the address; raises :class:`MessageError`."""
+    name, addr = parseaddr(clean_header(value))
+    try:
+        addr = normalize.email(addr)
+    except normalize.Invalid:
+        raise MessageError(f"not a valid email address: {value!r}") from None
+    return name, addr
+
+
+def encoded_words(text: str, *, lead: int = 0, limit: int = 75) -> str:
+    """``text`` as RFC 2047 base64 words of at most ``limit`` characters, space-separated.
+
+    ``lead`` is what precedes the first word on its line (``Subject: ``), so
+    that the first word fits there and the header does not start with a fold.
+    Splits only between characters, never inside a UTF-8 sequence; pure
+    ASCII text is returned unchanged.
+    """
+    if text.isascii():
+        return text
+    overhead = len("=?utf-8?b??=")
+    room = (min(limit, 77 - lead) - overhead) // 4 * 3   # UTF-8 bytes the first word holds
+    words, chunk = [], b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if chunk and len(chunk) + len(encoded) > room:
+            words.append(chunk)
+            chunk, room = b"", (limit - overhead) // 4 * 3
+        chunk += encoded
+    words.append(chunk)
+    return " ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+
+
+def _rfc2231(name: str, value: str, width: int = 60) -> str:
+    """``name*0*=utf-8''…; name*1*=…``: RFC 2231 continuations split between characters."""
+    pieces, current = [], ""
+    for char in value:
+        quoted = quote(char, safe="")
+        if current and len(current) + len(quoted) > width:
+            pieces.append(current)
+            current = ""
+        current += quoted
+    pieces.append(current)
+    return "; ".join(f"{name}*{i}*={'utf-8' + chr(39) * 2 if i == 0 else ''}{piece}"
+                     for i, piece in enumerate(pieces))
+
+
+def format_address(value: str) -> str:
+    """``Name <addr>``: the name as RFC 2047 words, the address always outside them.
+
+    A name longer than 15 Chinese characters needs two words; conforming
+    readers join them (RFC 2047 section 6.2), though Python's own address
+    parser shows a space where they meet.
+    """
+    name, addr = address(value)
+    if not name:
+        return addr
+    if name.isascii():
+        return formataddr((name, addr))
+    return f"{encoded_words(name, lead=len('From: '))} <{addr}>"
+
+
+def message_id(key: str, sender: str) -> str:
+    """Deterministic: the same ``key`` always yields the same Message-ID (RFC 5322 3.6.4)."""
+    domain = address(sender)[1].rpartition("@")[2]
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def build(outgoing: Outgoing, *, sender: str, now: datetime) -> MIMEMultipart:
+    """The complete message for ``outgoing``; ``now`` must be aware (Date carries its offset)."""
+    if now.tzinfo is None:
+        raise ValueError("build() needs an aware datetime")
+    body = MIMEMultipart("alternative", policy=policy.compat32)
+    body.attach(MIMEText(outgoing.text, "plain", _UTF8))
+    body.attach(MIMEText(outgoing.html, "html", _UTF8))
+    if outgoing.attachments:
+        message = MIMEMultipart("mixed", policy=policy.compat32)
+        message.attach(body)
+        for item in outgoing.attachments:
+            message.attach(_attachment(item))
+    else:
+        message = body
+    message["From"] = format_address(sender)
+    message["To"] = format_address(outgoing.to)
+    message["Subject"] = encoded_words(clean_header(outgoing.subject), lead=len("Subject: "))
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id(outgoing.key, sender)
+    message["Auto-Submitted"] = "auto-generated"   # RFC 3834: no auto-replies to us
+    for name, value in outgoing.headers.items():
+        message[clean_header(name)] = encoded_words(clean_header(value), lead=len(name) + 2)
+    return message
+
+
+def _attachment(item: Attachment) -> MIMEBase:
+    content_type = item.content_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
+    maintype, _, subtype = content_type.partition("/")
+    part = MIMEBase(maintype, subtype, policy=policy.compat32)
+    part.set_payload(item.content)
+    encoders.encode_base64(part)
+    filename = clean_header(item.filename)
+    if filename.isascii():
+        word, extended = filename.replace('"', "'"), ""
+    else:
+        # Encoded words inside the quoted string for Outlook and Foxmail,
+        # RFC 2231 filename* for the clients that follow the standard.
+        word, extended = encoded_words(filename), "; " + _rfc2231("filename", filename)
+    part.set_param("name", word)
+    part["Content-Disposition"] = f'attachment; filename="{word}"{extended}'
+    return part
+
+
+def as_bytes(message: MIMEMultipart) -> bytes:
+    """Wire form with CRLF line ends, as SMTP and .eml files expect."""
+    return message.as_bytes(policy=_WIRE)

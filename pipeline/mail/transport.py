@@ -1,0 +1,293 @@
+"""Two ways out for a message: files in an outbox folder, or an SMTP server.
+
+Both hand out a *session* that delivers one message to one recipient at a
+time and says what happened, so that one refused recipient never stops a
+batch and every outcome can be recorded:
+
+- ``sent``: the server accepted the message (or the outbox file is written);
+- ``temporary``: a 4xx reply or a connection problem before the message was
+  handed over: safe to try again later;
+- ``permanent``: a 5xx reply: trying again will not help;
+- ``unknown``: the connection broke while the message itself was being
+  transferred, so it may or may not have arrived. Never retried silently.
+
+SMTP security: ``ssl`` and ``starttls`` verify the server's certificate and
+host name (``ca_file`` names a private CA). A password is only ever sent over
+a verified TLS connection, or in the clear to a loopback address.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import smtplib
+import socket
+import ssl
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from ..config import Settings, is_loopback
+from ..errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+SENT, TEMPORARY, PERMANENT, UNKNOWN = "sent", "temporary", "permanent", "unknown"
+
+
+class TransportError(PipelineError):
+    """The transport cannot work at all (bad certificate, login refused, no password)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    recipient: str
+    outcome: str        # SENT | TEMPORARY | PERMANENT | UNKNOWN
+    detail: str = ""    # the server's reply or the error, for the ledger and the digest
+
+
+class Session(Protocol):
+    def deliver(self, sender: str, recipient: str, data: bytes, name: str) -> Result:
+        """Deliver ``data`` (the whole message) to ``recipient``; ``name`` labels outbox files."""
+
+
+class Transport(Protocol):
+    def describe(self) -> str: ...
+
+    def session(self) -> AbstractContextManager[Session]: ...
+
+
+def open_transport(settings: Settings) -> Transport:
+    if settings.mail.transport == "smtp":
+        return SmtpTransport(settings)
+    return OutboxTransport(settings.mail.outbox)
+
+
+# --- outbox ------------------------------------------------------------------
+
+class OutboxTransport:
+    """Each message becomes ``NAME.eml`` plus ``NAME.html`` (a preview); ``index.html`` lists them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def describe(self) -> str:
+        return f"outbox {self.folder}"
+
+    @contextmanager
+    def session(self) -> Iterator[OutboxTransport]:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransportError(f"{self.folder}: cannot create the outbox folder ({exc.strerror})") from None
+        wrote = False
+        try:
+            yield self
+            wrote = True
+        finally:
+            if wrote:
+                self._write_index()
+
+    def deliver(self, sender: str, recipient: str, data: bytes, name: str) -> Result:
+        stem = self._free_stem(name)
+        try:
+            _write_atomic(self.folder / f"{stem}.eml", data)
+            _write_atomic(self.folder / f"{stem}.html", _preview(data).encode("utf-8"))
+        except OSError as exc:
+            return Result(recipient, TEMPORARY, f"outbox write failed: {exc.strerror}")
+        return Result(recipient, SENT, f"written to {stem}.eml")
+
+    def _free_stem(self, name: str) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name)[:150]
+        stem, counter = safe, 1
+        while (self.folder / f"{stem}.eml").exists():
+            counter += 1
+            stem = f"{safe}-{counter}"
+        return stem
+
+    def _write_index(self) -> None:
+        rows = []
+        for eml in sorted(self.folder.glob("*.eml"), reverse=True):
+            with eml.open("rb") as handle:
+                headers = BytesParser(policy=policy.default).parse(handle, headersonly=True)
+            rows.append(
+                f"<tr><td>{html.escape(str(headers.get('Date', '')))}</td>"
+                f"<td>{html.escape(str(headers.get('To', '')))}</td>"
+                f"<td><a href=\"{html.escape(eml.stem)}.html\">{html.escape(str(headers.get('Subject', '')))}</a></td>"
+                f"<td><a href=\"{html.escape(eml.name)}\">.eml</a></td></tr>"
+            )
+        page = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>发件箱</title></head>"
+                "<body style=\"font-family:sans-serif\"><h1>发件箱</h1>"
+                "<table border=\"1\" cellpadding=\"6\" cellspacing=\"0\">"
+                "<tr><th>时间</th><th>收件人</th><th>主题</th><th>原件</th></tr>"
+                + "".join(rows) + "</table></body></html>")
+        _write_atomic(self.folder / "index.html", page.encode("utf-8"))
+
+
+def _preview(data: bytes) -> str:
+    """The HTML part with the envelope on top, for a browser."""
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    body = message.get_body(("html", "plain"))
+    content = body.get_content() if body is not None else ""
+    if body is not None and body.get_content_type() == "text/plain":
+        content = f"<pre>{html.escape(content)}</pre>"
+    facts = "".join(f"<div><b>{label}：</b>{html.escape(str(message.get(key, '')))}</div>"
+                    for label, key in (("发件人", "From"), ("收件人", "To"), ("主题", "Subject"), ("时间", "Date")))
+    files = [part.get_filename() for part in message.iter_attachments()]
+    if files:
+        facts += "<div><b>附件：</b>" + "、".join(html.escape(f or "") for f in files) + "</div>"
+    return (f"<div style=\"font-family:sans-serif;background:#f3f3f3;padding:8px;border-bottom:1px solid #ccc\">"
+            f"{facts}</div>{content}")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_bytes(data)
+    os.replace(temp, path)
+
+
+# --- SMTP --------------------------------------------------------------------
+
+class SmtpTransport:
+    """One connection per batch, reused, reopened once if the server drops it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.config = settings.mail.smtp
+        self.where = f"{self.config.host}:{self.config.port}"
+
+    def describe(self) -> str:
+        return f"SMTP {self.where} ({self.config.security})"
+
+    @contextmanager
+    def session(self) -> Iterator[_SmtpSession]:
+        session = _SmtpSession(self)
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def password(self) -> str | None:
+        if not self.config.username:
+            return None
+        value = os.environ.get(self.config.password_env)
+        if value is None:
+            raise TransportError(
+                f"{self.where}: the SMTP password is not set: export {self.config.password_env}=…"
+            )
+        return value
+
+    def tls_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=str(self.config.ca_file) if self.config.ca_file else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise TransportError(f"{self.where}: cannot load ca_file {self.config.ca_file}: {exc}") from None
+
+    def connect(self) -> smtplib.SMTP:
+        """A ready connection: TLS verified as configured, logged in when a username is set."""
+        config, timeout = self.config, self.config.timeout
+        password = self.password()
+        if password is not None and config.security == "none" and not is_loopback(config.host):
+            raise TransportError(f"{self.where}: refusing to send a password without TLS to a remote host")
+        try:
+            if config.security == "ssl":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=timeout,
+                                                      context=self.tls_context())
+            else:
+                conn = smtplib.SMTP(config.host, config.port, timeout=timeout)
+            conn.ehlo()
+            if config.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    conn.close()
+                    raise TransportError(f"{self.where}: the server does not offer STARTTLS")
+                conn.starttls(context=self.tls_context())
+                conn.ehlo()
+        except ssl.SSLCertVerificationError as exc:
+            raise TransportError(
+                f"{self.where}: the server's certificate cannot be verified ({exc.verify_message}); "
+                "set [mail.smtp] ca_file for a private CA"
+            ) from None
+        except ssl.SSLError as exc:
+            raise TransportError(f"{self.where}: TLS failed: {exc}") from None
+        if password is not None:
+            try:
+                conn.login(config.username, password)
+            except smtplib.SMTPAuthenticationError as exc:
+                conn.close()
+                raise TransportError(f"{self.where}: login refused: {exc.smtp_code} {_text(exc.smtp_error)}") from None
+            except smtplib.SMTPNotSupportedError:
+                conn.close()
+                raise TransportError(f"{self.where}: the server does not offer AUTH") from None
+        return conn
+
+
+class _SmtpSession:
+    def __init__(self, transport: SmtpTransport) -> None:
+        self.transport = transport
+        self.conn: smtplib.SMTP | None = None
+        self.broken: str | None = None   # a connection failure: the rest of the batch waits for next time
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (smtplib.SMTPException, OSError):
+                self.conn.close()
+            self.conn = None
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def deliver(self, sender: str, recipient: str, data: bytes, name: str) -> Result:
+        if self.broken:
+            return Result(recipient, TEMPORARY, self.broken)
+        for attempt in (1, 2):
+            try:
+                if self.conn is None:
+                    self.conn = self.transport.connect()
+                conn = self.conn
+                code, reply = conn.mail(sender)
+                if code != 250:
+                    conn.rset()
+                    return _classified(recipient, code, reply)
+                code, reply = conn.rcpt(recipient)
+                if code not in (250, 251):
+                    conn.rset()
+                    return _classified(recipient, code, reply)
+            except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as exc:
+                # Nothing of the message was handed over yet: reconnect once and retry.
+                self._drop()
+                if attempt == 1:
+                    log.info("%s: connection dropped before sending (%s); reconnecting", self.transport.where, exc)
+                    continue
+                self.broken = f"{self.transport.where}: connection lost: {exc}"
+                return Result(recipient, TEMPORARY, self.broken)
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop()
+                self.broken = f"{self.transport.where}: cannot connect: {exc}"
+                return Result(recipient, TEMPORARY, self.broken)
+            try:
+                code, reply = conn.data(data)
+            except smtplib.SMTPDataError as exc:
+                return _classified(recipient, exc.smtp_code, exc.smtp_error)
+            except (smtplib.SMTPException, OSError) as exc:
+                # The message may have been accepted before the connection broke.
+                self._drop()
+                return Result(recipient, UNKNOWN, f"{self.transport.where}: connection lost during DATA: {exc}")
+            return Result(recipient, SENT, f"{code} {_text(reply)}")
+        raise AssertionError("unreachable")
+
+
+def _classified(recipient: str, code: int, reply: bytes | str) -> Result:
+    """RFC 5321 4.2.1: 4yz is transient, 5yz permanent."""
+    outcome = TEMPORARY if 400 <= code < 500 else PERMANENT
+    return Result(recipient, outcome, f"{code} {_text(reply)}")
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

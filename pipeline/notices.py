@@ -1,0 +1,118 @@
+"""What the daily digest and the team reminders say: plain data for the templates.
+
+Pure functions: the job gathers the ledger's facts, these shape them into
+the context each template receives, and ``render`` does the words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .model import Activity, TeamWeek
+from .rules import Finding
+
+BAR_WIDTH = 160  # pixels: table cells with widths render in every mail client, Outlook included
+
+STATE_LABELS = {
+    "temporary": "暂时失败，将自动重试",
+    "permanent": "被拒收",
+    "unknown": "发送中断，无法确认是否送达",
+    "abandoned": "多次重试失败，已停止",
+}
+PURPOSE_LABELS = {"digest": "每日简报", "reminder": "催报提醒", "draft": "稿件审核", "release": "媒体发布"}
+
+
+def week_span(today: date) -> tuple[date, date]:
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def progress(team: TeamWeek) -> dict[str, Any]:
+    done = team.valid if team.quota == 0 else min(team.valid, team.quota)
+    ratio = 1.0 if team.quota == 0 else done / team.quota
+    filled = round(BAR_WIDTH * ratio)
+    return {**asdict(team), "short": team.short, "percent": round(ratio * 100),
+            "filled": filled, "empty": BAR_WIDTH - filled, "on_track": team.short == 0}
+
+
+def outlook(today: date, activities: Sequence[Activity], lead_days: int) -> list[str]:
+    """The coming obligations, met or not: press conferences, deputies' visits, plans due."""
+    lines = []
+    press = sorted(a.day for a in activities if a.kind == "新闻发布会" and a.day.year == today.year)
+    held = [d for d in press if d <= today]
+    planned = [d for d in press if d > today]
+    line = f"新闻发布会：今年已召开 {len(held)} 次，全年至少 2 次"
+    if planned:
+        line += f"；已安排 {planned[0].month}月{planned[0].day}日"
+    lines.append(line)
+    month = [a.day for a in activities if a.kind == "代表委员看执行"
+             and (a.day.year, a.day.month) == (today.year, today.month)]
+    if month:
+        days = "、".join(f"{d.month}月{d.day}日" for d in sorted(month))
+        lines.append(f"代表委员看执行：本月 {len(month)} 次（{days}），每月至少 1 次")
+    else:
+        lines.append("代表委员看执行：本月尚未安排，每月至少 1 次")
+    for activity in sorted(activities, key=lambda a: a.day):
+        if activity.kind != "重大执行活动" or activity.day < today:
+            continue
+        due = activity.day - timedelta(days=lead_days)
+        plan = (f"方案已于{activity.plan_date.month}月{activity.plan_date.day}日报送" if activity.plan_date
+                else f"方案应于{due.month}月{due.day}日前报送，尚未收到")
+        lines.append(f"重大执行活动：{activity.day.month}月{activity.day.day}日“{activity.name}”，{plan}")
+    return lines
+
+
+def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[TeamWeek],
+                   findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
+                   troubles: Sequence[Any], activities: Sequence[Activity], lead_days: int,
+                   since: datetime | None, exempt: bool) -> dict[str, Any]:
+    today = now.date()
+    monday, sunday = week_span(today)
+    new, changed = [], []
+    for version in new_versions:
+        data = json.loads(version["data"])
+        item = {"id": version["submission_id"], "version": version["version"], "team": version["team"],
+                "kind": data.get("kind", ""), "title": data.get("title", ""),
+                "submitter": data.get("submitter", ""), "valid": version["state"] == "valid"}
+        (new if version["version"] == 1 else changed).append(item)
+    return {
+        "court": court,
+        "today": today,
+        "now": now,
+        "week": f"{monday.isocalendar()[0]}年第{monday.isocalendar()[1]}周",
+        "monday": monday,
+        "sunday": sunday,
+        "exempt": exempt,
+        "teams": [progress(t) for t in teams],
+        "behind": [t.team for t in teams if t.short],
+        "findings": [asdict(f) for f in findings if f.severity == "missing"],
+        "warnings": [asdict(f) for f in findings if f.severity == "warning"],
+        "new": new,
+        "changed": changed,
+        "since": since,
+        "row_errors": [dict(r) for r in row_errors],
+        "troubles": [{**dict(t), "state_label": STATE_LABELS.get(t["state"], t["state"]),
+                      "purpose_label": PURPOSE_LABELS.get(t["purpose"], t["purpose"])} for t in troubles],
+        "outlook": outlook(today, activities, lead_days),
+    }
+
+
+def reminder_context(*, now: datetime, court: dict[str, str], team: TeamWeek, leader: str,
+                     row_errors: Sequence[Any]) -> dict[str, Any]:
+    monday, sunday = week_span(now.date())
+    return {
+        "court": court,
+        "today": now.date(),
+        "monday": monday,
+        "sunday": sunday,
+        "team": team.team,
+        "leader": leader,
+        "valid": team.valid,
+        "quota": team.quota,
+        "short": team.short,
+        "row_errors": [dict(r) for r in row_errors],
+    }

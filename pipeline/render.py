@@ -1,0 +1,105 @@
+"""The Jinja environment: sandboxed, autoescaped HTML, strict about undefined names.
+
+The office edits the templates in ``templates/``, so they run sandboxed (no
+access to Python internals) and a typo in a variable name is an error naming
+the template, the line and the variable — never a blank in a press release.
+Templates come in pairs: ``NAME.html`` (autoescaped) and ``NAME.txt``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .config import PROJECT_ROOT
+from .errors import PipelineError
+
+TEMPLATES = PROJECT_ROOT / "templates"
+
+
+class RenderError(PipelineError):
+    """A template is missing, malformed or uses a name it was not given."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """``2026年11月28日`` — the date form of a Chinese press release."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def cn_amount(value: Any) -> str:
+    """Amounts in 元, switching to 万元 from ten thousand: ``28万元``, ``3,500元``, ``12.35万元``."""
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("，", ""))
+    except InvalidOperation:
+        return str(value)
+    if abs(amount) >= 10000:
+        wan = (amount / 10000).quantize(Decimal("0.01")).normalize()
+        return f"{wan:f}万元"
+    whole = amount.quantize(Decimal("0.01")).normalize()
+    return f"{whole:,f}元"
+
+
+def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(folder), encoding="utf-8"),
+        autoescape=lambda name: bool(name) and name.endswith(".html"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["cn_date"] = cn_date
+    env.filters["cn_amount"] = cn_amount
+    return env
+
+
+def render(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES) -> Rendered:
+    """Render ``NAME.txt`` and ``NAME.html``; the subject is the text's first line."""
+    env = environment(folder)
+    text = _render(env, f"{name}.txt", context)
+    html = _render(env, f"{name}.html", context)
+    subject, _, body = text.partition("\n")
+    subject = subject.removeprefix("Subject:").removeprefix("主题：").strip()
+    return Rendered(subject=subject, text=body.lstrip("\n"), html=html)
+
+
+def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except TemplateNotFound:
+        raise RenderError(f"{env.loader.searchpath[0]}/{name}: template not found") from None
+    except TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+    except UndefinedError as exc:
+        raise RenderError(f"{name}:{_line(exc, name)}: {exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(f"{name}:{_line(exc, name)}: not allowed in a template: {exc}") from None
+    except TemplateError as exc:
+        raise RenderError(f"{name}:{_line(exc, name)}: {exc}") from None
+
+
+def _line(exc: BaseException, name: str) -> str:
+    """The template line an error happened on, from Jinja's rewritten traceback."""
+    tb, line = exc.__traceback__, "?"
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(name):
+            line = str(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
