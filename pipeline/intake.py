@@ -125,8 +125,11 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
     # Earlier IDs win duplicates, then new rows in sheet order.
     order = sorted(rows, key=lambda r: (0, r.id) if r.id else (1, f"{r.number:09d}"))
     first_of: dict[tuple[str, str, str, str], str] = {}
-    sequence = last_sequence
+    # New serials continue after every ID the ledger knows *and* every ID typed in
+    # the sheet, so an adopted or left-standing ID can never be handed out twice.
     year = now.year
+    sequence = max([last_sequence, *(int(m[2]) for r in rows
+                                     if (m := SUBMISSION_ID.match(r.cell_id)) and int(m[1]) == year)])
     for row in order:
         if row.submission is None:
             row.state = "invalid"

@@ -75,8 +75,9 @@ class Workspace:
         book = openpyxl.load_workbook(self.workbook)
         return read_rows(book[tab.name], tab)
 
-    def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PIPELINE_NOW": os.environ.get("PIPELINE_NOW", NOW), "PYTHONIOENCODING": "utf-8"}
+    def cli(self, *args: str, check: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PIPELINE_NOW": os.environ.get("PIPELINE_NOW", NOW), "PYTHONIOENCODING": "utf-8",
+               **(env or {})}
         result = subprocess.run([sys.executable, str(PROJECT / "run.py"), "--config", str(self.config_path), *args],
                                 cwd=self.root, env=env, capture_output=True, text=True, encoding="utf-8",
                                 timeout=120)

@@ -1,0 +1,365 @@
+"""The local workbook file: what a pull may and may not do to it.
+
+Write-back touches only the cells the pipeline owns and keeps everything
+people put around them; a pull that has nothing to write leaves the file
+alone; a workbook that is open in an office suite, half-synced, changed
+under our feet or missing stops the pull cleanly, with nothing half-done.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.styles import Font, PatternFill
+
+from conftest import material
+from pipeline import jobs
+from pipeline.errors import SourceBusy, SourceChanged, SourceError
+from pipeline.layout import SUBMISSIONS
+from pipeline.ledger import Ledger
+from pipeline.sources.xlsx import XlsxSource
+
+COL = {column.key: index for index, column in enumerate(SUBMISSIONS.columns, start=1)}
+LETTER = {key: openpyxl.utils.get_column_letter(index) for key, index in COL.items()}
+EXTRA = len(SUBMISSIONS.columns) + 1       # first column after 状态
+NOTE, LENGTH = EXTRA, EXTRA + 1            # 备注 and 案情字数, the office's own columns
+OLD = 1_500_000_000                        # a past mtime, so a rewrite cannot hide in the same tick
+
+
+def item(n: int, **overrides) -> dict:
+    values = dict(title=f"{n:03d}号案例 被执行人履行欠款{n}万元", case_number=f"（2026）琼9003执{1000 + n}号")
+    values.update(overrides)
+    return material(**values)
+
+
+def known(workspace) -> dict:
+    with Ledger(workspace.ledger) as book:
+        return book.fetch_known()
+
+
+def versions(workspace, submission_id: str) -> list[int]:
+    with Ledger(workspace.ledger) as book:
+        return [v["version"] for v in book.submission_versions(submission_id)]
+
+
+def ids(workspace) -> list:
+    """编号 of the 素材 rows that hold material (the office's own cells aside)."""
+    return [r.get("id") for r in workspace.rows() if r.get("title")]
+
+
+def all_values(path: Path) -> dict[tuple[str, str], object]:
+    """Every non-empty cell of every sheet, formulas as written."""
+    book = openpyxl.load_workbook(path)
+    values = {}
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    values[(sheet.title, cell.coordinate)] = cell.value
+    return values
+
+
+# --- write-back keeps what people put in the workbook --------------------------
+
+@pytest.fixture
+def decorated(workspace):
+    """A workbook dressed up in Excel, pulled once; yields the reloaded book."""
+    workspace.make_workbook([item(1), item(2), item(3)])
+    book = openpyxl.load_workbook(workspace.workbook)
+    sheet = book[SUBMISSIONS.name]
+    title = sheet[f"{LETTER['title']}3"]
+    title.font = Font(bold=True, color="FFFF0000")
+    title.fill = PatternFill("solid", fgColor="FFFFFF00")
+    sheet[f"{LETTER['submitted_at']}2"].number_format = "yyyy\"年\"m\"月\"d\"日\""
+    sheet.column_dimensions[LETTER["title"]].width = 55
+    sheet.column_dimensions[LETTER["facts"]].width = 70
+    sheet.freeze_panes = "C2"
+    sheet.cell(row=1, column=NOTE, value="备注")
+    sheet.cell(row=2, column=NOTE, value="宣传办：请补充照片")
+    sheet.cell(row=4, column=NOTE, value="已联系电视台")
+    sheet.cell(row=1, column=LENGTH, value="案情字数")
+    for row in (2, 3, 4):
+        sheet.cell(row=row, column=LENGTH, value=f"=LEN({LETTER['facts']}{row})")
+    sheet.cell(row=20, column=LENGTH, value="=SUM(1,2)")
+    stats = book.create_sheet("统计")
+    stats["A1"], stats["B1"] = "部门", "条数"
+    stats["A2"], stats["B2"] = "执行一组", 3
+    stats["A3"], stats["B3"] = "执行二组", 5
+    stats["A4"], stats["B4"] = "合计", "=SUM(B2:B3)"
+    book.save(workspace.workbook)
+
+    summary = jobs.pull(workspace.settings)
+    assert summary.accepted == 3 and summary.cells_written > 0   # the file really was rewritten
+    assert ids(workspace) == ["S-2026-000001", "S-2026-000002", "S-2026-000003"]
+    return openpyxl.load_workbook(workspace.workbook, data_only=False)
+
+
+def test_write_back_keeps_a_cells_font_and_fill(decorated):
+    cell = decorated[SUBMISSIONS.name][f"{LETTER['title']}3"]
+    assert cell.font.bold is True
+    assert cell.font.color.rgb == "FFFF0000"
+    assert cell.fill.fill_type == "solid"
+    assert cell.fill.fgColor.rgb == "FFFFFF00"
+
+
+def test_write_back_keeps_a_date_cells_number_format(decorated):
+    cell = decorated[SUBMISSIONS.name][f"{LETTER['submitted_at']}2"]
+    assert cell.number_format == "yyyy\"年\"m\"月\"d\"日\""
+
+
+def test_write_back_keeps_column_widths(decorated):
+    dims = decorated[SUBMISSIONS.name].column_dimensions
+    assert dims[LETTER["title"]].width == 55
+    assert dims[LETTER["facts"]].width == 70
+
+
+def test_write_back_keeps_the_frozen_pane(decorated):
+    assert decorated[SUBMISSIONS.name].freeze_panes == "C2"
+
+
+def test_write_back_keeps_formulas(decorated):
+    sheet = decorated[SUBMISSIONS.name]
+    assert [sheet.cell(row=r, column=LENGTH).value for r in (2, 3, 4)] == [
+        f"=LEN({LETTER['facts']}{r})" for r in (2, 3, 4)]
+    assert sheet.cell(row=20, column=LENGTH).value == "=SUM(1,2)"
+
+
+def test_write_back_keeps_a_foreign_sheet(decorated):
+    assert "统计" in decorated.sheetnames
+    stats = decorated["统计"]
+    assert [[c.value for c in row] for row in stats["A1:B4"]] == [
+        ["部门", "条数"], ["执行一组", 3], ["执行二组", 5], ["合计", "=SUM(B2:B3)"]]
+
+
+def test_write_back_keeps_extra_columns(decorated):
+    sheet = decorated[SUBMISSIONS.name]
+    assert sheet.cell(row=1, column=NOTE).value == "备注"
+    assert [sheet.cell(row=r, column=NOTE).value for r in (2, 3, 4)] == ["宣传办：请补充照片", None, "已联系电视台"]
+
+
+def test_write_back_changes_only_the_owned_cells(workspace):
+    workspace.make_workbook([item(1), item(2, process=""), item(3)])
+    before = all_values(workspace.workbook)
+    jobs.pull(workspace.settings)
+    after = all_values(workspace.workbook)
+    owned = {LETTER["id"], LETTER["status"]}
+
+    def unowned(values):
+        return {k: v for k, v in values.items()
+                if not (k[0] == SUBMISSIONS.name and k[1].rstrip("0123456789") in owned)}
+
+    assert unowned(after) == unowned(before)
+    assert after[(SUBMISSIONS.name, f"{LETTER['id']}2")] == "S-2026-000001"
+
+
+def test_write_back_keeps_the_files_permissions(workspace):
+    workspace.make_workbook([item(1)])
+    os.chmod(workspace.workbook, 0o664)
+    jobs.pull(workspace.settings)
+    assert ids(workspace) == ["S-2026-000001"]
+    assert stat.S_IMODE(workspace.workbook.stat().st_mode) == 0o664
+
+
+def test_write_back_leaves_no_temporary_files_beside_the_workbook(workspace):
+    workspace.make_workbook([item(1), item(2)])
+    jobs.pull(workspace.settings)
+    assert sorted(p.name for p in workspace.workbook.parent.iterdir() if "xlsx" in p.name) == [workspace.workbook.name]
+
+
+# --- nothing to write, nothing written -------------------------------------------
+
+def test_pull_with_nothing_changed_does_not_write_the_file(workspace):
+    workspace.make_workbook([item(1), item(2)])
+    first = jobs.pull(workspace.settings)
+    assert first.cells_written == 4
+    os.utime(workspace.workbook, ns=(OLD * 10**9, OLD * 10**9))
+    data, inode = workspace.workbook.read_bytes(), workspace.workbook.stat().st_ino
+
+    summary = jobs.pull(workspace.settings)
+    assert summary.cells_written == 0
+    assert workspace.workbook.read_bytes() == data
+    assert workspace.workbook.stat().st_mtime_ns == OLD * 10**9
+    assert workspace.workbook.stat().st_ino == inode
+
+
+# --- an office suite has the workbook open -----------------------------------------
+
+LOCKS = {
+    "libreoffice": (".~lock.{name}#", "张三,zhangsan-pc,/home/zhangsan,26.11.2026 09:55,file:///home/zhangsan/.config/libreoffice/4;"),
+    "excel-wps": ("~${name}", "\x06zhangsan" + " " * 40),
+}
+
+
+@pytest.fixture(params=sorted(LOCKS))
+def locked(request, workspace):
+    """A fresh workbook with an office suite's lock file beside it; the pull's error."""
+    pattern, content = LOCKS[request.param]
+    workspace.make_workbook([item(1), item(2)])
+    workspace.original = workspace.workbook.read_bytes()
+    workspace.lock = workspace.workbook.parent / pattern.format(name=workspace.workbook.name)
+    workspace.lock.write_text(content, encoding="utf-8")
+    with pytest.raises(SourceBusy) as caught:
+        jobs.pull(workspace.settings)
+    workspace.error = caught.value
+    return workspace
+
+
+def test_lock_file_makes_pull_raise_source_busy_naming_the_lock_file(locked):
+    assert isinstance(locked.error, SourceBusy)
+    assert locked.lock.name in str(locked.error)
+
+
+def test_lock_file_leaves_the_workbook_untouched(locked):
+    assert locked.workbook.read_bytes() == locked.original
+
+
+def test_lock_file_leaves_nothing_half_done_in_the_ledger(locked):
+    assert known(locked) == {}
+
+
+def test_pull_after_the_lock_file_is_removed_writes_the_ids(locked):
+    locked.lock.unlink()
+    summary = jobs.pull(locked.settings)
+    assert summary.accepted == 2 and summary.new == 2
+    assert ids(locked) == ["S-2026-000001", "S-2026-000002"]
+    assert set(known(locked)) == {"S-2026-000001", "S-2026-000002"}
+
+
+# --- a corrupt or half-synced file ---------------------------------------------------
+
+def truncate(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def garbage(data: bytes) -> bytes:
+    return b"\x00\x13\x37 this is not a workbook " * 200
+
+
+def empty(data: bytes) -> bytes:
+    return b""
+
+
+def scrambled_middle(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 2048]) + data[middle + 2048:]
+
+
+@pytest.fixture(params=[truncate, garbage, empty, scrambled_middle], ids=lambda f: f.__name__)
+def corrupt(request, workspace):
+    """Pulled once, then edited (a pending change), then the file broken on disk."""
+    workspace.make_workbook([item(1), item(2)])
+    jobs.pull(workspace.settings)
+    book = openpyxl.load_workbook(workspace.workbook)
+    book[SUBMISSIONS.name].cell(row=2, column=COL["outcome"], value="补充：已全部履行。")
+    book.save(workspace.workbook)
+    workspace.good = workspace.workbook.read_bytes()
+    workspace.known_before = known(workspace)
+    workspace.workbook.write_bytes(request.param(workspace.good))
+    workspace.broken = workspace.workbook.read_bytes()
+    with pytest.raises(SourceError) as caught:
+        jobs.pull(workspace.settings)
+    workspace.error = caught.value
+    return workspace
+
+
+def test_corrupt_workbook_raises_source_error_naming_the_path(corrupt):
+    assert isinstance(corrupt.error, SourceError)
+    assert str(corrupt.workbook) in str(corrupt.error)
+
+
+def test_corrupt_workbook_leaves_the_ledger_unchanged(corrupt):
+    assert known(corrupt) == corrupt.known_before
+    assert versions(corrupt, "S-2026-000001") == [1]
+
+
+def test_corrupt_workbook_is_not_overwritten(corrupt):
+    assert corrupt.workbook.read_bytes() == corrupt.broken
+
+
+def test_pull_after_the_workbook_is_restored_works(corrupt):
+    corrupt.workbook.write_bytes(corrupt.good)
+    summary = jobs.pull(corrupt.settings)
+    assert summary.changed == 1 and summary.accepted == 2
+    assert versions(corrupt, "S-2026-000001") == [1, 2]
+    assert corrupt.rows()[0]["status"] == "已受理（第2版）"
+
+
+# --- the workbook changes between read and write-back ---------------------------------
+
+class EditedDuringPull:
+    """An XlsxSource whose file someone saves right after the pipeline read it."""
+
+    def __init__(self, path: Path, tz, edit) -> None:
+        self.inner = XlsxSource(path, tz)
+        self.path = Path(path)
+        self.edit = edit
+        self.fetches = 0
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    def fetch(self, wanted):
+        snapshot = self.inner.fetch(wanted)
+        self.fetches += 1
+        book = openpyxl.load_workbook(self.path)
+        self.edit(book)
+        book.save(self.path)
+        return snapshot
+
+    def save(self, snapshot, updates) -> None:
+        self.inner.save(snapshot, updates)
+
+
+def colleague_adds_a_row(book) -> None:
+    sheet = book[SUBMISSIONS.name]
+    for key, value in item(9).items():
+        sheet.cell(row=4, column=COL[key], value=value)
+
+
+@pytest.fixture
+def raced(workspace):
+    workspace.make_workbook([item(1), item(2)])
+    settings = workspace.settings
+    source = EditedDuringPull(workspace.workbook, settings.timezone, colleague_adds_a_row)
+    with pytest.raises(SourceError) as caught:
+        jobs.pull(settings, source=source)
+    assert source.fetches == 1
+    workspace.error = caught.value
+    return workspace
+
+
+def test_workbook_changed_after_the_read_raises_source_changed(raced):
+    assert isinstance(raced.error, SourceChanged)
+    assert str(raced.workbook) in str(raced.error)
+
+
+def test_workbook_changed_after_the_read_records_nothing(raced):
+    assert known(raced) == {}
+
+
+def test_workbook_changed_after_the_read_keeps_the_other_persons_edit(raced):
+    rows = raced.rows()
+    assert [r["title"] for r in rows] == [item(1)["title"], item(2)["title"], item(9)["title"]]
+    assert [r.get("id") for r in rows] == [None, None, None]
+
+
+def test_plain_pull_after_a_changed_workbook_succeeds(raced):
+    summary = jobs.pull(raced.settings)
+    assert summary.accepted == 3 and summary.new == 3
+    assert ids(raced) == ["S-2026-000001", "S-2026-000002", "S-2026-000003"]
+    assert set(known(raced)) == {"S-2026-000001", "S-2026-000002", "S-2026-000003"}
+
+
+# --- no workbook at all -----------------------------------------------------------------
+
+def test_missing_workbook_raises_source_error_suggesting_init(workspace):
+    assert not workspace.workbook.exists()
+    with pytest.raises(SourceError) as caught:
+        jobs.pull(workspace.settings)
+    assert "init" in str(caught.value)
+    assert str(workspace.workbook) in str(caught.value)
+    assert not workspace.workbook.exists()
