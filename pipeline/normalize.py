@@ -34,8 +34,9 @@ def text(value: object) -> str:
         value = int(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="minutes")
-    result = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", result).strip(" \t\n\u3000")
+    # A no-break space (pasted from web pages and WeChat) is an ordinary space here.
+    result = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    return _CONTROL.sub("", result).strip()
 
 
 def code(value: object) -> str:

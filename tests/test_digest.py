@@ -1,0 +1,204 @@
+"""The office's daily digest and the teams' reminders, through the job functions and the CLI."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+
+from pipeline import jobs
+from pipeline.ledger import Ledger
+
+from conftest import DEFAULT_TEAMS, Workspace, material
+
+
+def outbox_messages(workspace: Workspace, purpose: str) -> list:
+    folder = workspace.settings.mail.outbox
+    return [BytesParser(policy=policy.default).parsebytes(p.read_bytes())
+            for p in sorted(folder.glob(f"*-{purpose}-*.eml"))]
+
+
+def team_items(team: str, count: int) -> list[dict]:
+    return [material(team=team, title=f"{team}素材{i}", case_number=f"（2026）琼9003执{300 + i}号",
+                     submitter=f"{team}干警") for i in range(count)]
+
+
+@pytest.fixture
+def pulled(workspace: Workspace) -> Workspace:
+    """执行一组 on track, 执行二组 one short with a bad row, 执行指挥中心 with nothing."""
+    rows = team_items("执行一组", 3) + team_items("执行二组", 2)
+    rows.append(material(team="执行二组", title="缺少过程的素材", process="", submitter="林小梅"))
+    workspace.make_workbook(rows)
+    jobs.pull(workspace.settings)
+    return workspace
+
+
+def office_addresses(workspace: Workspace, *addresses: str) -> None:
+    text = workspace.config_path.read_text(encoding="utf-8")
+    listed = ", ".join(f'"{a}"' for a in addresses)
+    workspace.config_path.write_text(text.replace('office = ["office@court.example"]', f"office = [{listed}]"),
+                                     encoding="utf-8")
+
+
+# --- the digest ----------------------------------------------------------------
+
+def test_the_digest_goes_to_every_office_address_from_the_config_and_nowhere_else(pulled) -> None:
+    office_addresses(pulled, "fuxian@court.example", "gaoqiongfang@court.example")
+    run = jobs.digest(pulled.settings)
+    assert run.queued == 2
+    recipients = sorted(str(m["To"]) for m in outbox_messages(pulled, "digest"))
+    assert recipients == ["fuxian@court.example", "gaoqiongfang@court.example"]
+    team_addresses = {t["email"] for t in DEFAULT_TEAMS}
+    assert not team_addresses & set(recipients)
+
+
+def test_the_digest_is_sent_once_a_day(pulled, monkeypatch) -> None:
+    jobs.digest(pulled.settings)
+    again = jobs.digest(pulled.settings)
+    assert again.queued == 0 and "已经发送过" in again.skipped
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-26T23:59:00+08:00")
+    assert jobs.digest(pulled.settings).queued == 0
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-27T08:30:00+08:00")
+    assert jobs.digest(pulled.settings).queued == 1
+    assert len(outbox_messages(pulled, "digest")) == 2
+
+
+def test_force_sends_another_digest_the_same_day(pulled) -> None:
+    jobs.digest(pulled.settings)
+    assert jobs.digest(pulled.settings, force=True).queued == 1
+    assert len(outbox_messages(pulled, "digest")) == 2
+
+
+def test_the_digest_says_who_is_behind_what_is_missing_and_which_rows_to_fix(pulled) -> None:
+    jobs.digest(pulled.settings)
+    (message,) = outbox_messages(pulled, "digest")
+    assert "每日简报" in message["Subject"] and "2026年11月26日" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    assert "执行一组：有效 3 / 任务 3，已完成" in text
+    assert "执行二组：有效 2 / 任务 3，需补正 1，还差 1 条" in text
+    assert "执行指挥中心：有效 0 / 任务 3，还差 3 条" in text
+    assert "本周尚未公开报道执行不能案件" in text
+    assert "林小梅" in text and "缺少执行过程" in text
+    html = message.get_body(("html",)).get_content()
+    for fact in ("执行二组", "还差 1 条", "林小梅", "缺少执行过程", "本周尚未公开报道执行不能案件"):
+        assert fact in html
+
+
+def test_the_digest_html_is_safe_for_mail_clients(pulled) -> None:
+    jobs.digest(pulled.settings)
+    html = outbox_messages(pulled, "digest")[0].get_body(("html",)).get_content().lower()
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert "<img" not in html and "<link" not in html
+    assert "style=" in html and "<table" in html
+
+
+def test_sheet_text_is_escaped_in_the_digest_html(workspace) -> None:
+    workspace.make_workbook([material(title="<script>alert(1)</script>判决生效")])
+    jobs.pull(workspace.settings)
+    jobs.digest(workspace.settings)
+    html = outbox_messages(workspace, "digest")[0].get_body(("html",)).get_content()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_the_digest_lists_only_submissions_new_since_the_last_digest(pulled, monkeypatch) -> None:
+    jobs.digest(pulled.settings)
+    first = outbox_messages(pulled, "digest")[0].get_body(("plain",)).get_content()
+    assert "执行一组素材0" in first
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-27T08:00:00+08:00")
+    book_rows = team_items("执行一组", 3) + team_items("执行二组", 2)
+    book_rows.append(material(team="执行指挥中心", title="指挥中心新素材", case_number="（2026）琼9003执999号"))
+    pulled.make_workbook(book_rows)
+    jobs.pull(pulled.settings)
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-27T08:30:00+08:00")
+    jobs.digest(pulled.settings)
+    second = outbox_messages(pulled, "digest")[1].get_body(("plain",)).get_content()
+    assert "指挥中心新素材" in second
+    assert "执行一组素材0" not in second
+
+
+def test_the_digest_lists_the_coming_obligations(workspace) -> None:
+    from datetime import date
+
+    workspace.make_workbook([], activities=[
+        {"date": date(2026, 12, 3), "kind": "重大执行活动", "name": "集中腾退行动"},
+        {"date": date(2026, 3, 1), "kind": "新闻发布会", "name": "发布会"},
+    ])
+    jobs.pull(workspace.settings)
+    jobs.digest(workspace.settings)
+    text = outbox_messages(workspace, "digest")[0].get_body(("plain",)).get_content()
+    assert "新闻发布会：今年已召开 1 次" in text
+    assert "代表委员看执行：本月尚未安排" in text
+    assert "集中腾退行动" in text and "11月30日前报送" in text
+
+
+def test_a_digest_dry_run_sends_and_records_nothing(pulled) -> None:
+    run = jobs.digest(pulled.settings, dry_run=True)
+    assert len(run.previews) == 1 and run.queued == 0
+    assert outbox_messages(pulled, "digest") == []
+    with Ledger(pulled.ledger) as ledger:
+        assert ledger.deliveries("digest/") == []
+
+
+def test_the_digest_is_recorded_in_the_ledger_with_its_outcome(pulled) -> None:
+    jobs.digest(pulled.settings)
+    with Ledger(pulled.ledger) as ledger:
+        (delivery,) = ledger.deliveries("digest/")
+    assert delivery["state"] == "sent" and delivery["recipient"] == "office@court.example"
+    assert delivery["message_id"].endswith("@court.example>")
+
+
+# --- reminders ------------------------------------------------------------------
+
+def test_reminders_go_only_to_the_leaders_of_teams_behind(pulled) -> None:
+    jobs.remind(pulled.settings)
+    messages = outbox_messages(pulled, "reminder")
+    recipients = sorted(m["To"].addresses[0].addr_spec for m in messages)
+    assert recipients == ["zhihui@court.example", "zhixing2@court.example"]
+    second_team = next(m for m in messages if "zhixing2" in str(m["To"]))
+    assert second_team["To"].addresses[0].display_name == "林春梅"
+    text = second_team.get_body(("plain",)).get_content()
+    assert "林春梅同志" in text and "还差 1 条" in text and "案情" in text and "执行过程" in text
+    assert "缺少执行过程" in text   # the team's own row to fix
+
+
+def test_a_team_is_reminded_once_a_week(pulled, monkeypatch) -> None:
+    jobs.remind(pulled.settings)
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-27T16:00:00+08:00")
+    assert jobs.remind(pulled.settings).queued == 0
+    monkeypatch.setenv("PIPELINE_NOW", "2026-12-03T16:00:00+08:00")
+    assert jobs.remind(pulled.settings).queued == 3   # a new week: every team is behind again
+    assert len(outbox_messages(pulled, "reminder")) == 5
+
+
+def test_a_team_with_a_bad_address_gets_no_reminder_and_the_digest_says_so(workspace) -> None:
+    teams = [DEFAULT_TEAMS[0], dict(DEFAULT_TEAMS[1], email="zhixing2 at court")]
+    workspace.make_workbook(team_items("执行一组", 3), teams=teams)
+    jobs.pull(workspace.settings)
+    assert jobs.remind(workspace.settings).queued == 0
+    jobs.digest(workspace.settings)
+    text = outbox_messages(workspace, "digest")[0].get_body(("plain",)).get_content()
+    assert "执行二组的邮箱缺失或无效" in text
+
+
+def test_no_reminders_in_an_exempt_week(pulled) -> None:
+    text = pulled.config_path.read_text(encoding="utf-8")
+    pulled.config_path.write_text(text.replace("exempt_weeks = []", 'exempt_weeks = ["2026-W48"]'), encoding="utf-8")
+    run = jobs.remind(pulled.settings)
+    assert run.queued == 0 and "豁免" in run.skipped
+
+
+# --- the commands ---------------------------------------------------------------
+
+def test_digest_and_remind_commands_write_previewable_mail_to_the_outbox(workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("pull", check=True)
+    digest = workspace.cli("digest", check=True)
+    assert "已发送每日简报给 office@court.example" in digest.stdout and "index.html" in digest.stdout
+    remind = workspace.cli("remind", check=True)
+    assert "zhixing4@court.example" in remind.stdout
+    assert "已经发送过" in workspace.cli("digest", check=True).stdout
+    index = Path(workspace.settings.mail.outbox, "index.html").read_text(encoding="utf-8")
+    assert "每日简报" in index and "催报提醒" in index
+    assert len(list(workspace.settings.mail.outbox.glob("*.html"))) == 3   # two previews and the index
