@@ -17,7 +17,7 @@ from .errors import PipelineError
 from .headers import wanted_title
 from .intake import take_in
 from .ledger import Ledger
-from .mail.message import Outgoing
+from .mail.message import Outgoing, address
 from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
 from .model import PullSummary, TeamWeek
@@ -165,8 +165,8 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
             lead_days=settings.rules.plan_lead_days, since=since,
             exempt=week in settings.rules.exempt_weeks)
         rendered = render("digest", context)
-        items = [Outgoing(key, "digest", address, rendered.subject, rendered.text, rendered.html)
-                 for address in settings.mail.office]
+        items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
+                 for name, addr in map(address, settings.mail.office)]
         if dry_run:
             return MailRun(previews=items)
         queued = queue(ledger, items, period=day, at=at)
@@ -194,8 +194,8 @@ def remind(settings: Settings, *, dry_run: bool = False, transport: Transport | 
             context = reminder_context(now=at, court=_court(settings), team=standing, leader=team.leader,
                                        row_errors=[e for e in errors if e["team"] == team.name])
             rendered = render("reminder", context)
-            to = f"{team.leader} <{team.email}>" if team.leader else team.email
-            items.append(Outgoing(key, "reminder", to, rendered.subject, rendered.text, rendered.html))
+            items.append(Outgoing(key, "reminder", team.email, rendered.subject, rendered.text, rendered.html,
+                                  name=team.leader))
         if dry_run:
             return MailRun(previews=items)
         queued = queue(ledger, items, period=week, at=at)

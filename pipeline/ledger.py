@@ -120,7 +120,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE deliveries (
         key TEXT NOT NULL REFERENCES messages (key),
         recipient TEXT NOT NULL,
-        display_to TEXT NOT NULL,
+        name TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN
             ('queued', 'sending', 'sent', 'temporary', 'permanent', 'unknown', 'abandoned')),
         attempts INTEGER NOT NULL DEFAULT 0,
@@ -349,9 +349,9 @@ class Ledger:
             [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
         )
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (key, recipient, display_to, state, queued_at, updated_at) "
+            "INSERT OR IGNORE INTO deliveries (key, recipient, name, state, queued_at, updated_at) "
             "VALUES (?, ?, ?, 'queued', ?, ?)",
-            (outgoing.key, outgoing.recipient, outgoing.to, at.isoformat(), at.isoformat()),
+            (outgoing.key, outgoing.recipient, outgoing.name, at.isoformat(), at.isoformat()),
         )
         return cursor.rowcount == 1
 
@@ -376,8 +376,8 @@ class Ledger:
                 for a in self.db.execute(
                     "SELECT * FROM message_attachments WHERE key = ? ORDER BY position", (row["key"],))
             )
-            out.append((Outgoing(row["key"], row["purpose"], row["display_to"], row["subject"], row["text"],
-                                 row["html"], attachments), row))
+            out.append((Outgoing(row["key"], row["purpose"], row["recipient"], row["subject"], row["text"],
+                                 row["html"], attachments, name=row["name"]), row))
         return out
 
     def mark_sending(self, key: str, recipient: str, message_id: str, at: datetime) -> None:

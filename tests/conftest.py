@@ -114,3 +114,4 @@ def workspace(tmp_path: Path) -> Workspace:
     path.write_text(config.render_default(), encoding="utf-8")
     settings = config.load(path)
     return Workspace(tmp_path, path, settings.sheet.path, settings.ledger.path)
+from smtp_server import *  # noqa: E402,F401,F403  (SMTP fixtures)

@@ -55,21 +55,26 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to one recipient, and what it is (``key``)."""
+    """One message to one recipient, and what it is (``key``).
+
+    The envelope goes to ``recipient`` and nowhere else: the address is a
+    field of its own, never parsed out of text that came from the sheet.
+    """
 
     key: str                    # what the message is, e.g. "digest/2026-11-26"
     purpose: str                # "digest", "reminder", "draft", "release", ...
-    to: str                     # "Name <addr>" or a bare address
+    recipient: str              # the bare address
     subject: str
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    name: str = ""              # the recipient's display name, for To:
     headers: dict[str, str] = field(default_factory=dict)
 
     @property
-    def recipient(self) -> str:
-        """The bare address the envelope goes to."""
-        return parseaddr(clean_header(self.to))[1].lower()
+    def to(self) -> str:
+        """How the recipient is shown (name and address), for people."""
+        return f"{clean_header(self.name)} <{self.recipient}>" if self.name else self.recipient
 
 
 def clean_header(value: str) -> str:
@@ -124,14 +129,18 @@ def _rfc2231(name: str, value: str, width: int = 60) -> str:
                      for i, piece in enumerate(pieces))
 
 
-def format_address(value: str) -> str:
+def format_address(name: str, addr: str) -> str:
     """``Name <addr>``: the name as RFC 2047 words, the address always outside them.
 
     A name longer than 15 Chinese characters needs two words; conforming
     readers join them (RFC 2047 section 6.2), though Python's own address
     parser shows a space where they meet.
     """
-    name, addr = address(value)
+    try:
+        addr = normalize.email(addr)
+    except normalize.Invalid:
+        raise MessageError(f"not a valid email address: {addr!r}") from None
+    name = clean_header(name)
     if not name:
         return addr
     if name.isascii():
@@ -160,8 +169,8 @@ def build(outgoing: Outgoing, *, sender: str, now: datetime) -> MIMEMultipart:
             message.attach(_attachment(item))
     else:
         message = body
-    message["From"] = format_address(sender)
-    message["To"] = format_address(outgoing.to)
+    message["From"] = format_address(*address(sender))
+    message["To"] = format_address(outgoing.name, outgoing.recipient)
     message["Subject"] = encoded_words(clean_header(outgoing.subject), lead=len("Subject: "))
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(outgoing.key, sender)

@@ -221,6 +221,10 @@ class SmtpTransport:
             except smtplib.SMTPNotSupportedError:
                 conn.close()
                 raise TransportError(f"{self.where}: the server does not offer AUTH") from None
+            except UnicodeEncodeError:
+                conn.close()
+                raise TransportError(f"{self.where}: the SMTP password in {config.password_env} must be "
+                                     "ASCII (the server's login cannot carry other characters)") from None
         return conn
 
 
@@ -253,12 +257,10 @@ class _SmtpSession:
                 conn = self.conn
                 code, reply = conn.mail(sender)
                 if code != 250:
-                    conn.rset()
-                    return _classified(recipient, code, reply)
+                    return self._refused(recipient, code, reply)
                 code, reply = conn.rcpt(recipient)
                 if code not in (250, 251):
-                    conn.rset()
-                    return _classified(recipient, code, reply)
+                    return self._refused(recipient, code, reply)
             except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as exc:
                 # Nothing of the message was handed over yet: reconnect once and retry.
                 self._drop()
@@ -274,13 +276,32 @@ class _SmtpSession:
             try:
                 code, reply = conn.data(data)
             except smtplib.SMTPDataError as exc:
-                return _classified(recipient, exc.smtp_code, exc.smtp_error)
+                # Refused at the DATA command itself: nothing was handed over.
+                return self._refused(recipient, exc.smtp_code, exc.smtp_error)
             except (smtplib.SMTPException, OSError) as exc:
                 # The message may have been accepted before the connection broke.
                 self._drop()
                 return Result(recipient, UNKNOWN, f"{self.transport.where}: connection lost during DATA: {exc}")
+            if code != 250:
+                # The final reply after the message text refused it (smtplib returns, not raises).
+                return self._refused(recipient, code, reply)
             return Result(recipient, SENT, f"{code} {_text(reply)}")
         raise AssertionError("unreachable")
+
+    def _refused(self, recipient: str, code: int, reply: bytes | str) -> Result:
+        """Record a refusal and leave the connection ready for the next recipient.
+
+        421 means the server is closing the connection (RFC 5321 3.8): drop it
+        and let the next recipient open a fresh one.
+        """
+        if code == 421:
+            self._drop()
+        elif self.conn is not None:
+            try:
+                self.conn.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        return _classified(recipient, code, reply)
 
 
 def _classified(recipient: str, code: int, reply: bytes | str) -> Result:
