@@ -29,6 +29,10 @@ from .sources import SheetSource, open_source
 
 log = logging.getLogger(__name__)
 
+# Failed deliveries stay in the digest this long after their last attempt;
+# an unknown outcome stays until someone resends it.
+TROUBLE_WINDOW = timedelta(days=7)
+
 
 def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | None = None) -> PullSummary:
     """Read the sheet, validate, assign IDs, record, and write 编号/状态 back.
@@ -161,7 +165,7 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
         context = digest_context(
             now=at, court=_court(settings), teams=ledger.team_weeks(week), findings=findings,
             new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
-            troubles=ledger.troubled_deliveries(), activities=ledger.activities(),
+            troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
             lead_days=settings.rules.plan_lead_days, since=since,
             exempt=week in settings.rules.exempt_weeks)
         rendered = render("digest", context)

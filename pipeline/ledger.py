@@ -417,11 +417,14 @@ class Ledger:
             )
         return rows
 
-    def troubled_deliveries(self) -> list[sqlite3.Row]:
-        """Everything not (yet) delivered that people should know about."""
+    def troubled_deliveries(self, since: datetime) -> list[sqlite3.Row]:
+        """What was not (yet) delivered: every unknown outcome (it needs a person's
+        decision), and other failures whose last attempt is after ``since``."""
         return self.db.execute(
             "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
-            "WHERE d.state IN ('temporary', 'permanent', 'unknown', 'abandoned') ORDER BY d.updated_at"
+            "WHERE d.state = 'unknown' OR (d.state IN ('temporary', 'permanent', 'abandoned') "
+            "AND d.updated_at >= ?) ORDER BY d.updated_at",
+            (since.isoformat(),),
         ).fetchall()
 
     def deliveries(self, key_prefix: str = "") -> list[sqlite3.Row]:

@@ -202,3 +202,66 @@ def test_digest_and_remind_commands_write_previewable_mail_to_the_outbox(workspa
     index = Path(workspace.settings.mail.outbox, "index.html").read_text(encoding="utf-8")
     assert "每日简报" in index and "催报提醒" in index
     assert len(list(workspace.settings.mail.outbox.glob("*.html"))) == 3   # two previews and the index
+
+
+# --- over a real SMTP server ----------------------------------------------------
+
+def test_digest_and_reminders_arrive_in_chinese_over_starttls(pulled, smtp_starttls_server) -> None:
+    settings = smtp_starttls_server.configure(pulled)
+    jobs.digest(settings)
+    jobs.remind(settings)
+    handler = smtp_starttls_server.handler
+    assert sorted(handler.recipients()) == ["office@court.example", "zhihui@court.example", "zhixing2@court.example"]
+    assert all(m.tls and m.login for m in handler.messages)
+    subjects = sorted(m.parse()["Subject"] for m in handler.messages)
+    assert subjects[0].startswith("【催报提醒】") and "每日简报" in subjects[-1]
+    reminder = next(m.parse() for m in handler.messages if m.rcpt_tos == ["zhixing2@court.example"])
+    assert "林春梅同志" in reminder.get_body(("plain",)).get_content()
+
+
+def test_a_refused_reminder_is_reported_and_shown_in_the_next_digest(pulled, smtp_server, monkeypatch) -> None:
+    smtp_server.handler.rcpt_replies["zhihui@court.example"] = "550 5.1.1 mailbox unavailable"
+    settings = smtp_server.configure(pulled)
+    run = jobs.remind(settings)
+    outcomes = {o.recipient: r.outcome for o, r in run.report.results}
+    assert outcomes == {"zhihui@court.example": "permanent", "zhixing2@court.example": "sent"}
+    jobs.digest(settings)
+    digest = next(m.parse() for m in smtp_server.handler.messages if m.rcpt_tos == ["office@court.example"])
+    text = digest.get_body(("plain",)).get_content()
+    assert "未能送达的邮件" in text and "zhihui@court.example" in text and "被拒收" in text
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-27T16:00:00+08:00")
+    assert jobs.remind(settings).report.results == []   # a permanent refusal is not retried
+
+
+def test_a_temporarily_refused_reminder_is_delivered_on_the_next_run(pulled, smtp_server, monkeypatch) -> None:
+    smtp_server.handler.rcpt_replies["zhihui@court.example"] = "451 4.3.0 try again later"
+    settings = smtp_server.configure(pulled)
+    first = jobs.remind(settings)
+    assert {r.outcome for _, r in first.report.results} == {"sent", "temporary"}
+    smtp_server.handler.rcpt_replies.clear()
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-26T10:15:00+08:00")
+    second = jobs.remind(settings)
+    assert [(o.recipient, r.outcome) for o, r in second.report.results] == [("zhihui@court.example", "sent")]
+    assert sorted(smtp_server.handler.recipients()) == ["zhihui@court.example", "zhixing2@court.example"]
+
+
+def test_the_remind_command_exits_1_when_a_reminder_cannot_be_delivered(pulled, smtp_server) -> None:
+    smtp_server.handler.rcpt_replies["zhihui@court.example"] = "550 5.1.1 mailbox unavailable"
+    smtp_server.configure(pulled)
+    result = pulled.cli("remind")
+    assert result.returncode == 1
+    assert "zhihui@court.example" in result.stdout and "被拒收" in result.stdout
+
+
+def test_an_old_refusal_leaves_the_digest_after_a_week(pulled, smtp_server, monkeypatch) -> None:
+    smtp_server.handler.rcpt_replies["zhihui@court.example"] = "550 5.1.1 mailbox unavailable"
+    settings = smtp_server.configure(pulled)
+    jobs.remind(settings)
+    monkeypatch.setenv("PIPELINE_NOW", "2026-12-02T08:30:00+08:00")
+    jobs.digest(settings)
+    monkeypatch.setenv("PIPELINE_NOW", "2026-12-04T08:30:00+08:00")
+    jobs.digest(settings)
+    digests = [m.parse().get_body(("plain",)).get_content() for m in smtp_server.handler.messages
+               if m.rcpt_tos == ["office@court.example"]]
+    assert "zhihui@court.example" in digests[0]
+    assert "未能送达的邮件" not in digests[1]
