@@ -1,0 +1,88 @@
+"""The ledger: SQLite (standard library), WAL mode, forward-only migrations.
+
+The ledger is the pipeline's memory: every version of every submission, the
+teams, media contacts, activities and review rows last read, the row errors
+of the latest pull, and an append-only audit log of what every job did.
+Writes are keyed on stable IDs so that running a job twice is always safe.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from ..errors import LedgerError
+from .drafts import DraftStore
+from .mail import MailStore
+from .schema import MIGRATIONS, statements
+from .submissions import SubmissionStore
+
+
+class Ledger(SubmissionStore, MailStore, DraftStore):
+    """One open ledger; use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        except (sqlite3.Error, OSError) as exc:
+            raise LedgerError(f"{self.path}: 无法打开账本数据库（{exc}）") from None
+        self.db.row_factory = sqlite3.Row
+        self._migrate()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema --------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise LedgerError(
+                f"{self.path}: 账本的结构版本为 {current}，比本程序（{len(MIGRATIONS)}）新；请升级程序"
+            )
+        for version in range(current, len(MIGRATIONS)):
+            with self.transaction():
+                for statement in statements(MIGRATIONS[version]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back whole on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- audit ---------------------------------------------------------------
+
+    def audit(self, at: datetime, job: str, action: str, subject: str = "", **detail: object) -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, job, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            (at.isoformat(), job, action, subject, json.dumps(detail, ensure_ascii=False, default=str)),
+        )
+
+    def audit_log(self, limit: int = 50) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()

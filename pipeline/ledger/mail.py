@@ -1,0 +1,122 @@
+"""What the mail layer records: messages, their attachments, one delivery per recipient."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from ..mail.message import Attachment, Outgoing
+
+
+class MailStore:
+    db: sqlite3.Connection
+
+    def save_message(self, outgoing: Outgoing, period: str, at: datetime, topic: str = "") -> bool:
+        """Queue one message for one recipient; False when that (key, recipient) exists already.
+
+        ``period`` is the slot the message fills (a day, a week); ``topic``
+        what it is about (for a release, the kind of material).
+        """
+        self.db.execute(
+            "INSERT OR IGNORE INTO messages (key, purpose, period, topic, subject, text, html, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (outgoing.key, outgoing.purpose, period, topic, outgoing.subject, outgoing.text, outgoing.html,
+             at.isoformat()),
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO message_attachments VALUES (?, ?, ?, ?, ?)",
+            [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
+        )
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO deliveries (key, recipient, name, state, queued_at, updated_at) "
+            "VALUES (?, ?, ?, 'queued', ?, ?)",
+            (outgoing.key, outgoing.recipient, outgoing.name, at.isoformat(), at.isoformat()),
+        )
+        return cursor.rowcount == 1
+
+    def has_message(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE key = ?", (key,)).fetchone() is not None
+
+    def last_message(self, purpose: str) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT * FROM messages WHERE purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", (purpose,)
+        ).fetchone()
+
+    def pending_deliveries(self) -> list[tuple[Outgoing, sqlite3.Row]]:
+        """Deliveries to try now: queued ones and temporary failures, oldest first."""
+        rows = self.db.execute(
+            "SELECT d.*, m.purpose, m.subject, m.text, m.html FROM deliveries d JOIN messages m USING (key) "
+            "WHERE d.state IN ('queued', 'temporary') ORDER BY d.queued_at, d.rowid"
+        ).fetchall()
+        out = []
+        for row in rows:
+            attachments = tuple(
+                Attachment(a["filename"], a["content"], a["content_type"])
+                for a in self.db.execute(
+                    "SELECT * FROM message_attachments WHERE key = ? ORDER BY position", (row["key"],))
+            )
+            out.append((Outgoing(row["key"], row["purpose"], row["recipient"], row["subject"], row["text"],
+                                 row["html"], attachments, name=row["name"]), row))
+        return out
+
+    def mark_sending(self, key: str, recipient: str, message_id: str, at: datetime) -> None:
+        """Committed before the transport is called: a crash mid-send leaves 'sending', never 'queued'."""
+        self.db.execute(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, message_id = ?, updated_at = ? "
+            "WHERE key = ? AND recipient = ?",
+            (message_id, at.isoformat(), key, recipient),
+        )
+
+    def save_delivery_result(self, key: str, recipient: str, state: str, detail: str, at: datetime) -> None:
+        sent_at = at.isoformat() if state == "sent" else None
+        self.db.execute(
+            "UPDATE deliveries SET state = ?, detail = ?, updated_at = ?, sent_at = COALESCE(?, sent_at) "
+            "WHERE key = ? AND recipient = ?",
+            (state, detail, at.isoformat(), sent_at, key, recipient),
+        )
+
+    def settle_interrupted(self, before: datetime, at: datetime) -> list[sqlite3.Row]:
+        """Sends left 'sending' by a process that died: their outcome is unknown, never retried silently."""
+        rows = self.db.execute(
+            "SELECT key, recipient FROM deliveries WHERE state = 'sending' AND updated_at < ?", (before.isoformat(),)
+        ).fetchall()
+        for row in rows:
+            self.save_delivery_result(row["key"], row["recipient"], "unknown",
+                                      "发送过程中程序中断，无法确认是否送达", at)
+        return rows
+
+    def abandon_exhausted(self, max_attempts: int, at: datetime) -> list[sqlite3.Row]:
+        rows = self.db.execute(
+            "SELECT key, recipient FROM deliveries WHERE state = 'temporary' AND attempts >= ?", (max_attempts,)
+        ).fetchall()
+        for row in rows:
+            self.db.execute(
+                "UPDATE deliveries SET state = 'abandoned', updated_at = ? WHERE key = ? AND recipient = ?",
+                (at.isoformat(), row["key"], row["recipient"]),
+            )
+        return rows
+
+    def troubled_deliveries(self, since: datetime) -> list[sqlite3.Row]:
+        """What was not (yet) delivered: every unknown outcome (it needs a person's
+        decision), and other failures whose last attempt is after ``since``."""
+        return self.db.execute(
+            "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
+            "WHERE d.state = 'unknown' OR (d.state IN ('temporary', 'permanent', 'abandoned') "
+            "AND d.updated_at >= ?) ORDER BY d.updated_at",
+            (since.isoformat(),),
+        ).fetchall()
+
+    def deliveries(self, key_prefix: str = "") -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
+            "WHERE d.key LIKE ? ORDER BY d.rowid", (key_prefix + "%",)
+        ).fetchall()
+
+    def published_kinds(self, start: datetime, end: datetime) -> list[str]:
+        """Kinds of the releases that reached at least one media contact in [start, end)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT m.key, m.topic FROM messages m JOIN deliveries d USING (key) "
+            "WHERE m.purpose = 'release' AND d.state = 'sent' AND d.sent_at >= ? AND d.sent_at < ?",
+            (start.isoformat(), end.isoformat()),
+        ).fetchall()
+        return [r["topic"] for r in rows]

@@ -1,0 +1,169 @@
+"""The ledger's schema: forward-only migrations, applied in order."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+# Each entry moves the schema from version i to i + 1. Never edit a shipped
+# entry: append a new one, so that every existing ledger can follow.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        job TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+    CREATE TABLE submissions (
+        id TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        serial INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('valid', 'invalid', 'duplicate')),
+        problems TEXT NOT NULL DEFAULT '',
+        team TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        publishable INTEGER NOT NULL,
+        submitted_at TEXT,
+        received_at TEXT NOT NULL,
+        week TEXT NOT NULL,
+        sheet_row INTEGER NOT NULL,
+        removed_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX submissions_week ON submissions (week, team);
+
+    CREATE TABLE submission_versions (
+        submission_id TEXT NOT NULL REFERENCES submissions (id),
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        problems TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (submission_id, version)
+    );
+
+    CREATE TABLE teams (name TEXT PRIMARY KEY, leader TEXT NOT NULL, email TEXT NOT NULL,
+                        quota INTEGER NOT NULL);
+    CREATE TABLE media (id INTEGER PRIMARY KEY, outlet TEXT NOT NULL, contact TEXT NOT NULL,
+                        email TEXT NOT NULL, kinds TEXT NOT NULL, enabled INTEGER NOT NULL);
+    CREATE TABLE activities (id INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL,
+                             name TEXT NOT NULL, plan_date TEXT);
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        draft_id TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        sheet_row INTEGER NOT NULL,
+        first_seen_at TEXT NOT NULL,
+        UNIQUE (draft_id, decision, reviewer, comment)
+    );
+    CREATE TABLE row_errors (
+        tab_key TEXT NOT NULL,
+        tab TEXT NOT NULL,
+        row INTEGER NOT NULL,
+        team TEXT NOT NULL,
+        submitter TEXT NOT NULL,
+        week TEXT NOT NULL,
+        message TEXT NOT NULL,
+        seen_at TEXT NOT NULL
+    );
+    CREATE TABLE reference_state (name TEXT PRIMARY KEY, digest TEXT NOT NULL);
+
+    CREATE TABLE messages (
+        key TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,
+        period TEXT NOT NULL,
+        topic TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_purpose ON messages (purpose, period);
+    CREATE TABLE message_attachments (
+        key TEXT NOT NULL REFERENCES messages (key),
+        position INTEGER NOT NULL,
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (key, position)
+    );
+    CREATE TABLE deliveries (
+        key TEXT NOT NULL REFERENCES messages (key),
+        recipient TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('queued', 'sending', 'sent', 'temporary', 'permanent', 'unknown', 'abandoned', 'blocked')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        message_id TEXT NOT NULL DEFAULT '',
+        queued_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        PRIMARY KEY (key, recipient)
+    );
+    CREATE INDEX deliveries_state ON deliveries (state);
+
+    CREATE TABLE drafts (
+        id TEXT PRIMARY KEY,
+        base TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        year INTEGER NOT NULL,
+        serial INTEGER NOT NULL,
+        submission_id TEXT NOT NULL REFERENCES submissions (id),
+        submission_version INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'superseded',
+                                             'withdrawn', 'published', 'blocked')),
+        release_text TEXT NOT NULL,
+        release_html TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        masked TEXT NOT NULL DEFAULT '[]',
+        proposed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        decided_at TEXT,
+        decided_by TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        published_at TEXT,
+        UNIQUE (submission_id, submission_version)
+    );
+    CREATE INDEX drafts_state ON drafts (state);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        draft_id TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
+)
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

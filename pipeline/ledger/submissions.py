@@ -1,0 +1,159 @@
+"""What pull records: submissions (every version), the reference tabs, reviews, row errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import date, datetime
+
+from ..intake import Known
+from ..model import Activity, MediaContact, Review, RowError, Team, TeamWeek
+
+
+class SubmissionStore:
+    db: sqlite3.Connection
+
+    def fetch_known(self) -> dict[str, Known]:
+        rows = self.db.execute(
+            "SELECT id, content_hash, version, removed_at, received_at FROM submissions"
+        ).fetchall()
+        return {
+            r["id"]: Known(r["id"], r["content_hash"], r["version"], r["removed_at"] is not None,
+                           datetime.fromisoformat(r["received_at"]))
+            for r in rows
+        }
+
+    def last_serial(self, year: int) -> int:
+        row = self.db.execute("SELECT MAX(serial) FROM submissions WHERE year = ?", (year,)).fetchone()
+        return row[0] or 0
+
+    def save_submission(self, taken, at: datetime) -> None:
+        """Insert or update one submission; a new version is kept beside the old ones."""
+        year, serial = int(taken.id[2:6]), int(taken.id[7:])
+        fields = taken.fields
+        values = dict(
+            id=taken.id, year=year, serial=serial, version=taken.version, content_hash=taken.content_hash,
+            state=taken.state, problems="；".join(taken.problems), team=fields.get("team", ""),
+            kind=fields.get("kind", ""), title=fields.get("title", ""),
+            publishable=int(fields.get("publishable", "是") == "是"),
+            submitted_at=taken.submitted_at.isoformat() if taken.submitted_at else None,
+            received_at=taken.received_at.isoformat(), week=taken.week, sheet_row=taken.row,
+            updated_at=at.isoformat(),
+        )
+        columns = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in values if k not in ("id", "received_at"))
+        self.db.execute(
+            f"INSERT INTO submissions ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}, removed_at = NULL",
+            values,
+        )
+        self.db.execute(
+            "INSERT OR IGNORE INTO submission_versions "
+            "(submission_id, version, content_hash, state, problems, data, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (taken.id, taken.version, taken.content_hash, taken.state, values["problems"],
+             json.dumps(fields, ensure_ascii=False, sort_keys=True), at.isoformat()),
+        )
+
+    def save_sheet_row(self, submission_id: str, row: int) -> None:
+        self.db.execute("UPDATE submissions SET sheet_row = ? WHERE id = ?", (row, submission_id))
+
+    def mark_removed(self, ids: list[str], at: datetime) -> None:
+        self.db.executemany("UPDATE submissions SET removed_at = ? WHERE id = ?",
+                            [(at.isoformat(), i) for i in ids])
+
+    def submission_versions(self, submission_id: str) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT * FROM submission_versions WHERE submission_id = ? ORDER BY version", (submission_id,)
+        ).fetchall()
+
+    def submission(self, submission_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+
+    # -- reference tabs ------------------------------------------------------
+
+    def save_reference(self, teams: list[Team], media: list[MediaContact],
+                       activities: list[Activity]) -> list[str]:
+        """Replace the reference tabs that changed; return the names of those that did."""
+        tables = {
+            "teams": ("INSERT INTO teams VALUES (?, ?, ?, ?)",
+                      [(t.name, t.leader, t.email, t.quota) for t in teams]),
+            "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled) VALUES (?, ?, ?, ?, ?)",
+                      [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled))
+                       for m in media]),
+            "activities": ("INSERT INTO activities (day, kind, name, plan_date) VALUES (?, ?, ?, ?)",
+                           [(a.day.isoformat(), a.kind, a.name, a.plan_date.isoformat() if a.plan_date else None)
+                            for a in activities]),
+        }
+        changed = []
+        for name, (insert, rows) in tables.items():
+            digest = _digest(rows)
+            old = self.db.execute("SELECT digest FROM reference_state WHERE name = ?", (name,)).fetchone()
+            if old is not None and old[0] == digest:
+                continue
+            self.db.execute(f"DELETE FROM {name}")
+            self.db.executemany(insert, rows)
+            self.db.execute("INSERT OR REPLACE INTO reference_state VALUES (?, ?)", (name, digest))
+            changed.append(name)
+        return changed
+
+    def save_reviews(self, reviews: list[tuple[int, Review]], at: datetime) -> int:
+        """Record review rows not seen before; returns how many were new."""
+        before = self.db.total_changes
+        self.db.executemany(
+            "INSERT OR IGNORE INTO reviews (draft_id, decision, reviewer, comment, sheet_row, first_seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(r.draft_id, r.decision, r.reviewer, r.comment, row, at.isoformat()) for row, r in reviews],
+        )
+        return self.db.total_changes - before
+
+    def save_row_errors(self, errors: list[RowError], at: datetime) -> None:
+        """The latest pull's row errors replace the previous pull's."""
+        self.db.execute("DELETE FROM row_errors")
+        self.db.executemany(
+            "INSERT INTO row_errors VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e.tab_key, e.tab, e.row, e.team, e.submitter, e.week, e.message, at.isoformat()) for e in errors],
+        )
+
+    def teams(self) -> list[Team]:
+        return [Team(r["name"], r["leader"], r["email"], r["quota"])
+                for r in self.db.execute("SELECT * FROM teams ORDER BY rowid")]
+
+    def row_errors(self, limit: int | None = None) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM row_errors ORDER BY tab_key <> 'submissions', tab, row"
+        return self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+
+    def team_weeks(self, week: str) -> list[TeamWeek]:
+        """Every team's valid and invalid items in ``week``, in 部门-tab order.
+
+        Valid items are present, valid, non-duplicate submissions (四(五): an
+        item without 案情 or 执行过程 does not count). Invalid ones are the
+        flagged rows of the latest pull, with or without an ID.
+        """
+        valid = dict(self.db.execute(
+            "SELECT team, COUNT(*) FROM submissions WHERE week = ? AND state = 'valid' "
+            "AND removed_at IS NULL GROUP BY team", (week,)).fetchall())
+        invalid = dict(self.db.execute(
+            "SELECT team, COUNT(*) FROM row_errors WHERE week = ? AND tab_key = 'submissions' "
+            "GROUP BY team", (week,)).fetchall())
+        return [TeamWeek(t.name, t.quota, valid.get(t.name, 0), invalid.get(t.name, 0)) for t in self.teams()]
+
+    def versions_since(self, since: datetime | None) -> list[sqlite3.Row]:
+        """Submission versions recorded after ``since`` (all when None), with their current state."""
+        return self.db.execute(
+            "SELECT v.submission_id, v.version, v.state, v.data, v.recorded_at, s.team, s.kind, s.title "
+            "FROM submission_versions v JOIN submissions s ON s.id = v.submission_id "
+            "WHERE v.recorded_at > ? ORDER BY v.recorded_at, v.submission_id",
+            ((since.isoformat() if since else ""),),
+        ).fetchall()
+
+    def activities(self) -> list[Activity]:
+        return [Activity(date.fromisoformat(r["day"]), r["kind"], r["name"],
+                         date.fromisoformat(r["plan_date"]) if r["plan_date"] else None)
+                for r in self.db.execute("SELECT * FROM activities ORDER BY day")]
+
+
+def _digest(rows: list[tuple]) -> str:
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
