@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, clock, config, jobs, report, scaffold
+from . import __version__, clock, config, jobs, publishing, report, scaffold
 from .errors import PipelineError, UsageError
 
 log = logging.getLogger("pipeline")
@@ -73,6 +73,30 @@ def _parser() -> argparse.ArgumentParser:
     remind = commands.add_parser("remind", help="给本周未完成任务的部门负责人发送催报提醒（每周一次）")
     remind.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
     remind.set_defaults(handler=cmd_remind)
+
+    draft = commands.add_parser("draft", help="为新素材生成稿件（已遮蔽个人信息），发给办公室审核")
+    draft.add_argument("--dry-run", action="store_true", help="只显示将生成的稿件，不记账也不发送")
+    draft.set_defaults(handler=cmd_draft)
+
+    approve = commands.add_parser("approve", help="审核通过一篇稿件")
+    approve.add_argument("draft_id", metavar="DRAFT_ID", help="如 D-2026-000045 或 D-2026-000045-v2")
+    approve.add_argument("--by", default="命令行", metavar="NAME", help="审核人")
+    approve.set_defaults(handler=cmd_approve)
+
+    reject = commands.add_parser("reject", help="退回一篇稿件")
+    reject.add_argument("draft_id", metavar="DRAFT_ID")
+    reject.add_argument("--reason", required=True, metavar="TEXT", help="退回理由")
+    reject.add_argument("--by", default="命令行", metavar="NAME", help="审核人")
+    reject.set_defaults(handler=cmd_reject)
+
+    publish = commands.add_parser("publish", help="把已通过的稿件发给订阅该类别的媒体（每家一次）")
+    publish.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    publish.set_defaults(handler=cmd_publish)
+
+    resend = commands.add_parser("resend", help="有意重发一封送达情况不明或失败的稿件邮件")
+    resend.add_argument("draft_id", metavar="DRAFT_ID")
+    resend.add_argument("--to", required=True, metavar="ADDRESS", help="媒体邮箱")
+    resend.set_defaults(handler=cmd_resend)
     return parser
 
 
@@ -151,6 +175,49 @@ def cmd_remind(args: argparse.Namespace) -> int:
     if not run.skipped and not run.queued and not run.previews and not (run.report and run.report.results):
         print("本周没有需要提醒的部门（均已完成任务，或本周提醒已发送）。")
     return _mail_outcome(settings, run, "催报提醒")
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    run = publishing.draft(settings, dry_run=args.dry_run)
+    text, failed = report.publish_run(run, "稿件", _where_mail(settings))
+    print(text)
+    return 1 if failed else 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    publishing.review(settings, args.draft_id, "通过", reviewer=args.by)
+    print(f"{args.draft_id.upper()} 已通过审核（{args.by}）；运行 python run.py publish 发往媒体。")
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    publishing.review(settings, args.draft_id, "退回", reviewer=args.by, comment=args.reason)
+    print(f"{args.draft_id.upper()} 已退回：{args.reason}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    progress = _progress if sys.stderr.isatty() else None
+    run = publishing.publish(settings, dry_run=args.dry_run, progress=progress)
+    text, failed = report.publish_run(run, "媒体稿件", _where_mail(settings))
+    print(text)
+    return 1 if failed else 0
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    flushed = publishing.resend(settings, args.draft_id, args.to)
+    text, failed = report.mail_run(jobs.MailRun(report=flushed), "媒体稿件", _where_mail(settings))
+    print(text)
+    return 1 if failed else 0
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\r已处理 {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
 def _mail_outcome(settings: config.Settings, run: jobs.MailRun, label: str) -> int:

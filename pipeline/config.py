@@ -24,6 +24,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .model import KINDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "pipeline.toml"
@@ -66,6 +67,9 @@ class MailSettings:
     transport: Literal["outbox", "smtp"] = "outbox"
     outbox: Path = Path("outbox")
     max_attempts: int = field(default=8, metadata=_meta("tries before a temporary failure is given up"))
+    retry_after: float = field(default=300.0, metadata=_meta("seconds before the first retry; doubles each time"))
+    retry_cap: float = field(default=21600.0, metadata=_meta("the longest wait between two retries, in seconds"))
+    rate_per_minute: int = field(default=0, metadata=_meta("messages per minute at most (0: no limit)"))
     smtp: SmtpSettings = SmtpSettings()
 
 
@@ -88,6 +92,24 @@ class RulesSettings:
 
 
 @dataclass(frozen=True)
+class ReviewSettings:
+    reviewers: tuple[str, ...] = field(default=("符贤", "高琼芳", "赵刚", "王小露"),
+                                       metadata=_meta("office members whose 审核 rows are honoured"))
+
+
+@dataclass(frozen=True)
+class RedactSettings:
+    public_name_kinds: tuple[str, ...] = field(
+        default=("惩戒失信", "教科书式老赖"),
+        metadata=_meta("kinds whose 被执行人 stay named (the dishonest-debtor list is public)", kind="kinds"))
+
+
+@dataclass(frozen=True)
+class DraftSettings:
+    slot_weekday: int = field(default=3, metadata=_meta("ISO weekday (1 = Monday) by which the weekly slots are proposed"))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration; ``source`` is the file it came from."""
 
@@ -98,6 +120,9 @@ class Settings:
     court: CourtSettings = CourtSettings()
     intake: IntakeSettings = IntakeSettings()
     rules: RulesSettings = RulesSettings()
+    review: ReviewSettings = ReviewSettings()
+    redact: RedactSettings = RedactSettings()
+    draft: DraftSettings = DraftSettings()
     source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
 
     @property
@@ -141,6 +166,8 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{where}: [sheet] spreadsheet is required when backend = \"gsheets\"")
     if not sheet.endpoint.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
+    if not 1 <= settings.draft.slot_weekday <= 7:
+        raise ConfigError(f"{where}: [draft] slot_weekday must be 1 (Monday) to 7 (Sunday)")
     if not settings.mail.office:
         raise ConfigError(f"{where}: [mail] office must list at least one address")
     smtp = settings.mail.smtp
@@ -228,6 +255,10 @@ class _Builder:
             if meta.get("kind") == "addresses":
                 for item in value:
                     self.check_address(item, section, key)
+            if meta.get("kind") == "kinds":
+                for item in value:
+                    if item not in KINDS:
+                        raise self.fail(section, key, f"unknown kind {item!r} (kinds: {'、'.join(KINDS)})")
             if meta.get("kind") == "weeks":
                 for item in value:
                     if not re.fullmatch(r"\d{4}-W(0[1-9]|[1-4]\d|5[0-3])", item):

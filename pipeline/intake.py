@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from . import normalize as norm
 from .headers import MappedTab, map_tabs
 from .model import Activity, MediaContact, PullSummary, Review, RowError, Submission, Team
+from .review import judge
 from .sources import CellUpdate, SheetData
 
 SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
@@ -65,6 +66,7 @@ class IntakeResult:
     media: list[MediaContact] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
     reviews: list[tuple[int, Review]] = field(default_factory=list)
+    decisions: list[Review] = field(default_factory=list)      # new, valid 审核 rows to apply
     updates: list[CellUpdate] = field(default_factory=list)
     summary: PullSummary = field(default_factory=PullSummary)
 
@@ -83,8 +85,17 @@ class _Row:
     state: str = "valid"
 
 
+@dataclass(frozen=True)
+class ReviewContext:
+    """What judging the 审核 tab needs to know (see ``review.judge``)."""
+
+    drafts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    reviewers: frozenset[str] = frozenset()
+    seen: frozenset[tuple[str, str, str, str]] = frozenset()
+
+
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
-            default_quota: int, last_sequence: int) -> IntakeResult:
+            default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext()) -> IntakeResult:
     """Validate every tab of ``sheet`` against what the ledger ``known``.
 
     ``last_sequence`` is the highest submission serial already used in the
@@ -95,7 +106,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     teams = _take_teams(tabs["teams"], default_quota, result)
     _take_media(tabs["media"], result)
     _take_activities(tabs["activities"], tz, result)
-    _take_reviews(tabs["reviews"], result)
+    _take_reviews(tabs["reviews"], reviews, result)
     _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result)
     result.summary.other_errors = sum(1 for e in result.errors if e.tab_key != "submissions")
     result.summary.cells_written = len(result.updates)
@@ -369,7 +380,7 @@ def _take_activities(mapped: MappedTab, tz: ZoneInfo, result: IntakeResult) -> N
         _own(mapped, result, number, cells, status="")
 
 
-def _take_reviews(mapped: MappedTab, result: IntakeResult) -> None:
+def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResult) -> None:
     for number, cells in _rows_with_content(mapped, result):
         value = lambda key: mapped.value(cells, key)  # noqa: E731
         problems: list[str] = []
@@ -386,6 +397,13 @@ def _take_reviews(mapped: MappedTab, result: IntakeResult) -> None:
             _flag(mapped, result, number, cells, problems)
             continue
         result.reviews.append((number, Review(draft_id, decision, reviewer, norm.text(value("comment")))))
+    rows = {number: cells for number, cells in mapped.body()}
+    for verdict in judge(result.reviews, context.drafts, set(context.reviewers), set(context.seen)):
+        if verdict.apply:
+            result.decisions.append(verdict.review)
+        elif verdict.status.startswith("无效"):
+            result.errors.append(RowError(mapped.tab.key, mapped.title, verdict.row, (verdict.status,)))
+        _own(mapped, result, verdict.row, rows[verdict.row], status=verdict.status)
 
 
 def _check(problems: list[str], parse, *args, **kwargs):

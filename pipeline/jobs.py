@@ -13,9 +13,9 @@ from datetime import date, datetime, time, timedelta
 
 from . import clock
 from .config import Settings
-from .errors import PipelineError
+from .errors import PipelineError, UsageError
 from .headers import wanted_title
-from .intake import take_in
+from .intake import ReviewContext, take_in
 from .ledger import Ledger
 from .mail.message import Outgoing, address
 from .mail.sender import FlushReport, flush, queue
@@ -24,6 +24,7 @@ from .model import PullSummary, TeamWeek
 from .normalize import iso_week
 from .notices import digest_context, reminder_context
 from .render import render
+from .publishing import decide, slot_gaps
 from .rules import Finding, RuleSettings, evaluate
 from .sources import SheetSource, open_source
 
@@ -47,9 +48,11 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
     with Ledger(settings.ledger.path) as ledger:
         try:
             sheet = source.fetch(wanted_title)
+            context = ReviewContext(drafts=ledger.draft_states(), reviewers=frozenset(settings.review.reviewers),
+                                    seen=frozenset(ledger.seen_reviews()))
             result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                              default_quota=settings.intake.default_quota,
-                             last_sequence=ledger.last_serial(at.year))
+                             last_sequence=ledger.last_serial(at.year), reviews=context)
         except PipelineError as exc:
             if not dry_run:
                 ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
@@ -72,6 +75,12 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
                 for name in changed:
                     ledger.audit(at, "pull", "reference-updated", name)
                 ledger.save_reviews(result.reviews, at)
+                for decision in result.decisions:
+                    try:
+                        decide(ledger, decision.draft_id, decision.decision, decision.reviewer, decision.comment,
+                               source="sheet", at=at)
+                    except UsageError as exc:   # e.g. a second 通过 row for a draft approved above
+                        ledger.audit(at, "review", "ignored", decision.draft_id, reason=str(exc))
                 ledger.save_row_errors(result.errors, at)
                 source.save(sheet, result.updates)
                 ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
@@ -167,7 +176,8 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
             new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
             troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
             lead_days=settings.rules.plan_lead_days, since=since,
-            exempt=week in settings.rules.exempt_weeks)
+            exempt=week in settings.rules.exempt_weeks, slot_gaps=slot_gaps(ledger, at),
+            waiting=ledger.drafts("pending", "approved"))
         rendered = render("digest", context)
         items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
                  for name, addr in map(address, settings.mail.office)]

@@ -22,8 +22,10 @@ STATE_LABELS = {
     "permanent": "被拒收",
     "unknown": "发送中断，无法确认是否送达",
     "abandoned": "多次重试失败，已停止",
+    "blocked": "含未遮蔽的个人信息，已拦截",
 }
-PURPOSE_LABELS = {"digest": "每日简报", "reminder": "催报提醒", "draft": "稿件审核", "release": "媒体发布"}
+PURPOSE_LABELS = {"digest": "每日简报", "reminder": "催报提醒", "draft": "稿件审核", "release": "媒体发布",
+                  "alert": "拦截通知"}
 
 
 def week_span(today: date) -> tuple[date, date]:
@@ -69,7 +71,8 @@ def outlook(today: date, activities: Sequence[Activity], lead_days: int) -> list
 def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[TeamWeek],
                    findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
                    troubles: Sequence[Any], activities: Sequence[Activity], lead_days: int,
-                   since: datetime | None, exempt: bool) -> dict[str, Any]:
+                   since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
+                   waiting: Sequence[Any] = ()) -> dict[str, Any]:
     today = now.date()
     monday, sunday = week_span(today)
     new, changed = [], []
@@ -98,6 +101,8 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "troubles": [{**dict(t), "state_label": STATE_LABELS.get(t["state"], t["state"]),
                       "purpose_label": PURPOSE_LABELS.get(t["purpose"], t["purpose"])} for t in troubles],
         "outlook": outlook(today, activities, lead_days),
+        "slot_gaps": list(slot_gaps),
+        "waiting": [dict(d) for d in waiting],
     }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from .jobs import MailRun, WeekStatus
+from .publishing import PublishRun
 from .mail.transport import SENT
 from .model import PullSummary
 from .notices import PURPOSE_LABELS, STATE_LABELS
@@ -134,3 +135,26 @@ def mail_run(run: MailRun, label: str, where: str) -> tuple[str, bool]:
         if flushed.results:
             lines.append(f"查看：{where}")
     return "\n".join(lines), failed
+
+
+def publish_run(run: PublishRun, label: str, where: str) -> tuple[str, bool]:
+    """What draft or publish did, and whether anything failed."""
+    lines: list[str] = []
+    if run.withdrawn:
+        lines.append(f"素材已修改或撤回，作废旧稿：{'、'.join(run.withdrawn)}")
+    if run.drafted:
+        lines.append(f"新生成稿件 {len(run.drafted)} 篇：{'、'.join(run.drafted)}")
+    if run.proposed:
+        lines.append(f"本周栏目建议发布：{'、'.join(run.proposed)}")
+    for slot in run.no_candidate:
+        lines.append(f"本周{slot}稿件没有候选素材")
+    if run.published:
+        lines.append(f"发布稿件：{'、'.join(run.published)}")
+    for draft_id, reason in run.blocked:
+        lines.append(f"已拦截 {draft_id}：{reason}（已通知办公室）")
+    text, failed = mail_run(MailRun(previews=run.previews, report=run.report), label, where)
+    if text:
+        lines.append(text)
+    if not lines:
+        lines.append("没有需要处理的稿件。")
+    return "\n".join(lines), failed or bool(run.blocked)

@@ -9,3 +9,79 @@ from datetime import datetime
 
 class DraftStore:
     db: sqlite3.Connection
+
+    def last_draft_serial(self, year: int) -> int:
+        row = self.db.execute("SELECT MAX(serial) FROM drafts WHERE year = ?", (year,)).fetchone()
+        return row[0] or 0
+
+    def draft(self, draft_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+
+    def drafts(self, *states: str) -> list[sqlite3.Row]:
+        marks = ", ".join("?" for _ in states)
+        where = f"WHERE state IN ({marks})" if states else ""
+        return self.db.execute(f"SELECT * FROM drafts {where} ORDER BY year, serial, version", states).fetchall()
+
+    def drafts_of_submission(self, submission_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM drafts WHERE submission_id = ? ORDER BY version",
+                               (submission_id,)).fetchall()
+
+    def draftable_submissions(self) -> list[sqlite3.Row]:
+        """Present, valid, publishable submissions whose current version has no draft yet."""
+        return self.db.execute(
+            "SELECT s.*, v.data FROM submissions s JOIN submission_versions v "
+            "ON v.submission_id = s.id AND v.version = s.version "
+            "WHERE s.removed_at IS NULL AND s.state = 'valid' AND s.publishable = 1 AND NOT EXISTS "
+            "(SELECT 1 FROM drafts d WHERE d.submission_id = s.id AND d.submission_version = s.version) "
+            "ORDER BY s.year, s.serial"
+        ).fetchall()
+
+    def stale_drafts(self) -> list[sqlite3.Row]:
+        """Undecided or approved drafts whose material changed, vanished or may no longer be published."""
+        return self.db.execute(
+            "SELECT d.*, s.version AS current_version, s.state AS submission_state, s.publishable, s.removed_at "
+            "FROM drafts d JOIN submissions s ON s.id = d.submission_id "
+            "WHERE d.state IN ('pending', 'approved', 'rejected') AND (d.submission_version <> s.version "
+            "OR s.state <> 'valid' OR s.publishable = 0 OR s.removed_at IS NOT NULL)"
+        ).fetchall()
+
+    def save_draft(self, *, draft_id: str, base: str, version: int, submission_id: str, submission_version: int,
+                   kind: str, headline: str, text: str, html: str, content_hash: str, masked: list[str],
+                   proposed: bool, at: datetime) -> None:
+        year, serial = int(base[2:6]), int(base[7:13])
+        self.db.execute(
+            "INSERT INTO drafts (id, base, version, year, serial, submission_id, submission_version, kind, headline, "
+            "state, release_text, release_html, content_hash, masked, proposed, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+            (draft_id, base, version, year, serial, submission_id, submission_version, kind, headline, text, html,
+             content_hash, json.dumps(masked, ensure_ascii=False), int(proposed), at.isoformat()),
+        )
+
+    def set_draft_state(self, draft_id: str, state: str, at: datetime, *, by: str | None = None,
+                        reason: str = "") -> None:
+        published = at.isoformat() if state == "published" else None
+        self.db.execute(
+            "UPDATE drafts SET state = ?, decided_at = ?, decided_by = COALESCE(?, decided_by), reason = ?, "
+            "published_at = COALESCE(?, published_at) WHERE id = ?",
+            (state, at.isoformat(), by, reason, published, draft_id),
+        )
+
+    def save_decision(self, draft_id: str, decision: str, reviewer: str, comment: str, source: str,
+                      at: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO decisions (draft_id, decision, reviewer, comment, source, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (draft_id, decision, reviewer, comment, source, at.isoformat()),
+        )
+
+    def decisions(self, draft_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM decisions WHERE draft_id = ? ORDER BY id", (draft_id,)).fetchall()
+
+    def draft_states(self) -> dict[str, tuple[str, str]]:
+        """Every draft's state and the newest version of its base (for judging 审核 rows)."""
+        newest = dict(self.db.execute(
+            "SELECT base, id FROM drafts d WHERE version = (SELECT MAX(version) FROM drafts e WHERE e.base = d.base)"
+        ).fetchall())
+        return {r["id"]: (r["state"], newest[r["base"]]) for r in self.db.execute("SELECT id, base, state FROM drafts")}
+
+    def seen_reviews(self) -> set[tuple[str, str, str, str]]:
+        return {tuple(r) for r in self.db.execute("SELECT draft_id, decision, reviewer, comment FROM reviews")}

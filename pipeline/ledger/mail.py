@@ -42,11 +42,15 @@ class MailStore:
             "SELECT * FROM messages WHERE purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", (purpose,)
         ).fetchone()
 
-    def pending_deliveries(self) -> list[tuple[Outgoing, sqlite3.Row]]:
-        """Deliveries to try now: queued ones and temporary failures, oldest first."""
+    def pending_deliveries(self, at: datetime, keys: tuple[str, ...] = ()) -> list[tuple[Outgoing, sqlite3.Row]]:
+        """Deliveries to try now: queued ones, and temporary failures whose back-off is over.
+
+        ``keys`` limits them to some messages (``resend``)."""
+        only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
         rows = self.db.execute(
             "SELECT d.*, m.purpose, m.subject, m.text, m.html FROM deliveries d JOIN messages m USING (key) "
-            "WHERE d.state IN ('queued', 'temporary') ORDER BY d.queued_at, d.rowid"
+            "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
+            " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *keys),
         ).fetchall()
         out = []
         for row in rows:
@@ -67,13 +71,23 @@ class MailStore:
             (message_id, at.isoformat(), key, recipient),
         )
 
-    def save_delivery_result(self, key: str, recipient: str, state: str, detail: str, at: datetime) -> None:
+    def save_delivery_result(self, key: str, recipient: str, state: str, detail: str, at: datetime,
+                             retry_at: datetime | None = None) -> None:
         sent_at = at.isoformat() if state == "sent" else None
         self.db.execute(
-            "UPDATE deliveries SET state = ?, detail = ?, updated_at = ?, sent_at = COALESCE(?, sent_at) "
-            "WHERE key = ? AND recipient = ?",
-            (state, detail, at.isoformat(), sent_at, key, recipient),
+            "UPDATE deliveries SET state = ?, detail = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
+            "next_attempt_at = ? WHERE key = ? AND recipient = ?",
+            (state, detail, at.isoformat(), sent_at, retry_at.isoformat() if retry_at else "", key, recipient),
         )
+
+    def delivery(self, key: str, recipient: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM deliveries WHERE key = ? AND recipient = ?", (key, recipient)).fetchone()
+
+    def requeue(self, key: str, recipient: str, at: datetime) -> None:
+        """A person decided to send this one again (``resend``)."""
+        self.db.execute(
+            "UPDATE deliveries SET state = 'queued', next_attempt_at = '', updated_at = ? "
+            "WHERE key = ? AND recipient = ?", (at.isoformat(), key, recipient))
 
     def settle_interrupted(self, before: datetime, at: datetime) -> list[sqlite3.Row]:
         """Sends left 'sending' by a process that died: their outcome is unknown, never retried silently."""
@@ -101,7 +115,7 @@ class MailStore:
         decision), and other failures whose last attempt is after ``since``."""
         return self.db.execute(
             "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
-            "WHERE d.state = 'unknown' OR (d.state IN ('temporary', 'permanent', 'abandoned') "
+            "WHERE d.state = 'unknown' OR (d.state IN ('temporary', 'permanent', 'abandoned', 'blocked') "
             "AND d.updated_at >= ?) ORDER BY d.updated_at",
             (since.isoformat(),),
         ).fetchall()

@@ -117,6 +117,10 @@ class SubmissionStore:
             [(e.tab_key, e.tab, e.row, e.team, e.submitter, e.week, e.message, at.isoformat()) for e in errors],
         )
 
+    def media(self) -> list[MediaContact]:
+        return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]))
+                for r in self.db.execute("SELECT * FROM media ORDER BY id")]
+
     def teams(self) -> list[Team]:
         return [Team(r["name"], r["leader"], r["email"], r["quota"])
                 for r in self.db.execute("SELECT * FROM teams ORDER BY rowid")]

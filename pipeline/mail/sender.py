@@ -12,15 +12,16 @@ behind, which the next flush turns into ``unknown`` for a person to decide
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..config import Settings
 from ..ledger import Ledger
 from . import message as mime
-from .transport import SENT, TEMPORARY, Result, Transport, TransportError, open_transport
+from .transport import BLOCKED, TEMPORARY, Result, Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FlushReport:
     results: list[tuple[mime.Outgoing, Result]] = field(default_factory=list)
+    blocked: list[tuple[mime.Outgoing, str]] = field(default_factory=list)
     interrupted: int = 0
     abandoned: int = 0
     error: str = ""           # the transport could not work at all this time
@@ -37,6 +39,10 @@ class FlushReport:
         return Counter(result.outcome for _, result in self.results)
 
 
+Guard = Callable[[mime.Outgoing, bytes], "str | None"]
+Progress = Callable[[int, int], None]
+
+
 def queue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: datetime,
           topic: str = "") -> int:
     """Record ``items`` for delivery; returns how many were new."""
@@ -44,44 +50,78 @@ def queue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: da
         return sum(ledger.save_message(item, period, at, topic) for item in items)
 
 
-def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transport | None = None) -> FlushReport:
-    """Deliver every queued message and retry temporary failures, one connection for the batch."""
+def retry_at(settings: Settings, attempts: int, at: datetime) -> datetime:
+    """Exponential back-off for a temporary failure: retry_after, doubled per attempt, capped."""
+    wait = min(settings.mail.retry_after * 2 ** max(attempts - 1, 0), settings.mail.retry_cap)
+    return at + timedelta(seconds=wait)
+
+
+def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transport | None = None,
+          guard: Guard | None = None, keys: tuple[str, ...] = (), progress: Progress | None = None,
+          sleep: Callable[[float], None] = time.sleep) -> FlushReport:
+    """Deliver every queued message and retry temporary failures, one connection for the batch.
+
+    ``guard`` may veto a built message (its reason is recorded as 'blocked');
+    ``keys`` limits the flush to some messages; ``progress`` hears (done, total).
+    """
     report = FlushReport()
     # A send older than the transport's timeout that is still 'sending' belongs to a dead process.
     cutoff = at - timedelta(seconds=settings.mail.smtp.timeout * 2 + 60)
     with ledger.transaction():
         report.interrupted = len(ledger.settle_interrupted(cutoff, at))
         report.abandoned = len(ledger.abandon_exhausted(settings.mail.max_attempts, at))
-    pending = ledger.pending_deliveries()
+    pending = ledger.pending_deliveries(at, keys)
     if not pending:
         return report
     transport = transport or open_transport(settings)
     sender = mime.address(settings.mail.sender)[1]
+    interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
+    handled: set[tuple[str, str]] = set()
     try:
         with transport.session() as session:
-            for outgoing, row in pending:
+            last_send = None
+            for done, (outgoing, row) in enumerate(pending, start=1):
                 built = mime.build(outgoing, sender=settings.mail.sender, now=at)
+                data = mime.as_bytes(built)
+                reason = guard(outgoing, data) if guard else None
+                if reason:
+                    _record_block(ledger, outgoing, reason, at)
+                    report.blocked.append((outgoing, reason))
+                    handled.add((outgoing.key, outgoing.recipient))
+                    continue
+                if interval and last_send is not None:
+                    sleep(max(0.0, interval - (time.monotonic() - last_send)))
                 with ledger.transaction():
                     ledger.mark_sending(outgoing.key, outgoing.recipient, built["Message-ID"], at)
-                name = f"{at:%Y%m%d-%H%M%S}-{outgoing.purpose}-{outgoing.recipient}"
-                result = session.deliver(sender, outgoing.recipient, mime.as_bytes(built), name)
+                last_send = time.monotonic()
+                what = outgoing.key.partition("/")[2].replace("/", "-")
+                name = f"{at:%Y%m%d-%H%M%S}-{outgoing.purpose}-{what}-{outgoing.recipient}"
+                result = session.deliver(sender, outgoing.recipient, data, name)
                 with ledger.transaction():
+                    later = retry_at(settings, row["attempts"] + 1, at) if result.outcome == TEMPORARY else None
                     ledger.save_delivery_result(outgoing.key, outgoing.recipient, result.outcome,
-                                                result.detail, at)
+                                                result.detail, at, later)
                     ledger.audit(at, outgoing.purpose, f"delivery-{result.outcome}", outgoing.key,
                                  recipient=outgoing.recipient, detail=result.detail)
+                handled.add((outgoing.key, outgoing.recipient))
                 report.results.append((outgoing, result))
+                if progress:
+                    progress(done, len(pending))
     except TransportError as exc:
         # Nothing more can be sent now: whatever is still 'sending' was never handed over.
         report.error = str(exc)
         with ledger.transaction():
             for outgoing, row in pending:
-                if all(o.key != outgoing.key or o.recipient != outgoing.recipient for o, _ in report.results):
-                    ledger.save_delivery_result(outgoing.key, outgoing.recipient, TEMPORARY, str(exc), at)
+                if (outgoing.key, outgoing.recipient) not in handled:
+                    ledger.save_delivery_result(outgoing.key, outgoing.recipient, TEMPORARY, str(exc), at,
+                                                retry_at(settings, row["attempts"] + 1, at))
             ledger.audit(at, "mail", "transport-failed", transport.describe(), error=str(exc))
     log.info("flush: %s", dict(report.counts))
     return report
 
 
-def sent_count(report: FlushReport) -> int:
-    return report.counts.get(SENT, 0)
+def _record_block(ledger: Ledger, outgoing: mime.Outgoing, reason: str, at: datetime) -> None:
+    with ledger.transaction():
+        ledger.save_delivery_result(outgoing.key, outgoing.recipient, BLOCKED, reason, at)
+        ledger.audit(at, outgoing.purpose, "delivery-blocked", outgoing.key, recipient=outgoing.recipient,
+                     reason=reason)

@@ -37,6 +37,7 @@ from ..errors import PipelineError
 log = logging.getLogger(__name__)
 
 SENT, TEMPORARY, PERMANENT, UNKNOWN = "sent", "temporary", "permanent", "unknown"
+BLOCKED = "blocked"   # stopped before sending: the media guard found personal data
 
 
 class TransportError(PipelineError):

@@ -1,0 +1,342 @@
+"""From material to the media: drafts, the office's review, publishing, resending.
+
+- ``draft``: each new accepted, publishable submission becomes a masked draft
+  release mailed to the office; an edited submission becomes a new version
+  and the old one is superseded (it can no longer be published).
+- ``decide``: approve or reject, from the command line or the 审核 tab.
+- ``publish``: each approved release goes to every active media contact who
+  takes its kind, one message each, with a .docx attached; exactly once.
+- ``resend``: deliberately send one delivery again (an unknown outcome).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from . import clock, redact
+from .config import Settings
+from .document import DOCX_TYPE, release_docx
+from .errors import UsageError
+from .ledger import Ledger
+from .mail.message import Attachment, Outgoing, address
+from .mail.sender import FlushReport, flush, queue
+from .mail.transport import Transport
+from .normalize import iso_week
+from .render import render
+from .review import check_decision
+from .rules import DEADBEAT_OR_SUCCESS, INABILITY
+
+# The weekly slots of the plan: 三(七) and 三(八).
+SLOTS: dict[str, tuple[str, ...]] = {"执行不能": INABILITY, "教科书式老赖或执行成功": DEADBEAT_OR_SUCCESS}
+MEDIA_PURPOSES = ("release",)
+
+
+@dataclass(frozen=True)
+class Release:
+    headline: str
+    text: str            # the whole release, headline first
+    html: str
+    content_hash: str
+    masked: list[str]
+
+
+@dataclass
+class PublishRun:
+    drafted: list[str] = field(default_factory=list)
+    proposed: list[str] = field(default_factory=list)
+    no_candidate: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+    blocked: list[tuple[str, str]] = field(default_factory=list)
+    previews: list[Outgoing] = field(default_factory=list)
+    report: FlushReport | None = None
+
+
+def court(settings: Settings) -> dict[str, str]:
+    return {"name": settings.court.name, "office": settings.court.office, "contact": settings.court.contact}
+
+
+def own_numbers(settings: Settings) -> list[str]:
+    """The court's own published numbers (its contact line): never masked, never blocked."""
+    return [found.text for found in redact.find(settings.court.contact)]
+
+
+def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, settings: Settings) -> Release:
+    """Mask the material and render its release (pure: no ledger, no mail)."""
+    masked = redact.mask({k: fields.get(k, "") for k in ("title", "facts", "process", "outcome", "parties")},
+                         parties_text=fields.get("parties", ""),
+                         keep_debtor_names=kind in settings.redact.public_name_kinds,
+                         allowed=own_numbers(settings))
+    texts = masked.texts
+    release = {"kind": kind, "headline": texts["title"], "team": fields.get("team", ""),
+               "case_number": fields.get("case_number", ""), "parties": texts["parties"], "facts": texts["facts"],
+               "process": texts["process"], "outcome": texts["outcome"], "date": day, "draft_id": draft_id}
+    rendered = render(f"releases/{kind}", {"court": court(settings), "release": release})
+    text = f"{rendered.subject}\n\n{rendered.text}"
+    digest = hashlib.sha256((text + "\0" + rendered.html).encode("utf-8")).hexdigest()
+    return Release(rendered.subject, text, rendered.html, digest, masked.notes())
+
+
+def _office(settings: Settings) -> list[tuple[str, str]]:
+    return [address(a) for a in settings.mail.office]
+
+
+def _split(text: str) -> tuple[str, str]:
+    headline, _, body = text.partition("\n")
+    return headline, body.lstrip("\n")
+
+
+# --- drafting -------------------------------------------------------------------
+
+def withdraw_stale(ledger: Ledger, at: datetime) -> list[str]:
+    """Drafts whose material changed become superseded; vanished or unpublishable ones withdrawn."""
+    changed = []
+    with ledger.transaction():
+        for row in ledger.stale_drafts():
+            if row["removed_at"] or row["submission_state"] != "valid" or not row["publishable"]:
+                state, reason = "withdrawn", "素材已删除、需补正或标为不可公开"
+            else:
+                state, reason = "superseded", f"素材已修改（第{row['current_version']}版）"
+            ledger.set_draft_state(row["id"], state, at, reason=reason)
+            ledger.audit(at, "draft", state, row["id"], reason=reason)
+            changed.append(row["id"])
+    return changed
+
+
+def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None) -> PublishRun:
+    """Draft every new publishable submission and mail the drafts to the office."""
+    at = clock.now(settings.timezone)
+    run = PublishRun()
+    with Ledger(settings.ledger.path) as ledger:
+        if not dry_run:
+            run.withdrawn = withdraw_stale(ledger, at)
+        items: list[Outgoing] = []
+        serial = ledger.last_draft_serial(at.year)
+        for submission in ledger.draftable_submissions():
+            fields = json.loads(submission["data"])
+            earlier = ledger.drafts_of_submission(submission["id"])
+            if earlier:
+                base, version = earlier[-1]["base"], earlier[-1]["version"] + 1
+                draft_id = f"{base}-v{version}"
+            else:
+                serial += 1
+                base = draft_id = f"D-{at.year}-{serial:06d}"
+                version = 1
+            release = compose(fields, kind=submission["kind"], draft_id=draft_id, day=at.date(), settings=settings)
+            items += _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
+                                 submission, fields)
+            run.drafted.append(draft_id)
+            if dry_run:
+                continue
+            with ledger.transaction():
+                ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
+                                  submission_version=submission["version"], kind=submission["kind"],
+                                  headline=release.headline, text=release.text, html=release.html,
+                                  content_hash=release.content_hash, masked=release.masked, proposed=False, at=at)
+                for old in earlier:
+                    if old["state"] in ("pending", "approved", "rejected"):
+                        ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
+                ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"],
+                             version=submission["version"])
+        items += _propose_slots(settings, ledger, at, run)
+        if dry_run:
+            run.previews = items
+            return run
+        for item in items:
+            queue(ledger, [item], period=at.date().isoformat(), at=at)
+        run.report = flush(settings, ledger, at=at, transport=transport)
+    return run
+
+
+def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, release: Release,
+                submission, fields: dict[str, str]) -> list[Outgoing]:
+    source = {"id": submission["id"], "team": fields.get("team", ""), "submitter": fields.get("submitter", ""),
+              "kind": submission["kind"], "case_number": fields.get("case_number", ""),
+              "title": fields.get("title", ""), "submitted_at": fields.get("submitted_at", ""),
+              "publishable": fields.get("publishable", "是")}
+    headline, _ = _split(release.text)
+    rendered = render("draft", {
+        "court": court(settings), "draft": {"id": draft_id, "version": version, "supersedes": previous},
+        "release": {"headline": headline, "kind": submission["kind"]}, "release_text": release.text,
+        "release_html": release.html, "source": source, "masked": release.masked})
+    return [Outgoing(f"draft/{draft_id}", "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
+            for name, addr in _office(settings)]
+
+
+def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun) -> list[Outgoing]:
+    """By the configured weekday, make sure this week's 执行不能 and 老赖/success slots have a candidate."""
+    if at.isoweekday() < settings.draft.slot_weekday:
+        return []
+    monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), at.tzinfo)
+    published = set(ledger.published_kinds(monday, monday + timedelta(days=7)))
+    week = iso_week(at)
+    items = []
+    for slot, kinds in SLOTS.items():
+        if published & set(kinds):
+            continue
+        drafts = [d for d in ledger.drafts("pending", "approved") if d["kind"] in kinds]
+        if any(datetime.fromisoformat(d["created_at"]) >= monday for d in drafts):
+            continue  # drafted this week already: the office has it
+        if not drafts:
+            run.no_candidate.append(slot)
+            continue
+        best = max(drafts, key=lambda d: (d["state"] == "approved", d["created_at"]))
+        run.proposed.append(best["id"])
+        key = f"slot/{week}/{slot}"
+        if ledger.has_message(key):
+            continue
+        text = (f"本周（{week}）尚无{slot}稿件。工作方案要求每周公开报道一次{slot}案件，"
+                f"建议审核并发布 {best['id']}：{best['headline']}\n\n"
+                f"通过：python run.py approve {best['id']} --by 姓名\n或在“审核”页填写草稿编号 {best['id']}，结论“通过”。\n")
+        html = "".join(f"<p>{line}</p>" for line in text.replace("&", "&amp;").replace("<", "&lt;").split("\n") if line)
+        items += [Outgoing(key, "draft", addr, f"【本周{slot}稿件建议】{best['id']} {best['headline']}", text, html,
+                           name=name) for name, addr in _office(settings)]
+    return items
+
+
+def slot_gaps(ledger: Ledger, at: datetime) -> list[str]:
+    """Slots this week that have neither a release, nor any draft that could fill them."""
+    monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), at.tzinfo)
+    published = set(ledger.published_kinds(monday, monday + timedelta(days=7)))
+    waiting = {d["kind"] for d in ledger.drafts("pending", "approved")}
+    return [slot for slot, kinds in SLOTS.items() if not published & set(kinds) and not waiting & set(kinds)]
+
+
+# --- review -----------------------------------------------------------------------
+
+def decide(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment: str, *, source: str,
+           at: datetime) -> None:
+    """Record the office's decision on one draft (raises :class:`UsageError` when it cannot be taken)."""
+    row = ledger.draft(draft_id)
+    newest = ledger.draft_states().get(draft_id, ("", ""))[1]
+    problem = check_decision(row["state"] if row else None, draft_id, decision, newest)
+    if problem:
+        raise UsageError(problem)
+    state = "approved" if decision == "通过" else "rejected"
+    ledger.set_draft_state(draft_id, state, at, by=reviewer, reason=comment)
+    ledger.save_decision(draft_id, decision, reviewer, comment, source, at)
+    ledger.audit(at, "review", state, draft_id, reviewer=reviewer, source=source, comment=comment)
+
+
+def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, comment: str = "") -> None:
+    """``approve`` / ``reject`` from the command line."""
+    at = clock.now(settings.timezone)
+    with Ledger(settings.ledger.path) as ledger:
+        withdraw_stale(ledger, at)
+        with ledger.transaction():
+            decide(ledger, draft_id.strip().upper(), decision, reviewer, comment, source="cli", at=at)
+
+
+# --- publishing -------------------------------------------------------------------
+
+def _guard(settings: Settings) -> Callable[[Outgoing, bytes], str | None]:
+    allowed = own_numbers(settings)
+
+    def check(outgoing: Outgoing, data: bytes) -> str | None:
+        if outgoing.purpose not in MEDIA_PURPOSES:
+            return None
+        try:
+            redact.guard(data, allowed=allowed)
+        except redact.Blocked as blocked:
+            return str(blocked)
+        return None
+
+    return check
+
+
+def publish(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None,
+            progress: Callable[[int, int], None] | None = None) -> PublishRun:
+    """Send every approved release to the media contacts who take its kind; exactly once each."""
+    at = clock.now(settings.timezone)
+    run = PublishRun()
+    with Ledger(settings.ledger.path) as ledger:
+        if not dry_run:
+            run.withdrawn = withdraw_stale(ledger, at)
+        contacts = [m for m in ledger.media() if m.enabled]
+        allowed = own_numbers(settings)
+        for row in ledger.drafts("approved"):
+            headline, _ = _split(row["release_text"])
+            docx = release_docx(row["release_text"], title=headline)
+            attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
+            try:
+                for where, text in (("标题", headline), ("正文", row["release_text"]),
+                                    ("HTML", row["release_html"]), ("附件", redact.attachment_text(docx, DOCX_TYPE))):
+                    found = redact.find(text, allowed=allowed)
+                    if found:
+                        raise redact.Blocked(where, found[0])
+            except redact.Blocked as blocked:
+                run.blocked.append((row["id"], str(blocked)))
+                if not dry_run:
+                    _block(settings, ledger, row, str(blocked), at)
+                continue
+            items = []
+            for contact in contacts:
+                if contact.kinds and row["kind"] not in contact.kinds:
+                    continue
+                rendered = render("media", {"court": court(settings), "outlet": contact.outlet,
+                                            "contact": contact.contact, "release_text": row["release_text"],
+                                            "release_html": row["release_html"],
+                                            "release": {"headline": headline, "kind": row["kind"], "date": at.date()}})
+                items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
+                                      rendered.text, rendered.html, (attachment,),
+                                      name=f"{contact.outlet}{contact.contact}"))
+            run.published.append(row["id"])
+            if dry_run:
+                run.previews += items
+                continue
+            queue(ledger, items, period=row["id"], at=at, topic=row["kind"])
+            with ledger.transaction():
+                ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {len(items)} 家媒体")
+                ledger.audit(at, "publish", "queued", row["id"], recipients=len(items))
+        if dry_run:
+            return run
+        run.report = flush(settings, ledger, at=at, transport=transport, guard=_guard(settings),
+                           progress=progress)
+        for outgoing, reason in run.report.blocked:
+            run.blocked.append((outgoing.key.removeprefix("release/"), reason))
+            _alert(settings, ledger, outgoing.key.removeprefix("release/"), reason, at)
+        if run.report.blocked:
+            flush(settings, ledger, at=at, transport=transport)
+    return run
+
+
+def _block(settings: Settings, ledger: Ledger, row, reason: str, at: datetime) -> None:
+    with ledger.transaction():
+        ledger.set_draft_state(row["id"], "blocked", at, reason=reason)
+        ledger.audit(at, "publish", "blocked", row["id"], reason=reason)
+    _alert(settings, ledger, row["id"], reason, at)
+    flush(settings, ledger, at=at)
+
+
+def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: datetime) -> None:
+    """Tell the office at once that a release was stopped, and why."""
+    subject = f"【发布被拦截】{draft_id} 含未遮蔽的个人信息"
+    text = (f"稿件 {draft_id} 未发往媒体：{reason}。\n\n"
+            "请在素材表中删除或改写该信息（或在当事人栏写明当事人，以便系统遮蔽姓名），"
+            "系统将生成新版本稿件供重新审核。\n")
+    html = f"<p>稿件 <b>{draft_id}</b> 未发往媒体：{reason}。</p><p>请在素材表中删除或改写该信息，系统将生成新版本稿件供重新审核。</p>"
+    items = [Outgoing(f"blocked/{draft_id}", "alert", addr, subject, text, html, name=name)
+             for name, addr in _office(settings)]
+    queue(ledger, items, period=at.date().isoformat(), at=at)
+
+
+def resend(settings: Settings, draft_id: str, recipient: str, *, transport: Transport | None = None) -> FlushReport:
+    """Deliberately send one release again to one recipient whose delivery is unknown or failed."""
+    at = clock.now(settings.timezone)
+    key = f"release/{draft_id.strip().upper()}"
+    with Ledger(settings.ledger.path) as ledger:
+        row = ledger.delivery(key, recipient.strip().lower())
+        if row is None:
+            raise UsageError(f"{draft_id} 没有发往 {recipient} 的记录")
+        if row["state"] == "sent":
+            raise UsageError(f"{draft_id} 已成功发往 {recipient}（{row['sent_at'][:16]}），不重复发送")
+        if row["state"] in ("queued", "sending"):
+            raise UsageError(f"{draft_id} 发往 {recipient} 的邮件正在排队或发送中")
+        with ledger.transaction():
+            ledger.requeue(key, row["recipient"], at)
+            ledger.audit(at, "resend", "requeued", key, recipient=row["recipient"], previous=row["state"])
+        return flush(settings, ledger, at=at, transport=transport, guard=_guard(settings), keys=(key,))
