@@ -104,7 +104,9 @@ class WeekStatus:
     error_count: int
     last_pull: dict[str, object] | None
     generated_at: datetime
-    notes: list[str] = field(default_factory=list)
+    drafts: list[dict[str, object]] = field(default_factory=list)       # pending or approved
+    deliveries: dict[str, int] = field(default_factory=dict)            # state -> count
+    troubles: list[dict[str, object]] = field(default_factory=list)     # not delivered
 
 
 def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
@@ -117,8 +119,12 @@ def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
         last = next((dict(r) for r in ledger.audit_log(200) if r["job"] == "pull"
                      and r["action"] in ("done", "failed")), None)
         teams = ledger.team_weeks(week)
+        drafts = [dict(d) for d in ledger.drafts("pending", "approved")]
+        deliveries = ledger.delivery_counts()
+        troubles = [dict(t) for t in ledger.troubled_deliveries(at - TROUBLE_WINDOW)]
     return WeekStatus(week=week, monday=monday, teams=teams, errors=errors[:error_limit],
-                      error_count=len(errors), last_pull=last, generated_at=at)
+                      error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts,
+                      deliveries=deliveries, troubles=troubles)
 
 
 # --- the plan's obligations, the digest and the reminders ---------------------

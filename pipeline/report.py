@@ -84,6 +84,23 @@ def week_status(status: WeekStatus) -> str:
             lines.append(f"……另有 {status.error_count - len(status.errors)} 行，见工作簿“状态”列")
     else:
         lines.append("最近一次读取没有发现问题。")
+    lines.append("")
+    if status.drafts:
+        lines.append(f"稿件待办（{len(status.drafts)} 篇）：")
+        rows = [(d["id"], d["kind"], "已通过，待发布" if d["state"] == "approved" else "待审核", d["headline"])
+                for d in status.drafts]
+        lines.append(table(("草稿编号", "类别", "状态", "标题"), rows))
+    else:
+        lines.append("没有待审核或待发布的稿件。")
+    if status.deliveries:
+        labels = {"sent": "已送达", "queued": "排队中", "sending": "发送中", **STATE_LABELS}
+        counts = "，".join(f"{labels.get(k, k)} {v}" for k, v in sorted(status.deliveries.items()))
+        lines.append(f"邮件：{counts}")
+    for t in status.troubles:
+        hint = f"；如确认未收到：python run.py resend {t['key'].removeprefix('release/')} --to {t['recipient']}" \
+            if t["state"] == "unknown" and t["key"].startswith("release/") else ""
+        lines.append(f"  - {PURPOSE_LABELS.get(t['purpose'], t['purpose'])} {t['recipient']}："
+                     f"{STATE_LABELS.get(t['state'], t['state'])}（{t['detail']}）{hint}")
     return "\n".join(lines)
 
 

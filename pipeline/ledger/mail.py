@@ -80,6 +80,9 @@ class MailStore:
             (state, detail, at.isoformat(), sent_at, retry_at.isoformat() if retry_at else "", key, recipient),
         )
 
+    def delivery_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
+
     def delivery(self, key: str, recipient: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM deliveries WHERE key = ? AND recipient = ?", (key, recipient)).fetchone()
 
