@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, clock, config, jobs, publishing, report, scaffold
+from . import __version__, clock, config, jobs, publishing, report, scaffold, scheduler, shutdown
 from .errors import PipelineError, UsageError
 
 log = logging.getLogger("pipeline")
@@ -27,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    shutdown.install()
     try:
         return args.handler(args)
     except PipelineError as exc:
@@ -97,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     resend.add_argument("draft_id", metavar="DRAFT_ID")
     resend.add_argument("--to", required=True, metavar="ADDRESS", help="媒体邮箱")
     resend.set_defaults(handler=cmd_resend)
+
+    once = commands.add_parser("once", help="运行一轮：读取→核对→生成稿件→发布，到点则发简报、提醒和小结（供 cron / 定时任务）")
+    once.set_defaults(handler=cmd_once)
+
+    run = commands.add_parser("run", help="常驻运行，按配置的时间表执行各项任务（供 systemd / 服务）")
+    run.set_defaults(handler=cmd_run)
     return parser
 
 
@@ -214,6 +221,26 @@ def cmd_resend(args: argparse.Namespace) -> int:
     text, failed = report.mail_run(jobs.MailRun(report=flushed), "媒体稿件", _where_mail(settings))
     print(text)
     return 1 if failed else 0
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    outcomes = scheduler.once(settings)
+    labels = {"ok": "完成", "failed": "失败", "timeout": "超时", "skipped": "跳过"}
+    for outcome in outcomes:
+        detail = f"：{outcome.error}" if outcome.error else ""
+        print(f"{outcome.job} {outcome.period}：{labels[outcome.result]}{detail}")
+    return 1 if any(o.result in ("failed", "timeout") for o in outcomes) else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not args.verbose:
+        logging.getLogger("pipeline").setLevel(logging.INFO)
+    print(f"常驻运行中（时区 {settings.timezone.key}）；按 Ctrl+C 或发送 SIGTERM 停止。", flush=True)
+    scheduler.run(settings)
+    print("已停止。")
+    return 0
 
 
 def _progress(done: int, total: int) -> None:

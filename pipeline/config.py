@@ -110,6 +110,27 @@ class DraftSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    cycle_minutes: int = field(default=15, metadata=_meta("pull → draft → publish every N minutes in office hours"))
+    office_hours: tuple[str, ...] = field(default=("08:00", "18:00"), metadata=_meta("start and end", kind="span"))
+    office_days: tuple[int, ...] = field(default=(1, 2, 3, 4, 5), metadata=_meta("ISO weekdays", kind="weekdays"))
+    digest: str = field(default="08:30", metadata=_meta("daily digest time", kind="time"))
+    digest_days: tuple[int, ...] = field(default=(1, 2, 3, 4, 5), metadata=_meta("ISO weekdays", kind="weekdays"))
+    remind: str = field(default="Thu 16:00", metadata=_meta("weekly reminders", kind="weekly"))
+    weekly_summary: str = field(default="Mon 09:00", metadata=_meta("weekly summary", kind="weekly"))
+    monthly_summary: str = field(default="1 09:00", metadata=_meta("monthly report: day of month and time",
+                                                                  kind="monthly"))
+    job_timeout: float = field(default=900.0, metadata=_meta("seconds before a job is given up as hung"))
+    tick_seconds: float = field(default=30.0, metadata=_meta("how often the loop looks for due jobs"))
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    leaders: tuple[str, ...] = field(default=(), metadata=_meta("the leadership group", kind="addresses"))
+    higher_court: tuple[str, ...] = field(default=(), metadata=_meta("the higher court's office", kind="addresses"))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration; ``source`` is the file it came from."""
 
@@ -123,6 +144,8 @@ class Settings:
     review: ReviewSettings = ReviewSettings()
     redact: RedactSettings = RedactSettings()
     draft: DraftSettings = DraftSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    summaries: SummarySettings = SummarySettings()
     source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
 
     @property
@@ -249,12 +272,19 @@ class _Builder:
                 raise self.fail(section, key, f"expected a path string, got {value!r}")
             path = Path(value).expanduser()
             return path if path.is_absolute() else (self.source.parent / path).resolve()
+        if origin is tuple and args and args[0] is int:
+            if not isinstance(value, list) or not all(isinstance(v, int) and 1 <= v <= 7 for v in value):
+                raise self.fail(section, key, f"expected ISO weekdays 1 (Monday) to 7 (Sunday), got {value!r}")
+            return tuple(value)
         if origin is tuple:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise self.fail(section, key, f"expected a list of strings, got {value!r}")
             if meta.get("kind") == "addresses":
                 for item in value:
                     self.check_address(item, section, key)
+            if meta.get("kind") == "span":
+                if len(value) != 2 or not all(_TIME.fullmatch(v) for v in value) or value[0] >= value[1]:
+                    raise self.fail(section, key, f"expected [\"08:00\", \"18:00\"] (start before end), got {value!r}")
             if meta.get("kind") == "kinds":
                 for item in value:
                     if item not in KINDS:
@@ -285,6 +315,14 @@ class _Builder:
                 raise self.fail(section, key, f"expected a string, got {value!r}")
             if meta.get("kind") == "address":
                 self.check_address(value, section, key)
+            kind = meta.get("kind")
+            if kind == "time" and not _TIME.fullmatch(value):
+                raise self.fail(section, key, f"expected a time like \"08:30\", got {value!r}")
+            if kind == "weekly" and not _WEEKLY.fullmatch(value):
+                raise self.fail(section, key, f"expected a weekday and a time like \"Thu 16:00\", got {value!r}")
+            if kind == "monthly" and not _MONTHLY.fullmatch(value):
+                raise self.fail(section, key, f"expected a day of month (1-28) and a time like \"1 09:00\", "
+                                              f"got {value!r}")
             return value
         raise TypeError(f"config field {key} has an unsupported type {hint!r}")  # programming error
 
@@ -296,6 +334,12 @@ class _Builder:
             parsed = None
         if not addr or parsed is None or not parsed.domain or "." not in parsed.domain:
             raise self.fail(section, key, f"not an email address: {value!r}")
+
+
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WEEKLY = re.compile(rf"({'|'.join(WEEKDAYS)}) ([01]\d|2[0-3]):[0-5]\d")
+_MONTHLY = re.compile(r"([1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d")
 
 
 def _join(section: str, key: str) -> str:

@@ -183,7 +183,7 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
             troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
             lead_days=settings.rules.plan_lead_days, since=since,
             exempt=week in settings.rules.exempt_weeks, slot_gaps=slot_gaps(ledger, at),
-            waiting=ledger.drafts("pending", "approved"))
+            waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since))
         rendered = render("digest", context)
         items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
                  for name, addr in map(address, settings.mail.office)]

@@ -25,7 +25,7 @@ STATE_LABELS = {
     "blocked": "含未遮蔽的个人信息，已拦截",
 }
 PURPOSE_LABELS = {"digest": "每日简报", "reminder": "催报提醒", "draft": "稿件审核", "release": "媒体发布",
-                  "alert": "拦截通知"}
+                  "alert": "拦截通知", "summary": "工作小结"}
 
 
 def week_span(today: date) -> tuple[date, date]:
@@ -72,7 +72,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
                    findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
                    troubles: Sequence[Any], activities: Sequence[Activity], lead_days: int,
                    since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
-                   waiting: Sequence[Any] = ()) -> dict[str, Any]:
+                   waiting: Sequence[Any] = (), job_failures: Sequence[Any] = ()) -> dict[str, Any]:
     today = now.date()
     monday, sunday = week_span(today)
     new, changed = [], []
@@ -103,6 +103,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "outlook": outlook(today, activities, lead_days),
         "slot_gaps": list(slot_gaps),
         "waiting": [dict(d) for d in waiting],
+        "job_failures": [dict(j) for j in job_failures],
     }
 
 

@@ -283,7 +283,7 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                                             "release": {"headline": headline, "kind": row["kind"], "date": at.date()}})
                 items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
                                       rendered.text, rendered.html, (attachment,),
-                                      name=f"{contact.outlet}{contact.contact}"))
+                                      name=contact.outlet))
             run.published.append(row["id"])
             if dry_run:
                 run.previews += items

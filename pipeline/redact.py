@@ -77,6 +77,8 @@ def classify(run: str) -> str | None:
         return None
     if len(digits) == 11 and re.match(r"1[3-9]", digits):
         return "手机号"
+    if len(digits) == 13 and re.match(r"861[3-9]", digits):   # +86 139 0756 1234
+        return "手机号"
     if re.match(r"0[1-9]\d{1,2}", digits) and 10 <= len(digits) <= 12 and _SEP_PRESENT.search(run):
         return "固定电话"
     if 12 <= len(digits) <= 30:

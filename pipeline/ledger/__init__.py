@@ -18,11 +18,12 @@ from pathlib import Path
 from ..errors import LedgerError
 from .drafts import DraftStore
 from .mail import MailStore
+from .runs import RunStore
 from .schema import MIGRATIONS, statements
 from .submissions import SubmissionStore
 
 
-class Ledger(SubmissionStore, MailStore, DraftStore):
+class Ledger(SubmissionStore, MailStore, DraftStore, RunStore):
     """One open ledger; use as a context manager or call :meth:`close`."""
 
     def __init__(self, path: Path) -> None:

@@ -80,6 +80,20 @@ class MailStore:
             (state, detail, at.isoformat(), sent_at, retry_at.isoformat() if retry_at else "", key, recipient),
         )
 
+    def releases_per_outlet(self, start: datetime, end: datetime) -> list[tuple[str, int]]:
+        """Releases each outlet received in [start, end), most first."""
+        rows = self.db.execute(
+            "SELECT CASE WHEN name <> '' THEN name ELSE recipient END AS outlet, COUNT(*) FROM deliveries "
+            "WHERE key LIKE 'release/%' AND state = 'sent' AND sent_at >= ? AND sent_at < ? "
+            "GROUP BY outlet ORDER BY COUNT(*) DESC, outlet", (start.isoformat(), end.isoformat())).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def releases_published_between(self, start: datetime, end: datetime) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(DISTINCT key) FROM deliveries WHERE key LIKE 'release/%' AND state = 'sent' "
+            "AND sent_at >= ? AND sent_at < ?", (start.isoformat(), end.isoformat())).fetchone()
+        return row[0]
+
     def delivery_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
 

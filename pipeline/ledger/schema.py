@@ -143,6 +143,17 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (submission_id, submission_version)
     );
     CREATE INDEX drafts_state ON drafts (state);
+    CREATE TABLE job_runs (
+        id INTEGER PRIMARY KEY,
+        job TEXT NOT NULL,
+        period TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed', 'timeout', 'interrupted')),
+        error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX job_runs_job ON job_runs (job, period);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE decisions (
         id INTEGER PRIMARY KEY,
         draft_id TEXT NOT NULL,

@@ -117,6 +117,14 @@ class SubmissionStore:
             [(e.tab_key, e.tab, e.row, e.team, e.submitter, e.week, e.message, at.isoformat()) for e in errors],
         )
 
+    def valid_items_between(self, start: datetime, end: datetime) -> dict[tuple[str, str, str], int]:
+        """Valid, present submissions made in [start, end): (team, kind, ISO week) -> count."""
+        rows = self.db.execute(
+            "SELECT team, kind, week, COUNT(*) FROM submissions WHERE state = 'valid' AND removed_at IS NULL "
+            "AND COALESCE(submitted_at, received_at) >= ? AND COALESCE(submitted_at, received_at) < ? "
+            "GROUP BY team, kind, week", (start.isoformat(), end.isoformat())).fetchall()
+        return {(r[0], r[1], r[2]): r[3] for r in rows}
+
     def media(self) -> list[MediaContact]:
         return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]))
                 for r in self.db.execute("SELECT * FROM media ORDER BY id")]

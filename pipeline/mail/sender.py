@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .. import shutdown
 from ..config import Settings
 from ..ledger import Ledger
 from . import message as mime
@@ -32,6 +33,7 @@ class FlushReport:
     blocked: list[tuple[mime.Outgoing, str]] = field(default_factory=list)
     interrupted: int = 0
     abandoned: int = 0
+    stopped: bool = False     # a stop was requested: the rest wait for the next run
     error: str = ""           # the transport could not work at all this time
 
     @property
@@ -58,7 +60,7 @@ def retry_at(settings: Settings, attempts: int, at: datetime) -> datetime:
 
 def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transport | None = None,
           guard: Guard | None = None, keys: tuple[str, ...] = (), progress: Progress | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> FlushReport:
+          sleep: Callable[[float], object] = shutdown.wait) -> FlushReport:
     """Deliver every queued message and retry temporary failures, one connection for the batch.
 
     ``guard`` may veto a built message (its reason is recorded as 'blocked');
@@ -81,6 +83,9 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
         with transport.session() as session:
             last_send = None
             for done, (outgoing, row) in enumerate(pending, start=1):
+                if shutdown.requested():
+                    report.stopped = True   # the rest stay queued for the next run
+                    break
                 built = mime.build(outgoing, sender=settings.mail.sender, now=at)
                 data = mime.as_bytes(built)
                 reason = guard(outgoing, data) if guard else None

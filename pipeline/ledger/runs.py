@@ -1,0 +1,51 @@
+"""What the scheduler records: every job run with its period and outcome, and a few facts."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+
+class RunStore:
+    db: sqlite3.Connection
+
+    def start_run(self, job: str, period: str, at: datetime) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO job_runs (job, period, started_at, outcome) VALUES (?, ?, ?, 'running')",
+            (job, period, at.isoformat()))
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, outcome: str, at: datetime, error: str = "") -> None:
+        self.db.execute("UPDATE job_runs SET outcome = ?, finished_at = ?, error = ? WHERE id = ?",
+                        (outcome, at.isoformat(), error, run_id))
+
+    def runs_of(self, job: str, period: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM job_runs WHERE job = ? AND period = ? ORDER BY id",
+                               (job, period)).fetchall()
+
+    def last_runs(self) -> dict[str, sqlite3.Row]:
+        """The latest run of every job."""
+        rows = self.db.execute(
+            "SELECT * FROM job_runs r WHERE id = (SELECT MAX(id) FROM job_runs s WHERE s.job = r.job)").fetchall()
+        return {r["job"]: r for r in rows}
+
+    def failed_runs(self, since: datetime | None) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT * FROM job_runs WHERE outcome IN ('failed', 'timeout', 'interrupted') AND started_at > ? "
+            "ORDER BY id", ((since.isoformat() if since else ""),)).fetchall()
+
+    def settle_running(self, at: datetime) -> int:
+        """Runs a dead process left 'running' (called while holding the instance lock)."""
+        cursor = self.db.execute(
+            "UPDATE job_runs SET outcome = 'interrupted', finished_at = ?, error = '进程中断' "
+            "WHERE outcome = 'running'", (at.isoformat(),))
+        return cursor.rowcount
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta_once(self, key: str, value: str) -> str:
+        """Set ``key`` unless it is set; return its value."""
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+        return self.meta(key) or value

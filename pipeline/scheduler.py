@@ -1,0 +1,217 @@
+"""Running unattended: ``once`` for cron and timers, ``run`` for a long-lived service.
+
+``schedule`` is only the ticker: every tick asks ``timetable.due`` which
+(job, period) slots are due now in the configured zone, and the ledger's
+``job_runs`` which of them already ran — so restarts, suspends and clock
+jumps neither skip a job nor run it twice. Each job runs in a worker thread
+with a timeout; an exception is logged with its traceback, recorded, shown
+in the next digest, and the loop goes on. One instance at a time: a lock
+file the operating system releases when the process dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import schedule
+from filelock import FileLock, Timeout
+
+from . import clock, jobs, publishing, shutdown, summaries
+from .config import Settings
+from .errors import PipelineError
+from .ledger import Ledger
+from .timetable import CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 3                          # failed runs of one slot before it waits for the next slot
+RETRY_SPACING = timedelta(minutes=5)   # between two tries of a failed slot
+
+JobFunction = Callable[[Settings, str], object]
+
+
+class InstanceBusy(PipelineError):
+    """Another ``run`` or ``once`` holds the lock."""
+
+
+def cycle(settings: Settings) -> None:
+    """pull → draft → publish; the later steps run even when the sheet cannot be read."""
+    errors = []
+    for step in (jobs.pull, publishing.draft, publishing.publish):
+        if shutdown.requested():
+            return
+        try:
+            step(settings)
+        except PipelineError as exc:
+            log.error("%s failed: %s", step.__name__, exc)
+            errors.append(f"{step.__name__}: {exc}")
+    if errors:
+        raise PipelineError("；".join(errors))
+
+
+JOBS: dict[str, JobFunction] = {
+    CYCLE: lambda settings, period: cycle(settings),
+    DIGEST: lambda settings, period: jobs.digest(settings),
+    REMIND: lambda settings, period: jobs.remind(settings),
+    WEEKLY: lambda settings, period: summaries.summary(settings, "weekly", period),
+    MONTHLY: lambda settings, period: summaries.summary(settings, "monthly", period),
+}
+
+
+# --- one instance at a time ----------------------------------------------------
+
+@contextmanager
+def instance_lock(settings: Settings, *, wait: bool) -> Iterator[None]:
+    """Hold the instance lock; ``wait`` for it (``run``) or fail at once (``once``)."""
+    path = Path(f"{settings.ledger.path}.lock")
+    info = Path(f"{settings.ledger.path}.lock.info")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    while True:
+        try:
+            lock.acquire(timeout=0 if not wait else 5)
+            break
+        except Timeout:
+            holder = _holder(info)
+            if not wait:
+                raise InstanceBusy(f"另一个实例正在运行（{holder}），本次不执行") from None
+            log.warning("waiting for the instance lock held by %s", holder)
+            if shutdown.requested():
+                raise InstanceBusy(f"等待锁时收到停止信号（锁由 {holder} 持有）") from None
+    try:
+        info.write_text(f"PID {os.getpid()} @ {socket.gethostname()}，自 {clock.now(settings.timezone):%Y-%m-%d %H:%M}",
+                        encoding="utf-8")
+        yield
+    finally:
+        info.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(info: Path) -> str:
+    try:
+        return info.read_text(encoding="utf-8").strip() or "未知进程"
+    except OSError:
+        return "未知进程"
+
+
+# --- running slots ---------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    job: str
+    period: str
+    result: str          # ok | failed | timeout | skipped
+    error: str = ""
+
+
+@dataclass
+class Runner:
+    """Runs due slots with isolation; ``functions`` and ``timeout`` are injectable for tests."""
+
+    settings: Settings
+    functions: dict[str, JobFunction] = field(default_factory=lambda: dict(JOBS))
+    timeout: float | None = None
+    hung: dict[str, threading.Thread] = field(default_factory=dict)
+
+    def run_slot(self, slot: Slot) -> Outcome:
+        settings, at = self.settings, clock.now(self.settings.timezone)
+        if slot.job in self.hung and self.hung[slot.job].is_alive():
+            return Outcome(slot.job, slot.period, "skipped", "上一次运行仍未结束")
+        with Ledger(settings.ledger.path) as ledger, ledger.transaction():
+            run_id = ledger.start_run(slot.job, slot.period, at)
+        failure: list[str] = []
+
+        def work() -> None:
+            try:
+                self.functions[slot.job](settings, slot.period)
+            except BaseException as exc:  # noqa: BLE001 - every failure is recorded, none escapes
+                log.error("job %s (%s) failed:\n%s", slot.job, slot.period, traceback.format_exc())
+                failure.append(str(exc) or type(exc).__name__)
+
+        worker = threading.Thread(target=work, name=f"job-{slot.job}", daemon=True)
+        worker.start()
+        worker.join(self.timeout if self.timeout is not None else settings.schedule.job_timeout)
+        done = clock.now(settings.timezone)
+        if worker.is_alive():
+            self.hung[slot.job] = worker
+            result, error = "timeout", "超过时限仍未结束"
+            log.error("job %s (%s) timed out; the loop goes on", slot.job, slot.period)
+        else:
+            result, error = ("failed", failure[0]) if failure else ("ok", "")
+        with Ledger(settings.ledger.path) as ledger, ledger.transaction():
+            ledger.finish_run(run_id, result, done, error)
+            if result != "ok":
+                ledger.audit(done, "scheduler", f"job-{result}", slot.job, period=slot.period, error=error)
+        return Outcome(slot.job, slot.period, result, error)
+
+    def pending(self, now: datetime) -> list[Slot]:
+        """Due slots that have not run (or failed, and may be tried again)."""
+        with Ledger(self.settings.ledger.path) as ledger:
+            with ledger.transaction():
+                since = datetime.fromisoformat(ledger.set_meta_once("scheduler_since", now.isoformat()))
+            out = []
+            for slot in due(now, self.settings.schedule, since=since):
+                runs = ledger.runs_of(slot.job, slot.period)
+                if any(r["outcome"] in ("ok", "running") for r in runs) or len(runs) >= MAX_TRIES:
+                    continue
+                if runs and runs[-1]["finished_at"] and \
+                        now - datetime.fromisoformat(runs[-1]["finished_at"]) < RETRY_SPACING:
+                    continue
+                out.append(slot)
+            return out
+
+    def tick(self) -> list[Outcome]:
+        """Run every slot that is due now; never raises."""
+        outcomes = []
+        try:
+            for slot in self.pending(clock.now(self.settings.timezone)):
+                if shutdown.requested():
+                    break
+                outcomes.append(self.run_slot(slot))
+        except Exception:  # noqa: BLE001 - the loop must survive a broken ledger read, and say so
+            log.error("tick failed:\n%s", traceback.format_exc())
+        return outcomes
+
+
+def settle(settings: Settings) -> None:
+    """Runs a killed process left 'running' are recorded as interrupted (we hold the lock)."""
+    with Ledger(settings.ledger.path) as ledger, ledger.transaction():
+        count = ledger.settle_running(clock.now(settings.timezone))
+    if count:
+        log.warning("%d job run(s) of a previous process were interrupted", count)
+
+
+def once(settings: Settings, runner: Runner | None = None) -> list[Outcome]:
+    """One full cycle now, then whatever else is due (digest, reminders, summaries)."""
+    runner = runner or Runner(settings)
+    with instance_lock(settings, wait=False):
+        settle(settings)
+        now = clock.now(settings.timezone)
+        outcomes = [runner.run_slot(Slot(CYCLE, f"once-{now:%Y-%m-%dT%H:%M:%S}", now))]
+        for slot in runner.pending(now):
+            if slot.job != CYCLE and not shutdown.requested():
+                outcomes.append(runner.run_slot(slot))
+    return outcomes
+
+
+def run(settings: Settings, runner: Runner | None = None) -> None:
+    """The long-running loop; returns when a stop is requested."""
+    runner = runner or Runner(settings)
+    with instance_lock(settings, wait=True):
+        settle(settings)
+        ticker = schedule.Scheduler()
+        ticker.every(settings.schedule.tick_seconds).seconds.do(runner.tick)
+        runner.tick()
+        while not shutdown.requested():
+            ticker.run_pending()
+            shutdown.wait(1.0)
+    log.info("stopped")

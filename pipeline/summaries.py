@@ -1,0 +1,162 @@
+"""Weekly and monthly summaries, reported upward as the plan requires (四(六)).
+
+Figures come from the ledger only: items per team and kind, releases per
+outlet, and which of the plan's obligations were met in each week of the
+period. The same figures go into the HTML (bar charts built from table
+cells, which every mail client renders), the plain text, and a CSV
+attachment for the higher court's own spreadsheets.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from . import clock
+from .config import Settings
+from .jobs import MailRun
+from .ledger import Ledger
+from .mail.message import Attachment, Outgoing, address
+from .mail.sender import flush, queue
+from .mail.transport import Transport
+from .model import KINDS
+from .normalize import iso_week
+from .render import render
+from .rules import DEADBEAT_OR_SUCCESS, INABILITY
+
+BAR_WIDTH = 240
+
+
+@dataclass
+class Figures:
+    label: str                      # 2026年第48周 / 2026年11月
+    start: date                     # first day
+    end: date                       # day after the last
+    kinds: list[str]
+    teams: list[dict]               # team, quota, by_kind, total, weeks_met, weeks_missed, bar
+    outlets: list[dict]             # outlet, releases, bar
+    obligations: list[dict]         # what, met, owed
+    releases: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def weekly_period(week: str) -> tuple[date, date, str]:
+    year, number = week.split("-W")
+    monday = date.fromisocalendar(int(year), int(number), 1)
+    return monday, monday + timedelta(days=7), f"{year}年第{int(number)}周"
+
+
+def monthly_period(month: str) -> tuple[date, date, str]:
+    year, number = (int(p) for p in month.split("-"))
+    start = date(year, number, 1)
+    end = date(year + (number == 12), number % 12 + 1, 1)
+    return start, end, f"{year}年{number}月"
+
+
+def gather(ledger: Ledger, start: date, end: date, label: str, tz: ZoneInfo) -> Figures:
+    """Every figure of the summary for [start, end), read from the ledger."""
+    begin, finish = (datetime.combine(d, time(), tz) for d in (start, end))
+    teams = ledger.teams()
+    counts = ledger.valid_items_between(begin, finish)            # (team, kind, week) -> n
+    weeks = sorted({iso_week(start + timedelta(days=d)) for d in range((end - start).days)
+                    if (start + timedelta(days=d)).weekday() == 0})
+    kinds = [k for k in KINDS if any(k == kind for (_, kind, _) in counts)]
+    rows = []
+    for team in teams:
+        by_kind = {k: sum(n for (t, kind, _), n in counts.items() if t == team.name and kind == k) for k in kinds}
+        per_week = {w: sum(n for (t, _, wk), n in counts.items() if t == team.name and wk == w) for w in weeks}
+        met = sum(1 for w in weeks if per_week[w] >= team.quota)
+        rows.append({"team": team.name, "quota": team.quota, "by_kind": by_kind, "total": sum(by_kind.values()),
+                     "weeks_met": met, "weeks_missed": len(weeks) - met})
+    top = max([r["total"] for r in rows] + [1])
+    for row in rows:
+        row["bar"] = round(BAR_WIDTH * row["total"] / top)
+    outlets = ledger.releases_per_outlet(begin, finish)
+    top = max([n for _, n in outlets] + [1])
+    outlet_rows = [{"outlet": o, "releases": n, "bar": round(BAR_WIDTH * n / top)} for o, n in outlets]
+    obligations = _obligations(ledger, weeks, start, end, tz, rows)
+    return Figures(label, start, end, kinds, rows, outlet_rows, obligations,
+                   releases=ledger.releases_published_between(begin, finish))
+
+
+def _obligations(ledger: Ledger, weeks: list[str], start: date, end: date, tz: ZoneInfo,
+                 rows: list[dict]) -> list[dict]:
+    out = []
+    slots = {"每周“教科书式老赖”或执行成功报道（三(七)）": DEADBEAT_OR_SUCCESS, "每周执行不能报道（三(八)）": INABILITY}
+    for what, kinds in slots.items():
+        met = 0
+        for week in weeks:
+            monday = datetime.combine(date.fromisocalendar(int(week[:4]), int(week[6:]), 1), time(), tz)
+            published = set(ledger.published_kinds(monday, monday + timedelta(days=7)))
+            met += bool(published & set(kinds))
+        out.append({"what": what, "met": met, "owed": len(weeks)})
+    teams_met = sum(r["weeks_met"] for r in rows)
+    out.append({"what": "各部门每周报送任务（四(五)）", "met": teams_met, "owed": len(weeks) * len(rows)})
+    activities = ledger.activities()
+    months = sorted({(start + timedelta(days=d)).strftime("%Y-%m") for d in range((end - start).days)})
+    # A month's visit counts for every period inside that month (四(四) is a monthly duty).
+    visits = {f"{a.day:%Y-%m}" for a in activities if a.kind == "代表委员看执行"}
+    out.append({"what": "每月代表委员看执行活动（四(四)）", "met": len(visits & set(months)), "owed": len(months)})
+    press = [a for a in activities if a.kind == "新闻发布会" and a.day.year == start.year and a.day < end]
+    out.append({"what": f"{start.year}年新闻发布会（四(二)，全年至少 2 次）", "met": len(press), "owed": 2})
+    return out
+
+
+def to_csv(figures: Figures) -> bytes:
+    """The figures as CSV in long form (section, item, measure, value), UTF-8 with a BOM
+    so that Excel and WPS open the Chinese right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["部分", "项目", "指标", "数值"])
+    for row in figures.teams:
+        for kind in figures.kinds:
+            writer.writerow(["部门报送", row["team"], kind, row["by_kind"][kind]])
+        writer.writerow(["部门报送", row["team"], "合计", row["total"]])
+        writer.writerow(["部门报送", row["team"], "达标周数", row["weeks_met"]])
+        writer.writerow(["部门报送", row["team"], "未达标周数", row["weeks_missed"]])
+    for row in figures.outlets:
+        writer.writerow(["媒体发布", row["outlet"], "发稿数", row["releases"]])
+    writer.writerow(["媒体发布", "合计", "发布稿件数", figures.releases])
+    for row in figures.obligations:
+        writer.writerow(["任务完成", row["what"], "完成", row["met"]])
+        writer.writerow(["任务完成", row["what"], "应完成", row["owed"]])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+SUMMARY_KINDS = {"weekly": ("每周工作小结", weekly_period), "monthly": ("月度工作报告", monthly_period)}
+
+
+def summary(settings: Settings, kind: str, period: str, *, dry_run: bool = False,
+            transport: Transport | None = None) -> MailRun:
+    """Mail the weekly summary (office and leaders) or the monthly report (office and the higher court)."""
+    title, period_of = SUMMARY_KINDS[kind]
+    start, end, label = period_of(period)
+    at = clock.now(settings.timezone)
+    recipients = list(settings.mail.office) + list(
+        settings.summaries.leaders if kind == "weekly" else settings.summaries.higher_court)
+    with Ledger(settings.ledger.path) as ledger:
+        key = f"summary/{kind}/{period}"
+        if ledger.has_message(key) and not dry_run:
+            return MailRun(skipped=f"{label}{title}已经发送过", report=flush(settings, ledger, at=at,
+                                                                        transport=transport))
+        figures = gather(ledger, start, end, label, settings.timezone)
+        context = {"court": {"name": settings.court.name, "office": settings.court.office,
+                             "contact": settings.court.contact},
+                   "title": title, "today": at.date(),
+                   "f": {**figures.__dict__, "last": end - timedelta(days=1)}}
+        rendered = render("summary", context)
+        attachment = Attachment(f"执行宣传{title}_{period}.csv", to_csv(figures), "text/csv")
+        seen: set[str] = set()
+        items = []
+        for name, addr in map(address, recipients):
+            if addr not in seen:
+                seen.add(addr)
+                items.append(Outgoing(key, "summary", addr, rendered.subject, rendered.text, rendered.html,
+                                      (attachment,), name=name))
+        if dry_run:
+            return MailRun(previews=items)
+        queued = queue(ledger, items, period=period, at=at)
+        return MailRun(queued=queued, report=flush(settings, ledger, at=at, transport=transport))
