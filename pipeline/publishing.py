@@ -60,17 +60,12 @@ def court(settings: Settings) -> dict[str, str]:
     return {"name": settings.court.name, "office": settings.court.office, "contact": settings.court.contact}
 
 
-def own_numbers(settings: Settings) -> list[str]:
-    """The court's own published numbers (its contact line): never masked, never blocked."""
-    return [found.text for found in redact.find(settings.court.contact)]
-
-
 def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, settings: Settings) -> Release:
     """Mask the material and render its release (pure: no ledger, no mail)."""
     masked = redact.mask({k: fields.get(k, "") for k in ("title", "facts", "process", "outcome", "parties")},
                          parties_text=fields.get("parties", ""),
                          keep_debtor_names=kind in settings.redact.public_name_kinds,
-                         allowed=own_numbers(settings))
+                         allowed=redact.own_numbers(settings.court.contact))
     texts = masked.texts
     release = {"kind": kind, "headline": texts["title"], "team": fields.get("team", ""),
                "case_number": fields.get("case_number", ""), "parties": texts["parties"], "facts": texts["facts"],
@@ -156,7 +151,8 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
                 submission, fields: dict[str, str]) -> list[Outgoing]:
     source = {"id": submission["id"], "team": fields.get("team", ""), "submitter": fields.get("submitter", ""),
               "kind": submission["kind"], "case_number": fields.get("case_number", ""),
-              "title": fields.get("title", ""), "submitted_at": fields.get("submitted_at", ""),
+              "title": fields.get("title", ""),
+              "submitted_at": fields.get("submitted_at", "")[:16].replace("T", " "),
               "publishable": fields.get("publishable", "是")}
     headline, _ = _split(release.text)
     rendered = render("draft", {
@@ -233,21 +229,6 @@ def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, c
 
 # --- publishing -------------------------------------------------------------------
 
-def _guard(settings: Settings) -> Callable[[Outgoing, bytes], str | None]:
-    allowed = own_numbers(settings)
-
-    def check(outgoing: Outgoing, data: bytes) -> str | None:
-        if outgoing.purpose not in MEDIA_PURPOSES:
-            return None
-        try:
-            redact.guard(data, allowed=allowed)
-        except redact.Blocked as blocked:
-            return str(blocked)
-        return None
-
-    return check
-
-
 def publish(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None,
             progress: Callable[[int, int], None] | None = None) -> PublishRun:
     """Send every approved release to the media contacts who take its kind; exactly once each."""
@@ -257,21 +238,22 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
         if not dry_run:
             run.withdrawn = withdraw_stale(ledger, at)
         contacts = [m for m in ledger.media() if m.enabled]
-        allowed = own_numbers(settings)
+        allowed = redact.own_numbers(settings.court.contact)
         for row in ledger.drafts("approved"):
             headline, _ = _split(row["release_text"])
             docx = release_docx(row["release_text"], title=headline)
             attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
             try:
                 for where, text in (("标题", headline), ("正文", row["release_text"]),
-                                    ("HTML", row["release_html"]), ("附件", redact.attachment_text(docx, DOCX_TYPE))):
+                                    ("HTML", redact.html_text(row["release_html"])),
+                                    ("附件", redact.attachment_text(docx, DOCX_TYPE))):
                     found = redact.find(text, allowed=allowed)
                     if found:
                         raise redact.Blocked(where, found[0])
             except redact.Blocked as blocked:
                 run.blocked.append((row["id"], str(blocked)))
                 if not dry_run:
-                    _block(settings, ledger, row, str(blocked), at)
+                    _block(settings, ledger, row, str(blocked), at, transport)
                 continue
             items = []
             for contact in contacts:
@@ -294,8 +276,7 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                 ledger.audit(at, "publish", "queued", row["id"], recipients=len(items))
         if dry_run:
             return run
-        run.report = flush(settings, ledger, at=at, transport=transport, guard=_guard(settings),
-                           progress=progress)
+        run.report = flush(settings, ledger, at=at, transport=transport, progress=progress)
         for outgoing, reason in run.report.blocked:
             run.blocked.append((outgoing.key.removeprefix("release/"), reason))
             _alert(settings, ledger, outgoing.key.removeprefix("release/"), reason, at)
@@ -304,12 +285,14 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
     return run
 
 
-def _block(settings: Settings, ledger: Ledger, row, reason: str, at: datetime) -> None:
+def _block(settings: Settings, ledger: Ledger, row, reason: str, at: datetime,
+           transport: Transport | None) -> None:
     with ledger.transaction():
         ledger.set_draft_state(row["id"], "blocked", at, reason=reason)
         ledger.audit(at, "publish", "blocked", row["id"], reason=reason)
     _alert(settings, ledger, row["id"], reason, at)
-    flush(settings, ledger, at=at)
+    # Only the office's alert: releases queued earlier in this run go out below, guarded.
+    flush(settings, ledger, at=at, transport=transport, keys=(f"blocked/{row['id']}",))
 
 
 def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: datetime) -> None:
@@ -339,4 +322,4 @@ def resend(settings: Settings, draft_id: str, recipient: str, *, transport: Tran
         with ledger.transaction():
             ledger.requeue(key, row["recipient"], at)
             ledger.audit(at, "resend", "requeued", key, recipient=row["recipient"], previous=row["state"])
-        return flush(settings, ledger, at=at, transport=transport, guard=_guard(settings), keys=(key,))
+        return flush(settings, ledger, at=at, transport=transport, keys=(key,))

@@ -104,6 +104,11 @@ def find(text: str, *, allowed: Iterable[str] = ()) -> list[Found]:
     return found
 
 
+def own_numbers(contact: str) -> list[str]:
+    """The court's own published numbers (its contact line): never masked, never blocked."""
+    return [found.text for found in find(contact)]
+
+
 def _mask_number(run: str, kind: str) -> str:
     chars = list(run)
     positions = [i for i, c in enumerate(chars) if _digits(c)]
@@ -146,24 +151,34 @@ class Party:
 
 
 def parties(text: str) -> list[Party]:
-    """``申请执行人：王文华；被执行人：李国强、陈某`` → the named parties with their roles."""
+    """``申请执行人：王文华，被执行人：李国强、陈某等3人`` → the named parties with their roles.
+
+    Roles split the cell wherever they stand (after 、，；, a space or nothing);
+    ``等N人`` and ``等`` after a name are dropped.
+    """
     found = []
-    for chunk in re.split(r"[；;\n]+", text):
-        role_match = _ROLES.search(chunk)
-        role = role_match.group() if role_match else ""
-        names = chunk[role_match.end():] if role_match else chunk
-        for name in re.split(r"[、,，/和及与\s]+", names.strip(" ：:")):
-            name = name.strip(" ：:（）()")
+    pieces = _ROLES.split(text)
+    # pieces: [before, role, segment, role, segment, ...]
+    segments = [("", pieces[0])] + list(zip(pieces[1::2], pieces[2::2]))
+    for role, segment in segments:
+        segment = re.sub(r"等\s*[\d一二三四五六七八九十百]*\s*(?:人|名|户|家)?", "、", segment)
+        for name in re.split(r"[、,，/和及与\s；;：:（）()\n]+", segment):
+            name = name.strip()
             if name:
                 found.append(Party(role, name))
     return found
 
 
+_ORDINALS = "甲乙丙丁戊己庚辛壬癸"
+
+
 def pseudonym(name: str, taken: set[str]) -> str:
-    """Surname + 某; with the last given-name character when two parties would collide."""
+    """Surname + 某; 王某华 for a second 王, then 王某甲, 王某乙 … if even that collides."""
     surname = name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
-    short = surname + "某"
-    return short if short not in taken else short + name[-1]
+    for candidate in (surname + "某", surname + "某" + name[-1], *(surname + "某" + o for o in _ORDINALS)):
+        if candidate not in taken:
+            return candidate
+    return surname + "某" + str(len(taken))
 
 
 def mask(texts: dict[str, str], *, parties_text: str, keep_debtor_names: bool,
@@ -230,7 +245,7 @@ def guard(data: bytes, *, allowed: Iterable[str] = ()) -> None:
             places.append((f"附件 {name}", attachment_text(part.get_payload(decode=True) or b"", content_type)))
             places.append(("附件名", name))
         elif content_type == "text/html":
-            places.append(("HTML 正文", _html_text(part.get_content())))
+            places.append(("HTML 正文", html_text(part.get_content())))
         elif content_type.startswith("text/"):
             places.append(("正文", part.get_content()))
     for where, text in places:
@@ -239,7 +254,8 @@ def guard(data: bytes, *, allowed: Iterable[str] = ()) -> None:
             raise Blocked(where, found[0])
 
 
-def _html_text(text: str) -> str:
+def html_text(text: str) -> str:
+    """The readable text of HTML (tags dropped, entities decoded), as a reader sees it."""
     return html.unescape(re.sub(r"<[^>]+>", " ", text))
 
 

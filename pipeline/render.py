@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +44,16 @@ def cn_date(value: date | datetime | str | None) -> str:
 
 
 def cn_amount(value: Any) -> str:
-    """Amounts in 元, switching to 万元 from ten thousand: ``28万元``, ``3,500元``, ``12.35万元``."""
+    """Amounts in 元, switching to 万元 from ten thousand: ``28万元``, ``3,500元``, ``12.35万元``
+    (rounded half up, 四舍五入, as published amounts are)."""
     try:
         amount = Decimal(str(value).replace(",", "").replace("，", ""))
     except InvalidOperation:
         return str(value)
     if abs(amount) >= 10000:
-        wan = (amount / 10000).quantize(Decimal("0.01")).normalize()
+        wan = (amount / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
         return f"{wan:f}万元"
-    whole = amount.quantize(Decimal("0.01")).normalize()
+    whole = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
     return f"{whole:,f}元"
 
 
@@ -83,23 +84,27 @@ def render(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES) -> R
 def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(context)
-    except TemplateNotFound:
-        raise RenderError(f"{env.loader.searchpath[0]}/{name}: template not found") from None
+    except TemplateNotFound as exc:
+        raise RenderError(f"{env.loader.searchpath[0]}/{exc.name or name}: template not found") from None
     except TemplateSyntaxError as exc:
-        raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+        raise RenderError(f"{exc.name or exc.filename or name}:{exc.lineno}: {exc.message}") from None
     except UndefinedError as exc:
-        raise RenderError(f"{name}:{_line(exc, name)}: {exc.message}") from None
+        raise RenderError(f"{_where(exc, env, name)}: {exc.message}") from None
     except SecurityError as exc:
-        raise RenderError(f"{name}:{_line(exc, name)}: not allowed in a template: {exc}") from None
+        raise RenderError(f"{_where(exc, env, name)}: not allowed in a template: {exc}") from None
     except TemplateError as exc:
-        raise RenderError(f"{name}:{_line(exc, name)}: {exc}") from None
+        raise RenderError(f"{_where(exc, env, name)}: {exc}") from None
 
 
-def _line(exc: BaseException, name: str) -> str:
-    """The template line an error happened on, from Jinja's rewritten traceback."""
-    tb, line = exc.__traceback__, "?"
+def _where(exc: BaseException, env: SandboxedEnvironment, name: str) -> str:
+    """``template:line`` of the innermost template frame of the error — the base
+    template when the mistake is there, not the child that extends it."""
+    folders = [str(Path(p).resolve()) for p in env.loader.searchpath]
+    tb, where = exc.__traceback__, f"{name}:?"
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(name):
-            line = str(tb.tb_lineno)
+        filename = tb.tb_frame.f_code.co_filename
+        for folder in folders:
+            if filename.startswith(folder):
+                where = f"{Path(filename).relative_to(folder).as_posix()}:{tb.tb_lineno}"
         tb = tb.tb_next
-    return line
+    return where

@@ -22,6 +22,7 @@ from conftest import NOW
 from pipeline import config
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.ledger import Ledger
+from pipeline.document import release_docx
 from pipeline.mail import sender
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build, message_id
 from pipeline.mail.transport import SmtpTransport
@@ -433,7 +434,8 @@ def test_the_outbox_writes_an_eml_a_preview_and_an_index(workspace, ledger) -> N
     settings = workspace.settings
     assert settings.mail.transport == "outbox"
     filename = "儋州法院：执行不能案件通稿（2026年11月28日）.docx"
-    document = b"PK\x03\x04" + bytes(range(256))
+    # A real .docx: a release passes the media guard, which reads its text.
+    document = release_docx("执行不能不等于执行难\n\n本院依法终结本次执行程序。", title="执行不能")
     item = outgoing("《今日儋州》 <news@danzhou.example>", key="release/D-2026-000048", purpose="release",
                     subject="执行不能不等于执行难：一起终本案件的释法说理",
                     attachments=(Attachment(filename, document, DOCX),))

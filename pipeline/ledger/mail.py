@@ -18,19 +18,19 @@ class MailStore:
         what it is about (for a release, the kind of material).
         """
         self.db.execute(
-            "INSERT OR IGNORE INTO messages (key, purpose, period, topic, subject, text, html, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (outgoing.key, outgoing.purpose, period, topic, outgoing.subject, outgoing.text, outgoing.html,
-             at.isoformat()),
+            "INSERT OR IGNORE INTO messages (key, purpose, period, topic, subject, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (outgoing.key, outgoing.purpose, period, topic, outgoing.subject, at.isoformat()),
         )
         self.db.executemany(
             "INSERT OR IGNORE INTO message_attachments VALUES (?, ?, ?, ?, ?)",
             [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
         )
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (key, recipient, name, state, queued_at, updated_at) "
-            "VALUES (?, ?, ?, 'queued', ?, ?)",
-            (outgoing.key, outgoing.recipient, outgoing.name, at.isoformat(), at.isoformat()),
+            "INSERT OR IGNORE INTO deliveries (key, recipient, name, subject, text, html, state, queued_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            (outgoing.key, outgoing.recipient, outgoing.name, outgoing.subject, outgoing.text, outgoing.html,
+             at.isoformat(), at.isoformat()),
         )
         return cursor.rowcount == 1
 
@@ -48,7 +48,7 @@ class MailStore:
         ``keys`` limits them to some messages (``resend``)."""
         only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
         rows = self.db.execute(
-            "SELECT d.*, m.purpose, m.subject, m.text, m.html FROM deliveries d JOIN messages m USING (key) "
+            "SELECT d.*, m.purpose FROM deliveries d JOIN messages m USING (key) "
             "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
             " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *keys),
         ).fetchall()
@@ -131,7 +131,7 @@ class MailStore:
         """What was not (yet) delivered: every unknown outcome (it needs a person's
         decision), and other failures whose last attempt is after ``since``."""
         return self.db.execute(
-            "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
+            "SELECT d.*, m.purpose FROM deliveries d JOIN messages m USING (key) "
             "WHERE d.state = 'unknown' OR (d.state IN ('temporary', 'permanent', 'abandoned', 'blocked') "
             "AND d.updated_at >= ?) ORDER BY d.updated_at",
             (since.isoformat(),),
@@ -139,7 +139,7 @@ class MailStore:
 
     def deliveries(self, key_prefix: str = "") -> list[sqlite3.Row]:
         return self.db.execute(
-            "SELECT d.*, m.purpose, m.subject FROM deliveries d JOIN messages m USING (key) "
+            "SELECT d.*, m.purpose FROM deliveries d JOIN messages m USING (key) "
             "WHERE d.key LIKE ? ORDER BY d.rowid", (key_prefix + "%",)
         ).fetchall()
 

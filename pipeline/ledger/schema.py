@@ -88,8 +88,6 @@ MIGRATIONS: tuple[str, ...] = (
         period TEXT NOT NULL,
         topic TEXT NOT NULL DEFAULT '',
         subject TEXT NOT NULL,
-        text TEXT NOT NULL,
-        html TEXT NOT NULL,
         created_at TEXT NOT NULL
     );
     CREATE INDEX messages_purpose ON messages (purpose, period);
@@ -105,6 +103,9 @@ MIGRATIONS: tuple[str, ...] = (
         key TEXT NOT NULL REFERENCES messages (key),
         recipient TEXT NOT NULL,
         name TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN
             ('queued', 'sending', 'sent', 'temporary', 'permanent', 'unknown', 'abandoned', 'blocked')),
         attempts INTEGER NOT NULL DEFAULT 0,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .. import shutdown
+from .. import redact, shutdown
 from ..config import Settings
 from ..ledger import Ledger
 from . import message as mime
@@ -41,8 +41,10 @@ class FlushReport:
         return Counter(result.outcome for _, result in self.results)
 
 
-Guard = Callable[[mime.Outgoing, bytes], "str | None"]
 Progress = Callable[[int, int], None]
+
+# Messages meant for the media pass the last guard, whichever job flushes them.
+MEDIA_PURPOSES = ("release",)
 
 
 def queue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: datetime,
@@ -59,12 +61,13 @@ def retry_at(settings: Settings, attempts: int, at: datetime) -> datetime:
 
 
 def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transport | None = None,
-          guard: Guard | None = None, keys: tuple[str, ...] = (), progress: Progress | None = None,
+          keys: tuple[str, ...] = (), progress: Progress | None = None,
           sleep: Callable[[float], object] = shutdown.wait) -> FlushReport:
     """Deliver every queued message and retry temporary failures, one connection for the batch.
 
-    ``guard`` may veto a built message (its reason is recorded as 'blocked');
-    ``keys`` limits the flush to some messages; ``progress`` hears (done, total).
+    Every message for the media passes ``redact.guard`` first: one that still
+    carries an identifier is recorded as 'blocked' with the reason and never
+    sent. ``keys`` limits the flush to some messages; ``progress`` hears (done, total).
     """
     report = FlushReport()
     # A send older than the transport's timeout that is still 'sending' belongs to a dead process.
@@ -78,6 +81,7 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
     transport = transport or open_transport(settings)
     sender = mime.address(settings.mail.sender)[1]
     interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
+    allowed = redact.own_numbers(settings.court.contact)
     handled: set[tuple[str, str]] = set()
     try:
         with transport.session() as session:
@@ -88,7 +92,7 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
                     break
                 built = mime.build(outgoing, sender=settings.mail.sender, now=at)
                 data = mime.as_bytes(built)
-                reason = guard(outgoing, data) if guard else None
+                reason = _guard(outgoing, data, allowed)
                 if reason:
                     _record_block(ledger, outgoing, reason, at)
                     report.blocked.append((outgoing, reason))
@@ -123,6 +127,16 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
             ledger.audit(at, "mail", "transport-failed", transport.describe(), error=str(exc))
     log.info("flush: %s", dict(report.counts))
     return report
+
+
+def _guard(outgoing: mime.Outgoing, data: bytes, allowed: list[str]) -> str | None:
+    if outgoing.purpose not in MEDIA_PURPOSES:
+        return None
+    try:
+        redact.guard(data, allowed=allowed)
+    except redact.Blocked as blocked:
+        return str(blocked)
+    return None
 
 
 def _record_block(ledger: Ledger, outgoing: mime.Outgoing, reason: str, at: datetime) -> None:
