@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, clock, config, jobs, publishing, report, scaffold, scheduler, shutdown
+from . import __version__, clock, config, jobs, normalize, publishing, report, scaffold, scheduler, shutdown
 from .errors import PipelineError, UsageError
 
 log = logging.getLogger("pipeline")
@@ -195,14 +195,14 @@ def cmd_draft(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     publishing.review(settings, args.draft_id, "通过", reviewer=args.by)
-    print(f"{args.draft_id.upper()} 已通过审核（{args.by}）；运行 python run.py publish 发往媒体。")
+    print(f"{normalize.draft_id(args.draft_id)} 已通过审核（{args.by}）；运行 python run.py publish 发往媒体。")
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
     settings = _settings(args)
     publishing.review(settings, args.draft_id, "退回", reviewer=args.by, comment=args.reason)
-    print(f"{args.draft_id.upper()} 已退回：{args.reason}")
+    print(f"{normalize.draft_id(args.draft_id)} 已退回：{args.reason}")
     return 0
 
 

@@ -384,7 +384,7 @@ def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResul
     for number, cells in _rows_with_content(mapped, result):
         value = lambda key: mapped.value(cells, key)  # noqa: E731
         problems: list[str] = []
-        draft_id = norm.code(value("draft_id")).upper()
+        draft_id = norm.draft_id(value("draft_id"))
         if not draft_id:
             problems.append("缺少草稿编号")
         elif not DRAFT_ID.match(draft_id):

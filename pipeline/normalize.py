@@ -161,6 +161,11 @@ def decision(value: object) -> str:
     return mapping[folded]
 
 
+def draft_id(value: object) -> str:
+    """``d-2026-000045-V2`` → ``D-2026-000045-v2``, the form drafts are stored under."""
+    return re.sub(r"-V(\d+)$", r"-v\1", code(value).upper())
+
+
 # --- yes / no --------------------------------------------------------------
 
 _YES = {"是", "yes", "y", "true", "1", "✓", "✔", "√", "公开", "可以", "可", "同意", "启用", "ok"}

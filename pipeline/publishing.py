@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from . import clock, redact
+from . import clock, normalize, redact
 from .config import Settings
 from .document import DOCX_TYPE, release_docx
 from .errors import UsageError
@@ -224,7 +224,7 @@ def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, c
     with Ledger(settings.ledger.path) as ledger:
         withdraw_stale(ledger, at)
         with ledger.transaction():
-            decide(ledger, draft_id.strip().upper(), decision, reviewer, comment, source="cli", at=at)
+            decide(ledger, normalize.draft_id(draft_id), decision, reviewer, comment, source="cli", at=at)
 
 
 # --- publishing -------------------------------------------------------------------
@@ -310,7 +310,7 @@ def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: d
 def resend(settings: Settings, draft_id: str, recipient: str, *, transport: Transport | None = None) -> FlushReport:
     """Deliberately send one release again to one recipient whose delivery is unknown or failed."""
     at = clock.now(settings.timezone)
-    key = f"release/{draft_id.strip().upper()}"
+    key = f"release/{normalize.draft_id(draft_id)}"
     with Ledger(settings.ledger.path) as ledger:
         row = ledger.delivery(key, recipient.strip().lower())
         if row is None:

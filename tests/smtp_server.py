@@ -352,3 +352,85 @@ def smtp_starttls_server(monkeypatch: pytest.MonkeyPatch, smtp_ca: trustme.CA) -
 def smtp_ssl_server(monkeypatch: pytest.MonkeyPatch, smtp_ca: trustme.CA) -> Iterator[SmtpServer]:
     """Implicit TLS from the first byte, with AUTH."""
     yield from _run(monkeypatch, security="ssl", auth=True, ca=smtp_ca)
+
+
+# --- pausing the server mid-conversation (crash tests) -------------------------
+
+@dataclass
+class PausingHandler(RecordingHandler):
+    """A :class:`RecordingHandler` that can hold one reply until the test lets it go.
+
+    - ``pause_at_data = n``: read the n-th message from now (1: the next one) in
+      full, then wait before replying to it. The server has the whole message, so
+      it counts as accepted (it lands in ``messages``) even if the client is gone
+      by the time the pause ends;
+    - ``pause_at_rcpt = n``: wait before answering the n-th RCPT TO from now.
+
+    ``paused`` is set when the pause begins (``paused_on`` names the recipients
+    it holds); set ``release`` to let it go on; ``resumed`` is set once the held
+    reply has gone on or the connection has died under it. A pause never lasts
+    longer than ``pause_limit`` seconds, so a forgotten release cannot hang the suite.
+    """
+
+    pause_at_data: int = 0
+    pause_at_rcpt: int = 0
+    pause_limit: float = 30.0
+    paused: threading.Event = field(default_factory=threading.Event, repr=False)
+    release: threading.Event = field(default_factory=threading.Event, repr=False)
+    resumed: threading.Event = field(default_factory=threading.Event, repr=False)
+    paused_on: list[str] = field(default_factory=list)
+
+    async def _hold(self) -> None:
+        import asyncio
+
+        self.paused.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.pause_limit
+        try:
+            while not self.release.is_set() and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+        finally:
+            self.resumed.set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.pause_at_rcpt > 0:
+            self.pause_at_rcpt -= 1
+            if self.pause_at_rcpt == 0:
+                self.paused_on.append(address)
+                await self._hold()
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.pause_at_data > 0:
+            self.pause_at_data -= 1
+            if self.pause_at_data == 0:
+                content = envelope.original_content or envelope.content
+                if isinstance(content, str):
+                    content = content.encode("utf-8")
+                received = Received(envelope.mail_from, list(envelope.rcpt_tos), content, self._login(session),
+                                    self._tls(server), self._connection(session))
+                self.data_seen.append(received)
+                self.paused_on.extend(received.rcpt_tos)
+                try:
+                    await self._hold()
+                finally:
+                    # The server finished reading it before the pause: it counts as delivered.
+                    self.messages.append(received)
+                return "250 2.0.0 Message accepted for delivery"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def smtp_pausing_server() -> Iterator[SmtpServer]:
+    """Plain SMTP on 127.0.0.1 (no TLS, no AUTH) whose handler is a :class:`PausingHandler`."""
+    handler = PausingHandler()
+    controller = _Controller(handler, hostname=SMTP_HOST, server_hostname="mail.test", ready_timeout=5.0)
+    controller.start()
+    try:
+        yield SmtpServer(SMTP_HOST, controller.port, "none", handler)
+    finally:
+        handler.release.set()
+        controller.stop()
+
+
+__all__ += ["PausingHandler", "smtp_pausing_server"]

@@ -61,7 +61,11 @@ def open_source(settings: Settings) -> SheetSource:
 
         assert settings.sheet.path is not None  # checked at config load
         return XlsxSource(settings.sheet.path, settings.timezone)
+    if settings.sheet.backend == "gsheets":
+        from .gsheets import open_shared
+
+        return open_shared(settings)
     raise ConfigError(
         f"{settings.source}: [sheet] backend: \"{settings.sheet.backend}\" is not available in this "
-        "version; use \"xlsx\""
+        "version; use \"xlsx\" or \"gsheets\""
     )

@@ -1,0 +1,342 @@
+"""A shared Google Sheet, read and written through the Sheets API v4 (gspread + google-auth).
+
+Requests per cycle do not depend on the number of rows, so a court stays
+far inside the Sheets API quota (60 requests a minute per user, a batch
+counting as one):
+
+- the spreadsheet's metadata (tab titles, sizes, protected ranges) is read
+  at most once per process and kept on the source (``open_shared`` keeps
+  one source per spreadsheet, key file and endpoint). gspread 6.2's
+  ``Spreadsheet.worksheet()`` would fetch it again on every call, so this
+  backend never uses gspread's Spreadsheet or Worksheet objects;
+- :meth:`GoogleSheetsSource.fetch` reads every wanted tab with ONE
+  ``values:batchGet``;
+- :meth:`GoogleSheetsSource.save` writes every owned cell (编号, 状态) with
+  at most ONE ``values:batchUpdate``, and none when nothing changed.
+
+Values are read as the xlsx backend reads them: what the cell holds, not
+what it shows (see ``_READ``). Transport, retries and error messages live
+in ``google_api.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gspread.utils import rowcol_to_a1
+
+from ..config import Settings
+from ..errors import SourceError
+from ..layout import MEDIA, REVIEWS, TABS, Tab, fold, names_for
+from . import Cell, CellUpdate, SheetData, TabData
+from .google_api import GoogleClient, KeyFile, RetryPolicy, read_key_file, spreadsheet_key
+
+log = logging.getLogger(__name__)
+
+# UNFORMATTED_VALUE gives what a cell holds, as openpyxl's data_only mode does
+# for the xlsx backend: text stays text (a case number or an ID typed as text,
+# or `007` in a text cell, is never turned into a number), numbers stay numbers,
+# formulas give their result. FORMATTED_VALUE would hand us strings shaped by
+# the sheet's locale and number formats ("11/24/2026", "28万").
+# SERIAL_NUMBER gives dates and times as day counts since 1899-12-30, the
+# spreadsheet's own exact representation. The values API never says which
+# numbers carry a date format, so the source does not guess: a serial reaches
+# intake as a number, and ``normalize.moment`` reads the date columns
+# (提交时间, 日期, 方案报送日期) as serials in the configured time zone, giving
+# the same aware datetimes as the xlsx backend's date cells. FORMATTED_STRING
+# would depend on each cell's format and the spreadsheet's locale.
+# (https://developers.google.com/sheets/api/reference/rest/v4/ValueRenderOption,
+#  .../DateTimeRenderOption)
+_READ = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+         "majorDimension": "ROWS"}
+
+# Only what the source needs: titles and sizes, and who may edit what.
+# sheetId 0, index 0 and false booleans are left out of Google's JSON (proto3
+# defaults), so every reader below supplies those defaults itself.
+_METADATA_FIELDS = ("spreadsheetId,properties(title),sheets(properties(sheetId,title,index,"
+                    "gridProperties(rowCount,columnCount)),protectedRanges(protectedRangeId,range,"
+                    "namedRangeId,warningOnly,requestingUserCanEdit,unprotectedRanges))")
+
+_A1_START = re.compile(r"^\$?([A-Za-z]*)\$?(\d*)$")
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """One tab as the metadata describes it."""
+
+    title: str
+    sheet_id: int
+    row_count: int
+    column_count: int
+    protections: tuple[Mapping[str, Any], ...] = field(default=())
+
+
+class GoogleSheetsSource:
+    """A Google spreadsheet; ``tz`` is kept for symmetry with the xlsx backend.
+
+    Serial numbers are converted by intake (``normalize.moment``) in the
+    configured zone, the one place every backend's dates go through.
+    """
+
+    def __init__(self, client: GoogleClient, tz: ZoneInfo) -> None:
+        self.client = client
+        self.tz = tz
+        self._sheets: list[SheetInfo] | None = None
+        client.on_stale_tabs = self.forget_metadata
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, key: KeyFile | None = None, **client_options: Any
+                      ) -> GoogleSheetsSource:
+        """A new source for ``[sheet]``; ``client_options`` reach :class:`GoogleClient` (tests: sleep, clock)."""
+        sheet = settings.sheet
+        spreadsheet = spreadsheet_key(sheet.spreadsheet or "", f"{settings.source}: [sheet] spreadsheet")
+        key = key or read_key_file(sheet.credentials, settings.source, os.environ)
+        return cls(GoogleClient(key, spreadsheet, sheet.endpoint, **client_options), settings.timezone)
+
+    def describe(self) -> str:
+        return self.client.describe()
+
+    # -- metadata ----------------------------------------------------------------
+
+    def sheets(self) -> list[SheetInfo]:
+        """The tabs, from metadata read once and kept while it serves.
+
+        It is dropped when it lacks one of the five tabs (someone may be
+        adding it now: a missing tab must not stay missing until a restart)
+        and when a read names a tab that no longer exists.
+        """
+        if self._sheets is None:
+            answer = self.client.metadata(_METADATA_FIELDS)
+            try:
+                sheets = parse_metadata(answer)
+            except (AttributeError, TypeError, ValueError):
+                raise SourceError(f"{self.describe()}: 表格结构的应答格式不对；请检查 [sheet] endpoint") from None
+            if all(any(fold(s.title) in names_for(tab) for s in sheets) for tab in TABS):
+                self._sheets = sheets
+            return sheets
+        return self._sheets
+
+    def forget_metadata(self) -> None:
+        self._sheets = None
+
+    # -- reading -----------------------------------------------------------------
+
+    def fetch(self, wanted: Callable[[str], bool]) -> SheetData:
+        sheets = self.sheets()
+        chosen = [s for s in sheets if wanted(s.title)]
+        tabs: dict[str, TabData] = {}
+        if chosen:
+            answer = self.client.batch_get([a1_tab(s.title) for s in chosen], _READ)
+            ranges = answer.get("valueRanges")
+            if not isinstance(ranges, list) or len(ranges) != len(chosen):
+                raise SourceError(f"{self.describe()}: 读取结果不完整（请求 {len(chosen)} 个分页，"
+                                  f"收到 {len(ranges) if isinstance(ranges, list) else 0} 个），下一轮将重试")
+            # valueRanges come back in the order of the requested ranges (values.batchGet).
+            try:
+                for info, value_range in zip(chosen, ranges):
+                    tabs[info.title] = TabData(info.title, grid(value_range))
+            except (AttributeError, TypeError, ValueError):
+                raise SourceError(f"{self.describe()}: 读取结果的格式不对；请检查 [sheet] endpoint") from None
+        return SheetData(tabs=tabs, version=fingerprint(tabs),
+                         warnings=protection_warnings(sheets, self.client.account))
+
+    # -- writing -----------------------------------------------------------------
+
+    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> None:
+        """Write ``updates`` in one values.batchUpdate, as RAW text.
+
+        RAW stores each string as typed: an ID stays text and a 状态 that
+        quotes a cell starting with ``=`` never becomes a formula.
+
+        Unlike the xlsx backend, row positions are not re-verified against
+        ``snapshot`` before writing: the Sheets API has no conditional write
+        and no revision for values, so a check would cost a second read per
+        cycle and still leave a gap between it and the write. The exposure
+        is small and bounded: only the cells this cycle writes (IDs of new
+        rows, changed 状态), during the second or so between read and
+        write. Should someone sort or insert rows in that second, an ID can
+        land beside another row; the next pull still keeps every row (none
+        is lost or duplicated) but may file a row's content under another
+        ID. The request is applied atomically (Sheets API usage limits) and
+        is idempotent, so it is retried after a timeout; should a write
+        land although the cycle reported failure, the next pull adopts the
+        IDs it wrote (intake adopts well-formed IDs the ledger lacks).
+        """
+        if not updates:
+            return
+        self.client.batch_update(lambda: {"valueInputOption": "RAW", "includeValuesInResponse": False,
+                                          "data": value_ranges(updates)})
+        log.info("wrote %d cells to %s", len(updates), self.describe())
+
+
+# --- the process-wide cache -----------------------------------------------------------
+
+_SHARED: dict[tuple[str, str, str, str], GoogleSheetsSource] = {}
+
+
+def open_shared(settings: Settings) -> GoogleSheetsSource:
+    """The process's source for this spreadsheet, key file and endpoint.
+
+    ``jobs.pull`` asks for a source every cycle; keeping one per process
+    keeps its metadata and its access token, so a long-running ``run``
+    reads the metadata once. The key file is read (not parsed) every time,
+    so a replaced key takes effect at the next cycle.
+    """
+    sheet = settings.sheet
+    spreadsheet = spreadsheet_key(sheet.spreadsheet or "", f"{settings.source}: [sheet] spreadsheet")
+    key = read_key_file(sheet.credentials, settings.source, os.environ)
+    slot = (spreadsheet, sheet.endpoint.rstrip("/"), hashlib.sha256(key.raw).hexdigest(), settings.timezone.key)
+    source = _SHARED.get(slot)
+    if source is None:
+        source = _SHARED[slot] = GoogleSheetsSource.from_settings(settings, key=key)
+    return source
+
+
+def forget_shared() -> None:
+    """Drop every cached source (tests; a process that must re-read everything)."""
+    _SHARED.clear()
+
+
+# --- pure helpers: A1 notation, grids, the write plan, protection -------------------------
+
+def a1_tab(title: str) -> str:
+    """A whole tab in A1 notation; the title is always quoted (``'`` doubled inside)."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def parse_metadata(metadata: Mapping[str, Any]) -> list[SheetInfo]:
+    """The tabs of a spreadsheets.get answer, in the spreadsheet's order."""
+    sheets = metadata.get("sheets")
+    if not isinstance(sheets, list):
+        raise ValueError("no sheets in the metadata")
+    found = []
+    for sheet in sheets:
+        props = sheet.get("properties") or {}
+        grid_props = props.get("gridProperties") or {}
+        found.append((props.get("index", 0), SheetInfo(
+            title=str(props.get("title", "")), sheet_id=int(props.get("sheetId", 0)),
+            row_count=int(grid_props.get("rowCount", 0)), column_count=int(grid_props.get("columnCount", 0)),
+            protections=tuple(sheet.get("protectedRanges") or ()))))
+    return [info for _, info in sorted(found, key=lambda pair: pair[0])]
+
+
+def grid(value_range: Mapping[str, Any]) -> list[list[Cell]]:
+    """One tab's values as the xlsx backend gives them: ``rows[0]`` is row 1, column A first.
+
+    The API leaves out trailing empty cells and rows; every row is padded
+    to the widest, so a trailing blank never shifts a column. An empty
+    cell comes back as ``""``: it becomes None, as in openpyxl. The values
+    start at the range's first cell, which is A1 for a whole tab but is
+    honoured whatever it is.
+    """
+    top, left = _range_start(str(value_range.get("range", "")))
+    rows: list[list[Cell]] = [[] for _ in range(top - 1)]
+    for raw in value_range.get("values") or []:
+        rows.append([None] * (left - 1) + [None if value == "" else value for value in raw])
+    width = max((len(row) for row in rows), default=0)
+    for row in rows:
+        row.extend([None] * (width - len(row)))
+    return rows
+
+
+def _range_start(a1: str) -> tuple[int, int]:
+    """(row, column), 1-based, of the first cell of ``'Tab'!B3:F9``; (1, 1) when unbounded."""
+    cells = a1.rsplit("!", 1)[1] if "!" in a1 else ""
+    match = _A1_START.match(cells.split(":", 1)[0])
+    if not match:
+        return 1, 1
+    letters, digits = match.groups()
+    column = 0
+    for letter in letters.upper():
+        column = column * 26 + ord(letter) - 64
+    return int(digits or 1), column or 1
+
+
+def fingerprint(tabs: Mapping[str, TabData]) -> str:
+    """A hash of the values read: the snapshot's ``version``."""
+    data = [[title, tab.rows] for title, tab in tabs.items()]
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def value_ranges(updates: Sequence[CellUpdate]) -> list[dict[str, Any]]:
+    """The ValueRanges of one values.batchUpdate, built fresh on every call.
+
+    Runs of consecutive rows in one column become one range (``'素材'!A2:A5001``),
+    so a first pull of 5,000 rows sends two ranges, not 10,000. A cell
+    named twice takes its last value.
+    """
+    cells: dict[tuple[str, int, int], str] = {}
+    for update in updates:
+        cells[(update.tab, update.column, update.row)] = update.value
+    out: list[dict[str, Any]] = []
+    run: list[tuple[str, int, int, str]] = []
+
+    def flush() -> None:
+        if run:
+            tab, column, first, _ = run[0]
+            last = run[-1][2]
+            cell_range = rowcol_to_a1(first, column) + (f":{rowcol_to_a1(last, column)}" if last != first else "")
+            out.append({"range": f"{a1_tab(tab)}!{cell_range}", "majorDimension": "ROWS",
+                        "values": [[value] for *_, value in run]})
+            run.clear()
+
+    for (tab, column, row), value in sorted(cells.items()):
+        if run and (run[-1][0], run[-1][1], run[-1][2] + 1) != (tab, column, row):
+            flush()
+        run.append((tab, column, row, value))
+    flush()
+    return out
+
+
+_WHY = {REVIEWS.key: "任何有编辑权限的人都能在此页审批稿件",
+        MEDIA.key: "任何有编辑权限的人都能增删接收稿件的媒体邮箱"}
+
+
+def protection_warnings(sheets: Sequence[SheetInfo], account: str) -> list[str]:
+    """Warnings (Chinese) when 审核 or 媒体 is editable by everyone with access to the sheet.
+
+    Approval is the office's decision alone, and media recipients come
+    only from the 媒体 tab (DESIGN.md, invariants): each of these tabs
+    should be protected as a whole, editable by the office and by the
+    service account (which writes 状态 there). A protection that only
+    shows a warning stops nobody.
+    """
+    warnings = []
+    for tab in (REVIEWS, MEDIA):
+        info = next((s for s in sheets if fold(s.title) in names_for(tab)), None)
+        if info is None:
+            continue  # a missing tab is the header check's error, not a warning
+        covering = [p for p in info.protections if _covers(p, info)]
+        firm = [p for p in covering if not p.get("warningOnly", False)]
+        name, why = info.title, _WHY[tab.key]
+        if not firm:
+            kind = "只设了“显示警告”的保护" if covering else "未设保护（或保护未覆盖整页）"
+            warnings.append(f"“{name}”页{kind}：{why}。请在 Google 表格中保护整页（“限制可以修改此范围的用户”），"
+                            f"只允许宣传办成员和服务账号 {account} 编辑")
+        elif not all(p.get("requestingUserCanEdit", False) for p in firm):
+            warnings.append(f"“{name}”页已保护，但服务账号 {account} 不在可编辑名单中，该页的“状态”列无法写回；"
+                            "请把它加为该保护范围的编辑者")
+    return warnings
+
+
+def _covers(protection: Mapping[str, Any], info: SheetInfo) -> bool:
+    """Whether a protected range covers the whole tab, without unprotected holes."""
+    cells = protection.get("range")
+    if not isinstance(cells, Mapping) or protection.get("unprotectedRanges"):
+        return False
+    if int(cells.get("sheetId", 0)) != info.sheet_id:
+        return False
+    # Unbounded sides are left out of a GridRange: a whole-sheet protection has neither.
+    rows_ok = (int(cells.get("startRowIndex", 0)) == 0
+               and int(cells.get("endRowIndex", info.row_count)) >= info.row_count)
+    columns_ok = (int(cells.get("startColumnIndex", 0)) == 0
+                  and int(cells.get("endColumnIndex", info.column_count)) >= info.column_count)
+    return rows_ok and columns_ok
