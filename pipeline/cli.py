@@ -140,7 +140,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         return 0
     what = "示例工作簿（本周素材、部门、媒体、活动）" if args.demo else "空白工作簿（五个分页：素材、部门、媒体、活动、审核）"
     print(f"已创建{what}：{_shown(workbook)}")
-    print("下一步：python run.py pull 读取并校验素材")
+    print("下一步：python run.py once 运行一轮（读取并校验素材、生成稿件、到点发送简报和提醒）")
     return 0
 
 
@@ -223,13 +223,21 @@ def cmd_resend(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日简报", "remind": "催报提醒",
+              "weekly-summary": "每周工作小结", "monthly-summary": "月度工作报告"}
+
+
 def cmd_once(args: argparse.Namespace) -> int:
     settings = _settings(args)
     outcomes = scheduler.once(settings)
     labels = {"ok": "完成", "failed": "失败", "timeout": "超时", "skipped": "跳过"}
     for outcome in outcomes:
         detail = f"：{outcome.error}" if outcome.error else ""
-        print(f"{outcome.job} {outcome.period}：{labels[outcome.result]}{detail}")
+        period = "" if outcome.job == "cycle" else f"（{outcome.period}）"
+        print(f"{JOB_LABELS.get(outcome.job, outcome.job)}{period}：{labels[outcome.result]}{detail}")
+    if settings.sheet.path:
+        print(f"查看：工作簿 {_shown(settings.sheet.path)} 的“编号”“状态”列；{_where_mail(settings)}；"
+              "python run.py status 查看本周进度和待审稿件。")
     return 1 if any(o.result in ("failed", "timeout") for o in outcomes) else 0
 
 
