@@ -7,6 +7,7 @@ is a small composition of fetch → pure stage → save.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -86,7 +87,7 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
                 ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
                              accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
                              changed=summary.changed, removed=summary.removed,
-                             cells_written=summary.cells_written)
+                             cells_written=summary.cells_written, warnings=summary.warnings)
         except PipelineError as exc:
             ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
             raise
@@ -175,6 +176,8 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
                            report=flush(settings, ledger, at=at, transport=transport))
         last = ledger.last_message("digest")
         since = datetime.fromisoformat(last["created_at"]) if last else None
+        pulled = ledger.last_audit("pull", "done")
+        sheet_warnings = json.loads(pulled["detail"]).get("warnings", []) if pulled else []
         findings = _findings(settings, ledger, at)
         week = iso_week(at)
         context = digest_context(
@@ -183,7 +186,8 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
             troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
             lead_days=settings.rules.plan_lead_days, since=since,
             exempt=week in settings.rules.exempt_weeks, slot_gaps=slot_gaps(ledger, at),
-            waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since))
+            waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since),
+            sheet_warnings=sheet_warnings)
         rendered = render("digest", context)
         items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
                  for name, addr in map(address, settings.mail.office)]

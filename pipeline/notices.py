@@ -72,7 +72,8 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
                    findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
                    troubles: Sequence[Any], activities: Sequence[Activity], lead_days: int,
                    since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
-                   waiting: Sequence[Any] = (), job_failures: Sequence[Any] = ()) -> dict[str, Any]:
+                   waiting: Sequence[Any] = (), job_failures: Sequence[Any] = (),
+                   sheet_warnings: Sequence[str] = ()) -> dict[str, Any]:
     today = now.date()
     monday, sunday = week_span(today)
     new, changed = [], []
@@ -104,6 +105,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "slot_gaps": list(slot_gaps),
         "waiting": [dict(d) for d in waiting],
         "job_failures": [dict(j) for j in job_failures],
+        "sheet_warnings": list(sheet_warnings),
     }
 
 

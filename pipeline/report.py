@@ -66,6 +66,8 @@ def week_status(status: WeekStatus) -> str:
         lines.append(f"上次读取失败（{last['at'][:16].replace('T', ' ')}）：{_detail(last, 'error')}")
     else:
         lines.append(f"上次读取：{last['at'][:16].replace('T', ' ')}")
+        for warning in json.loads(str(last["detail"])).get("warnings", []):
+            lines.append(f"注意：{warning}")
     lines.append("")
     if status.teams:
         rows = [(t.team, t.valid, t.invalid, t.quota, f"差 {t.short}" if t.short else "已完成")

@@ -85,5 +85,9 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore):
             (at.isoformat(), job, action, subject, json.dumps(detail, ensure_ascii=False, default=str)),
         )
 
+    def last_audit(self, job: str, action: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM audit WHERE job = ? AND action = ? ORDER BY id DESC LIMIT 1",
+                               (job, action)).fetchone()
+
     def audit_log(self, limit: int = 50) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()

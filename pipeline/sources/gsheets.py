@@ -35,9 +35,9 @@ from gspread.utils import rowcol_to_a1
 
 from ..config import Settings
 from ..errors import SourceError
-from ..layout import MEDIA, REVIEWS, TABS, Tab, fold, names_for
+from ..layout import MEDIA, REVIEWS, TABS, fold, names_for
 from . import Cell, CellUpdate, SheetData, TabData
-from .google_api import GoogleClient, KeyFile, RetryPolicy, read_key_file, spreadsheet_key
+from .google_api import GoogleClient, KeyFile, read_key_file, spreadsheet_key
 
 log = logging.getLogger(__name__)
 
