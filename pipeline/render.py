@@ -8,6 +8,7 @@ Templates come in pairs: ``NAME.html`` (autoescaped) and ``NAME.txt``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -57,7 +58,10 @@ def cn_amount(value: Any) -> str:
     return f"{whole:,f}元"
 
 
+@functools.lru_cache(maxsize=8)
 def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
+    """One environment per template folder, so each template compiles once; Jinja
+    still checks the files' dates, so an edited template takes effect at once."""
     env = SandboxedEnvironment(
         loader=FileSystemLoader(str(folder), encoding="utf-8"),
         autoescape=lambda name: bool(name) and name.endswith(".html"),

@@ -22,7 +22,7 @@ from .. import redact, shutdown
 from ..config import Settings
 from ..ledger import Ledger
 from . import message as mime
-from .transport import BLOCKED, TEMPORARY, Result, Transport, TransportError, open_transport
+from .transport import BLOCKED, SENT, TEMPORARY, Result, Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -86,36 +86,43 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
     try:
         with transport.session() as session:
             last_send = None
-            for done, (outgoing, row) in enumerate(pending, start=1):
-                if shutdown.requested():
-                    report.stopped = True   # the rest stay queued for the next run
-                    break
-                built = mime.build(outgoing, sender=settings.mail.sender, now=at)
-                data = mime.as_bytes(built)
-                reason = _guard(outgoing, data, allowed)
-                if reason:
-                    _record_block(ledger, outgoing, reason, at)
-                    report.blocked.append((outgoing, reason))
+            # The outcome of the message just sent is committed together with the
+            # 'sending' mark of the next one: one commit per message, not two.
+            unsaved: tuple[mime.Outgoing, object, Result] | None = None
+            try:
+                for done, (outgoing, row) in enumerate(pending, start=1):
+                    if shutdown.requested():
+                        report.stopped = True   # the rest stay queued for the next run
+                        break
+                    reason = _guard(outgoing, allowed)
+                    if reason:
+                        with ledger.transaction():
+                            unsaved = _save(settings, ledger, unsaved, at)
+                            _record_block(ledger, outgoing, reason, at)
+                        report.blocked.append((outgoing, reason))
+                        handled.add((outgoing.key, outgoing.recipient))
+                        continue
+                    built = mime.build(outgoing, sender=settings.mail.sender, now=at)
+                    data = mime.as_bytes(built)
+                    if interval and last_send is not None:
+                        with ledger.transaction():
+                            unsaved = _save(settings, ledger, unsaved, at)   # nothing waits unrecorded
+                        sleep(max(0.0, interval - (time.monotonic() - last_send)))
+                    with ledger.transaction():
+                        unsaved = _save(settings, ledger, unsaved, at)
+                        ledger.mark_sending(outgoing.key, outgoing.recipient, built["Message-ID"], at)
+                    last_send = time.monotonic()
+                    what = outgoing.key.partition("/")[2].replace("/", "-")
+                    name = f"{at:%Y%m%d-%H%M%S}-{outgoing.purpose}-{what}-{outgoing.recipient}"
+                    result = session.deliver(sender, outgoing.recipient, data, name)
+                    unsaved = (outgoing, row, result)
                     handled.add((outgoing.key, outgoing.recipient))
-                    continue
-                if interval and last_send is not None:
-                    sleep(max(0.0, interval - (time.monotonic() - last_send)))
+                    report.results.append((outgoing, result))
+                    if progress:
+                        progress(done, len(pending))
+            finally:
                 with ledger.transaction():
-                    ledger.mark_sending(outgoing.key, outgoing.recipient, built["Message-ID"], at)
-                last_send = time.monotonic()
-                what = outgoing.key.partition("/")[2].replace("/", "-")
-                name = f"{at:%Y%m%d-%H%M%S}-{outgoing.purpose}-{what}-{outgoing.recipient}"
-                result = session.deliver(sender, outgoing.recipient, data, name)
-                with ledger.transaction():
-                    later = retry_at(settings, row["attempts"] + 1, at) if result.outcome == TEMPORARY else None
-                    ledger.save_delivery_result(outgoing.key, outgoing.recipient, result.outcome,
-                                                result.detail, at, later)
-                    ledger.audit(at, outgoing.purpose, f"delivery-{result.outcome}", outgoing.key,
-                                 recipient=outgoing.recipient, detail=result.detail)
-                handled.add((outgoing.key, outgoing.recipient))
-                report.results.append((outgoing, result))
-                if progress:
-                    progress(done, len(pending))
+                    _save(settings, ledger, unsaved, at)
     except TransportError as exc:
         # Nothing more can be sent now: whatever is still 'sending' was never handed over.
         report.error = str(exc)
@@ -129,18 +136,34 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
     return report
 
 
-def _guard(outgoing: mime.Outgoing, data: bytes, allowed: list[str]) -> str | None:
+def _guard(outgoing: mime.Outgoing, allowed: list[str]) -> str | None:
     if outgoing.purpose not in MEDIA_PURPOSES:
         return None
     try:
-        redact.guard(data, allowed=allowed)
+        redact.guard_fields(subject=outgoing.subject, name=outgoing.name, text=outgoing.text, html=outgoing.html,
+                            attachments=[(a.filename, a.content, a.content_type) for a in outgoing.attachments],
+                            allowed=allowed)
     except redact.Blocked as blocked:
         return str(blocked)
     return None
 
 
+def _save(settings: Settings, ledger: Ledger, unsaved, at: datetime) -> None:
+    """Record one delivery's outcome (inside the caller's transaction); returns None."""
+    if unsaved is None:
+        return None
+    outgoing, row, result = unsaved
+    later = retry_at(settings, row["attempts"] + 1, at) if result.outcome == TEMPORARY else None
+    ledger.save_delivery_result(outgoing.key, outgoing.recipient, result.outcome, result.detail, at, later)
+    if result.outcome != SENT:
+        # A delivery's row keeps its outcome; the audit log adds every failure's story.
+        ledger.audit(at, outgoing.purpose, f"delivery-{result.outcome}", outgoing.key,
+                     recipient=outgoing.recipient, detail=result.detail)
+    return None
+
+
 def _record_block(ledger: Ledger, outgoing: mime.Outgoing, reason: str, at: datetime) -> None:
-    with ledger.transaction():
-        ledger.save_delivery_result(outgoing.key, outgoing.recipient, BLOCKED, reason, at)
-        ledger.audit(at, outgoing.purpose, "delivery-blocked", outgoing.key, recipient=outgoing.recipient,
-                     reason=reason)
+    """Inside the caller's transaction."""
+    ledger.save_delivery_result(outgoing.key, outgoing.recipient, BLOCKED, reason, at)
+    ledger.audit(at, outgoing.purpose, "delivery-blocked", outgoing.key, recipient=outgoing.recipient,
+                 reason=reason)
