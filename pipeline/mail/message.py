@@ -99,6 +99,7 @@ def clean_header(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
+@functools.lru_cache(maxsize=256)
 def address(value: str) -> tuple[str, str]:
     """Split ``Name <addr>`` and check the address; raises :class:`MessageError`."""
     name, addr = parseaddr(clean_header(value))
