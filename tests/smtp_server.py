@@ -147,13 +147,18 @@ class RecordingHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):
+    def _received(self, server, session, envelope) -> Received:
+        """Record the message the server just read (accepted or not)."""
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), content, self._login(session),
                             self._tls(server), self._connection(session))
         self.data_seen.append(received)
+        return received
+
+    async def handle_DATA(self, server, session, envelope):
+        received = self._received(server, session, envelope)
         if self.drop_in_data > 0:
             self.drop_in_data -= 1
             self._drop(server)
@@ -404,12 +409,7 @@ class PausingHandler(RecordingHandler):
         if self.pause_at_data > 0:
             self.pause_at_data -= 1
             if self.pause_at_data == 0:
-                content = envelope.original_content or envelope.content
-                if isinstance(content, str):
-                    content = content.encode("utf-8")
-                received = Received(envelope.mail_from, list(envelope.rcpt_tos), content, self._login(session),
-                                    self._tls(server), self._connection(session))
-                self.data_seen.append(received)
+                received = self._received(server, session, envelope)
                 self.paused_on.extend(received.rcpt_tos)
                 try:
                     await self._hold()
