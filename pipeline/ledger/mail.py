@@ -22,10 +22,12 @@ class MailStore:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (outgoing.key, outgoing.purpose, period, topic, outgoing.subject, at.isoformat()),
         )
-        self.db.executemany(
-            "INSERT OR IGNORE INTO message_attachments VALUES (?, ?, ?, ?, ?)",
-            [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
-        )
+        if outgoing.attachments and not self.db.execute(
+                "SELECT 1 FROM message_attachments WHERE key = ? LIMIT 1", (outgoing.key,)).fetchone():
+            self.db.executemany(
+                "INSERT INTO message_attachments VALUES (?, ?, ?, ?, ?)",
+                [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
+            )
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO deliveries (key, recipient, name, subject, text, html, state, queued_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
@@ -53,12 +55,14 @@ class MailStore:
             " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *keys),
         ).fetchall()
         out = []
+        loaded: dict[str, tuple[Attachment, ...]] = {}   # a release's .docx is read once, not per outlet
         for row in rows:
-            attachments = tuple(
-                Attachment(a["filename"], a["content"], a["content_type"])
-                for a in self.db.execute(
-                    "SELECT * FROM message_attachments WHERE key = ? ORDER BY position", (row["key"],))
-            )
+            if row["key"] not in loaded:
+                loaded[row["key"]] = tuple(
+                    Attachment(a["filename"], a["content"], a["content_type"])
+                    for a in self.db.execute(
+                        "SELECT * FROM message_attachments WHERE key = ? ORDER BY position", (row["key"],)))
+            attachments = loaded[row["key"]]
             out.append((Outgoing(row["key"], row["purpose"], row["recipient"], row["subject"], row["text"],
                                  row["html"], attachments, name=row["name"]), row))
         return out
