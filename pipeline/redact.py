@@ -286,7 +286,7 @@ def guard_fields(*, subject: str, name: str, text: str, html: str,
         found = _find_by_line(value, allowed)
         if found:
             raise Blocked(where, found[0])
-    found = [f for line in html.split("\n") for f in _line_findings(html_text(line), allowed)]
+    found = [f for line in html.split("\n") for f in _html_line_findings(line, allowed)]
     if found:
         raise Blocked("HTML 正文", found[0])
     for filename, content, content_type in attachments:
@@ -305,6 +305,11 @@ def _find_by_line(text: str, allowed: tuple[str, ...]) -> list[Found]:
 @functools.lru_cache(maxsize=8192)
 def _line_findings(line: str, allowed: tuple[str, ...]) -> tuple[Found, ...]:
     return tuple(find(line, allowed=allowed))
+
+
+@functools.lru_cache(maxsize=8192)
+def _html_line_findings(line: str, allowed: tuple[str, ...]) -> tuple[Found, ...]:
+    return tuple(find(html_text(line), allowed=allowed))
 
 
 def html_text(text: str) -> str:

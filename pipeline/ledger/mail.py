@@ -29,12 +29,15 @@ class MailStore:
                 [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
             )
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (key, recipient, name, subject, text, html, state, queued_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-            (outgoing.key, outgoing.recipient, outgoing.name, outgoing.subject, outgoing.text, outgoing.html,
-             at.isoformat(), at.isoformat()),
+            "INSERT OR IGNORE INTO deliveries (key, recipient, name, subject, state, queued_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+            (outgoing.key, outgoing.recipient, outgoing.name, outgoing.subject, at.isoformat(), at.isoformat()),
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False
+        self.db.execute("INSERT INTO delivery_bodies VALUES (?, ?, ?, ?)",
+                        (outgoing.key, outgoing.recipient, outgoing.text, outgoing.html))
+        return True
 
     def has_message(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key = ?", (key,)).fetchone() is not None
@@ -50,7 +53,8 @@ class MailStore:
         ``keys`` limits them to some messages (``resend``)."""
         only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
         rows = self.db.execute(
-            "SELECT d.*, m.purpose FROM deliveries d JOIN messages m USING (key) "
+            "SELECT d.*, m.purpose, b.text, b.html FROM deliveries d JOIN messages m USING (key) "
+            "JOIN delivery_bodies b USING (key, recipient) "
             "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
             " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *keys),
         ).fetchall()

@@ -104,8 +104,6 @@ MIGRATIONS: tuple[str, ...] = (
         recipient TEXT NOT NULL,
         name TEXT NOT NULL,
         subject TEXT NOT NULL,
-        text TEXT NOT NULL,
-        html TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN
             ('queued', 'sending', 'sent', 'temporary', 'permanent', 'unknown', 'abandoned', 'blocked')),
         attempts INTEGER NOT NULL DEFAULT 0,
@@ -118,6 +116,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (key, recipient)
     );
     CREATE INDEX deliveries_state ON deliveries (state);
+    -- Bodies apart from the state row: a delivery's state changes several times,
+    -- and rewriting tens of kilobytes of text with every change would be waste.
+    CREATE TABLE delivery_bodies (
+        key TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
+        PRIMARY KEY (key, recipient)
+    );
 
     CREATE TABLE drafts (
         id TEXT PRIMARY KEY,
