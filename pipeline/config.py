@@ -148,10 +148,6 @@ class Settings:
     summaries: SummarySettings = SummarySettings()
     source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
 
-    @property
-    def base_dir(self) -> Path:
-        return self.source.parent
-
 
 def load(path: Path | None = None) -> Settings:
     """Read and validate the config at ``path`` (the embedded default when None)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from . import clock
 from .config import Settings
@@ -22,7 +22,7 @@ from .mail.message import Outgoing, address
 from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
 from .model import PullSummary, TeamWeek
-from .normalize import iso_week
+from .normalize import iso_week, week_bounds
 from .notices import digest_context, reminder_context
 from .render import render
 from .publishing import decide, slot_gaps
@@ -146,9 +146,8 @@ def _rule_settings(settings: Settings) -> RuleSettings:
 
 
 def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
-    monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), at.tzinfo)
     return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(iso_week(at)),
-                    published_kinds=ledger.published_kinds(monday, monday + timedelta(days=7)),
+                    published_kinds=ledger.published_kinds(*week_bounds(at)),
                     activities=ledger.activities(), settings=_rule_settings(settings))
 
 

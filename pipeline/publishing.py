@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from . import clock, normalize, redact
 from .config import Settings
@@ -25,7 +25,7 @@ from .ledger import Ledger
 from .mail.message import Attachment, Outgoing, address
 from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
-from .normalize import iso_week
+from .normalize import iso_week, week_bounds
 from .render import render
 from .review import check_decision
 from .rules import DEADBEAT_OR_SUCCESS, INABILITY
@@ -167,8 +167,8 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
     """By the configured weekday, make sure this week's 执行不能 and 老赖/success slots have a candidate."""
     if at.isoweekday() < settings.draft.slot_weekday:
         return []
-    monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), at.tzinfo)
-    published = set(ledger.published_kinds(monday, monday + timedelta(days=7)))
+    monday, _ = week_bounds(at)
+    published = set(ledger.published_kinds(*week_bounds(at)))
     week = iso_week(at)
     items = []
     for slot, kinds in SLOTS.items():
@@ -196,8 +196,7 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
 
 def slot_gaps(ledger: Ledger, at: datetime) -> list[str]:
     """Slots this week that have neither a release, nor any draft that could fill them."""
-    monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), at.tzinfo)
-    published = set(ledger.published_kinds(monday, monday + timedelta(days=7)))
+    published = set(ledger.published_kinds(*week_bounds(at)))
     waiting = {d["kind"] for d in ledger.drafts("pending", "approved")}
     return [slot for slot, kinds in SLOTS.items() if not published & set(kinds) and not waiting & set(kinds)]
 

@@ -33,8 +33,6 @@ _MOBILE = re.compile(r"1[3-9]")
 _MOBILE_86 = re.compile(r"861[3-9]")
 _AREA_CODE = re.compile(r"0[1-9]\d{1,2}")
 _TAG = re.compile(r"<[^>]+>")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "公孙", "慕容", "尉迟", "长孙",
                      "宇文", "司徒", "夏侯", "端木", "澹台", "轩辕", "南宫", "西门", "百里", "呼延", "独孤")
 # Words that make a party an organisation, not a natural person.
@@ -64,11 +62,6 @@ class Masked:
 def _digits(run: str) -> str:
     folded = unicodedata.normalize("NFKC", run).upper().replace("×", "X")
     return _NOT_DIGIT.sub("", folded)
-
-
-def _id_checksum_ok(number: str) -> bool:
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
-    return "10X98765432"[total % 11] == number[17]
 
 
 def classify(run: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,6 @@ class Figures:
     outlets: list[dict]             # outlet, releases, bar
     obligations: list[dict]         # what, met, owed
     releases: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def weekly_period(week: str) -> tuple[date, date, str]:

@@ -57,9 +57,6 @@ class SubmissionStore:
              json.dumps(fields, ensure_ascii=False, sort_keys=True), at.isoformat()),
         )
 
-    def save_sheet_row(self, submission_id: str, row: int) -> None:
-        self.db.execute("UPDATE submissions SET sheet_row = ? WHERE id = ?", (row, submission_id))
-
     def mark_removed(self, ids: list[str], at: datetime) -> None:
         self.db.executemany("UPDATE submissions SET removed_at = ? WHERE id = ?",
                             [(at.isoformat(), i) for i in ids])
