@@ -24,6 +24,7 @@ import re
 import ssl
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -72,7 +73,8 @@ class RecordingHandler:
     - ``data_reply = "550 5.7.1 …"``: reply this at the end of DATA instead of 250;
     - ``drop_at_mail = n``: close the connection instead of answering the next n MAIL FROM;
     - ``drop_in_data = n``: close the connection after reading the next n messages,
-      before replying to them (the client cannot know whether they arrived).
+      before replying to them (the client cannot know whether they arrived);
+    - ``on_data(received)``: called with each message as soon as it is read, before the reply.
     """
 
     messages: list[Received] = field(default_factory=list)      # accepted (250 after DATA)
@@ -85,6 +87,7 @@ class RecordingHandler:
     data_reply: str | None = None
     drop_at_mail: int = 0
     drop_in_data: int = 0
+    on_data: Callable[[Received], object] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def recipients(self) -> list[str]:
@@ -155,6 +158,8 @@ class RecordingHandler:
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), content, self._login(session),
                             self._tls(server), self._connection(session))
         self.data_seen.append(received)
+        if self.on_data is not None:
+            self.on_data(received)
         return received
 
     async def handle_DATA(self, server, session, envelope):

@@ -9,6 +9,7 @@ parsed back with the standard ``email`` package.
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime, timedelta
 from email import policy
 from email.header import decode_header, make_header
@@ -471,3 +472,74 @@ def test_a_transport_session_reports_each_recipient(workspace, smtp_server) -> N
         ("a@media.example", "sent"), ("bad@media.example", "permanent"), ("c@media.example", "sent")]
     assert results[1].detail.startswith("550")
     assert smtp_server.handler.recipients() == ["a@media.example", "c@media.example"]
+
+
+def test_a_session_hands_over_before_the_text_and_works_meanwhile_before_the_reply(workspace, smtp_server) -> None:
+    settings = smtp_server.configure(workspace)
+    smtp_server.handler.rcpt_replies["bad@media.example"] = "550 5.1.1 No such user here"
+    data = as_bytes(build(outgoing(), sender=SENDER, now=AT))
+    events: list[tuple[str, str, int]] = []
+    smtp_server.handler.on_data = lambda received: events.append(("server", received.rcpt_tos[0], 0))
+
+    with SmtpTransport(settings).session() as session:
+        for r in BATCH:
+            session.deliver(OFFICE, r, data, "x",
+                            handover=lambda r=r: events.append(("handover", r, len(smtp_server.handler.data_seen))),
+                            meanwhile=lambda r=r: events.append(("meanwhile", r, 0)))
+
+    # Each handover comes before the server has read that message; a refused recipient gets no text.
+    assert [e[:2] for e in events if e[0] != "meanwhile"] == [
+        ("handover", "a@media.example"), ("server", "a@media.example"),
+        ("handover", "bad@media.example"),
+        ("handover", "c@media.example"), ("server", "c@media.example")]
+    assert [e[2] for e in events if e[0] == "handover"] == [0, 1, 1]
+    assert [e[1] for e in events if e[0] == "meanwhile"] == ["a@media.example", "c@media.example"]
+
+
+def test_a_failing_handover_sends_nothing_and_the_session_goes_on(workspace, smtp_server) -> None:
+    settings = smtp_server.configure(workspace)
+    data = as_bytes(build(outgoing(), sender=SENDER, now=AT))
+
+    def fail() -> None:
+        raise OSError("disk full")
+
+    with SmtpTransport(settings).session() as session:
+        with pytest.raises(OSError, match="disk full"):
+            session.deliver(OFFICE, "a@media.example", data, "x", handover=fail)
+        result = session.deliver(OFFICE, "c@media.example", data, "x")
+
+    assert result.outcome == "sent"
+    assert smtp_server.handler.recipients() == ["c@media.example"]
+    assert smtp_server.handler.connections == 1
+
+
+def test_lines_that_begin_with_a_dot_arrive_unchanged(workspace, smtp_server) -> None:
+    settings = smtp_server.configure(workspace)
+    data = (b"From: office@court.example\r\nTo: a@media.example\r\nSubject: dots\r\n\r\n"
+            b".\r\n..two\r\n.one\r\nmiddle . dot\r\n.")
+
+    with SmtpTransport(settings).session() as session:
+        assert session.deliver(OFFICE, "a@media.example", data, "x").outcome == "sent"
+
+    [received] = smtp_server.handler.messages
+    assert received.content.replace(b"\r\n", b"\n") == data.replace(b"\r\n", b"\n") + b"\n"
+
+
+def test_the_server_sees_a_message_only_after_its_sending_mark_is_committed(workspace, smtp_server, ledger) -> None:
+    settings = smtp_server.configure(workspace)
+    seen: list[dict[str, str]] = []
+
+    def states(received) -> None:
+        # What a process that died at this instant would leave: a separate connection reads the file.
+        with sqlite3.connect(workspace.ledger) as other:
+            seen.append(dict(other.execute("SELECT recipient, state FROM deliveries WHERE key = ?", (RELEASE,))))
+
+    smtp_server.handler.on_data = states
+    send(settings, ledger, *release_batch())
+
+    assert seen == [
+        {"a@media.example": "sending", "bad@media.example": "queued", "c@media.example": "queued"},
+        {"a@media.example": "sent", "bad@media.example": "sending", "c@media.example": "queued"},
+        {"a@media.example": "sent", "bad@media.example": "sent", "c@media.example": "sending"},
+    ]
+    assert {r: delivery(ledger, r, RELEASE)["state"] for r in BATCH} == dict.fromkeys(BATCH, "sent")

@@ -24,12 +24,13 @@ import os
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from ..config import Settings, is_loopback
 from ..errors import PipelineError
@@ -52,8 +53,18 @@ class Result:
 
 
 class Session(Protocol):
-    def deliver(self, sender: str, recipient: str, data: bytes, name: str) -> Result:
-        """Deliver ``data`` (the whole message) to ``recipient``; ``name`` labels outbox files."""
+    def deliver(self, sender: str, recipient: str, data: bytes, name: str,
+                handover: Callable[[], object] | None = None,
+                meanwhile: Callable[[], object] | None = None) -> Result:
+        """Deliver ``data`` (the whole message) to ``recipient``; ``name`` labels outbox files.
+
+        ``handover`` is called at most once, before any of the message's text
+        can reach the server (the caller records that it is sending); when it
+        raises, nothing is sent and the error propagates. ``meanwhile`` may be
+        called once while the server reads the message, before its reply, so
+        the caller can get the next message ready instead of waiting idle; it
+        must not raise.
+        """
 
 
 class Transport(Protocol):
@@ -93,7 +104,11 @@ class OutboxTransport:
             if wrote:
                 self._write_index()
 
-    def deliver(self, sender: str, recipient: str, data: bytes, name: str) -> Result:
+    def deliver(self, sender: str, recipient: str, data: bytes, name: str,
+                handover: Callable[[], object] | None = None,
+                meanwhile: Callable[[], object] | None = None) -> Result:
+        if handover is not None:
+            handover()
         stem = self._free_stem(name)
         try:
             _write_atomic(self.folder / f"{stem}.eml", data)
@@ -229,6 +244,14 @@ class SmtpTransport:
         return conn
 
 
+class _HandoverFailed(Exception):
+    """Carries the caller's handover error past the transport's own error handling."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _SmtpSession:
     def __init__(self, transport: SmtpTransport) -> None:
         self.transport = transport
@@ -248,15 +271,30 @@ class _SmtpSession:
             self.conn.close()
             self.conn = None
 
-    def deliver(self, sender: str, recipient: str, data: bytes, name: str) -> Result:
+    def deliver(self, sender: str, recipient: str, data: bytes, name: str,
+                handover: Callable[[], object] | None = None,
+                meanwhile: Callable[[], object] | None = None) -> Result:
+        try:
+            return self._deliver(sender, recipient, data, handover, meanwhile)
+        except _HandoverFailed as failed:
+            raise failed.error from None    # the caller's own error, not a transport's
+
+    def _deliver(self, sender: str, recipient: str, data: bytes, handover: Callable[[], object] | None,
+                 meanwhile: Callable[[], object] | None) -> Result:
         if self.broken:
             return Result(recipient, TEMPORARY, self.broken)
+        handed = handover is None
         for attempt in (1, 2):
             try:
                 if self.conn is None:
                     self.conn = self.transport.connect()
                 conn = self.conn
-                code, reply = conn.mail(sender)
+                conn.putcmd("mail", f"FROM:<{sender}>")
+                if not handed:
+                    # While the server answers MAIL: the caller's record, made before any text can go out.
+                    handed = True
+                    self._handover(conn, handover)
+                code, reply = conn.getreply()
                 if code != 250:
                     return self._refused(recipient, code, reply)
                 code, reply = conn.rcpt(recipient)
@@ -275,19 +313,36 @@ class _SmtpSession:
                 self.broken = f"{self.transport.where}: cannot connect: {exc}"
                 return Result(recipient, TEMPORARY, self.broken)
             try:
-                code, reply = conn.data(data)
-            except smtplib.SMTPDataError as exc:
-                # Refused at the DATA command itself: nothing was handed over.
-                return self._refused(recipient, exc.smtp_code, exc.smtp_error)
+                code, reply = conn.docmd("data")
+                if code != 354:
+                    # Refused at the DATA command itself: nothing was handed over.
+                    return self._refused(recipient, code, reply)
+                # smtplib's own DATA, split so the caller works while the server reads (RFC 5321 4.5.2).
+                conn.send(_dot_stuffed(data))
+                if meanwhile is not None:
+                    meanwhile()
+                code, reply = conn.getreply()
             except (smtplib.SMTPException, OSError) as exc:
                 # The message may have been accepted before the connection broke.
                 self._drop()
                 return Result(recipient, UNKNOWN, f"{self.transport.where}: connection lost during DATA: {exc}")
             if code != 250:
-                # The final reply after the message text refused it (smtplib returns, not raises).
+                # The final reply after the message text refused it.
                 return self._refused(recipient, code, reply)
             return Result(recipient, SENT, f"{code} {_text(reply)}")
         raise AssertionError("unreachable")
+
+    def _handover(self, conn: smtplib.SMTP, handover: Callable[[], object]) -> None:
+        """Run the caller's handover; if it fails, take back the MAIL command and let the error through."""
+        try:
+            handover()
+        except Exception as exc:
+            try:
+                conn.getreply()
+                conn.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+            raise _HandoverFailed(exc) from exc
 
     def _refused(self, recipient: str, code: int, reply: bytes | str) -> Result:
         """Record a refusal and leave the connection ready for the next recipient.
@@ -303,6 +358,15 @@ class _SmtpSession:
             except (smtplib.SMTPException, OSError):
                 self._drop()
         return _classified(recipient, code, reply)
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message text as DATA carries it: leading dots doubled, CRLF.CRLF at the end (RFC 5321 4.5.2)."""
+    # Exactly smtplib's ``re.sub(rb"(?m)^\.", b"..", data)``, at memchr speed: a line starts at a LF.
+    data = (b"." if data.startswith(b".") else b"") + data.replace(b"\n.", b"\n..")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
 
 
 def _classified(recipient: str, code: int, reply: bytes | str) -> Result:
