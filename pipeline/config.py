@@ -120,6 +120,8 @@ class ScheduleSettings:
     weekly_summary: str = field(default="Mon 09:00", metadata=_meta("weekly summary", kind="weekly"))
     monthly_summary: str = field(default="1 09:00", metadata=_meta("monthly report: day of month and time",
                                                                   kind="monthly"))
+    brief: str = field(default="2 09:00", metadata=_meta("the deputies' monthly brief: day of month and time",
+                                                        kind="monthly"))
     job_timeout: float = field(default=900.0, metadata=_meta("seconds before a job is given up as hung"))
     tick_seconds: float = field(default=30.0, metadata=_meta("how often the loop looks for due jobs"))
 
@@ -128,6 +130,28 @@ class ScheduleSettings:
 class SummarySettings:
     leaders: tuple[str, ...] = field(default=(), metadata=_meta("the leadership group", kind="addresses"))
     higher_court: tuple[str, ...] = field(default=(), metadata=_meta("the higher court's office", kind="addresses"))
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    wechat: bool = field(default=True, metadata=_meta("a WeChat article for every approved release"))
+    weibo: bool = field(default=True, metadata=_meta("a Weibo post for every approved release"))
+    website: bool = field(default=True, metadata=_meta("a news item for the court's website"))
+    network: bool = field(default=False, metadata=_meta("mail every approved release to the national network"))
+    network_address: str = field(default="", metadata=_meta("the national network's submission address",
+                                                            kind="address-or-blank"))
+    hashtag: str = field(default="#基本解决执行难#", metadata=_meta("the campaign hashtag of every Weibo post"))
+    weibo_limit: int = field(default=140, metadata=_meta("characters a Weibo post may use (Weibo's counting)"))
+    link: str = field(default="[原文链接]", metadata=_meta("where the office puts the article's link in a post"))
+
+
+@dataclass(frozen=True)
+class DeputySettings:
+    addresses: tuple[str, ...] = field(default=(), metadata=_meta(
+        "people's deputies and CPPCC members: the monthly brief and the visits' invitations", kind="addresses"))
+    brief: bool = field(default=True, metadata=_meta("send them the monthly brief (简报)"))
+    invitations: bool = field(default=True, metadata=_meta("draft an invitation for every 代表委员看执行 visit"))
+    editor: str = field(default="", metadata=_meta("who issues the brief (blank: the court's 执行局)"))
 
 
 @dataclass(frozen=True)
@@ -146,6 +170,8 @@ class Settings:
     draft: DraftSettings = DraftSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     summaries: SummarySettings = SummarySettings()
+    channels: ChannelSettings = ChannelSettings()
+    deputies: DeputySettings = DeputySettings()
     source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
 
 
@@ -189,6 +215,12 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{where}: [draft] slot_weekday must be 1 (Monday) to 7 (Sunday)")
     if not settings.mail.office:
         raise ConfigError(f"{where}: [mail] office must list at least one address")
+    channels = settings.channels
+    if channels.network and not channels.network_address.strip():
+        raise ConfigError(f"{where}: [channels] network_address is required when network = true "
+                          "(or set network = false)")
+    if channels.weibo and channels.weibo_limit < 40:
+        raise ConfigError(f"{where}: [channels] weibo_limit must leave room for a post (at least 40)")
     smtp = settings.mail.smtp
     if smtp.security == "none" and smtp.username and not is_loopback(smtp.host):
         raise ConfigError(f"{where}: [mail.smtp] security = \"none\" would send the password in the clear "
@@ -309,7 +341,7 @@ class _Builder:
         if hint is str:
             if not isinstance(value, str):
                 raise self.fail(section, key, f"expected a string, got {value!r}")
-            if meta.get("kind") == "address":
+            if meta.get("kind") == "address" or meta.get("kind") == "address-or-blank" and value.strip():
                 self.check_address(value, section, key)
             kind = meta.get("kind")
             if kind == "time" and not _TIME.fullmatch(value):

@@ -16,14 +16,17 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import LedgerError
+from .briefs import BriefStore
+from .channels import ChannelStore
 from .drafts import DraftStore
+from .invitations import InvitationStore
 from .mail import MailStore
 from .runs import RunStore
 from .schema import MIGRATIONS, statements
 from .submissions import SubmissionStore
 
 
-class Ledger(SubmissionStore, MailStore, DraftStore, RunStore):
+class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, BriefStore, InvitationStore):
     """One open ledger; use as a context manager or call :meth:`close`."""
 
     def __init__(self, path: Path) -> None:

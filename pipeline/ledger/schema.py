@@ -172,6 +172,43 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 2: the court's own channels, the deputies' monthly brief, invitations to their visits.
+    """
+    CREATE TABLE channel_versions (
+        draft_id TEXT NOT NULL REFERENCES drafts (id),
+        channel TEXT NOT NULL,
+        path TEXT NOT NULL,
+        ready_at TEXT NOT NULL,
+        posted_at TEXT,
+        posted_by TEXT,
+        PRIMARY KEY (draft_id, channel)
+    );
+    CREATE TABLE briefs (
+        month TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        issue INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (year, issue)
+    );
+    CREATE TABLE invitations (
+        id TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        serial INTEGER NOT NULL,
+        activity_day TEXT NOT NULL,
+        activity_name TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'withdrawn', 'sent', 'expired')),
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        decided_at TEXT,
+        decided_by TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        sent_at TEXT,
+        UNIQUE (year, serial)
+    );
+    CREATE INDEX invitations_activity ON invitations (activity_day, activity_name);
+    """,
 )
 
 

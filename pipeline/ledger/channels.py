@@ -1,0 +1,40 @@
+"""What the court's own channels record: each release's version per channel, and when it was posted."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+
+class ChannelStore:
+    db: sqlite3.Connection
+
+    def save_channel_version(self, draft_id: str, channel: str, path: str, at: datetime) -> None:
+        """A channel's version of a release is ready (written again: the path and time are updated)."""
+        self.db.execute(
+            "INSERT INTO channel_versions (draft_id, channel, path, ready_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (draft_id, channel) DO UPDATE SET path = excluded.path, ready_at = excluded.ready_at",
+            (draft_id, channel, path, at.isoformat()),
+        )
+
+    def mark_posted(self, draft_id: str, channel: str, by: str, at: datetime) -> bool:
+        """Record that the office posted the version; False when it was marked before (or is not ready)."""
+        cursor = self.db.execute(
+            "UPDATE channel_versions SET posted_at = ?, posted_by = ? "
+            "WHERE draft_id = ? AND channel = ? AND posted_at IS NULL",
+            (at.isoformat(), by, draft_id, channel),
+        )
+        return cursor.rowcount == 1
+
+    def channel_versions(self, draft_id: str | None = None) -> list[sqlite3.Row]:
+        where, args = ("WHERE draft_id = ?", (draft_id,)) if draft_id else ("", ())
+        return self.db.execute(f"SELECT * FROM channel_versions {where} ORDER BY draft_id, channel", args).fetchall()
+
+    def unposted_or_recent(self, since: datetime) -> list[sqlite3.Row]:
+        """Channel versions of releases not yet posted everywhere, or posted since ``since``, with their release."""
+        return self.db.execute(
+            "SELECT c.*, d.headline, d.kind, d.published_at FROM channel_versions c JOIN drafts d ON d.id = c.draft_id "
+            "WHERE c.draft_id IN (SELECT draft_id FROM channel_versions WHERE posted_at IS NULL OR posted_at >= ?) "
+            "ORDER BY d.published_at, c.draft_id, c.channel",
+            (since.isoformat(),),
+        ).fetchall()

@@ -1,0 +1,44 @@
+"""What invitations to the deputies' visits record: each drafted version and the office's decision."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+
+
+class InvitationStore:
+    db: sqlite3.Connection
+
+    def last_invitation_serial(self, year: int) -> int:
+        row = self.db.execute("SELECT MAX(serial) FROM invitations WHERE year = ?", (year,)).fetchone()
+        return row[0] or 0
+
+    def invitation(self, invitation_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM invitations WHERE id = ?", (invitation_id,)).fetchone()
+
+    def invitations(self, *states: str) -> list[sqlite3.Row]:
+        marks = ", ".join("?" for _ in states)
+        where = f"WHERE state IN ({marks})" if states else ""
+        return self.db.execute(f"SELECT * FROM invitations {where} ORDER BY year, serial", states).fetchall()
+
+    def invitations_for(self, day: date, name: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM invitations WHERE activity_day = ? AND activity_name = ? "
+                               "ORDER BY year, serial", (day.isoformat(), name)).fetchall()
+
+    def save_invitation(self, *, invitation_id: str, day: date, name: str, subject: str, text: str, html: str,
+                        at: datetime) -> None:
+        year, serial = int(invitation_id[2:6]), int(invitation_id[7:13])
+        self.db.execute(
+            "INSERT INTO invitations (id, year, serial, activity_day, activity_name, state, subject, text, html, "
+            "created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            (invitation_id, year, serial, day.isoformat(), name, subject, text, html, at.isoformat()),
+        )
+
+    def set_invitation_state(self, invitation_id: str, state: str, at: datetime, *, by: str | None = None,
+                             reason: str = "") -> None:
+        sent = at.isoformat() if state == "sent" else None
+        self.db.execute(
+            "UPDATE invitations SET state = ?, decided_at = ?, decided_by = COALESCE(?, decided_by), reason = ?, "
+            "sent_at = COALESCE(?, sent_at) WHERE id = ?",
+            (state, at.isoformat(), by, reason, sent, invitation_id),
+        )
