@@ -137,10 +137,16 @@ def tab_grids(path: Path) -> dict[str, list[list[Any]]]:
 # --- workspaces -----------------------------------------------------------------------
 
 def workspace(root: Path) -> Settings:
-    """A folder with the default config (local workbook, ledger, outbox): its settings."""
+    """A folder with the default config (local workbook, ledger, outbox): its settings.
+
+    The national network's copy of a release is switched off: benchmark c
+    measures the media's 1,000 messages against a floor that sends the same.
+    """
     root.mkdir(parents=True, exist_ok=True)
     path = root / "pipeline.toml"
-    path.write_text(config.render_default(), encoding="utf-8")
+    text = config.render_default()
+    assert "\nnetwork = true" in text
+    path.write_text(text.replace("\nnetwork = true", "\nnetwork = false", 1), encoding="utf-8")
     return config.load(path)
 
 

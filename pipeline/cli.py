@@ -13,8 +13,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, clock, config, jobs, normalize, publishing, report, scaffold, scheduler, shutdown
+from . import (__version__, brief, clock, config, decisions, invitations, jobs, normalize, publishing, report,
+               scaffold, scheduler, shutdown, timetable)
 from .errors import PipelineError, UsageError
+from .model import CHANNELS
+from .review import is_invitation
 
 log = logging.getLogger("pipeline")
 
@@ -79,12 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     draft.add_argument("--dry-run", action="store_true", help="只显示将生成的稿件，不记账也不发送")
     draft.set_defaults(handler=cmd_draft)
 
-    approve = commands.add_parser("approve", help="审核通过一篇稿件")
-    approve.add_argument("draft_id", metavar="DRAFT_ID", help="如 D-2026-000045 或 D-2026-000045-v2")
+    approve = commands.add_parser("approve", help="审核通过一篇稿件或一封邀请函")
+    approve.add_argument("draft_id", metavar="DRAFT_ID",
+                         help="如 D-2026-000045 或 D-2026-000045-v2；邀请函如 I-2026-000003")
     approve.add_argument("--by", default="命令行", metavar="NAME", help="审核人")
     approve.set_defaults(handler=cmd_approve)
 
-    reject = commands.add_parser("reject", help="退回一篇稿件")
+    reject = commands.add_parser("reject", help="退回一篇稿件或一封邀请函")
     reject.add_argument("draft_id", metavar="DRAFT_ID")
     reject.add_argument("--reason", required=True, metavar="TEXT", help="退回理由")
     reject.add_argument("--by", default="命令行", metavar="NAME", help="审核人")
@@ -93,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="把已通过的稿件发给订阅该类别的媒体（每家一次）")
     publish.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
     publish.set_defaults(handler=cmd_publish)
+
+    posted = commands.add_parser("posted", help="记录已把稿件的微信、微博或网站版本发出")
+    posted.add_argument("draft_id", metavar="DRAFT_ID")
+    posted.add_argument("--channel", required=True, metavar="CHANNEL", help="微信 / 微博 / 网站（或 wechat / weibo / website）")
+    posted.add_argument("--by", default="命令行", metavar="NAME", help="发布人")
+    posted.set_defaults(handler=cmd_posted)
+
+    brief = commands.add_parser("brief", help="给人大代表、政协委员发送月度执行工作简报（每月一期）")
+    brief.add_argument("--month", metavar="YYYY-MM", help="哪个月的简报（默认上个月）")
+    brief.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    brief.set_defaults(handler=cmd_brief)
 
     resend = commands.add_parser("resend", help="有意重发一封送达情况不明或失败的稿件邮件")
     resend.add_argument("draft_id", metavar="DRAFT_ID")
@@ -194,16 +209,41 @@ def cmd_draft(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    publishing.review(settings, args.draft_id, "通过", reviewer=args.by)
-    print(f"{normalize.draft_id(args.draft_id)} 已通过审核（{args.by}）；运行 python run.py publish 发往媒体。")
+    item_id = normalize.draft_id(args.draft_id)
+    if is_invitation(item_id):
+        print(invitations.review_invitation(settings, item_id, "通过", reviewer=args.by))
+    else:
+        publishing.review(settings, item_id, "通过", reviewer=args.by)
+        print(f"{item_id} 已通过审核（{args.by}）；运行 python run.py publish 发往媒体。")
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    publishing.review(settings, args.draft_id, "退回", reviewer=args.by, comment=args.reason)
-    print(f"{normalize.draft_id(args.draft_id)} 已退回：{args.reason}")
+    item_id = normalize.draft_id(args.draft_id)
+    if is_invitation(item_id):
+        print(invitations.review_invitation(settings, item_id, "退回", reviewer=args.by, comment=args.reason))
+    else:
+        publishing.review(settings, item_id, "退回", reviewer=args.by, comment=args.reason)
+        print(f"{item_id} 已退回：{args.reason}")
     return 0
+
+
+def cmd_posted(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    draft_id, channel = decisions.posted(settings, args.draft_id, args.channel, by=args.by)
+    print(f"已记录：{draft_id} 的{CHANNELS[channel]}版本已发布（{args.by}）。")
+    return 0
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    month = args.month or timetable.previous_month(clock.now(settings.timezone))
+    try:
+        month = normalize.month(month)
+    except normalize.Invalid as exc:
+        raise UsageError(f"--month：{exc}") from None
+    return _mail_outcome(settings, brief.brief(settings, month, dry_run=args.dry_run), "代表委员简报")
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -224,7 +264,7 @@ def cmd_resend(args: argparse.Namespace) -> int:
 
 
 JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日简报", "remind": "催报提醒",
-              "weekly-summary": "每周工作小结", "monthly-summary": "月度工作报告"}
+              "weekly-summary": "每周工作小结", "monthly-summary": "月度工作报告", "brief": "代表委员月度简报"}
 
 
 def cmd_once(args: argparse.Namespace) -> int:

@@ -1,18 +1,24 @@
-"""The release as a Word document (.docx) that a newsroom can edit.
+"""Word documents (.docx): the release a newsroom can edit, and the deputies' brief.
 
-Built from the release's plain text: the first line is the headline, blank
-lines separate paragraphs, 【…】 lines are section headings. Fonts are set
-for Chinese (宋体 body, 黑体 headings) so the file opens right in Word and WPS.
+A release is built from its plain text: the first line is the headline, blank
+lines separate paragraphs, 【…】 lines are section headings. The brief (简报)
+is built from blocks (headings, paragraphs, tables) under a red masthead.
+Fonts are set for Chinese (宋体 body, 黑体 headings) so the files open right
+in Word and WPS.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt, RGBColor
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -47,3 +53,107 @@ def release_docx(text: str, *, title: str) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+# --- the deputies' monthly brief (简报) ------------------------------------------
+
+RED = RGBColor(0xC0, 0x00, 0x00)
+# The paragraph properties that follow w:pBdr (ECMA-376 CT_PPr order): Word rejects them out of order.
+_AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+                 "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+                 "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
+                 "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
+                 "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of a brief's body: ``heading`` (一、…), ``subheading`` (（一）…),
+    ``paragraph``, or ``table`` (``rows``, the header row first)."""
+
+    kind: Literal["heading", "subheading", "paragraph", "table"]
+    text: str = ""
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def _rule(paragraph, side: str, color: str = "C00000", size: int = 12) -> None:
+    """A line above or below the paragraph: the red rule under a brief's masthead, the imprint's lines."""
+    p_pr = paragraph._p.get_or_add_pPr()
+    borders = p_pr.find(qn("w:pBdr"))
+    if borders is None:
+        borders = OxmlElement("w:pBdr")
+        p_pr.insert_element_before(borders, *_AFTER_BORDER)
+    edge = OxmlElement(f"w:{side}")
+    for name, value in (("val", "single"), ("sz", str(size)), ("space", "1"), ("color", color)):
+        edge.set(qn(f"w:{name}"), value)
+    borders.append(edge)
+
+
+def brief_docx(*, title: str, issue: str, issuer: str, issued: str, blocks: Sequence[Block],
+               distribution: str, imprint: str) -> bytes:
+    """A brief (简报) as .docx bytes, laid out as courts print them (A4, GB/T 9704 margins).
+
+    The masthead: ``title`` in red, ``issue`` (第N期) under it, ``issuer`` and
+    the date ``issued`` on one line, a red rule. Then the ``blocks``, and the
+    imprint at the foot: ``distribution`` (送：…) and ``imprint`` (编印, 份数)
+    between two thin rules.
+    """
+    document = Document()
+    document.core_properties.title = f"{title}（{issue}）"
+    document.core_properties.author = ""
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    width = section.page_width - section.left_margin - section.right_margin
+
+    masthead = document.add_paragraph()
+    masthead.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = masthead.add_run(title)
+    _font(run, "宋体", 36, bold=True)
+    run.font.color.rgb = RED
+    number = document.add_paragraph()
+    number.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _font(number.add_run(issue), "宋体", 16)
+    byline = document.add_paragraph()
+    byline.paragraph_format.tab_stops.add_tab_stop(width, WD_TAB_ALIGNMENT.RIGHT)
+    _font(byline.add_run(f"{issuer}\t{issued}"), "宋体", 14)
+    _rule(byline, "bottom", size=18)
+
+    for block in blocks:
+        if block.kind == "table":
+            _table(document, block.rows)
+            continue
+        paragraph = document.add_paragraph()
+        if block.kind == "heading":
+            _font(paragraph.add_run(block.text), "黑体", 14, bold=True)
+        elif block.kind == "subheading":
+            paragraph.paragraph_format.first_line_indent = Pt(28)
+            _font(paragraph.add_run(block.text), "楷体", 14, bold=True)
+        else:
+            paragraph.paragraph_format.first_line_indent = Pt(28)
+            _font(paragraph.add_run(block.text), "宋体", 14)
+
+    document.add_paragraph()
+    sent_to = document.add_paragraph()
+    _font(sent_to.add_run(distribution), "宋体", 12)
+    _rule(sent_to, "top", color="000000", size=6)
+    footer = document.add_paragraph()
+    _font(footer.add_run(imprint), "宋体", 12)
+    _rule(footer, "bottom", color="000000", size=6)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _table(document, rows: Sequence[Sequence[str]]) -> None:
+    if not rows:
+        return
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    table.style = "Table Grid"
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            cell = table.cell(r, c)
+            paragraph = cell.paragraphs[0]
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 else WD_ALIGN_PARAGRAPH.CENTER
+            _font(paragraph.add_run(str(value)), "黑体" if r == 0 else "宋体", 10.5, bold=r == 0)

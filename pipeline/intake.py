@@ -23,7 +23,7 @@ from .review import judge
 from .sources import CellUpdate, SheetData
 
 SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
-DRAFT_ID = re.compile(r"^D-\d{4}-\d{6}(?:-v\d+)?$")
+DRAFT_ID = re.compile(r"^(?:D-\d{4}-\d{6}(?:-v\d+)?|I-\d{4}-\d{6})$")   # a draft release or an invitation
 
 ACCEPTED = "已受理"
 
@@ -92,6 +92,7 @@ class ReviewContext:
     drafts: dict[str, tuple[str, str]] = field(default_factory=dict)
     reviewers: frozenset[str] = frozenset()
     seen: frozenset[tuple[str, str, str, str]] = frozenset()
+    ready: frozenset[tuple[str, str]] = frozenset()     # (draft ID, channel) versions the office can post
 
 
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
@@ -388,7 +389,7 @@ def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResul
         if not draft_id:
             problems.append("缺少草稿编号")
         elif not DRAFT_ID.match(draft_id):
-            problems.append(f"草稿编号格式有误：{norm.text(value('draft_id'))}（如 D-2026-000045）")
+            problems.append(f"草稿编号格式有误：{norm.text(value('draft_id'))}（如 D-2026-000045，邀请函如 I-2026-000003）")
         decision = _check(problems, norm.decision, value("decision"))
         reviewer = norm.team_name(value("reviewer"))
         if not reviewer:
@@ -398,7 +399,7 @@ def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResul
             continue
         result.reviews.append((number, Review(draft_id, decision, reviewer, norm.text(value("comment")))))
     rows = {number: cells for number, cells in mapped.body()}
-    for verdict in judge(result.reviews, context.drafts, set(context.reviewers), set(context.seen)):
+    for verdict in judge(result.reviews, context.drafts, set(context.reviewers), set(context.seen), context.ready):
         if verdict.apply:
             result.decisions.append(verdict.review)
         elif verdict.status.startswith("无效"):

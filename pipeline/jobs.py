@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from . import clock
+from . import clock, decisions, invitations
 from .config import Settings
 from .errors import PipelineError, UsageError
 from .headers import wanted_title
@@ -23,9 +23,9 @@ from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
 from .model import PullSummary, TeamWeek
 from .normalize import iso_week, week_bounds
-from .notices import digest_context, reminder_context
+from .notices import channel_board, digest_context, reminder_context
 from .render import render
-from .publishing import decide, slot_gaps
+from .publishing import slot_gaps
 from .rules import Finding, RuleSettings, evaluate
 from .sources import SheetSource, open_source
 
@@ -49,8 +49,8 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
     with Ledger(settings.ledger.path) as ledger:
         try:
             sheet = source.fetch(wanted_title)
-            context = ReviewContext(drafts=ledger.draft_states(), reviewers=frozenset(settings.review.reviewers),
-                                    seen=frozenset(ledger.seen_reviews()))
+            context = ReviewContext(drafts=decisions.states(ledger), reviewers=frozenset(settings.review.reviewers),
+                                    seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger))
             result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                              default_quota=settings.intake.default_quota,
                              last_sequence=ledger.last_serial(at.year), reviews=context)
@@ -75,11 +75,12 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
                 changed = ledger.save_reference(result.teams, result.media, result.activities)
                 for name in changed:
                     ledger.audit(at, "pull", "reference-updated", name)
+                invitations.withdraw_stale_invitations(ledger, at)   # a visit moved or gone: its letter with it
                 ledger.save_reviews(result.reviews, at)
                 for decision in result.decisions:
                     try:
-                        decide(ledger, decision.draft_id, decision.decision, decision.reviewer, decision.comment,
-                               source="sheet", at=at)
+                        decisions.apply(ledger, decision.draft_id, decision.decision, decision.reviewer,
+                                        decision.comment, source="sheet", at=at)
                     except UsageError as exc:   # e.g. a second 通过 row for a draft approved above
                         ledger.audit(at, "review", "ignored", decision.draft_id, reason=str(exc))
                 ledger.save_row_errors(result.errors, at)
@@ -186,7 +187,8 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
             lead_days=settings.rules.plan_lead_days, since=since,
             exempt=week in settings.rules.exempt_weeks, slot_gaps=slot_gaps(ledger, at),
             waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since),
-            sheet_warnings=sheet_warnings)
+            sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
+            invitations=ledger.invitations("pending", "approved"))
         rendered = render("digest", context)
         items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
                  for name, addr in map(address, settings.mail.office)]
@@ -194,6 +196,12 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
             return MailRun(previews=items)
         queued = queue(ledger, items, period=day, at=at)
         return MailRun(queued=queued, report=flush(settings, ledger, at=at, transport=transport))
+
+
+def _channel_board(ledger: Ledger, at: datetime) -> list[dict[str, object]]:
+    """Releases with a channel version still to post, or posted in the last week."""
+    network = {row["key"].removeprefix("network/"): row["state"] for row in ledger.deliveries("network/")}
+    return channel_board(ledger.unposted_or_recent(at - TROUBLE_WINDOW), network)
 
 
 def remind(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None) -> MailRun:

@@ -23,8 +23,17 @@ KINDS: tuple[str, ...] = (
 # Activity types on the 活动 tab (四(二), 四(四), 四(五)).
 ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "重大执行活动")
 
-# Review decisions on the 审核 tab.
-DECISIONS: tuple[str, ...] = ("通过", "退回")
+# The court's own channels (四(三)), by their Chinese names. The pipeline writes a
+# version of every approved release for each; the office posts the first three
+# by hand and marks them posted, the national network is mailed.
+CHANNELS: dict[str, str] = {"wechat": "微信", "weibo": "微博", "website": "网站", "network": "信息网"}
+POSTED_BY_HAND: tuple[str, ...] = ("wechat", "weibo", "website")
+
+# What the office marks on the 审核 tab when it has posted a channel's version.
+POSTED_MARKS: dict[str, str] = {f"已发{CHANNELS[c]}": c for c in POSTED_BY_HAND}
+
+# Review decisions on the 审核 tab: a verdict on a draft, or a channel posted.
+DECISIONS: tuple[str, ...] = ("通过", "退回", *POSTED_MARKS)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .model import ACTIVITY_KINDS, DECISIONS, KINDS
+from .model import ACTIVITY_KINDS, CHANNELS, DECISIONS, KINDS, POSTED_MARKS
 
 
 class Invalid(ValueError):
@@ -149,16 +149,44 @@ def activity_kind(value: object) -> str:
     return folded
 
 
+_DECISIONS = {"通过": "通过", "同意": "通过", "批准": "通过", "approve": "通过", "approved": "通过",
+              "退回": "退回", "驳回": "退回", "不通过": "退回", "reject": "退回", "rejected": "退回"}
+# 已发微信, 微信已发, 已发布到微信, 公众号已发布, posted wechat, …: one mark per hand-posted channel.
+_CHANNEL_NAMES = {"wechat": ("微信", "公众号", "微信公众号", "wechat"), "weibo": ("微博", "weibo"),
+                  "website": ("网站", "官网", "官方网站", "website")}
+for _mark, _channel in POSTED_MARKS.items():
+    for _name in _CHANNEL_NAMES[_channel]:
+        for _form in ("已发{}", "{}已发", "已发布{}", "{}已发布", "已发到{}", "已发布到{}", "posted{}", "{}posted"):
+            _DECISIONS[_form.format(_name).casefold()] = _mark
+
+
+def channel(value: object) -> str:
+    """``微信`` / ``wechat`` / ``公众号`` → ``wechat``: a channel the office posts by hand."""
+    folded = code(value).casefold()
+    for key, names in _CHANNEL_NAMES.items():
+        if folded in (n.casefold() for n in names):
+            return key
+    choices = " / ".join(CHANNELS[c] for c in POSTED_MARKS.values())
+    raise Invalid(f"渠道无法识别：{text(value)}（应为 {choices}）")
+
+
 def decision(value: object) -> str:
     raw = text(value)
     folded = code(raw).casefold()
-    mapping = {"通过": "通过", "同意": "通过", "批准": "通过", "approve": "通过", "approved": "通过",
-               "退回": "退回", "驳回": "退回", "不通过": "退回", "reject": "退回", "rejected": "退回"}
+    mapping = _DECISIONS
     if not raw:
         raise Invalid("缺少结论")
     if folded not in mapping:
         raise Invalid(f"结论无法识别：{raw}（应为 {' / '.join(DECISIONS)}）")
     return mapping[folded]
+
+
+def month(value: object) -> str:
+    """``2026-11``, ``2026-1``, ``2026年11月`` → ``"2026-11"``."""
+    match = re.fullmatch(r"(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?", text(value))
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise Invalid(f"月份无法识别：{text(value)}（如 2026-11）")
+    return f"{match[1]}-{int(match[2]):02d}"
 
 
 def draft_id(value: object) -> str:

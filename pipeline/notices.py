@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .model import Activity, TeamWeek
+from .model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
 from .rules import Finding
 
 BAR_WIDTH = 160  # pixels: table cells with widths render in every mail client, Outlook included
@@ -25,7 +25,8 @@ STATE_LABELS = {
     "blocked": "含未遮蔽的个人信息，已拦截",
 }
 PURPOSE_LABELS = {"digest": "每日简报", "reminder": "催报提醒", "draft": "稿件审核", "release": "媒体发布",
-                  "alert": "拦截通知", "summary": "工作小结"}
+                  "network": "信息网投稿", "alert": "拦截通知", "summary": "工作小结", "brief": "代表委员简报",
+                  "invitation_draft": "邀请函审核", "invitation": "代表委员邀请函", "invitation_alert": "邀请函变更提醒"}
 
 
 def week_span(today: date) -> tuple[date, date]:
@@ -68,12 +69,37 @@ def outlook(today: date, activities: Sequence[Activity], lead_days: int) -> list
     return lines
 
 
+def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict[str, Any]]:
+    """Per release, each channel's version: ready to post, posted (when, by whom), or mailed.
+
+    ``versions`` are channel_versions rows joined with their draft; ``network``
+    maps a draft ID to the state of its mail to the national network.
+    """
+    board: dict[str, dict[str, Any]] = {}
+    for row in versions:
+        release = board.setdefault(row["draft_id"], {"id": row["draft_id"], "headline": row["headline"],
+                                                     "kind": row["kind"], "channels": [], "open": 0})
+        channel = row["channel"]
+        if channel in POSTED_BY_HAND:
+            posted = bool(row["posted_at"])
+            status = (f"已发（{row['posted_by']}，{row['posted_at'][5:16].replace('T', ' ')}）" if posted
+                      else "待发布")
+        else:
+            posted = network.get(row["draft_id"]) == "sent"
+            status = "已投稿" if posted else STATE_LABELS.get(network.get(row["draft_id"], ""), "排队待发")
+        release["channels"].append({"channel": channel, "label": CHANNELS.get(channel, channel),
+                                    "posted": posted, "status": status})
+        release["open"] += not posted
+    return list(board.values())
+
+
 def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[TeamWeek],
                    findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
                    troubles: Sequence[Any], activities: Sequence[Activity], lead_days: int,
                    since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
                    waiting: Sequence[Any] = (), job_failures: Sequence[Any] = (),
-                   sheet_warnings: Sequence[str] = ()) -> dict[str, Any]:
+                   sheet_warnings: Sequence[str] = (), channels: Sequence[dict[str, Any]] = (),
+                   invitations: Sequence[Any] = ()) -> dict[str, Any]:
     today = now.date()
     monday, sunday = week_span(today)
     new, changed = [], []
@@ -106,6 +132,8 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "waiting": [dict(d) for d in waiting],
         "job_failures": [dict(j) for j in job_failures],
         "sheet_warnings": list(sheet_warnings),
+        "channels": list(channels),
+        "invitations": [dict(i) for i in invitations],
     }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from . import clock, normalize, redact
+from . import channels, clock, normalize, redact
 from .config import Settings
 from .document import DOCX_TYPE, release_docx
 from .errors import UsageError
@@ -32,7 +32,6 @@ from .rules import DEADBEAT_OR_SUCCESS, INABILITY
 
 # The weekly slots of the plan: 三(七) and 三(八).
 SLOTS: dict[str, tuple[str, ...]] = {"执行不能": INABILITY, "教科书式老赖或执行成功": DEADBEAT_OR_SUCCESS}
-MEDIA_PURPOSES = ("release",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class PublishRun:
     withdrawn: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
     blocked: list[tuple[str, str]] = field(default_factory=list)
+    channels: list[tuple[str, str]] = field(default_factory=list)   # (draft ID, channel) versions produced
     previews: list[Outgoing] = field(default_factory=list)
     report: FlushReport | None = None
 
@@ -230,7 +230,13 @@ def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, c
 
 def publish(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None,
             progress: Callable[[int, int], None] | None = None) -> PublishRun:
-    """Send every approved release to the media contacts who take its kind; exactly once each."""
+    """Send every approved release to the media contacts who take its kind; exactly once each.
+
+    The same moment, the release's versions for the court's own channels
+    (四(三)) are written for the office to post, and the national network's
+    submission is queued with the media's messages; every one of them passes
+    the same guard first, or the whole release is blocked.
+    """
     at = clock.now(settings.timezone)
     run = PublishRun()
     with Ledger(settings.ledger.path) as ledger:
@@ -242,10 +248,13 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
             headline, _ = _split(row["release_text"])
             docx = release_docx(row["release_text"], title=headline)
             attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
+            versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
+                                         release_text=row["release_text"], release_html=row["release_html"],
+                                         day=at.date(), attachment=attachment)
             try:
                 for where, text in (("标题", headline), ("正文", row["release_text"]),
                                     ("HTML", redact.html_text(row["release_html"])),
-                                    ("附件", redact.attachment_text(docx, DOCX_TYPE))):
+                                    ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()):
                     found = redact.find(text, allowed=allowed)
                     if found:
                         raise redact.Blocked(where, found[0])
@@ -265,20 +274,25 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                 items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
                                       rendered.text, rendered.html, (attachment,),
                                       name=contact.outlet))
+            media = len(items)
+            items += versions.mail
             run.published.append(row["id"])
             if dry_run:
                 run.previews += items
                 continue
             queue(ledger, items, period=row["id"], at=at, topic=row["kind"])
             with ledger.transaction():
-                ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {len(items)} 家媒体")
-                ledger.audit(at, "publish", "queued", row["id"], recipients=len(items))
+                channels.save_versions(ledger, versions, outbox=settings.mail.outbox, at=at)
+                ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {media} 家媒体")
+                ledger.audit(at, "publish", "queued", row["id"], recipients=len(items), channels=versions.channels)
+            run.channels += [(row["id"], channel) for channel in versions.channels]
         if dry_run:
             return run
         run.report = flush(settings, ledger, at=at, transport=transport, progress=progress)
         for outgoing, reason in run.report.blocked:
-            run.blocked.append((outgoing.key.removeprefix("release/"), reason))
-            _alert(settings, ledger, outgoing.key.removeprefix("release/"), reason, at)
+            draft_id = outgoing.key.partition("/")[2]          # release/… or network/…
+            run.blocked.append((draft_id, reason))
+            _alert(settings, ledger, draft_id, reason, at)
         if run.report.blocked:
             flush(settings, ledger, at=at, transport=transport)
     return run

@@ -85,6 +85,11 @@ def render(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES) -> R
     return Rendered(subject=subject, text=body.lstrip("\n"), html=html)
 
 
+def render_file(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES) -> str:
+    """Render one template whole (``channels/weibo.txt``), with the same error reporting."""
+    return _render(environment(folder), name, context)
+
+
 def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(context)

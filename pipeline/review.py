@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Review
+from .model import CHANNELS, POSTED_MARKS, Review
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,12 @@ class Verdict:
 
 
 def judge(rows: list[tuple[int, Review]], drafts: dict[str, tuple[str, str]], reviewers: set[str],
-          seen: set[tuple[str, str, str, str]]) -> list[Verdict]:
-    """Judge every 审核 row; ``drafts`` maps draft ID → (state, newest version's ID)."""
+          seen: set[tuple[str, str, str, str]], ready: frozenset[tuple[str, str]] = frozenset()) -> list[Verdict]:
+    """Judge every 审核 row.
+
+    ``drafts`` maps a draft or invitation ID → (state, newest version's ID);
+    ``ready`` holds the (draft ID, channel) versions written for the office to post.
+    """
     verdicts = []
     for row, review in rows:
         key = (review.draft_id, review.decision, review.reviewer, review.comment)
@@ -32,21 +36,40 @@ def judge(rows: list[tuple[int, Review]], drafts: dict[str, tuple[str, str]], re
         if review.reviewer not in reviewers:
             status, apply = f"无效：{review.reviewer} 不在办公室审核人名单中", False
         elif not state:
-            status, apply = f"无效：草稿编号 {review.draft_id} 不存在", False
+            what = "邀请函编号" if is_invitation(review.draft_id) else "草稿编号"
+            status, apply = f"无效：{what} {review.draft_id} 不存在", False
         elif key in seen:
             status, apply = f"已生效：{review.decision}", False
-        elif state == "superseded":
-            status, apply = f"无效：该稿件已更新为 {newest}，请审核新版本", False
-        elif state == "withdrawn":
-            status, apply = "无效：素材已删除、需补正或不可公开，稿件已撤回", False
-        elif state == "blocked":
-            status, apply = "无效：稿件含未遮蔽的个人信息，已被拦截", False
-        elif state == "published":
-            status, apply = "无效：稿件已发布", False
         else:
-            status, apply = f"已生效：{review.decision}", True
+            problem = (_posting_problem(review, state, ready) if review.decision in POSTED_MARKS
+                       else _verdict_problem(review.draft_id, state, newest))
+            status, apply = (f"无效：{problem}", False) if problem else (f"已生效：{review.decision}", True)
         verdicts.append(Verdict(row, review, status, apply))
     return verdicts
+
+
+def is_invitation(item_id: str) -> bool:
+    return item_id.startswith("I-")
+
+
+def _verdict_problem(item_id: str, state: str, newest: str) -> str | None:
+    """Why 通过/退回 cannot be taken on a draft or an invitation in ``state``, as the 审核 tab says it."""
+    if is_invitation(item_id):
+        return {"withdrawn": "活动已删除或修改，邀请函已撤回", "expired": "活动日期已过，邀请函未发出",
+                "sent": "邀请函已发出"}.get(state)
+    return {"superseded": f"该稿件已更新为 {newest}，请审核新版本",
+            "withdrawn": "素材已删除、需补正或不可公开，稿件已撤回",
+            "blocked": "稿件含未遮蔽的个人信息，已被拦截", "published": "稿件已发布"}.get(state)
+
+
+def _posting_problem(review: Review, state: str, ready: frozenset[tuple[str, str]]) -> str | None:
+    channel = POSTED_MARKS[review.decision]
+    label = CHANNELS[channel]
+    if is_invitation(review.draft_id) or state != "published":
+        return f"{review.draft_id} 尚未发布，没有{label}版本可发"
+    if (review.draft_id, channel) not in ready:
+        return f"{review.draft_id} 没有{label}版本（该渠道未启用）"
+    return None
 
 
 def check_decision(state: str | None, draft_id: str, decision: str, newest: str = "") -> str | None:

@@ -25,11 +25,11 @@ from pathlib import Path
 import schedule
 from filelock import FileLock, Timeout
 
-from . import clock, jobs, publishing, shutdown, summaries
+from . import brief, clock, invitations, jobs, publishing, shutdown, summaries
 from .config import Settings
 from .errors import PipelineError
 from .ledger import Ledger
-from .timetable import CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
+from .timetable import BRIEF, CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,10 @@ class InstanceBusy(PipelineError):
 
 
 def cycle(settings: Settings) -> None:
-    """pull → draft → publish; the later steps run even when the sheet cannot be read."""
+    """pull → draft → publish, invitations with them; later steps run even when the sheet cannot be read."""
     errors = []
-    for step in (jobs.pull, publishing.draft, publishing.publish):
+    for step in (jobs.pull, publishing.draft, invitations.draft_invitations, publishing.publish,
+                 invitations.send_invitations):
         if shutdown.requested():
             return
         try:
@@ -64,6 +65,7 @@ JOBS: dict[str, JobFunction] = {
     REMIND: lambda settings, period: jobs.remind(settings),
     WEEKLY: lambda settings, period: summaries.summary(settings, "weekly", period),
     MONTHLY: lambda settings, period: summaries.summary(settings, "monthly", period),
+    BRIEF: lambda settings, period: brief.brief(settings, period),
 }
 
 

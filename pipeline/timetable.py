@@ -19,7 +19,8 @@ from .config import WEEKDAYS, ScheduleSettings
 from .normalize import iso_week
 
 CYCLE, DIGEST, REMIND, WEEKLY, MONTHLY = "cycle", "digest", "remind", "weekly-summary", "monthly-summary"
-JOBS = (CYCLE, DIGEST, REMIND, WEEKLY, MONTHLY)
+BRIEF = "brief"
+JOBS = (CYCLE, DIGEST, REMIND, WEEKLY, MONTHLY, BRIEF)
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,26 @@ def weekly_summary_slot(now: datetime, plan: ScheduleSettings) -> Slot:
 
 def monthly_summary_slot(now: datetime, plan: ScheduleSettings) -> Slot:
     """The report of the month before the latest report time."""
-    day_text, clock_text = plan.monthly_summary.split()
+    return _monthly(now, plan.monthly_summary, MONTHLY)
+
+
+def brief_slot(now: datetime, plan: ScheduleSettings) -> Slot:
+    """The deputies' brief on the month before the latest brief time (四(四))."""
+    return _monthly(now, plan.brief, BRIEF)
+
+
+def _monthly(now: datetime, spec: str, job: str) -> Slot:
+    day_text, clock_text = spec.split()
     moment = datetime.combine(now.date().replace(day=int(day_text)), _clock(clock_text), now.tzinfo)
     if moment > now:
         moment = datetime.combine(_previous_month(moment.date()).replace(day=int(day_text)), moment.time(),
                                   now.tzinfo)
-    return Slot(MONTHLY, f"{_previous_month(moment.date()):%Y-%m}", moment)
+    return Slot(job, f"{_previous_month(moment.date()):%Y-%m}", moment)
+
+
+def previous_month(now: datetime) -> str:
+    """``"2026-10"`` on any day of November 2026."""
+    return f"{_previous_month(now.date()):%Y-%m}"
 
 
 def _previous_month(day: date) -> date:
@@ -97,9 +112,9 @@ def due(now: datetime, plan: ScheduleSettings, *, since: datetime | None = None)
     """The most recent slot of every job that has come due by ``now``.
 
     ``since`` (when the scheduler was first started) keeps a new install
-    from sending last week's summary or last month's report on its first morning.
+    from sending last week's summary, or last month's report or brief, on its first morning.
     """
     slots = [cycle_slot(now, plan), digest_slot(now, plan), remind_slot(now, plan),
-             weekly_summary_slot(now, plan), monthly_summary_slot(now, plan)]
+             weekly_summary_slot(now, plan), monthly_summary_slot(now, plan), brief_slot(now, plan)]
     return [s for s in slots if s is not None
             and (since is None or s.due_at >= since or s.job in (CYCLE, DIGEST, REMIND))]

@@ -49,6 +49,8 @@ MEDIA = [
 TAKERS = {"fazhi@media.example": "《法制时报》", "jinri@media.example": "《今日儋州》",
           "tv@media.example": "儋州电视台"}
 MEDIA_EMAILS = {m["email"] for m in MEDIA}
+# The default config also submits every published release to the national network ([channels], 四(三)).
+NETWORK = "tougao@zxw.court.example"
 
 
 def later(**delta: float) -> str:
@@ -391,7 +393,7 @@ def test_a_valid_review_row_by_an_office_reviewer_approves_and_the_next_publish_
     assert drafted.state(FIRST) == "approved"
     mark = drafted.mark()
     drafted.publish()
-    assert sorted(r for m in drafted.since(mark) for r in m.rcpt_tos) == sorted(TAKERS)
+    assert sorted(r for m in drafted.since(mark) for r in m.rcpt_tos) == sorted([*TAKERS, NETWORK])
 
 
 def test_reject_with_a_reason_keeps_the_draft_from_being_published(drafted) -> None:
@@ -419,7 +421,7 @@ def test_a_draft_changed_after_approval_needs_approval_again(approved) -> None:
     assert result.returncode == 0, result.stderr
     approved.publish()
     new = approved.since(mark)
-    assert sorted(r for m in new for r in m.rcpt_tos) == sorted(TAKERS)
+    assert sorted(r for m in new for r in m.rcpt_tos) == sorted([*TAKERS, NETWORK])
     assert all("依法拘留被执行人" in body(m) for m in new)
     with approved.ledger() as ledger:
         assert {r["key"] for r in ledger.deliveries("release/")} == {f"release/{FIRST}-v2"}
@@ -446,7 +448,7 @@ def test_publish_sends_one_copy_to_each_enabled_contact_taking_the_kind_and_no_o
 
     assert run.published == [FIRST]
     new = approved.since(mark)
-    assert Counter(r for m in new for r in m.rcpt_tos) == Counter(list(TAKERS))
+    assert Counter(r for m in new for r in m.rcpt_tos) == Counter([*TAKERS, NETWORK])
     assert approved.release_states() == {address: "sent" for address in TAKERS}
 
 
@@ -456,7 +458,7 @@ def test_each_media_message_is_addressed_to_that_contact_alone(approved) -> None
     approved.publish()
 
     new = approved.since(mark)
-    assert len(new) == len(TAKERS)
+    assert len(new) == len(TAKERS) + 1                 # and the national network's copy
     for received in new:
         assert len(received.rcpt_tos) == 1
         [address] = received.rcpt_tos
@@ -470,7 +472,7 @@ def test_each_media_message_greets_its_own_outlet_by_name(approved) -> None:
 
     approved.publish()
 
-    new = approved.since(mark)
+    new = [m for m in approved.since(mark) if NETWORK not in m.rcpt_tos]
     assert len(new) == len(TAKERS)
     for received in new:
         [address] = received.rcpt_tos
@@ -538,7 +540,7 @@ def clear_faults(desk: Desk) -> None:
 def test_publish_delivers_to_the_others_when_some_contacts_are_refused(faulty) -> None:
     run = faulty.publish()
 
-    assert sorted(faulty.handler.recipients()) == sorted([*OFFICE, *FINE])
+    assert sorted(faulty.handler.recipients()) == sorted([*OFFICE, *FINE, NETWORK])
     states = faulty.release_states()
     assert {a: states[a] for a in FINE} == {a: "sent" for a in FINE}
     assert {a: states[a] for a in SOON} == {a: "temporary" for a in SOON}

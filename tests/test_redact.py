@@ -462,7 +462,8 @@ class DemoRun:
     mail: dict[str, dict[str, str]]          # outbox file name → parts(message), every message sent
 
     def media(self) -> dict[str, dict[str, str]]:
-        return {name: places for name, places in self.mail.items() if "-release-" in name}
+        """Every message that leaves the court: the media's and the national network's."""
+        return {name: places for name, places in self.mail.items() if "-release-" in name or "-network-" in name}
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,9 @@
-"""What the deputies' monthly brief records: one issue number per month, counted within the year."""
+"""What the deputies' monthly brief records and reads.
+
+It records one issue number per month, counted within the year (第N期), and
+reads the releases that reached the media in the month with the team whose
+material each one came from.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,34 @@ class BriefStore:
         row = self.db.execute("SELECT issue FROM briefs WHERE month = ?", (month,)).fetchone()
         return row[0] if row else None
 
+    def next_brief_issue(self, month: str) -> int:
+        """The number ``month``'s brief has or would get now, without recording it (a dry run's)."""
+        issue = self.brief_issue(month)
+        if issue is not None:
+            return issue
+        row = self.db.execute("SELECT MAX(issue) FROM briefs WHERE year = ?", (int(month[:4]),)).fetchone()
+        return (row[0] or 0) + 1
+
     def assign_brief_issue(self, month: str, at: datetime) -> int:
         """The month's issue number, assigned once: the next in the month's year (inside a transaction)."""
         issue = self.brief_issue(month)
         if issue is not None:
             return issue
-        year = int(month[:4])
-        row = self.db.execute("SELECT MAX(issue) FROM briefs WHERE year = ?", (year,)).fetchone()
-        issue = (row[0] or 0) + 1
+        issue = self.next_brief_issue(month)
         self.db.execute("INSERT INTO briefs (month, year, issue, created_at) VALUES (?, ?, ?, ?)",
-                        (month, year, issue, at.isoformat()))
+                        (month, int(month[:4]), issue, at.isoformat()))
         return issue
+
+    def releases_sent_between(self, start: datetime, end: datetime) -> list[sqlite3.Row]:
+        """Releases that reached at least one outlet in [start, end), first delivery first.
+
+        The same releases ``releases_published_between`` counts; each row has the
+        draft's id, kind and headline, the ``team`` that submitted the material,
+        ``first_sent`` and ``outlets`` (deliveries in the window).
+        """
+        return self.db.execute(
+            "SELECT d.id, d.kind, d.headline, s.team, MIN(x.sent_at) AS first_sent, COUNT(*) AS outlets "
+            "FROM deliveries x JOIN drafts d ON x.key = 'release/' || d.id "
+            "JOIN submissions s ON s.id = d.submission_id "
+            "WHERE x.key LIKE 'release/%' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? "
+            "GROUP BY d.id ORDER BY first_sent, d.id", (start.isoformat(), end.isoformat())).fetchall()

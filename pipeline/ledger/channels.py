@@ -31,10 +31,12 @@ class ChannelStore:
         return self.db.execute(f"SELECT * FROM channel_versions {where} ORDER BY draft_id, channel", args).fetchall()
 
     def unposted_or_recent(self, since: datetime) -> list[sqlite3.Row]:
-        """Channel versions of releases not yet posted everywhere, or posted since ``since``, with their release."""
+        """Channel versions of releases the office has still to post somewhere, or that were ready or
+        posted since ``since``, with their release. (The network's copy is mailed, never posted by hand.)"""
         return self.db.execute(
             "SELECT c.*, d.headline, d.kind, d.published_at FROM channel_versions c JOIN drafts d ON d.id = c.draft_id "
-            "WHERE c.draft_id IN (SELECT draft_id FROM channel_versions WHERE posted_at IS NULL OR posted_at >= ?) "
+            "WHERE c.draft_id IN (SELECT draft_id FROM channel_versions WHERE "
+            "(channel <> 'network' AND posted_at IS NULL) OR ready_at >= ? OR posted_at >= ?) "
             "ORDER BY d.published_at, c.draft_id, c.channel",
-            (since.isoformat(),),
+            (since.isoformat(), since.isoformat()),
         ).fetchall()

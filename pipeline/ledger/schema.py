@@ -196,6 +196,7 @@ MIGRATIONS: tuple[str, ...] = (
         serial INTEGER NOT NULL,
         activity_day TEXT NOT NULL,
         activity_name TEXT NOT NULL,
+        previous TEXT NOT NULL DEFAULT '',  -- the invitation this one replaces (the visit moved or was renamed)
         state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'withdrawn', 'sent', 'expired')),
         subject TEXT NOT NULL,
         text TEXT NOT NULL,

@@ -43,8 +43,9 @@ class FlushReport:
 
 Progress = Callable[[int, int], None]
 
-# Messages meant for the media pass the last guard, whichever job flushes them.
-MEDIA_PURPOSES = ("release",)
+# Messages meant for the media pass the last guard, whichever job flushes them:
+# the releases, and their submissions to the national network (channels, 四(三)).
+MEDIA_PURPOSES = ("release", "network")
 
 
 def queue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: datetime,

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from ..config import Settings, is_loopback
 from ..errors import PipelineError
+from ..files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,8 @@ class OutboxTransport:
             handover()
         stem = self._free_stem(name)
         try:
-            _write_atomic(self.folder / f"{stem}.eml", data)
-            _write_atomic(self.folder / f"{stem}.html", _preview(data).encode("utf-8"))
+            write_atomic(self.folder / f"{stem}.eml", data)
+            write_atomic(self.folder / f"{stem}.html", _preview(data).encode("utf-8"))
         except OSError as exc:
             return Result(recipient, TEMPORARY, f"outbox write failed: {exc.strerror}")
         return Result(recipient, SENT, f"written to {stem}.eml")
@@ -141,7 +142,7 @@ class OutboxTransport:
                 "<table border=\"1\" cellpadding=\"6\" cellspacing=\"0\">"
                 "<tr><th>时间</th><th>收件人</th><th>主题</th><th>原件</th></tr>"
                 + "".join(rows) + "</table></body></html>")
-        _write_atomic(self.folder / "index.html", page.encode("utf-8"))
+        write_atomic(self.folder / "index.html", page.encode("utf-8"))
 
 
 def _preview(data: bytes) -> str:
@@ -158,12 +159,6 @@ def _preview(data: bytes) -> str:
         facts += "<div><b>附件：</b>" + "、".join(html.escape(f or "") for f in files) + "</div>"
     return (f"<div style=\"font-family:sans-serif;background:#f3f3f3;padding:8px;border-bottom:1px solid #ccc\">"
             f"{facts}</div>{content}")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
 
 
 # --- SMTP --------------------------------------------------------------------

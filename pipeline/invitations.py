@@ -1,0 +1,370 @@
+"""Invitations to the deputies' visits: drafted, reviewed by the office, sent once.
+
+The work plan (四(四)) asks the 执行局 for at least one 代表委员看执行、谈执行
+activity a month, inviting the area's people's deputies and CPPCC members to
+learn about enforcement work, witness it and give their views. Every such visit
+on the 活动 tab gets one invitation letter, and the letter reaches the deputies
+only after the office approves it: nothing leaves the court unreviewed.
+
+- ``draft_invitations``: each coming visit without a live invitation gets one,
+  mailed to the office for review. An open invitation whose visit left the tab,
+  moved or was renamed is withdrawn (the moved visit gets a new one); one whose
+  day passed unsent expires. When a visit changes after its invitation was sent,
+  the new letter says so, or the office is told to let the deputies know.
+- ``decide_invitation`` / ``review_invitation``: the office's 通过 or 退回.
+- ``send_invitations``: each approved invitation goes to every deputy address,
+  one message each, exactly once.
+
+The 活动 tab gives its rows no ID, so a visit is known by its (day, name): a
+change of either is, to this module, a different visit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from . import clock, normalize
+from .config import Settings
+from .errors import UsageError
+from .ledger import Ledger
+from .mail.message import Outgoing, address
+from .mail.sender import FlushReport, flush
+from .mail.transport import Transport
+from .model import DECISIONS, Activity
+from .render import cn_date, render
+
+VISIT = "代表委员看执行"                                # the activity kind of 四(四)
+OPEN = ("pending", "approved", "rejected")           # drafted, not sent: may still be withdrawn or expire
+LIVE = (*OPEN, "sent")                               # a visit with one of these needs no new invitation
+WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+CHANGED = "活动已从“活动”页删除，或日期、名称已修改"
+# Purposes (the outbox names its files by them): no hyphen, so "*-draft-*" or "*-invitation-*" finds no stranger.
+REVIEW_PURPOSE, ALERT_PURPOSE, SEND_PURPOSE = "invitation_draft", "invitation_alert", "invitation"
+NO_ADDRESSES = "配置文件中未登记代表委员的邮箱（[deputies] addresses）"
+
+
+@dataclass
+class InvitationRun:
+    drafted: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)       # approved, but there is no deputy to send them to
+    alerts: list[str] = field(default_factory=list)     # sent, then the visit changed: the office was told
+    messages: list[str] = field(default_factory=list)   # what a person should know, in Chinese
+    previews: list[Outgoing] = field(default_factory=list)
+    report: FlushReport | None = None
+
+
+@dataclass(frozen=True)
+class Letter:
+    subject: str
+    text: str
+    html: str
+
+
+# --- pure: what a visit is, and its letter -------------------------------------------
+
+def court(settings: Settings) -> dict[str, str]:
+    return {"name": settings.court.name, "office": settings.court.office, "contact": settings.court.contact}
+
+
+def visit_context(day: date, name: str) -> dict[str, Any]:
+    return {"day": day, "weekday": WEEKDAYS[day.weekday()], "name": " ".join(name.split())}
+
+
+def compose(activity: Activity, *, issued: date, settings: Settings, previous: dict[str, Any] | None = None) -> Letter:
+    """The invitation letter for one visit (pure: no ledger, no mail).
+
+    ``previous`` is the invitation already sent for this visit before it moved
+    or was renamed: the letter then tells the deputies to go by this one.
+    """
+    rendered = render("invitation", {"court": court(settings), "activity": visit_context(activity.day, activity.name),
+                                     "issued": issued, "previous": previous})
+    return Letter(rendered.subject, rendered.text, rendered.html)
+
+
+def _row_context(row) -> dict[str, Any]:
+    day = date.fromisoformat(row["activity_day"])
+    return {"id": row["id"], "state": row["state"], "sent_at": row["sent_at"] or "",
+            **visit_context(day, row["activity_name"])}
+
+
+# --- keeping invitations in step with the 活动 tab -------------------------------------
+
+def _visits(ledger: Ledger) -> list[Activity]:
+    """The 代表委员看执行 rows last pulled, one per (day, name)."""
+    seen: dict[tuple[date, str], Activity] = {}
+    for activity in ledger.activities():
+        if activity.kind == VISIT:
+            seen.setdefault((activity.day, activity.name), activity)
+    return list(seen.values())
+
+
+def _stale(ledger: Ledger, today: date) -> list[tuple[str, str, str]]:
+    """(ID, new state, reason) of every open invitation that expired or whose visit changed."""
+    current = {(a.day, a.name) for a in _visits(ledger)}
+    changes = []
+    for row in ledger.invitations(*OPEN):
+        day = date.fromisoformat(row["activity_day"])
+        if day < today:
+            changes.append((row["id"], "expired", f"活动日期{cn_date(day)}已过，邀请函未发出"))
+        elif (day, row["activity_name"]) not in current:
+            changes.append((row["id"], "withdrawn", CHANGED))
+    return changes
+
+
+def _settle(ledger: Ledger, changes: list[tuple[str, str, str]], at: datetime) -> None:
+    """Record the changes: inside the caller's transaction if there is one (a pull's), else in one of its own."""
+    if not changes:
+        return
+    if not ledger.db.in_transaction:
+        with ledger.transaction():
+            _settle(ledger, changes, at)
+        return
+    for invitation_id, state, reason in changes:
+        ledger.set_invitation_state(invitation_id, state, at, reason=reason)
+        ledger.audit(at, "invitation", state, invitation_id, reason=reason)
+
+
+def _sort(run: InvitationRun, changes: list[tuple[str, str, str]]) -> None:
+    run.withdrawn = [i for i, state, _ in changes if state == "withdrawn"]
+    run.expired = [i for i, state, _ in changes if state == "expired"]
+
+
+def withdraw_stale_invitations(ledger: Ledger, at: datetime) -> tuple[list[str], list[str]]:
+    """Withdraw open invitations whose visit changed, expire those whose day passed; (withdrawn, expired).
+
+    Joins the caller's transaction when there is one: a pull calls it right after saving the 活动 tab,
+    so that no 审核 row of the same pull approves an invitation to a visit that is gone.
+    """
+    changes = _stale(ledger, at.date())
+    _settle(ledger, changes, at)
+    run = InvitationRun()
+    _sort(run, changes)
+    return run.withdrawn, run.expired
+
+
+def _changed_after_sending(ledger: Ledger, today: date) -> list:
+    """Sent invitations for coming visits that have since left the tab, moved or been renamed, not yet dealt with."""
+    current = {(a.day, a.name) for a in _visits(ledger)}
+    return [row for row in ledger.invitations("sent")
+            if date.fromisoformat(row["activity_day"]) >= today
+            and (date.fromisoformat(row["activity_day"]), row["activity_name"]) not in current
+            and ledger.invitation_successor(row["id"]) is None
+            and not ledger.has_message(f"invitation-changed/{row['id']}")]
+
+
+def _predecessor(visit: Activity, candidates: list, used: set[str]):
+    """The one sent invitation this new visit most likely replaces: same day, or same (non-blank) name.
+
+    Only a guess (the tab has no IDs), so it must be unambiguous; the office reviews the letter that says it.
+    """
+    matches = [row for row in candidates if row["id"] not in used
+               and (row["activity_day"] == visit.day.isoformat()
+                    or (visit.name and row["activity_name"] == visit.name))]
+    return matches[0] if len(matches) == 1 else None
+
+
+# --- drafting ------------------------------------------------------------------------
+
+def draft_invitations(settings: Settings, *, dry_run: bool = False,
+                      transport: Transport | None = None) -> InvitationRun:
+    """Draft an invitation for every coming 代表委员看执行 visit that has none, and mail it to the office."""
+    at = clock.now(settings.timezone)
+    today = at.date()
+    run = InvitationRun()
+    items: list[Outgoing] = []
+    with Ledger(settings.ledger.path) as ledger:
+        changes = _stale(ledger, today)
+        _sort(run, changes)
+        if not dry_run:
+            _settle(ledger, changes, at)
+        moved_sent = _changed_after_sending(ledger, today)
+        used: set[str] = set()
+        if settings.deputies.invitations:
+            serial = ledger.last_invitation_serial(at.year)
+            for visit in sorted(_visits(ledger), key=lambda a: (a.day, a.name)):
+                if visit.day < today or any(r["state"] in LIVE for r in ledger.invitations_for(visit.day, visit.name)):
+                    continue
+                serial += 1
+                invitation_id = f"I-{at.year}-{serial:06d}"
+                before = _predecessor(visit, moved_sent, used)
+                previous = _row_context(before) if before is not None else None
+                if previous:
+                    used.add(previous["id"])
+                letter = compose(visit, issued=today, settings=settings, previous=previous)
+                mails = _review_mail(settings, invitation_id, visit, letter, previous)
+                run.drafted.append(invitation_id)
+                if dry_run:
+                    items += mails
+                    continue
+                # The invitation and the office's copies are recorded together: never one without the other.
+                with ledger.transaction():
+                    ledger.save_invitation(invitation_id=invitation_id, day=visit.day, name=visit.name,
+                                           subject=letter.subject, text=letter.text, html=letter.html, at=at,
+                                           previous=previous["id"] if previous else "")
+                    for mail in mails:
+                        ledger.save_message(mail, today.isoformat(), at, VISIT)
+                    ledger.audit(at, "invitation", "drafted", invitation_id, day=visit.day.isoformat(),
+                                 name=visit.name, previous=previous["id"] if previous else "")
+            if run.drafted and not settings.deputies.addresses:
+                run.messages.append(f"{NO_ADDRESSES}：邀请函 {'、'.join(run.drafted)} 已起草并送宣传办审核，"
+                                    "但审核通过后也无法发出")
+        else:
+            run.messages.append("未启用代表委员看执行邀请函（[deputies] invitations = false），不起草邀请函")
+        for row in moved_sent:
+            if row["id"] in used:
+                continue   # the replacing invitation's review mail says it
+            run.alerts.append(row["id"])
+            items += _changed_alert(settings, row)
+        if dry_run:
+            run.previews = items
+            return run
+        alerts = [m for m in items if m.purpose == ALERT_PURPOSE]
+        if alerts:
+            with ledger.transaction():
+                for mail in alerts:
+                    ledger.save_message(mail, today.isoformat(), at, VISIT)
+                for invitation_id in run.alerts:
+                    ledger.audit(at, "invitation", "changed-after-sending", invitation_id)
+        run.report = flush(settings, ledger, at=at, transport=transport)
+    return run
+
+
+def _office(settings: Settings) -> list[tuple[str, str]]:
+    return [address(a) for a in settings.mail.office]
+
+
+def _deputies(settings: Settings) -> list[tuple[str, str]]:
+    return [address(a) for a in settings.deputies.addresses]
+
+
+def _review_mail(settings: Settings, invitation_id: str, visit: Activity, letter: Letter,
+                 previous: dict[str, Any] | None) -> list[Outgoing]:
+    rendered = render("invitation_draft", {
+        "court": court(settings), "invitation": {"id": invitation_id},
+        "activity": visit_context(visit.day, visit.name),
+        "letter": {"subject": letter.subject, "text": letter.text}, "previous": previous,
+        "recipients": [{"name": name, "address": addr} for name, addr in _deputies(settings)]})
+    return [Outgoing(f"invitation-draft/{invitation_id}", REVIEW_PURPOSE, addr, rendered.subject, rendered.text,
+                     rendered.html, name=name) for name, addr in _office(settings)]
+
+
+def _changed_alert(settings: Settings, row) -> list[Outgoing]:
+    """Tell the office that deputies hold an invitation to a visit that is no longer on the tab as it was."""
+    visit = _row_context(row)
+    what = f"{cn_date(visit['day'])}（{visit['weekday']}）" + (f"“{visit['name']}”" if visit["name"] else "")
+    subject = f"【邀请函变更提醒】{row['id']} 已发出，但活动已删除或改动"
+    text = (f"邀请函 {row['id']}（{what}代表委员看执行活动）已于{visit['sent_at'][:16].replace('T', ' ')}"
+            "发给代表委员，但该活动现已从“活动”页删除，或日期、名称已修改。\n\n"
+            "如活动取消或改期，请及时通知受邀的代表委员。活动改期、改名的，请在“活动”页登记新的日期和名称，"
+            "系统将起草新的邀请函供审核。\n")
+    html = "".join(f"<p>{line}</p>" for line in
+                   text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split("\n") if line)
+    return [Outgoing(f"invitation-changed/{row['id']}", ALERT_PURPOSE, addr, subject, text, html, name=name)
+            for name, addr in _office(settings)]
+
+
+# --- review --------------------------------------------------------------------------
+
+def check_invitation(ledger: Ledger, invitation_id: str, decision: str, today: date) -> str | None:
+    """Why ``decision`` cannot be taken on ``invitation_id`` (None when it can)."""
+    if decision not in DECISIONS:
+        return f"结论只能是“通过”或“退回”，不能是“{decision}”"
+    row = ledger.invitation(invitation_id)
+    if row is None:
+        return f"邀请函编号 {invitation_id} 不存在"
+    day = date.fromisoformat(row["activity_day"])
+    if row["state"] == "sent":
+        return f"{invitation_id} 已于{(row['sent_at'] or '')[:16].replace('T', ' ')}发给代表委员"
+    if row["state"] == "expired" or day < today:
+        return f"{invitation_id} 的活动日期（{cn_date(day)}）已过，邀请函未发出，已作废"
+    current = {(a.day, a.name) for a in _visits(ledger)}
+    if row["state"] == "withdrawn" or (day, row["activity_name"]) not in current:
+        successor = ledger.invitation_successor(invitation_id)
+        newer = f"，请审核新的邀请函 {successor['id']}" if successor is not None else ""
+        return f"{invitation_id} 对应的{CHANGED}，邀请函已撤回{newer}"
+    if decision == "通过" and row["state"] == "approved":
+        return f"{invitation_id} 已经通过审核"
+    return None
+
+
+def decide_invitation(ledger: Ledger, invitation_id: str, decision: str, reviewer: str, comment: str, *,
+                      source: str, at: datetime) -> None:
+    """Record the office's decision on one invitation, inside the caller's transaction.
+
+    Raises :class:`UsageError` with the reason when the decision cannot be taken.
+    A rejected invitation stays rejected: its visit gets a new one only if it changes.
+    """
+    problem = check_invitation(ledger, invitation_id, decision, at.date())
+    if problem:
+        raise UsageError(problem)
+    state = "approved" if decision == "通过" else "rejected"
+    ledger.set_invitation_state(invitation_id, state, at, by=reviewer, reason=comment)
+    ledger.save_decision(invitation_id, decision, reviewer, comment, source, at)
+    ledger.audit(at, "review", state, invitation_id, reviewer=reviewer, source=source, comment=comment)
+
+
+def invitation_states(ledger: Ledger) -> dict[str, tuple[str, str]]:
+    """Every invitation's state, as ``review.judge`` takes drafts': ID → (state, ID)."""
+    return {row["id"]: (row["state"], row["id"]) for row in ledger.invitations()}
+
+
+def review_invitation(settings: Settings, invitation_id: str, decision: str, *, reviewer: str,
+                      comment: str = "") -> str:
+    """``approve`` / ``reject`` of an invitation from the command line; returns what happens next, in Chinese."""
+    at = clock.now(settings.timezone)
+    invitation_id = normalize.draft_id(invitation_id)
+    with Ledger(settings.ledger.path) as ledger:
+        withdraw_stale_invitations(ledger, at)
+        with ledger.transaction():
+            decide_invitation(ledger, invitation_id, decision, reviewer, comment, source="cli", at=at)
+    if decision == "退回":
+        return f"邀请函 {invitation_id} 已退回，不会发出"
+    deputies = settings.deputies.addresses
+    if not deputies:
+        return f"邀请函 {invitation_id} 已通过审核，但{NO_ADDRESSES}，暂不发出；登记邮箱后下次发送即发出"
+    return f"邀请函 {invitation_id} 已通过审核，下次发送时将发给 {len(deputies)} 位代表委员"
+
+
+# --- sending -------------------------------------------------------------------------
+
+def send_invitations(settings: Settings, *, dry_run: bool = False,
+                     transport: Transport | None = None) -> InvitationRun:
+    """Send each approved invitation for a coming visit to every deputy, one message each; exactly once."""
+    at = clock.now(settings.timezone)
+    run = InvitationRun()
+    with Ledger(settings.ledger.path) as ledger:
+        changes = _stale(ledger, at.date())
+        _sort(run, changes)
+        if not dry_run:
+            _settle(ledger, changes, at)
+        stale = {invitation_id for invitation_id, _, _ in changes}
+        ready = [row for row in ledger.invitations("approved") if row["id"] not in stale]
+        deputies = _deputies(settings)
+        if ready and not deputies:
+            # Kept approved, nothing lost: they go out on the first run after addresses are configured.
+            run.held = [row["id"] for row in ready]
+            run.messages.append(f"{NO_ADDRESSES}，已通过审核的邀请函 {'、'.join(run.held)} 暂未发出；"
+                                "登记邮箱后下次运行即发出")
+            ready = []
+        for row in ready:
+            items = [Outgoing(f"invitation/{row['id']}", SEND_PURPOSE, addr, row["subject"], row["text"], row["html"],
+                              name=name) for name, addr in deputies]
+            run.sent.append(row["id"])
+            if dry_run:
+                run.previews += items
+                continue
+            # Marked sent in the same commit that queues it: a second run finds nothing approved to send.
+            with ledger.transaction():
+                for item in items:
+                    ledger.save_message(item, row["id"], at, VISIT)
+                ledger.set_invitation_state(row["id"], "sent", at, reason=f"发往 {len(items)} 位代表委员")
+                ledger.audit(at, "invitation", "queued", row["id"], recipients=len(items))
+        if dry_run:
+            return run
+        run.report = flush(settings, ledger, at=at, transport=transport)
+    return run

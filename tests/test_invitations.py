@@ -1,0 +1,494 @@
+"""Invitations to the deputies' visits (work plan 四(四)): drafted, reviewed, sent once, kept in step with 活动.
+
+Everything goes through the public functions of ``pipeline.invitations``: a real
+workbook's 活动 tab read by ``jobs.pull``, the ledger they leave, and what a
+real SMTP server on 127.0.0.1 (tests/smtp_server.py) received.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import Workspace, write_rows
+from smtp_server import _toml
+
+from pipeline import clock, invitations, jobs
+from pipeline.errors import UsageError
+from pipeline.layout import ACTIVITIES, REVIEWS
+from pipeline.ledger import Ledger
+
+OFFICE = "office@court.example"                      # the default config's office
+DEPUTIES = ("王代表 <wang@npc.example>", "李委员 <li@cppcc.example>")
+DEPUTY_EMAILS = {"wang@npc.example", "li@cppcc.example"}
+FIRST, SECOND = "I-2026-000001", "I-2026-000002"
+VISIT = {"date": date(2026, 12, 3), "kind": "代表委员看执行", "name": "走进执行一线 见证执行"}   # a Thursday
+
+
+def set_deputies(workspace: Workspace, **values: Any) -> None:
+    data = tomllib.loads(workspace.config_path.read_text(encoding="utf-8"))
+    data.setdefault("deputies", {}).update(values)
+    workspace.config_path.write_text(_toml(data), encoding="utf-8")
+
+
+def edit_activity(workspace: Workspace, row: int, **values: Any) -> None:
+    book = openpyxl.load_workbook(workspace.workbook)
+    sheet = book[ACTIVITIES.name]
+    header = [c.value for c in sheet[1]]
+    for key, value in values.items():
+        sheet.cell(row=row, column=header.index(ACTIVITIES.column(key).name) + 1, value=value)
+    book.save(workspace.workbook)
+
+
+def delete_activity(workspace: Workspace, row: int) -> None:
+    book = openpyxl.load_workbook(workspace.workbook)
+    book[ACTIVITIES.name].delete_rows(row)
+    book.save(workspace.workbook)
+
+
+class Office:
+    """A workspace that mails through the test SMTP server, with the deputies' addresses configured."""
+
+    def __init__(self, workspace: Workspace, server) -> None:
+        self.ws, self.handler = workspace, server.handler
+        server.configure(workspace)
+        set_deputies(workspace, addresses=list(DEPUTIES))
+
+    @property
+    def settings(self):
+        return self.ws.settings
+
+    def sheet(self, *activities: dict[str, Any]) -> None:
+        self.ws.make_workbook([], activities=list(activities))
+        jobs.pull(self.settings)
+
+    def pull(self) -> None:
+        jobs.pull(self.settings)
+
+    def draft(self, **kwargs: Any) -> invitations.InvitationRun:
+        return invitations.draft_invitations(self.settings, **kwargs)
+
+    def send(self, **kwargs: Any) -> invitations.InvitationRun:
+        return invitations.send_invitations(self.settings, **kwargs)
+
+    def approve(self, invitation_id: str = FIRST, by: str = "符贤") -> str:
+        return invitations.review_invitation(self.settings, invitation_id, "通过", reviewer=by)
+
+    def reject(self, invitation_id: str = FIRST, reason: str = "活动细节待定") -> str:
+        return invitations.review_invitation(self.settings, invitation_id, "退回", reviewer="高琼芳", comment=reason)
+
+    def mark(self) -> int:
+        return len(self.handler.messages)
+
+    def since(self, mark: int = 0):
+        return self.handler.messages[mark:]
+
+    def row(self, invitation_id: str = FIRST):
+        with Ledger(self.ws.ledger) as ledger:
+            return ledger.invitation(invitation_id)
+
+    def state(self, invitation_id: str = FIRST) -> str | None:
+        row = self.row(invitation_id)
+        return row["state"] if row else None
+
+    def ids(self) -> list[str]:
+        with Ledger(self.ws.ledger) as ledger:
+            return [r["id"] for r in ledger.invitations()]
+
+
+def recipients(messages) -> list[str]:
+    return sorted(r for m in messages for r in m.rcpt_tos)
+
+
+def subject(received) -> str:
+    return str(received.parse()["Subject"])
+
+
+def body(received) -> str:
+    return received.parse().get_body(("plain",)).get_content()
+
+
+@pytest.fixture
+def office(workspace, smtp_server) -> Office:
+    return Office(workspace, smtp_server)
+
+
+@pytest.fixture
+def drafted(office) -> Office:
+    """The visit of 3 December on the 活动 tab (row 2), pulled and drafted as I-2026-000001."""
+    office.sheet(VISIT)
+    assert office.draft().drafted == [FIRST]
+    return office
+
+
+@pytest.fixture
+def approved(drafted) -> Office:
+    drafted.approve()
+    return drafted
+
+
+# --- drafting ------------------------------------------------------------------------
+
+def test_a_planned_visit_gets_one_invitation_mailed_to_the_office_for_review(office) -> None:
+    office.sheet(VISIT)
+
+    run = office.draft()
+
+    assert run.drafted == [FIRST]
+    [mail] = office.since()
+    assert mail.rcpt_tos == [OFFICE]
+    assert FIRST in subject(mail) and "待审邀请函" in subject(mail)
+    text = body(mail)
+    assert "尊敬的各位人大代表、政协委员" in text and "2026年12月3日（星期四）" in text
+    assert f"python run.py approve {FIRST} --by" in text and f"python run.py reject {FIRST}" in text
+    assert "审核" in text and "通过 或 退回" in text
+    assert "wang@npc.example" in text and "li@cppcc.example" in text   # who will receive it
+    assert office.state() == "pending"
+
+
+def test_a_second_draft_run_drafts_nothing_and_mails_nothing(drafted) -> None:
+    mark = drafted.mark()
+
+    run = drafted.draft()
+
+    assert run.drafted == [] and drafted.since(mark) == []
+    assert drafted.ids() == [FIRST]
+
+
+def test_the_letter_is_a_formal_invitation_signed_and_dated_by_the_court(drafted) -> None:
+    row = drafted.row()
+    court = drafted.settings.court
+
+    assert row["subject"].startswith(court.name) and "2026年12月3日" in row["subject"]
+    letter = row["text"]
+    assert letter.index("尊敬的各位人大代表、政协委员") < letter.index("代表委员看执行、谈执行")
+    for phrase in ("走进执行一线 见证执行", "2026年12月3日（星期四）", "了解执行工作", "见证执行", "意见建议",
+                   "回复", court.contact):
+        assert phrase in letter, phrase
+    assert letter.rstrip().endswith(f"{court.name}\n2026年11月26日")
+    assert "尊敬的各位人大代表、政协委员" in row["html"] and "2026年12月3日" in row["html"]
+    assert FIRST not in letter and "审核" not in letter     # the office's notes stay out of the letter
+
+
+def test_a_visit_without_a_name_is_still_invited_to(office) -> None:
+    office.sheet({**VISIT, "name": None})
+
+    office.draft()
+
+    assert "活动名称：代表委员看执行、谈执行" in office.row()["text"]
+
+
+def test_two_identical_rows_are_one_visit_and_get_one_invitation(office) -> None:
+    office.sheet(VISIT, VISIT)
+
+    assert office.draft().drafted == [FIRST]
+
+
+def test_a_visit_today_is_invited_to_and_a_past_visit_is_not(office) -> None:
+    office.sheet({**VISIT, "date": date(2026, 11, 26)}, {**VISIT, "date": date(2026, 11, 25), "name": "上周的活动"})
+
+    run = office.draft()
+
+    assert run.drafted == [FIRST]
+    assert office.row()["activity_day"] == "2026-11-26"
+
+
+def test_other_activity_kinds_get_no_invitation(office) -> None:
+    office.sheet({"date": date(2026, 12, 10), "kind": "新闻发布会", "name": "执行工作新闻发布会"},
+                 {"date": date(2026, 12, 11), "kind": "重大执行活动", "name": "集中执行行动",
+                  "plan_date": date(2026, 12, 1)})
+
+    run = office.draft()
+
+    assert run.drafted == [] and office.since() == [] and office.ids() == []
+
+
+def test_invitations_false_drafts_nothing(office) -> None:
+    set_deputies(office.ws, invitations=False)
+    office.sheet(VISIT)
+
+    run = office.draft()
+
+    assert run.drafted == [] and office.since() == [] and office.ids() == []
+    assert any("invitations = false" in m for m in run.messages)
+
+
+def test_a_dry_run_previews_the_office_mail_and_records_nothing(office) -> None:
+    office.sheet(VISIT)
+
+    run = office.draft(dry_run=True)
+
+    assert run.drafted == [FIRST] and [p.recipient for p in run.previews] == [OFFICE]
+    assert office.since() == [] and office.ids() == []
+    assert office.draft().drafted == [FIRST]     # the real run still takes the first ID
+
+
+def test_the_serial_restarts_with_the_year_of_drafting(office, monkeypatch) -> None:
+    office.sheet(VISIT, {**VISIT, "date": date(2027, 1, 14), "name": "一月看执行"})
+    office.draft()
+    monkeypatch.setenv("PIPELINE_NOW", "2027-01-04T10:00:00+08:00")
+    office.sheet({**VISIT, "date": date(2027, 1, 14), "name": "一月看执行"}, {**VISIT, "date": date(2027, 1, 28)})
+
+    run = office.draft()
+
+    assert run.drafted == ["I-2027-000001"]
+
+
+# --- review and sending --------------------------------------------------------------
+
+def test_approving_sends_the_invitation_once_to_every_deputy_each_alone(drafted) -> None:
+    note = drafted.approve()
+    assert "2 位代表委员" in note
+    mark = drafted.mark()
+
+    run = drafted.send()
+
+    assert run.sent == [FIRST]
+    sent = drafted.since(mark)
+    assert recipients(sent) == sorted(DEPUTY_EMAILS)
+    assert all(len(m.rcpt_tos) == 1 for m in sent)
+    row = drafted.row()
+    for message in sent:
+        assert subject(message) == row["subject"]
+        assert "尊敬的各位人大代表、政协委员" in body(message)
+        assert message.parse()["To"].addresses[0].addr_spec == message.rcpt_tos[0]
+    assert {m.parse()["To"].addresses[0].display_name for m in sent} == {"王代表", "李委员"}
+    assert row["state"] == "sent" and row["sent_at"] and row["decided_by"] == "符贤"
+
+
+def test_a_second_send_run_sends_nothing(approved) -> None:
+    approved.send()
+    mark = approved.mark()
+
+    run = approved.send()
+
+    assert run.sent == [] and approved.since(mark) == []
+    assert approved.draft().drafted == []      # a sent invitation is live: no new draft either
+
+
+def test_sending_nothing_approved_sends_nothing(drafted) -> None:
+    mark = drafted.mark()
+
+    run = drafted.send()
+
+    assert run.sent == [] and drafted.since(mark) == [] and drafted.state() == "pending"
+
+
+def test_a_rejected_invitation_is_never_sent_and_not_redrafted(drafted) -> None:
+    assert "不会发出" in drafted.reject()
+    mark = drafted.mark()
+
+    assert drafted.send().sent == [] and drafted.draft().drafted == []
+
+    assert drafted.since(mark) == []
+    row = drafted.row()
+    assert row["state"] == "rejected" and row["reason"] == "活动细节待定" and row["decided_by"] == "高琼芳"
+
+
+def test_a_rejected_invitation_may_still_be_approved_and_then_goes_out(drafted) -> None:
+    drafted.reject()
+    drafted.approve()
+
+    assert drafted.send().sent == [FIRST]
+
+
+def test_the_review_tab_path_records_the_decision_through_decide_invitation(drafted) -> None:
+    now = clock.now(drafted.settings.timezone)
+    with Ledger(drafted.ws.ledger) as ledger:
+        assert invitations.invitation_states(ledger) == {FIRST: ("pending", FIRST)}
+        with ledger.transaction():
+            invitations.decide_invitation(ledger, FIRST, "通过", "王小露", "", source="sheet", at=now)
+        assert invitations.invitation_states(ledger) == {FIRST: ("approved", FIRST)}
+        [decision] = ledger.decisions(FIRST)
+    assert (decision["decision"], decision["reviewer"], decision["source"]) == ("通过", "王小露", "sheet")
+
+
+def test_a_review_row_on_the_sheet_approves_an_invitation_and_the_next_send_delivers_it(drafted) -> None:
+    book = openpyxl.load_workbook(drafted.ws.workbook)
+    write_rows(book[REVIEWS.name], REVIEWS, [{"draft_id": FIRST.lower(), "decision": "通过", "reviewer": "赵刚"}])
+    book.save(drafted.ws.workbook)
+
+    drafted.pull()
+
+    assert drafted.state() == "approved" and drafted.row()["decided_by"] == "赵刚"
+    assert drafted.send().sent == [FIRST]
+
+
+@pytest.mark.parametrize("wanted, reason", [("I-2026-000099", "不存在"), ("D-2026-000001", "不存在")])
+def test_an_unknown_id_gives_a_clear_usage_error(drafted, wanted, reason) -> None:
+    with pytest.raises(UsageError, match=reason):
+        drafted.approve(wanted)
+
+
+def test_a_lowercase_id_is_understood(drafted) -> None:
+    drafted.approve(FIRST.lower())
+
+    assert drafted.state() == "approved"
+
+
+def test_approving_twice_is_refused(approved) -> None:
+    with pytest.raises(UsageError, match="已经通过审核"):
+        approved.approve()
+
+
+def test_a_decision_other_than_pass_or_return_is_refused(drafted) -> None:
+    with pytest.raises(UsageError, match="通过.*退回"):
+        invitations.review_invitation(drafted.settings, FIRST, "同意", reviewer="符贤")
+    assert drafted.state() == "pending"
+
+
+def test_an_invitation_already_sent_cannot_be_decided_again(approved) -> None:
+    approved.send()
+
+    with pytest.raises(UsageError, match="已于.*发给代表委员"):
+        approved.reject()
+    assert approved.state() == "sent"
+
+
+# --- keeping in step with the 活动 tab ---------------------------------------------------
+
+def test_changing_the_date_withdraws_the_old_invitation_and_drafts_a_new_one(drafted) -> None:
+    edit_activity(drafted.ws, 2, date=date(2026, 12, 10))
+    drafted.pull()
+    assert drafted.state(FIRST) == "withdrawn"          # the pull that read the change withdrew it
+    mark = drafted.mark()
+
+    run = drafted.draft()
+
+    assert run.drafted == [SECOND]
+    assert drafted.state(FIRST) == "withdrawn" and drafted.state(SECOND) == "pending"
+    assert "2026年12月10日" in drafted.row(SECOND)["text"]
+    assert "请以本函为准" not in drafted.row(SECOND)["text"]     # the old one never reached the deputies
+    [mail] = drafted.since(mark)
+    assert SECOND in subject(mail) and mail.rcpt_tos == [OFFICE]
+
+
+def test_changing_the_name_of_an_approved_visit_withdraws_it_and_it_is_never_sent(approved) -> None:
+    edit_activity(approved.ws, 2, name="代表委员见证集中执行")
+    approved.pull()
+    mark = approved.mark()
+
+    assert approved.send().sent == []
+    run = approved.draft()
+
+    assert approved.state(FIRST) == "withdrawn" and run.drafted == [SECOND]
+    assert not DEPUTY_EMAILS & set(recipients(approved.since(mark)))
+
+
+def test_removing_the_visit_withdraws_its_invitation(drafted) -> None:
+    delete_activity(drafted.ws, 2)
+    drafted.pull()
+
+    assert drafted.state() == "withdrawn"
+    assert drafted.draft().drafted == []
+
+
+def test_a_withdrawn_invitation_cannot_be_approved(drafted) -> None:
+    delete_activity(drafted.ws, 2)
+    drafted.pull()
+
+    with pytest.raises(UsageError, match="撤回"):
+        drafted.approve()
+    assert drafted.state() == "withdrawn"
+
+
+def test_a_visit_moved_after_its_invitation_was_sent_gets_a_corrected_invitation(approved) -> None:
+    approved.send()
+    edit_activity(approved.ws, 2, date=date(2026, 12, 10))
+    approved.pull()
+    mark = approved.mark()
+
+    run = approved.draft()
+
+    assert run.drafted == [SECOND] and run.alerts == []
+    assert approved.state(FIRST) == "sent"
+    new = approved.row(SECOND)
+    assert new["previous"] == FIRST
+    assert "2026年12月3日" in new["text"] and "请以本函为准" in new["text"]
+    [mail] = approved.since(mark)
+    assert f"本函取代邀请函 {FIRST}" in body(mail)
+    approved.approve(SECOND)
+    approved.send()
+    assert recipients(approved.since(mark + 1)) == sorted(DEPUTY_EMAILS)
+
+
+def test_removing_a_visit_after_its_invitation_was_sent_tells_the_office_once(approved) -> None:
+    approved.send()
+    delete_activity(approved.ws, 2)
+    approved.pull()
+    mark = approved.mark()
+
+    first, second = approved.draft(), approved.draft()
+
+    assert first.alerts == [FIRST] and second.alerts == []
+    [alert] = approved.since(mark)
+    assert alert.rcpt_tos == [OFFICE] and FIRST in subject(alert) and "通知受邀的代表委员" in body(alert)
+    assert approved.state() == "sent"
+
+
+# --- expiry --------------------------------------------------------------------------
+
+def test_a_visit_whose_day_passed_before_approval_expires_and_is_never_sent(drafted, monkeypatch) -> None:
+    monkeypatch.setenv("PIPELINE_NOW", "2026-12-04T09:00:00+08:00")
+    mark = drafted.mark()
+
+    run = drafted.draft()
+
+    assert run.expired == [FIRST] and run.drafted == []
+    with pytest.raises(UsageError, match="已过"):
+        drafted.approve()
+    assert drafted.send().sent == []
+    assert drafted.state() == "expired" and drafted.since(mark) == []
+
+
+def test_an_approved_invitation_whose_day_passed_unsent_expires_at_the_send_run(approved, monkeypatch) -> None:
+    monkeypatch.setenv("PIPELINE_NOW", "2026-12-04T09:00:00+08:00")
+    mark = approved.mark()
+
+    run = approved.send()
+
+    assert run.expired == [FIRST] and run.sent == []
+    assert approved.state() == "expired" and approved.since(mark) == []
+    with pytest.raises(UsageError, match="已过"):
+        approved.reject()
+
+
+def test_on_the_day_of_the_visit_an_approved_invitation_still_goes_out(approved, monkeypatch) -> None:
+    monkeypatch.setenv("PIPELINE_NOW", "2026-12-03T08:00:00+08:00")
+
+    assert approved.send().sent == [FIRST]
+
+
+# --- no deputy addresses -----------------------------------------------------------------
+
+def test_without_deputy_addresses_the_invitation_is_drafted_with_a_warning(office) -> None:
+    set_deputies(office.ws, addresses=[])
+    office.sheet(VISIT)
+
+    run = office.draft()
+
+    assert run.drafted == [FIRST]
+    [mail] = office.since()
+    assert mail.rcpt_tos == [OFFICE] and "[deputies] addresses" in body(mail)
+    assert any("[deputies] addresses" in m for m in run.messages)
+
+
+def test_without_deputy_addresses_an_approved_invitation_waits_and_nothing_is_lost(office) -> None:
+    set_deputies(office.ws, addresses=[])
+    office.sheet(VISIT)
+    office.draft()
+    assert "[deputies] addresses" in office.approve()
+    mark = office.mark()
+
+    run = office.send()
+
+    assert run.sent == [] and run.held == [FIRST] and office.since(mark) == []
+    assert office.state() == "approved"
+    assert any(FIRST in m and "[deputies] addresses" in m for m in run.messages)
+
+    set_deputies(office.ws, addresses=list(DEPUTIES))
+    assert office.send().sent == [FIRST]
+    assert recipients(office.since(mark)) == sorted(DEPUTY_EMAILS)
