@@ -109,6 +109,8 @@ class WeekStatus:
     drafts: list[dict[str, object]] = field(default_factory=list)       # pending or approved
     deliveries: dict[str, int] = field(default_factory=dict)            # state -> count
     troubles: list[dict[str, object]] = field(default_factory=list)     # not delivered
+    invitations: list[dict[str, object]] = field(default_factory=list)  # pending or approved
+    channels: list[dict[str, object]] = field(default_factory=list)     # releases with a version to post
 
 
 def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
@@ -124,9 +126,11 @@ def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
         drafts = [dict(d) for d in ledger.drafts("pending", "approved")]
         deliveries = ledger.delivery_counts()
         troubles = [dict(t) for t in ledger.troubled_deliveries(at - TROUBLE_WINDOW)]
+        letters = [dict(i) for i in ledger.invitations("pending", "approved")]
+        board = [r for r in _channel_board(ledger, at) if r["open"]]
     return WeekStatus(week=week, monday=monday, teams=teams, errors=errors[:error_limit],
                       error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts,
-                      deliveries=deliveries, troubles=troubles)
+                      deliveries=deliveries, troubles=troubles, invitations=letters, channels=board)
 
 
 # --- the plan's obligations, the digest and the reminders ---------------------

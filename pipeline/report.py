@@ -94,6 +94,16 @@ def week_status(status: WeekStatus) -> str:
         lines.append(table(("草稿编号", "类别", "状态", "标题"), rows))
     else:
         lines.append("没有待审核或待发布的稿件。")
+    if status.invitations:
+        lines.append(f"邀请函待办（{len(status.invitations)} 封）：")
+        rows = [(i["id"], i["activity_day"], "已通过，待发给代表委员" if i["state"] == "approved" else "待审核",
+                 i["activity_name"]) for i in status.invitations]
+        lines.append(table(("编号", "活动日期", "状态", "活动"), rows))
+    if status.channels:
+        lines.append(f"发布渠道待发（{len(status.channels)} 篇；发出后运行 python run.py posted 草稿编号 --channel 微信）：")
+        for release in status.channels:
+            waiting = "、".join(c["label"] for c in release["channels"] if not c["posted"])
+            lines.append(f"  - {release['id']} {release['headline']}：{waiting}")
     if status.deliveries:
         labels = {"sent": "已送达", "queued": "排队中", "sending": "发送中", **STATE_LABELS}
         counts = "，".join(f"{labels.get(k, k)} {v}" for k, v in sorted(status.deliveries.items()))

@@ -121,3 +121,46 @@ def test_a_layout_error_names_tab_and_column_and_exits_1(workspace: Workspace) -
     assert result.returncode == 1
     assert "素材" in result.stderr and "执行过程" in result.stderr
     assert "上次读取失败" in workspace.cli("status", check=True).stdout
+
+
+def test_the_demo_cycle_drafts_an_invitation_that_approve_sends_to_the_deputies(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("once", check=True)
+    status = workspace.cli("status", check=True).stdout
+    assert "邀请函待办（1 封）" in status and "I-2026-000001" in status
+
+    approved = workspace.cli("approve", "i-2026-000001", "--by", "符贤", check=True)
+    workspace.cli("once", check=True)
+
+    assert "邀请函 I-2026-000001 已通过审核，下次发送时将发给 2 位代表委员" in approved.stdout
+    outbox = workspace.settings.mail.outbox
+    sent = sorted(p.name for p in outbox.glob("*-invitation-I-2026-000001-*.eml"))
+    assert [name.rsplit("-", 1)[-1] for name in sent] == ["deputy.wang@npc.example.eml",
+                                                          "member.chen@cppcc.example.eml"]
+    assert "邀请函待办" not in workspace.cli("status", check=True).stdout
+
+
+def test_status_lists_the_channels_still_to_post_until_they_are_marked(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("once", check=True)
+    workspace.cli("approve", "D-2026-000002", check=True)
+    workspace.cli("publish", check=True)
+    assert "D-2026-000002" in workspace.cli("status", check=True).stdout.partition("发布渠道待发")[2]
+
+    for channel in ("微信", "微博", "网站"):
+        workspace.cli("posted", "D-2026-000002", "--channel", channel, check=True)
+
+    assert "发布渠道待发" not in workspace.cli("status", check=True).stdout
+
+
+def test_the_brief_command_previews_last_months_brief_and_refuses_a_bad_month(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("pull", check=True)
+
+    preview = workspace.cli("brief", "--dry-run", check=True)
+    bad = workspace.cli("brief", "--month", "2026-13")
+
+    assert "（试运行：未发送，未记账）将发送 2 封代表委员简报" in preview.stdout
+    assert "执行工作简报（2026年第1期）" in preview.stdout          # the year's first: none was sent before
+    assert bad.returncode == 2 and "--month" in bad.stderr
+    assert not list(workspace.settings.mail.outbox.glob("*-brief-*"))

@@ -101,6 +101,18 @@ def test_a_monday_sends_last_weeks_summary_and_the_first_sends_last_months_repor
     assert [c[1:] for c in recorder.of("monthly-summary")] == [("2026-11", f"2026-12-01T09:00:00{BEIJING}")]
 
 
+def test_the_deputies_brief_goes_out_once_on_the_second_for_the_month_before(workspace, monkeypatch) -> None:
+    runner, recorder = started(workspace, monkeypatch, f"2026-11-23T10:00:00{BEIJING}")
+    start = datetime.fromisoformat(f"2026-12-01T00:00:00{BEIJING}")
+    tick_through(runner, monkeypatch, start, start + timedelta(days=3), step=timedelta(minutes=30))
+    assert [c[1:] for c in recorder.of("brief")] == [("2026-11", f"2026-12-02T09:00:00{BEIJING}")]
+
+
+def test_a_new_install_does_not_send_last_months_brief(workspace, monkeypatch) -> None:
+    runner, recorder = started(workspace, monkeypatch, f"2026-12-03T10:00:00{BEIJING}")
+    assert recorder.of("brief") == []
+
+
 def test_no_cycles_and_no_digest_at_the_weekend(workspace, monkeypatch) -> None:
     runner, recorder = started(workspace, monkeypatch, f"2026-11-27T20:00:00{BEIJING}")
     recorder.calls.clear()
