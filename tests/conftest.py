@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +71,15 @@ class Workspace:
         book.save(self.workbook)
         return self.workbook
 
+    def configure(self, section: str, **values: Any) -> None:
+        """Set keys of ``[section]`` (dotted for a sub-table) in the config, as an administrator would."""
+        data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        table = data
+        for part in section.split("."):
+            table = table.setdefault(part, {})
+        table.update(values)
+        self.config_path.write_text(toml_text(data), encoding="utf-8")
+
     def rows(self, tab: Tab = SUBMISSIONS) -> list[dict[str, Any]]:
         """The tab's data rows as dicts keyed by column key (blank rows dropped)."""
         book = openpyxl.load_workbook(self.workbook)
@@ -115,3 +125,4 @@ def workspace(tmp_path: Path) -> Workspace:
     settings = config.load(path)
     return Workspace(tmp_path, path, settings.sheet.path, settings.ledger.path)
 from smtp_server import *  # noqa: E402,F401,F403  (SMTP fixtures)
+from smtp_server import toml_text  # noqa: E402

@@ -40,7 +40,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 __all__ = [
     "SMTP_USER", "SMTP_PASSWORD", "SMTP_PASSWORD_ENV",
     "Received", "RecordingHandler", "SmtpServer", "write_smtp_config",
-    "smtp_ca", "smtp_server", "smtp_auth_server", "smtp_starttls_server", "smtp_ssl_server",
+    "smtp_ca", "smtp_server", "smtp_auth_server", "smtp_starttls_server", "smtp_ssl_server", "toml_text",
 ]
 
 SMTP_HOST = "127.0.0.1"
@@ -268,10 +268,10 @@ def write_smtp_config(config_path: Path, *, host: str, port: int, security: str,
     if ca_file is not None:
         smtp["ca_file"] = Path(ca_file).resolve().as_posix()
     mail["smtp"] = smtp
-    path.write_text(_toml(data), encoding="utf-8")
+    path.write_text(toml_text(data), encoding="utf-8")
 
 
-def _toml(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
+def toml_text(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
     """A minimal TOML writer: enough for the pipeline's config (scalars, string lists, tables)."""
     lines, subtables = [], []
     for key, value in table.items():
@@ -282,7 +282,7 @@ def _toml(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
     text = "".join(line + "\n" for line in lines)
     for key, value in subtables:
         name = ".".join(_toml_key(k) for k in (*prefix, key))
-        text += f"\n[{name}]\n" + _toml(value, (*prefix, key))
+        text += f"\n[{name}]\n" + toml_text(value, (*prefix, key))
     return text
 
 

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
-import tomllib
 from datetime import date, datetime
-from typing import Any
 
 import docx
 import openpyxl
 import pytest
 from conftest import Workspace, material, write_rows
-from smtp_server import _toml
 
 from pipeline import brief, jobs, publishing
 from pipeline.brief import BriefBlocked
@@ -66,13 +63,6 @@ ACTIVITIES = [
 ]
 
 
-def set_deputies(workspace: Workspace, **values: Any) -> None:
-    """Write ``[deputies]`` keys into the workspace's config, as an administrator would."""
-    data = tomllib.loads(workspace.config_path.read_text(encoding="utf-8"))
-    data.setdefault("deputies", {}).update(values)
-    workspace.config_path.write_text(_toml(data), encoding="utf-8")
-
-
 def at(monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
     monkeypatch.setenv("PIPELINE_NOW", moment)
 
@@ -90,7 +80,7 @@ def approve_and_publish(workspace: Workspace) -> None:
 def newsroom(workspace: Workspace, server, monkeypatch: pytest.MonkeyPatch) -> None:
     """October's release, November's material and releases, and the 活动 tab, through the real jobs."""
     server.configure(workspace)
-    set_deputies(workspace, addresses=DEPUTIES)
+    workspace.configure("deputies", addresses=DEPUTIES)
     at(monkeypatch, "2026-10-28T10:00:00+08:00")
     workspace.make_workbook([OCTOBER], media=MEDIA, activities=ACTIVITIES)
     jobs.pull(workspace.settings)
@@ -213,7 +203,7 @@ def test_activities_held_this_month_and_coming_ones_go_to_their_sections(workspa
 # --- the issue number -----------------------------------------------------------------------
 
 def test_issue_numbers_follow_the_months_and_restart_with_each_year(workspace, monkeypatch) -> None:
-    set_deputies(workspace, addresses=DEPUTIES)
+    workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([])
     jobs.pull(workspace.settings)
 
@@ -239,7 +229,7 @@ def test_issue_numbers_follow_the_months_and_restart_with_each_year(workspace, m
 
 def test_a_second_run_for_the_same_month_sends_nothing(workspace, smtp_server, monkeypatch) -> None:
     smtp_server.configure(workspace)
-    set_deputies(workspace, addresses=DEPUTIES)
+    workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([material()])
     jobs.pull(workspace.settings)
     at(monkeypatch, ISSUED)
@@ -253,7 +243,7 @@ def test_a_second_run_for_the_same_month_sends_nothing(workspace, smtp_server, m
 
 def test_a_dry_run_sends_and_records_nothing(workspace, smtp_server, monkeypatch) -> None:
     smtp_server.configure(workspace)
-    set_deputies(workspace, addresses=DEPUTIES)
+    workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([material()])
     jobs.pull(workspace.settings)
     at(monkeypatch, ISSUED)
@@ -275,7 +265,7 @@ def test_a_dry_run_sends_and_records_nothing(workspace, smtp_server, monkeypatch
 
 def test_without_addresses_the_brief_is_skipped_and_nothing_sent(workspace, smtp_server, monkeypatch) -> None:
     smtp_server.configure(workspace)
-    set_deputies(workspace, addresses=[])
+    workspace.configure("deputies", addresses=[])
     workspace.make_workbook([material()])
     jobs.pull(workspace.settings)
     at(monkeypatch, ISSUED)
@@ -288,7 +278,7 @@ def test_without_addresses_the_brief_is_skipped_and_nothing_sent(workspace, smtp
 
 def test_with_brief_false_the_brief_is_skipped_and_nothing_sent(workspace, smtp_server, monkeypatch) -> None:
     smtp_server.configure(workspace)
-    set_deputies(workspace, addresses=DEPUTIES, brief=False)
+    workspace.configure("deputies", addresses=DEPUTIES, brief=False)
     workspace.make_workbook([material()])
     jobs.pull(workspace.settings)
     at(monkeypatch, ISSUED)
@@ -301,7 +291,7 @@ def test_with_brief_false_the_brief_is_skipped_and_nothing_sent(workspace, smtp_
 
 def test_each_deputy_gets_one_copy_and_the_imprint_counts_them(workspace, smtp_server, monkeypatch) -> None:
     smtp_server.configure(workspace)
-    set_deputies(workspace, addresses=[*DEPUTIES, "Wang.Daibiao@npc.example"])
+    workspace.configure("deputies", addresses=[*DEPUTIES, "Wang.Daibiao@npc.example"])
     workspace.make_workbook([])
     jobs.pull(workspace.settings)
     at(monkeypatch, ISSUED)
@@ -312,7 +302,7 @@ def test_each_deputy_gets_one_copy_and_the_imprint_counts_them(workspace, smtp_s
 
 
 def test_a_month_that_is_malformed_or_still_to_come_is_refused(workspace, monkeypatch) -> None:
-    set_deputies(workspace, addresses=DEPUTIES)
+    workspace.configure("deputies", addresses=DEPUTIES)
     at(monkeypatch, ISSUED)
     for month in ("2026-13", "2026/11", "11", ""):
         with pytest.raises(UsageError, match="YYYY-MM"):
@@ -323,7 +313,7 @@ def test_a_month_that_is_malformed_or_still_to_come_is_refused(workspace, monkey
 
 def test_an_identifier_in_an_activity_name_stops_the_brief(workspace, smtp_server, monkeypatch) -> None:
     smtp_server.configure(workspace)
-    set_deputies(workspace, addresses=DEPUTIES)
+    workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([], activities=[{"date": date(2026, 11, 20), "kind": "代表委员看执行",
                                              "name": "见证执行 联系人13812345678"}])
     jobs.pull(workspace.settings)
@@ -360,7 +350,7 @@ def test_the_docx_attachment_opens_and_holds_the_masthead_and_the_sections(works
 
 
 def test_the_editor_named_in_the_config_issues_the_brief(workspace, monkeypatch) -> None:
-    set_deputies(workspace, addresses=DEPUTIES, editor="儋州市人民法院执行局综合办公室")
+    workspace.configure("deputies", addresses=DEPUTIES, editor="儋州市人民法院执行局综合办公室")
     at(monkeypatch, ISSUED)
     preview = brief.brief(workspace.settings, "2026-11", dry_run=True).previews[0]
     document = docx.Document(io.BytesIO(preview.attachments[0].content))

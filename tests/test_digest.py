@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
 
-from pipeline import jobs
+from pipeline import invitations, jobs
 from pipeline.ledger import Ledger
 
 from conftest import DEFAULT_TEAMS, Workspace, material
@@ -265,3 +266,19 @@ def test_an_old_refusal_leaves_the_digest_after_a_week(pulled, smtp_server, monk
                if m.rcpt_tos == ["office@court.example"]]
     assert "zhihui@court.example" in digests[0]
     assert "未能送达的邮件" not in digests[1]
+
+
+def test_the_digest_lists_invitations_awaiting_review_or_sending(workspace: Workspace) -> None:
+    workspace.make_workbook(team_items("执行一组", 3), activities=[
+        {"date": date(2026, 12, 8), "kind": "代表委员看执行", "name": "代表委员见证涉民生案件执行"},
+        {"date": date(2026, 12, 9), "kind": "新闻发布会", "name": "执行工作新闻发布会"}])
+    jobs.pull(workspace.settings)
+    invitations.draft_invitations(workspace.settings)
+
+    jobs.digest(workspace.settings)
+
+    [digest] = outbox_messages(workspace, "digest")
+    text = digest.get_body(("plain",)).get_content()
+    assert "邀请函待办（1 封）" in text
+    assert "I-2026-000001 2026-12-08“代表委员见证涉民生案件执行”：待审核" in text
+    assert "执行工作新闻发布会”：" not in text

@@ -7,14 +7,12 @@ real SMTP server on 127.0.0.1 (tests/smtp_server.py) received.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
 from typing import Any
 
 import openpyxl
 import pytest
 from conftest import Workspace, write_rows
-from smtp_server import _toml
 
 from pipeline import clock, invitations, jobs
 from pipeline.errors import UsageError
@@ -26,12 +24,6 @@ DEPUTIES = ("王代表 <wang@npc.example>", "李委员 <li@cppcc.example>")
 DEPUTY_EMAILS = {"wang@npc.example", "li@cppcc.example"}
 FIRST, SECOND = "I-2026-000001", "I-2026-000002"
 VISIT = {"date": date(2026, 12, 3), "kind": "代表委员看执行", "name": "走进执行一线 见证执行"}   # a Thursday
-
-
-def set_deputies(workspace: Workspace, **values: Any) -> None:
-    data = tomllib.loads(workspace.config_path.read_text(encoding="utf-8"))
-    data.setdefault("deputies", {}).update(values)
-    workspace.config_path.write_text(_toml(data), encoding="utf-8")
 
 
 def edit_activity(workspace: Workspace, row: int, **values: Any) -> None:
@@ -55,7 +47,7 @@ class Office:
     def __init__(self, workspace: Workspace, server) -> None:
         self.ws, self.handler = workspace, server.handler
         server.configure(workspace)
-        set_deputies(workspace, addresses=list(DEPUTIES))
+        workspace.configure("deputies", addresses=list(DEPUTIES))
 
     @property
     def settings(self):
@@ -207,7 +199,7 @@ def test_other_activity_kinds_get_no_invitation(office) -> None:
 
 
 def test_invitations_false_drafts_nothing(office) -> None:
-    set_deputies(office.ws, invitations=False)
+    office.ws.configure("deputies", invitations=False)
     office.sheet(VISIT)
 
     run = office.draft()
@@ -465,7 +457,7 @@ def test_on_the_day_of_the_visit_an_approved_invitation_still_goes_out(approved,
 # --- no deputy addresses -----------------------------------------------------------------
 
 def test_without_deputy_addresses_the_invitation_is_drafted_with_a_warning(office) -> None:
-    set_deputies(office.ws, addresses=[])
+    office.ws.configure("deputies", addresses=[])
     office.sheet(VISIT)
 
     run = office.draft()
@@ -477,7 +469,7 @@ def test_without_deputy_addresses_the_invitation_is_drafted_with_a_warning(offic
 
 
 def test_without_deputy_addresses_an_approved_invitation_waits_and_nothing_is_lost(office) -> None:
-    set_deputies(office.ws, addresses=[])
+    office.ws.configure("deputies", addresses=[])
     office.sheet(VISIT)
     office.draft()
     assert "[deputies] addresses" in office.approve()
@@ -489,6 +481,6 @@ def test_without_deputy_addresses_an_approved_invitation_waits_and_nothing_is_lo
     assert office.state() == "approved"
     assert any(FIRST in m and "[deputies] addresses" in m for m in run.messages)
 
-    set_deputies(office.ws, addresses=list(DEPUTIES))
+    office.ws.configure("deputies", addresses=list(DEPUTIES))
     assert office.send().sent == [FIRST]
     assert recipients(office.since(mark)) == sorted(DEPUTY_EMAILS)

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,18 +23,8 @@ from pipeline import jobs, publishing, scheduler, summaries
 from pipeline.ledger import Ledger
 
 from conftest import PROJECT, Workspace, material
-from smtp_server import _toml
 
 BEIJING = "+08:00"
-
-
-def set_config(workspace: Workspace, section: str, key: str, value) -> None:
-    data = tomllib.loads(workspace.config_path.read_text(encoding="utf-8"))
-    table = data
-    for part in section.split("."):
-        table = table.setdefault(part, {})
-    table[key] = value
-    workspace.config_path.write_text(_toml(data), encoding="utf-8")
 
 
 class Recorder:
@@ -294,7 +283,7 @@ def test_sigterm_during_a_publish_batch_finishes_the_message_and_records_every_s
              for i in range(8)]
     workspace.make_workbook([material()], media=media)
     settings = smtp_server.configure(workspace)
-    set_config(workspace, "mail", "rate_per_minute", 120)     # half a second between messages
+    workspace.configure("mail", rate_per_minute=120)     # half a second between messages
     jobs.pull(settings)
     publishing.draft(settings)
     publishing.review(settings, "D-2026-000001", "通过", reviewer="符贤")
@@ -362,8 +351,8 @@ def test_summary_figures_equal_what_the_ledger_holds(workspace) -> None:
 
 
 def test_the_weekly_summary_goes_to_the_leaders_and_the_monthly_report_to_the_higher_court(workspace) -> None:
-    set_config(workspace, "summaries", "leaders", ["张光亲 <zhangguangqin@court.example>"])
-    set_config(workspace, "summaries", "higher_court", ["hnfy@court.example"])
+    workspace.configure("summaries", leaders=["张光亲 <zhangguangqin@court.example>"])
+    workspace.configure("summaries", higher_court=["hnfy@court.example"])
     workspace.make_workbook([material()])
     jobs.pull(workspace.settings)
     weekly = summaries.summary(workspace.settings, "weekly", "2026-W48")
