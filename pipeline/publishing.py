@@ -122,12 +122,16 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                 base = draft_id = f"D-{at.year}-{serial:06d}"
                 version = 1
             release = compose(fields, kind=submission["kind"], draft_id=draft_id, day=at.date(), settings=settings)
-            items += _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
-                                 submission, fields)
+            mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
+                               submission, fields)
             run.drafted.append(draft_id)
             if dry_run:
+                items += mail
                 continue
+            # The draft and the office's mail about it are recorded together: neither without the other.
             with ledger.transaction():
+                for item in mail:
+                    ledger.save_message(item, at.date().isoformat(), at)
                 ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
                                   submission_version=submission["version"], kind=submission["kind"],
                                   headline=release.headline, text=release.text, html=release.html,
@@ -141,8 +145,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
         if dry_run:
             run.previews = items
             return run
-        for item in items:
-            queue(ledger, [item], period=at.date().isoformat(), at=at)
+        queue(ledger, items, period=at.date().isoformat(), at=at)
         run.report = flush(settings, ledger, at=at, transport=transport)
     return run
 

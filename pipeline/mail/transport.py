@@ -113,7 +113,7 @@ class OutboxTransport:
         stem = self._free_stem(name)
         try:
             write_atomic(self.folder / f"{stem}.eml", data)
-            write_atomic(self.folder / f"{stem}.html", _preview(data).encode("utf-8"))
+            write_atomic(self.folder / f"{stem}.html", _preview(data).encode("utf-8"), durable=False)
         except OSError as exc:
             return Result(recipient, TEMPORARY, f"outbox write failed: {exc.strerror}")
         return Result(recipient, SENT, f"written to {stem}.eml")
@@ -142,7 +142,7 @@ class OutboxTransport:
                 "<table border=\"1\" cellpadding=\"6\" cellspacing=\"0\">"
                 "<tr><th>时间</th><th>收件人</th><th>主题</th><th>原件</th></tr>"
                 + "".join(rows) + "</table></body></html>")
-        write_atomic(self.folder / "index.html", page.encode("utf-8"))
+        write_atomic(self.folder / "index.html", page.encode("utf-8"), durable=False)
 
 
 def _preview(data: bytes) -> str:
