@@ -42,6 +42,8 @@ class SheetSettings:
     spreadsheet: str | None = field(default=None, metadata=_meta("Google spreadsheet key or URL"))
     credentials: Path | None = field(default=None, metadata=_meta("service-account key file"))
     endpoint: str = field(default=GOOGLE_SHEETS_ENDPOINT, metadata=_meta("Sheets API address or gateway"))
+    retry_budget: float = field(default=90.0, metadata=_meta("seconds a Sheets request may spend retrying"))
+    timeout: float = field(default=60.0, metadata=_meta("seconds to wait for one Sheets API reply"))
 
 
 @dataclass(frozen=True)

@@ -302,6 +302,19 @@ def test_a_persistent_503_ends_the_cycle_within_its_bound_and_changes_nothing(sh
     assert sheet.pull().new == 3                                  # the next cycle takes the new rows in
 
 
+def test_the_retry_budget_comes_from_the_config(sheet):
+    text = sheet.config_path.read_text(encoding="utf-8")
+    sheet.config_path.write_text(text.replace('backend = "gsheets"\n', 'backend = "gsheets"\nretry_budget = 10\n'),
+                                 encoding="utf-8")
+    sheet.load([material()])
+    sheet.api.fail(503, seconds=10_000)
+    source = gsheets.GoogleSheetsSource.from_settings(sheet.settings, sleep=sheet.time.sleep, clock=sheet.time.clock,
+                                                      jitter=random.Random(5).random)
+    with pytest.raises(SourceError, match="503"):
+        sheet.pull(source)
+    assert 2 <= len(sheet.time.waits) <= 3 and sum(sheet.time.waits) <= 10    # the default budget allows 7
+
+
 def test_a_write_back_that_keeps_failing_rolls_the_ledger_back(sheet):
     sheet.load(rows_of(6))
     sheet.api.fail(503, seconds=10_000, kinds={"values.batchUpdate"})

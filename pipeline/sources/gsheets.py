@@ -37,7 +37,7 @@ from ..config import Settings
 from ..errors import SourceError
 from ..layout import MEDIA, REVIEWS, TABS, fold, names_for
 from . import Cell, CellUpdate, SheetData, TabData
-from .google_api import GoogleClient, KeyFile, read_key_file, spreadsheet_key
+from .google_api import GoogleClient, KeyFile, RetryPolicy, read_key_file, spreadsheet_key
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ class GoogleSheetsSource:
         sheet = settings.sheet
         spreadsheet = spreadsheet_key(sheet.spreadsheet or "", f"{settings.source}: [sheet] spreadsheet")
         key = key or read_key_file(sheet.credentials, settings.source, os.environ)
-        return cls(GoogleClient(key, spreadsheet, sheet.endpoint, **client_options), settings.timezone)
+        options = {"policy": RetryPolicy(budget=sheet.retry_budget, timeout=(10.0, sheet.timeout)), **client_options}
+        return cls(GoogleClient(key, spreadsheet, sheet.endpoint, **options), settings.timezone)
 
     def describe(self) -> str:
         return self.client.describe()
