@@ -9,11 +9,14 @@ under our feet or missing stops the pull cleanly, with nothing half-done.
 from __future__ import annotations
 
 import os
+import re
 import stat
+import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 
 from conftest import material
@@ -154,6 +157,93 @@ def test_write_back_changes_only_the_owned_cells(workspace):
 
     assert unowned(after) == unowned(before)
     assert after[(SUBMISSIONS.name, f"{LETTER['id']}2")] == "S-2026-000001"
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def sheet_part(path: Path, title: str) -> str:
+    """The package part that holds the tab ``title`` (workbook order: 素材 is the first sheet)."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    index = book.sheetnames.index(title) + 1
+    book.close()
+    return f"xl/worksheets/sheet{index}.xml"
+
+
+@pytest.fixture
+def pictured(workspace):
+    """A workbook holding a chart, as offices draw one beside their tallies, and the custom XML
+    part a shared drive (SharePoint, OneDrive) keeps its metadata in."""
+    workspace.make_workbook([item(1), item(2)])
+    book = openpyxl.load_workbook(workspace.workbook)
+    stats = book.create_sheet("统计")
+    for row in (("部门", "条数"), ("执行一组", 3), ("执行二组", 5)):
+        stats.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(stats, min_col=2, min_row=1, max_row=3), titles_from_data=True)
+    stats.add_chart(chart, "D2")
+    book.save(workspace.workbook)
+    package = parts(workspace.workbook)
+    package["customXml/item1.xml"] = b'<?xml version="1.0"?><ct:contentTypeSchema xmlns:ct="urn:share"/>'
+    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, content in package.items():
+            out.writestr(name, content)
+    return workspace
+
+
+def test_write_back_keeps_charts_and_every_other_part_byte_for_byte(pictured):
+    before = parts(pictured.workbook)
+    assert any(n.startswith("xl/charts/") for n in before) and "customXml/item1.xml" in before
+
+    assert jobs.pull(pictured.settings).cells_written > 0
+    after = parts(pictured.workbook)
+
+    edited = sheet_part(pictured.workbook, SUBMISSIONS.name)
+    assert set(after) == set(before)
+    assert {n for n in before if before[n] != after[n]} == {edited}
+    assert ids(pictured) == ["S-2026-000001", "S-2026-000002"]
+
+
+def test_write_back_keeps_a_formulas_cached_result(workspace):
+    workspace.make_workbook([item(1)])
+    book = openpyxl.load_workbook(workspace.workbook)
+    book[SUBMISSIONS.name].cell(row=1, column=LENGTH, value="案情字数")
+    book[SUBMISSIONS.name].cell(row=2, column=LENGTH, value=f"=LEN({LETTER['facts']}2)")
+    book.save(workspace.workbook)
+    part = sheet_part(workspace.workbook, SUBMISSIONS.name)
+    package = parts(workspace.workbook)
+    # As Excel saves it: the formula and the result it last computed.
+    package[part], found = re.subn(rb"(<f>LEN\(\w+2\)</f>)(<v\s*/>|<v>\s*</v>)?", rb"\1<v>37</v>", package[part])
+    assert found == 1
+    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, content in package.items():
+            out.writestr(name, content)
+
+    jobs.pull(workspace.settings)
+
+    cached = openpyxl.load_workbook(workspace.workbook, data_only=True)[SUBMISSIONS.name]
+    written = openpyxl.load_workbook(workspace.workbook)[SUBMISSIONS.name]
+    assert cached.cell(row=2, column=LENGTH).value == 37
+    assert written.cell(row=2, column=LENGTH).value == f"=LEN({LETTER['facts']}2)"
+    assert written.cell(row=2, column=COL["id"]).value == "S-2026-000001"
+
+
+def test_a_sheet_whose_rows_carry_no_numbers_is_still_written_back(workspace):
+    workspace.make_workbook([item(1), item(2, process="")])
+    part = sheet_part(workspace.workbook, SUBMISSIONS.name)
+    package = parts(workspace.workbook)
+    package[part] = re.sub(rb'(<row[^>]*?) r="\d+"', rb"\1", package[part])   # positions implied by order
+    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, content in package.items():
+            out.writestr(name, content)
+
+    jobs.pull(workspace.settings)
+
+    rows = [r for r in workspace.rows() if r.get("title")]
+    assert [r.get("id") for r in rows] == ["S-2026-000001", None]
+    assert "执行过程" in rows[1]["status"]
 
 
 def test_write_back_keeps_the_files_permissions(workspace):

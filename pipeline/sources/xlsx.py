@@ -3,9 +3,11 @@
 Reading loads the file's bytes once and parses them in openpyxl's read-only
 mode, so a copy being synced or saved while we read can never give us half
 of two versions. Writing re-reads the file, refuses if it changed since the
-fetch or if an office suite holds its lock file, sets only the owned cells
-on a full load (styles, formulas, other sheets and columns stay), and
-replaces the file atomically.
+fetch or if an office suite holds its lock file, edits only the owned cells
+in the sheets' XML (``xlsx_cells``: pictures, charts, formulas and their
+cached results, other sheets and columns stay byte for byte), and replaces
+the file atomically. A package laid out in a way that edit does not handle
+is written through a full openpyxl load and save instead.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
+from lxml import etree
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import SourceBusy, SourceChanged, SourceError
 from . import CellUpdate, SheetData, TabData
+from .xlsx_cells import Unsupported, write_cells
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +96,36 @@ class XlsxSource:
         data = self._read_bytes()
         if hashlib.sha256(data).hexdigest() != snapshot.version:
             raise SourceChanged(f"{self.path}: 读取后工作簿又被修改，本轮不写回，下一轮将重新读取")
+        cells = [(u.tab, u.row, u.column, u.value) for u in updates]
+        try:
+            result = write_cells(data, cells)
+        except Unsupported as exc:
+            log.info("%s: editing the cells in place is not possible (%s); saving through openpyxl", self.path, exc)
+            result = self._through_openpyxl(data, updates)
+        except _UNREADABLE + (etree.XMLSyntaxError,) as exc:
+            raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
+        self._replace(result)
+        log.info("wrote %d cells to %s", len(updates), self.path)
+
+    def _through_openpyxl(self, data: bytes, updates: Sequence[CellUpdate]) -> bytes:
         try:
             book = openpyxl.load_workbook(io.BytesIO(data))
         except _UNREADABLE as exc:
             raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
         for update in updates:
             book[update.tab].cell(row=update.row, column=update.column).value = update.value
-        self._replace(book)
-        log.info("wrote %d cells to %s", len(updates), self.path)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
 
-    def _replace(self, book: openpyxl.Workbook) -> None:
-        """Save beside the target, then rename over it: readers never see half a file."""
+    def _replace(self, data: bytes) -> None:
+        """Write beside the target, then rename over it: readers never see half a file."""
         handle, temp = tempfile.mkstemp(prefix=".~pipeline-", suffix=".xlsx", dir=self.path.parent)
-        os.close(handle)
         try:
-            book.save(temp)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
             shutil.copymode(self.path, temp)
             os.replace(temp, self.path)
         except PermissionError:
