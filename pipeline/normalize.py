@@ -30,6 +30,8 @@ def text(value: object) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, str) and value.isprintable():
+        return value.strip()        # nothing below would change it: the common case, taken fast
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime):
