@@ -13,6 +13,7 @@ import re
 import stat
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -244,6 +245,26 @@ def test_a_sheet_whose_rows_carry_no_numbers_is_still_written_back(workspace):
     rows = [r for r in workspace.rows() if r.get("title")]
     assert [r.get("id") for r in rows] == ["S-2026-000001", None]
     assert "执行过程" in rows[1]["status"]
+
+
+def test_a_sheet_written_with_a_namespace_prefix_is_edited_in_place(workspace):
+    workspace.make_workbook([item(1), item(2, process="")])
+    part = sheet_part(workspace.workbook, SUBMISSIONS.name)
+    package = parts(workspace.workbook)
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    ElementTree.register_namespace("x", main)      # <x:worksheet>, <x:row>, <x:c>: as the OpenXML SDK writes
+    package[part] = ElementTree.tostring(ElementTree.fromstring(package[part]), encoding="UTF-8")
+    assert b"<x:row" in package[part]
+    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, content in package.items():
+            out.writestr(name, content)
+
+    jobs.pull(workspace.settings)
+
+    rows = [r for r in workspace.rows() if r.get("title")]
+    assert [r.get("id") for r in rows] == ["S-2026-000001", None]
+    assert rows[0]["status"] == "已受理" and "执行过程" in rows[1]["status"]
+    assert b"<x:c " in parts(workspace.workbook)[part] and b"<c " not in parts(workspace.workbook)[part]
 
 
 def test_write_back_keeps_the_files_permissions(workspace):

@@ -21,10 +21,10 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import openpyxl
-from lxml import etree
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import SourceBusy, SourceChanged, SourceError
@@ -102,7 +102,7 @@ class XlsxSource:
         except Unsupported as exc:
             log.info("%s: editing the cells in place is not possible (%s); saving through openpyxl", self.path, exc)
             result = self._through_openpyxl(data, updates)
-        except _UNREADABLE + (etree.XMLSyntaxError,) as exc:
+        except _UNREADABLE + (ElementTree.ParseError,) as exc:
             raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
         self._replace(result)
         log.info("wrote %d cells to %s", len(updates), self.path)

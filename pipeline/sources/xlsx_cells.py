@@ -1,16 +1,19 @@
 """Write a few cells of an .xlsx in place: every other byte of the workbook stays.
 
 Loading a workbook into openpyxl and saving it back rewrites the whole file:
-pictures and charts are dropped, and formulas lose their cached results
-until an office suite recalculates them. The pipeline only ever writes the
-two columns it owns (编号, 状态), so it edits just those cells in the
-worksheets' XML, as inline strings keeping each cell's style, and copies
+pictures, charts and parts openpyxl does not know are dropped, and formulas
+lose their cached results until an office suite recalculates them. The
+pipeline only ever writes the two columns it owns (编号, 状态), so it edits
+just those cells, as inline strings keeping each cell's style, and copies
 every other part of the package (other sheets, shared strings, drawings,
-charts, styles, calcChain) unchanged.
+charts, styles, calcChain, custom XML) unchanged.
 
-lxml keeps every namespace prefix as written; the standard library's
-ElementTree would rename them, and Excel then rejects a sheet whose
-``mc:Ignorable`` names a prefix that no longer exists.
+The edit is made on the worksheet's bytes, row by row, rather than on a
+parsed tree: a 10,000-row sheet is some 30 MB of XML, which as a tree would
+take ten times that in memory, and a tree serialiser may also rename the
+namespace prefixes that Excel's ``mc:Ignorable`` refers to. Rows and cells
+are found by their ``r`` references; a sheet that omits them (allowed, rare)
+raises :class:`Unsupported` and the caller falls back to a full save.
 """
 
 from __future__ import annotations
@@ -20,14 +23,19 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterable
-
-from lxml import etree
+from xml.etree import ElementTree
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CELL = re.compile(r"([A-Z]+)(\d+)")
-_PARSER = etree.XMLParser(remove_blank_text=False, resolve_entities=False, huge_tree=True)
+
+_REF = re.compile(r"([A-Z]+)(\d+)")
+_SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData\b[^>]*?(/?)>")
+_ENCODING = re.compile(rb"^<\?xml[^>]*\bencoding=[\"']([^\"']+)[\"']")
+_R = re.compile(rb'\br="([^"]*)"')
+_STYLE = re.compile(rb'\bs="(\d+)"')
+_SPANS = re.compile(rb'\bspans="(\d+):(\d+)"')
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class Unsupported(Exception):
@@ -51,9 +59,9 @@ def column_number(letters: str) -> int:
 
 def write_cells(data: bytes, cells: Iterable[tuple[str, int, int, str]]) -> bytes:
     """``data`` (an .xlsx) with each (tab title, row, column, text) set; the new package's bytes."""
-    by_tab: dict[str, list[tuple[int, int, str]]] = {}
+    by_tab: dict[str, dict[int, dict[int, str]]] = {}
     for tab, row, column, text in cells:
-        by_tab.setdefault(tab, []).append((row, column, text))
+        by_tab.setdefault(tab, {}).setdefault(row, {})[column] = text
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         parts = _sheet_parts(source)
         patched = {}
@@ -70,17 +78,19 @@ def write_cells(data: bytes, cells: Iterable[tuple[str, int, int, str]]) -> byte
     return out.getvalue()
 
 
+# --- where each tab's XML is ------------------------------------------------------------
+
 def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
     """Tab title → the worksheet part's name in the package (``xl/worksheets/sheet1.xml``)."""
     workbook = _workbook_part(package)
     rels_name = posixpath.join(posixpath.dirname(workbook), "_rels", posixpath.basename(workbook) + ".rels")
     targets = {}
-    for rel in etree.fromstring(package.read(rels_name), _PARSER).iter(f"{{{RELS}}}Relationship"):
+    for rel in ElementTree.fromstring(package.read(rels_name)).iter(f"{{{RELS}}}Relationship"):
         target = rel.get("Target", "")
         targets[rel.get("Id")] = (target.lstrip("/") if target.startswith("/")
                                   else posixpath.normpath(posixpath.join(posixpath.dirname(workbook), target)))
     parts = {}
-    for sheet in etree.fromstring(package.read(workbook), _PARSER).iter(f"{{{MAIN}}}sheet"):
+    for sheet in ElementTree.fromstring(package.read(workbook)).iter(f"{{{MAIN}}}sheet"):
         rid = sheet.get(f"{{{OFFICE_RELS}}}id")
         if rid in targets:
             parts[sheet.get("name")] = targets[rid]
@@ -88,78 +98,108 @@ def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _workbook_part(package: zipfile.ZipFile) -> str:
-    root = etree.fromstring(package.read("_rels/.rels"), _PARSER)
-    for rel in root.iter(f"{{{RELS}}}Relationship"):
+    for rel in ElementTree.fromstring(package.read("_rels/.rels")).iter(f"{{{RELS}}}Relationship"):
         if rel.get("Type", "").endswith("/officeDocument"):
             return rel.get("Target", "").lstrip("/")
     raise Unsupported("no officeDocument relationship")
 
 
-def _patch_sheet(xml: bytes, changes: list[tuple[int, int, str]]) -> bytes:
-    root = etree.fromstring(xml, _PARSER)
-    data = root.find(f"{{{MAIN}}}sheetData")
-    if data is None:
+# --- one worksheet ------------------------------------------------------------------------
+
+def _patch_sheet(xml: bytes, changes: dict[int, dict[int, str]]) -> bytes:
+    """The worksheet's XML with ``changes`` (row → column → text) made; nothing else touched."""
+    declared = _ENCODING.match(xml)
+    if declared and declared[1].lower().replace(b"-", b"") != b"utf8":
+        raise Unsupported(f"a worksheet encoded as {declared[1].decode('ascii', 'replace')}")
+    found = _SHEET_DATA.search(xml)
+    if found is None:
         raise Unsupported("a worksheet without sheetData")
-    rows = {}
-    for row in data.iterfind(f"{{{MAIN}}}row"):
-        if row.get("r") is None:
-            raise Unsupported("a row without its number")       # positions implied by order: not edited here
-        rows[int(row.get("r"))] = row
-    for number, column, text in changes:
-        row = rows.get(number)
-        if row is None:
-            row = rows[number] = _insert_row(data, number)
-        _set(_cell(row, number, column), text)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    prefix = found[1]
+    if found[2]:                                   # <sheetData/>: nothing yet
+        rows = b"".join(_new_row(prefix, n, changes[n]) for n in sorted(changes))
+        return xml[:found.start()] + b"<%ssheetData>%s</%ssheetData>" % (prefix, rows, prefix) + xml[found.end():]
+    end = xml.find(b"</%ssheetData>" % prefix, found.end())
+    if end < 0:
+        raise Unsupported("sheetData is not closed")
+    pieces, cursor, pending = [xml[:found.end()]], found.end(), sorted(changes)
+    for start, stop, attrs, body in _rows(xml, prefix, found.end(), end):
+        number = _number(attrs)
+        while pending and pending[0] < number:   # rows to add before this one
+            pieces += [xml[cursor:start], _new_row(prefix, pending[0], changes[pending[0]])]
+            cursor = start
+            pending.pop(0)
+        if pending and pending[0] == number:
+            pieces += [xml[cursor:start], _patch_row(prefix, number, attrs, body, changes[number])]
+            cursor = stop
+            pending.pop(0)
+        if not pending:
+            break
+    pieces.append(xml[cursor:end])
+    pieces += [_new_row(prefix, n, changes[n]) for n in pending]
+    pieces.append(xml[end:])
+    return b"".join(pieces)
 
 
-def _insert_row(data: etree._Element, number: int) -> etree._Element:
-    row = etree.Element(f"{{{MAIN}}}row", r=str(number))
-    for existing in data.iterfind(f"{{{MAIN}}}row"):
-        if int(existing.get("r")) > number:
-            existing.addprevious(row)
-            return row
-    data.append(row)
-    return row
+def _rows(xml: bytes, prefix: bytes, start: int, end: int):
+    """(start, end, attributes, body or None) of each row between ``start`` and ``end``, in order."""
+    pattern = re.compile(rb"<%srow\b([^>]*?)(?:/>|>(.*?)</%srow>)" % (re.escape(prefix), re.escape(prefix)), re.S)
+    for match in pattern.finditer(xml, start, end):
+        yield match.start(), match.end(), match[1], match[2]
 
 
-def _cell(row: etree._Element, number: int, column: int) -> etree._Element:
-    """The row's cell in ``column``, made in its place (cells stay in column order) when missing."""
-    ref = f"{column_letter(column)}{number}"
-    for cell in row.iterfind(f"{{{MAIN}}}c"):
-        match = _CELL.fullmatch(cell.get("r") or "")
-        if match is None:
+def _number(attrs: bytes) -> int:
+    found = _R.search(attrs)
+    if found is None or not found[1].isdigit():
+        raise Unsupported("a row without its number")   # positions implied by order: not edited here
+    return int(found[1])
+
+
+def _patch_row(prefix: bytes, number: int, attrs: bytes, body: bytes | None,
+               changes: dict[int, str]) -> bytes:
+    cell = re.compile(rb"<%sc\b([^>]*?)(?:/>|>.*?</%sc>)" % (re.escape(prefix), re.escape(prefix)), re.S)
+    pieces, cursor, pending = [], 0, sorted(changes)
+    body = body or b""
+    for match in cell.finditer(body):
+        ref = _R.search(match[1])
+        parsed = _REF.fullmatch(ref[1].decode("ascii", "replace")) if ref else None
+        if parsed is None:
             raise Unsupported("a cell without its reference")
-        if cell.get("r") == ref:
-            return cell
-        if column_number(match[1]) > column:
-            new = etree.Element(f"{{{MAIN}}}c", r=ref)
-            cell.addprevious(new)
-            return new
-    new = etree.SubElement(row, f"{{{MAIN}}}c", r=ref)
-    _widen_spans(row, column)
-    return new
+        column = column_number(parsed[1])
+        while pending and pending[0] < column:
+            pieces += [body[cursor:match.start()], _cell(prefix, number, pending[0], changes[pending[0]], b"")]
+            cursor = match.start()
+            pending.pop(0)
+        if pending and pending[0] == column:
+            style = _STYLE.search(match[1])
+            pieces += [body[cursor:match.start()],
+                       _cell(prefix, number, column, changes[column], style[0] if style else b"")]
+            cursor = match.end()
+            pending.pop(0)
+    pieces.append(body[cursor:])
+    pieces += [_cell(prefix, number, c, changes[c], b"") for c in pending]
+    return b"<%srow%s>%s</%srow>" % (prefix, _widened(attrs, max(changes)), b"".join(pieces), prefix)
 
 
-def _widen_spans(row: etree._Element, column: int) -> None:
+def _new_row(prefix: bytes, number: int, changes: dict[int, str]) -> bytes:
+    cells = b"".join(_cell(prefix, number, c, changes[c], b"") for c in sorted(changes))
+    return b'<%srow r="%d">%s</%srow>' % (prefix, number, cells, prefix)
+
+
+def _widened(attrs: bytes, column: int) -> bytes:
     """A row's optional ``spans`` hint must cover its cells."""
-    spans = row.get("spans")
-    if spans and re.fullmatch(r"\d+:\d+", spans):
-        first, last = (int(n) for n in spans.split(":"))
-        if column > last:
-            row.set("spans", f"{first}:{column}")
+    spans = _SPANS.search(attrs)
+    if spans and column > int(spans[2]):
+        return attrs[:spans.start()] + b'spans="%s:%d"' % (spans[1], column) + attrs[spans.end():]
+    return attrs
 
 
-def _set(cell: etree._Element, text: str) -> None:
-    """The cell holds ``text`` as an inline string (blank: no value); its style stays."""
-    for child in list(cell):
-        cell.remove(child)
+def _cell(prefix: bytes, number: int, column: int, text: str, style: bytes) -> bytes:
+    """A cell holding ``text`` as an inline string (blank: no value), in its former style."""
+    ref = f"{column_letter(column)}{number}".encode("ascii")
+    style = b" " + style if style else b""
     if not text:
-        cell.attrib.pop("t", None)
-        return
-    cell.set("t", "inlineStr")
-    inline = etree.SubElement(cell, f"{{{MAIN}}}is")
-    value = etree.SubElement(inline, f"{{{MAIN}}}t")
-    value.text = text
-    if text != text.strip():
-        value.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        return b'<%sc r="%s"%s/>' % (prefix, ref, style)
+    escaped = _NOT_XML.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = b' xml:space="preserve"' if text != text.strip() else b""
+    return (b'<%sc r="%s"%s t="inlineStr"><%sis><%st%s>%s</%st></%sis></%sc>'
+            % (prefix, ref, style, prefix, prefix, space, escaped.encode("utf-8"), prefix, prefix, prefix))
