@@ -171,14 +171,10 @@ def story(release_text: str, *, draft_id: str, kind: str, day: date, contact: st
     return Story(draft_id, kind, headline, paragraphs, day)
 
 
-def _court(settings: Settings) -> dict[str, str]:
-    return {"name": settings.court.name, "office": settings.court.office, "contact": settings.court.contact}
-
-
 def _context(story_: Story, settings: Settings, **extra: Any) -> dict[str, Any]:
     release = {"draft_id": story_.draft_id, "kind": story_.kind, "headline": story_.headline, "date": story_.day}
     paragraphs = [{"text": p.text, "heading": p.heading} for p in story_.paragraphs]
-    return {"court": _court(settings), "release": release, "paragraphs": paragraphs, **extra}
+    return {"court": settings.court.as_context(), "release": release, "paragraphs": paragraphs, **extra}
 
 
 def _fill(name: str, context: dict[str, Any]) -> str:
@@ -242,7 +238,7 @@ def network(story_: Story, settings: Settings, *, release_text: str, release_htm
     name, recipient = address(settings.channels.network_address)
     name = name or NETWORK_NAME
     rendered = render(f"{FOLDER}/network", {
-        "court": _court(settings), "network": {"name": name},
+        "court": settings.court.as_context(), "network": {"name": name},
         "release": {"headline": story_.headline, "kind": story_.kind, "date": story_.day},
         "release_text": release_text, "release_html": release_html})
     return Outgoing(f"{NETWORK_PURPOSE}/{story_.draft_id}", NETWORK_PURPOSE, recipient, rendered.subject,

@@ -86,6 +86,10 @@ class CourtSettings:
     office: str = field(default="执行宣传工作办公室", metadata=_meta("the office that signs mail"))
     contact: str = field(default="", metadata=_meta("contact line printed under releases"))
 
+    def as_context(self) -> dict[str, str]:
+        """The court as every template sees it: ``court.name``, ``court.office``, ``court.contact``."""
+        return {"name": self.name, "office": self.office, "contact": self.contact}
+
 
 @dataclass(frozen=True)
 class RulesSettings:

@@ -67,10 +67,6 @@ class Letter:
 
 # --- pure: what a visit is, and its letter -------------------------------------------
 
-def court(settings: Settings) -> dict[str, str]:
-    return {"name": settings.court.name, "office": settings.court.office, "contact": settings.court.contact}
-
-
 def visit_context(day: date, name: str) -> dict[str, Any]:
     return {"day": day, "weekday": WEEKDAYS[day.weekday()], "name": " ".join(name.split())}
 
@@ -81,7 +77,7 @@ def compose(activity: Activity, *, issued: date, settings: Settings, previous: d
     ``previous`` is the invitation already sent for this visit before it moved
     or was renamed: the letter then tells the deputies to go by this one.
     """
-    rendered = render("invitation", {"court": court(settings), "activity": visit_context(activity.day, activity.name),
+    rendered = render("invitation", {"court": settings.court.as_context(), "activity": visit_context(activity.day, activity.name),
                                      "issued": issued, "previous": previous})
     return Letter(rendered.subject, rendered.text, rendered.html)
 
@@ -245,7 +241,7 @@ def _deputies(settings: Settings) -> list[tuple[str, str]]:
 def _review_mail(settings: Settings, invitation_id: str, visit: Activity, letter: Letter,
                  previous: dict[str, Any] | None) -> list[Outgoing]:
     rendered = render("invitation_draft", {
-        "court": court(settings), "invitation": {"id": invitation_id},
+        "court": settings.court.as_context(), "invitation": {"id": invitation_id},
         "activity": visit_context(visit.day, visit.name),
         "letter": {"subject": letter.subject, "text": letter.text}, "previous": previous,
         "recipients": [{"name": name, "address": addr} for name, addr in _deputies(settings)]})

@@ -163,11 +163,6 @@ def check(settings: Settings) -> list[Finding]:
         return _findings(settings, ledger, at)
 
 
-def _court(settings: Settings) -> dict[str, str]:
-    court = settings.court
-    return {"name": court.name, "office": court.office, "contact": court.contact}
-
-
 def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
            transport: Transport | None = None) -> MailRun:
     """The office's daily digest, once a day (``force`` sends another), to config addresses only."""
@@ -185,7 +180,7 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
         findings = _findings(settings, ledger, at)
         week = iso_week(at)
         context = digest_context(
-            now=at, court=_court(settings), teams=ledger.team_weeks(week), findings=findings,
+            now=at, court=settings.court.as_context(), teams=ledger.team_weeks(week), findings=findings,
             new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
             troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
             lead_days=settings.rules.plan_lead_days, since=since,
@@ -226,7 +221,7 @@ def remind(settings: Settings, *, dry_run: bool = False, transport: Transport | 
             key = f"reminder/{week}/{team.name}"
             if ledger.has_message(key) and not dry_run:
                 continue
-            context = reminder_context(now=at, court=_court(settings), team=standing, leader=team.leader,
+            context = reminder_context(now=at, court=settings.court.as_context(), team=standing, leader=team.leader,
                                        row_errors=[e for e in errors if e["team"] == team.name])
             rendered = render("reminder", context)
             items.append(Outgoing(key, "reminder", team.email, rendered.subject, rendered.text, rendered.html,

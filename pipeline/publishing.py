@@ -56,10 +56,6 @@ class PublishRun:
     report: FlushReport | None = None
 
 
-def court(settings: Settings) -> dict[str, str]:
-    return {"name": settings.court.name, "office": settings.court.office, "contact": settings.court.contact}
-
-
 def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, settings: Settings) -> Release:
     """Mask the material and render its release (pure: no ledger, no mail)."""
     masked = redact.mask({k: fields.get(k, "") for k in ("title", "facts", "process", "outcome", "parties")},
@@ -70,7 +66,7 @@ def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, sett
     release = {"kind": kind, "headline": texts["title"], "team": fields.get("team", ""),
                "case_number": fields.get("case_number", ""), "parties": texts["parties"], "facts": texts["facts"],
                "process": texts["process"], "outcome": texts["outcome"], "date": day, "draft_id": draft_id}
-    rendered = render(f"releases/{kind}", {"court": court(settings), "release": release})
+    rendered = render(f"releases/{kind}", {"court": settings.court.as_context(), "release": release})
     text = f"{rendered.subject}\n\n{rendered.text}"
     digest = hashlib.sha256((text + "\0" + rendered.html).encode("utf-8")).hexdigest()
     return Release(rendered.subject, text, rendered.html, digest, masked.notes())
@@ -159,7 +155,7 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
               "publishable": fields.get("publishable", "是")}
     headline, _ = _split(release.text)
     rendered = render("draft", {
-        "court": court(settings), "draft": {"id": draft_id, "version": version, "supersedes": previous},
+        "court": settings.court.as_context(), "draft": {"id": draft_id, "version": version, "supersedes": previous},
         "release": {"headline": headline, "kind": submission["kind"]}, "release_text": release.text,
         "release_html": release.html, "source": source, "masked": release.masked})
     return [Outgoing(f"draft/{draft_id}", "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
@@ -270,7 +266,7 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
             for contact in contacts:
                 if contact.kinds and row["kind"] not in contact.kinds:
                     continue
-                rendered = render("media", {"court": court(settings), "outlet": contact.outlet,
+                rendered = render("media", {"court": settings.court.as_context(), "outlet": contact.outlet,
                                             "contact": contact.contact, "release_text": row["release_text"],
                                             "release_html": row["release_html"],
                                             "release": {"headline": headline, "kind": row["kind"], "date": at.date()}})

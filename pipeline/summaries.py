@@ -142,8 +142,7 @@ def summary(settings: Settings, kind: str, period: str, *, dry_run: bool = False
             return MailRun(skipped=f"{label}{title}已经发送过", report=flush(settings, ledger, at=at,
                                                                         transport=transport))
         figures = gather(ledger, start, end, label, settings.timezone)
-        context = {"court": {"name": settings.court.name, "office": settings.court.office,
-                             "contact": settings.court.contact},
+        context = {"court": settings.court.as_context(),
                    "title": title, "today": at.date(),
                    "f": {**figures.__dict__, "last": end - timedelta(days=1)}}
         rendered = render("summary", context)
