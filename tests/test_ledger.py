@@ -1,0 +1,54 @@
+"""The ledger across releases: an older ledger is brought forward in place, a newer one is refused."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from conftest import Workspace, material
+from pipeline import jobs, publishing
+from pipeline.errors import LedgerError
+from pipeline.ledger import Ledger
+from pipeline.ledger.schema import MIGRATIONS
+
+MEDIA = [{"outlet": "《法制时报》", "contact": "张编辑", "email": "fazhi@media.example", "kinds": "全部", "enabled": "是"}]
+
+
+def as_first_release(path) -> None:
+    """Turn a ledger back into what the first release (schema 1) wrote: the later tables gone."""
+    with sqlite3.connect(path) as db:
+        for table in ("channel_versions", "briefs", "invitations"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("PRAGMA user_version = 1")
+
+
+def test_a_ledger_of_the_first_release_is_migrated_and_keeps_its_history(workspace: Workspace) -> None:
+    workspace.make_workbook([material()], media=MEDIA)
+    jobs.pull(workspace.settings)
+    [draft_id] = publishing.draft(workspace.settings).drafted
+    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    as_first_release(workspace.ledger)
+
+    run = publishing.publish(workspace.settings)        # the new release opens the old ledger
+
+    assert run.published == [draft_id] and run.report.counts["sent"] == 2     # the outlet and the network
+    with Ledger(workspace.ledger) as ledger:
+        assert ledger.schema_version == len(MIGRATIONS)
+        assert ledger.draft(draft_id)["state"] == "published"
+        assert {r["channel"] for r in ledger.channel_versions(draft_id)} == {"wechat", "weibo", "website",
+                                                                              "network"}
+        history = {r["action"] for r in ledger.audit_log(100) if r["subject"] == draft_id}
+        assert {"drafted", "approved", "queued"} <= history
+
+
+def test_a_ledger_newer_than_the_program_is_refused_untouched(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    jobs.pull(workspace.settings)
+    with sqlite3.connect(workspace.ledger) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+
+    with pytest.raises(LedgerError, match="比本程序"):
+        Ledger(workspace.ledger)
+    with sqlite3.connect(workspace.ledger) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
