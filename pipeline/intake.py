@@ -9,9 +9,6 @@ ID cell was cleared is recognised by its content and gets its old ID back.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from . import normalize as norm
 from .headers import MappedTab, map_tabs
-from .layout import SUBMISSIONS
+from .rows import parse_cells
 from .model import Activity, MediaContact, PullSummary, Review, RowError, Submission, Team
 from .review import judge
 from .sources import CellUpdate, SheetData
@@ -199,85 +196,12 @@ def _parse_submission(mapped: MappedTab, number: int, cells: list[object], team_
                       now: datetime, tz: ZoneInfo) -> _Row | None:
     layout = tuple((c.key, mapped.columns[c.key]) for c in mapped.tab.columns if c.key in mapped.columns)
     # True == 1 as a cache key, but not as a cell: a row holding a boolean is parsed afresh.
-    parse = _parse_cells.__wrapped__ if any(type(c) is bool for c in cells) else _parse_cells
+    parse = parse_cells.__wrapped__ if any(type(c) is bool for c in cells) else parse_cells
     parsed = parse(tuple(cells), layout, frozenset(team_names), now.year, tz)
     if parsed is None:
         return None
     return _Row(number, parsed.cell_id, dict(parsed.fields), list(parsed.problems), parsed.submission,
                 parsed.submitted_at, parsed.content_hash)
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    cell_id: str
-    fields: dict[str, str]          # never changed after parsing: callers copy it
-    problems: tuple[str, ...]
-    submission: Submission | None
-    submitted_at: datetime | None
-    content_hash: str
-
-
-# A row's parse depends only on its cells and these few facts, so the long-running
-# scheduler, which pulls the same sheet every cycle, parses only the rows that changed.
-@functools.lru_cache(maxsize=1 << 15)
-def _parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], team_names: frozenset[str],
-                 year: int, tz: ZoneInfo) -> _Parsed | None:
-    columns = dict(layout)
-
-    def value(key: str) -> object:
-        index = columns.get(key)
-        return cells[index] if index is not None and index < len(cells) else None
-
-    owned = {c.key for c in SUBMISSIONS.columns if c.owned}
-    content_keys = [key for key, _ in layout if key not in owned]
-    fields = {k: norm.text(value(k)) for k in content_keys}
-    if not any(fields.values()):
-        return None
-    problems: list[str] = []
-
-    team = norm.team_name(value("team"))
-    if not team:
-        problems.append("缺少部门")
-    elif team not in team_names:
-        problems.append(f"部门不在部门表中：{fields['team']}")
-    fields["team"] = team
-
-    kind = ""
-    try:
-        kind = norm.kind(value("kind"))
-        fields["kind"] = kind
-    except norm.Invalid as exc:
-        problems.append(str(exc))
-    for key, label in (("title", "标题"), ("facts", "案情"), ("process", "执行过程")):
-        if not fields.get(key):
-            problems.append(f"缺少{label}")
-    try:
-        fields["case_number"] = norm.case_number(value("case_number"), latest_year=year + 1)
-    except norm.Invalid as exc:
-        problems.append(str(exc))
-    submitted_at = None
-    try:
-        submitted_at = norm.moment(value("submitted_at"), tz, label="提交时间")
-        fields["submitted_at"] = submitted_at.isoformat() if submitted_at else ""
-    except norm.Invalid as exc:
-        problems.append(str(exc))
-    publishable = True
-    try:
-        publishable = norm.yes_no(value("publishable"), label="可公开")
-        fields["publishable"] = "是" if publishable else "否"
-    except norm.Invalid as exc:
-        problems.append(str(exc))
-
-    digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-    submission = None
-    if not problems:
-        submission = Submission(team=team, submitter=fields.get("submitter", ""), kind=kind,
-                                case_number=fields.get("case_number", ""), title=fields["title"],
-                                facts=fields["facts"], process=fields["process"],
-                                outcome=fields.get("outcome", ""), parties=fields.get("parties", ""),
-                                publishable=publishable, submitted_at=submitted_at)
-    cell_id = norm.code(value("id")).upper()
-    return _Parsed(cell_id, fields, tuple(problems), submission, submitted_at, digest)
 
 
 def _claim_ids(rows: list[_Row], known: dict[str, Known]) -> None:

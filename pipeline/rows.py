@@ -1,0 +1,95 @@
+"""One 素材 row: its cells → normalised fields, problems and content hash (pure, memoised).
+
+What a row says is decided here and nowhere else: which cells count as content,
+the team, kind, case number, time and 可公开 as the normalisers read them, what
+is missing, and the hash that tells a changed row from an unchanged one.
+Whether the row is new, edited, a duplicate or removed is ``intake``'s concern.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from . import normalize as norm
+from .layout import SUBMISSIONS
+from .model import Submission
+
+
+@dataclass(frozen=True)
+class Parsed:
+    cell_id: str
+    fields: dict[str, str]          # never changed after parsing: callers copy it
+    problems: tuple[str, ...]
+    submission: Submission | None
+    submitted_at: datetime | None
+    content_hash: str
+
+
+# A row's parse depends only on its cells and these few facts, so the long-running
+# scheduler, which pulls the same sheet every cycle, parses only the rows that changed.
+# (``True == 1`` as a key but not as a cell: callers parse a row holding a boolean
+# with ``parse_cells.__wrapped__``.)
+@functools.lru_cache(maxsize=1 << 15)
+def parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], team_names: frozenset[str],
+                 year: int, tz: ZoneInfo) -> Parsed | None:
+    columns = dict(layout)
+
+    def value(key: str) -> object:
+        index = columns.get(key)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    owned = {c.key for c in SUBMISSIONS.columns if c.owned}
+    content_keys = [key for key, _ in layout if key not in owned]
+    fields = {k: norm.text(value(k)) for k in content_keys}
+    if not any(fields.values()):
+        return None
+    problems: list[str] = []
+
+    team = norm.team_name(value("team"))
+    if not team:
+        problems.append("缺少部门")
+    elif team not in team_names:
+        problems.append(f"部门不在部门表中：{fields['team']}")
+    fields["team"] = team
+
+    kind = ""
+    try:
+        kind = norm.kind(value("kind"))
+        fields["kind"] = kind
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+    for key, label in (("title", "标题"), ("facts", "案情"), ("process", "执行过程")):
+        if not fields.get(key):
+            problems.append(f"缺少{label}")
+    try:
+        fields["case_number"] = norm.case_number(value("case_number"), latest_year=year + 1)
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+    submitted_at = None
+    try:
+        submitted_at = norm.moment(value("submitted_at"), tz, label="提交时间")
+        fields["submitted_at"] = submitted_at.isoformat() if submitted_at else ""
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+    publishable = True
+    try:
+        publishable = norm.yes_no(value("publishable"), label="可公开")
+        fields["publishable"] = "是" if publishable else "否"
+    except norm.Invalid as exc:
+        problems.append(str(exc))
+
+    digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    submission = None
+    if not problems:
+        submission = Submission(team=team, submitter=fields.get("submitter", ""), kind=kind,
+                                case_number=fields.get("case_number", ""), title=fields["title"],
+                                facts=fields["facts"], process=fields["process"],
+                                outcome=fields.get("outcome", ""), parties=fields.get("parties", ""),
+                                publishable=publishable, submitted_at=submitted_at)
+    cell_id = norm.code(value("id")).upper()
+    return Parsed(cell_id, fields, tuple(problems), submission, submitted_at, digest)
