@@ -20,6 +20,7 @@ files and records them in the ledger; ``publish`` guards every text of
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +34,10 @@ from .errors import ConfigError, PipelineError
 from .files import write_atomic
 from .ledger import Ledger
 from .mail.message import Attachment, Outgoing, address
-from .model import CHANNELS
+from .model import CHANNELS, POSTED_BY_HAND
 from .render import RenderError, render, render_file
+
+log = logging.getLogger(__name__)
 
 FOLDER = "channels"                  # under the outbox: channels/<draft id>/
 WECHAT_TITLE_LIMIT = 64              # characters the 公众号 editor takes as 标题
@@ -290,6 +293,31 @@ def save_versions(ledger: Ledger, versions_: Versions, *, outbox: Path, at: date
     for channel in versions_.channels:
         ledger.save_channel_version(versions_.draft_id, channel, recorded[channel], at)
     return versions_.channels
+
+
+def write_index(ledger: Ledger, outbox: Path) -> Path | None:
+    """``outbox/channels/index.html``: every release's channel versions, newest first, linked, with
+    what the office has marked posted. Written again after each publish and each mark; a page
+    that cannot be written is logged, never an error (the versions and the ledger are what count)."""
+    releases: dict[str, dict[str, Any]] = {}
+    for row in ledger.channel_versions():
+        release = releases.setdefault(row["draft_id"], {"id": row["draft_id"], "headline": row["headline"],
+                                                        "kind": row["kind"], "published_at": row["published_at"] or "",
+                                                        "channels": []})
+        path = Path(row["path"])
+        files = ([path.name, "website.txt"] if row["channel"] == "website"
+                 else [path.name] if row["channel"] in POSTED_BY_HAND else [])
+        release["channels"].append({"label": CHANNELS.get(row["channel"], row["channel"]), "files": files,
+                                    "posted": row["posted_at"] or "", "by": row["posted_by"] or "",
+                                    "mailed": row["channel"] not in POSTED_BY_HAND})
+    ordered = sorted(releases.values(), key=lambda r: (r["published_at"], r["id"]), reverse=True)
+    target = Path(outbox) / FOLDER / "index.html"
+    try:
+        _write_atomic(target, render_file(f"{FOLDER}/index.html", {"releases": ordered}))
+    except ChannelError as exc:
+        log.warning("%s", exc)
+        return None
+    return target
 
 
 def _write_atomic(path: Path, content: str) -> None:

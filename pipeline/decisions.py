@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import clock, invitations, normalize
+from . import channels, clock, invitations, normalize
 from .config import Settings
 from .errors import UsageError
 from .ledger import Ledger
@@ -62,6 +62,8 @@ def posted(settings: Settings, draft_id: str, channel: str, *, by: str) -> tuple
         channel = normalize.channel(channel)
     except normalize.Invalid as exc:
         raise UsageError(str(exc)) from None
-    with Ledger(settings.ledger.path) as ledger, ledger.transaction():
-        mark_posted(ledger, draft_id, channel, by, source="cli", at=at)
+    with Ledger(settings.ledger.path) as ledger:
+        with ledger.transaction():
+            mark_posted(ledger, draft_id, channel, by, source="cli", at=at)
+        channels.write_index(ledger, settings.mail.outbox)
     return draft_id, channel

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from . import clock, decisions, invitations
+from . import channels, clock, decisions, invitations
 from .config import Settings
 from .errors import PipelineError, UsageError
 from .headers import wanted_title
@@ -21,7 +21,7 @@ from .ledger import Ledger
 from .mail.message import Outgoing, address
 from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
-from .model import PullSummary, TeamWeek
+from .model import POSTED_MARKS, PullSummary, TeamWeek
 from .normalize import iso_week, week_bounds
 from .notices import channel_board, digest_context, reminder_context
 from .render import render
@@ -92,6 +92,8 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
         except PipelineError as exc:
             ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
             raise
+        if any(d.decision in POSTED_MARKS for d in result.decisions):
+            channels.write_index(ledger, settings.mail.outbox)     # the office marked a channel posted
     return summary
 
 

@@ -285,6 +285,8 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                 ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {media} 家媒体")
                 ledger.audit(at, "publish", "queued", row["id"], recipients=len(items), channels=versions.channels)
             run.channels += [(row["id"], channel) for channel in versions.channels]
+            if versions.channels:
+                channels.write_index(ledger, settings.mail.outbox)
         if dry_run:
             return run
         run.report = flush(settings, ledger, at=at, transport=transport, progress=progress)

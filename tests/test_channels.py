@@ -403,3 +403,20 @@ def test_a_dry_run_writes_nothing_but_previews_the_network_submission(workspace)
     assert [p.recipient for p in run.previews if p.purpose == "network"] == [NETWORK]
     with Ledger(workspace.ledger) as ledger:
         assert ledger.draft(FIRST)["state"] == "approved"
+
+
+def test_an_index_page_links_every_releases_versions_and_shows_what_was_posted(workspace) -> None:
+    run = publish_one(workspace)
+    outbox = workspace.settings.mail.outbox
+
+    first = (outbox / "channels" / "index.html").read_text(encoding="utf-8-sig")
+    for name in ("wechat.html", "weibo.txt", "website.html", "website.txt"):
+        assert f'href="{FIRST}/{name}"' in first and (outbox / "channels" / FIRST / name).exists()
+    assert "信息网：由系统邮寄" in first and "已发（" not in first
+    assert 'href="channels/index.html"' in (outbox / "index.html").read_text(encoding="utf-8")
+
+    assert workspace.cli("posted", FIRST, "--channel", "微信", "--by", "何雪").returncode == 0
+
+    again = (outbox / "channels" / "index.html").read_text(encoding="utf-8-sig")
+    assert "已发（何雪" in again and again.count("待发布") == first.count("待发布") - 1
+    assert run.published == [FIRST]

@@ -27,8 +27,11 @@ class ChannelStore:
         return cursor.rowcount == 1
 
     def channel_versions(self, draft_id: str | None = None) -> list[sqlite3.Row]:
-        where, args = ("WHERE draft_id = ?", (draft_id,)) if draft_id else ("", ())
-        return self.db.execute(f"SELECT * FROM channel_versions {where} ORDER BY draft_id, channel", args).fetchall()
+        """Channel versions (of one release), each with its release's headline, kind and publication time."""
+        where, args = ("WHERE c.draft_id = ?", (draft_id,)) if draft_id else ("", ())
+        return self.db.execute(
+            "SELECT c.*, d.headline, d.kind, d.published_at FROM channel_versions c JOIN drafts d ON d.id = c.draft_id "
+            f"{where} ORDER BY c.draft_id, c.channel", args).fetchall()
 
     def unposted_or_recent(self, since: datetime) -> list[sqlite3.Row]:
         """Channel versions of releases the office has still to post somewhere, or that were ready or

@@ -137,9 +137,11 @@ class OutboxTransport:
                 f"<td><a href=\"{html.escape(eml.stem)}.html\">{html.escape(str(headers.get('Subject', '')))}</a></td>"
                 f"<td><a href=\"{html.escape(eml.name)}\">.eml</a></td></tr>"
             )
+        channels = ("<p><a href=\"channels/index.html\">微信、微博、网站版本（发布渠道）</a></p>"
+                    if (self.folder / "channels" / "index.html").exists() else "")
         page = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>发件箱</title></head>"
-                "<body style=\"font-family:sans-serif\"><h1>发件箱</h1>"
-                "<table border=\"1\" cellpadding=\"6\" cellspacing=\"0\">"
+                "<body style=\"font-family:sans-serif\"><h1>发件箱</h1>" + channels
+                + "<table border=\"1\" cellpadding=\"6\" cellspacing=\"0\">"
                 "<tr><th>时间</th><th>收件人</th><th>主题</th><th>原件</th></tr>"
                 + "".join(rows) + "</table></body></html>")
         write_atomic(self.folder / "index.html", page.encode("utf-8"), durable=False)
