@@ -9,6 +9,7 @@ under our feet or missing stops the pull cleanly, with nothing half-done.
 from __future__ import annotations
 
 import os
+import random
 import re
 import stat
 import zipfile
@@ -26,6 +27,7 @@ from pipeline.errors import SourceBusy, SourceChanged, SourceError
 from pipeline.layout import SUBMISSIONS
 from pipeline.ledger import Ledger
 from pipeline.sources.xlsx import XlsxSource
+from pipeline.sources.xlsx_cells import write_cells
 
 COL = {column.key: index for index, column in enumerate(SUBMISSIONS.columns, start=1)}
 LETTER = {key: openpyxl.utils.get_column_letter(index) for key, index in COL.items()}
@@ -474,3 +476,37 @@ def test_missing_workbook_raises_source_error_suggesting_init(workspace):
     assert "init" in str(caught.value)
     assert str(workspace.workbook) in str(caught.value)
     assert not workspace.workbook.exists()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_cells_written_in_place_read_back_as_openpyxl_would_have_written_them(tmp_path, seed):
+    """Random sheets (gaps, styles, shared and inline strings, numbers, formulas) and random edits:
+    every cell reads back as the edit left it, and every other cell as it was."""
+    rng = random.Random(seed)
+    book = openpyxl.Workbook()
+    sheets = [book.active, book.create_sheet("第二页")]
+    for sheet in sheets:
+        for _ in range(rng.randint(5, 60)):
+            row, column = rng.randint(1, 40), rng.randint(1, 15)
+            sheet.cell(row=row, column=column, value=rng.choice(
+                ["执行一组", "  留空格  ", "a&b<c>", 42, 3.5, "=1+1", None, "S-2026-000001"]))
+            if rng.random() < 0.3:
+                sheet.cell(row=row, column=column).font = Font(bold=True)
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    expected = {(s.title, c.row, c.column): c.value for s in sheets for r in s.iter_rows() for c in r}
+    edits = []
+    for _ in range(rng.randint(1, 40)):
+        sheet = rng.choice(sheets)
+        edit = (sheet.title, rng.randint(1, 50), rng.randint(1, 20), rng.choice(["", "已受理", " 前后空格 ", "<&>"]))
+        edits.append(edit)
+        expected[edit[:3]] = edit[3] or None
+
+    path.write_bytes(write_cells(path.read_bytes(), edits))
+
+    reread = openpyxl.load_workbook(path)
+    actual = {(s.title, c.row, c.column): c.value for s in reread.worksheets for r in s.iter_rows() for c in r}
+    assert {k: v for k, v in actual.items() if v is not None} == {k: v for k, v in expected.items() if v is not None}
+    styled = {(s.title, c.row, c.column) for s in sheets for r in s.iter_rows() for c in r if c.font.b}
+    assert styled <= {(s.title, c.row, c.column) for s in reread.worksheets for r in s.iter_rows() for c in r
+                      if c.font.b}
