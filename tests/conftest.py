@@ -55,6 +55,14 @@ class Workspace:
     workbook: Path
     ledger: Path
 
+    @classmethod
+    def create(cls, root: Path) -> Workspace:
+        """A folder with its own copy of the default config (local workbook, ledger, outbox)."""
+        path = root / "pipeline.toml"
+        path.write_text(config.render_default(), encoding="utf-8")
+        settings = config.load(path)
+        return cls(root, path, settings.sheet.path, settings.ledger.path)
+
     @property
     def settings(self) -> config.Settings:
         return config.load(self.config_path)
@@ -120,9 +128,6 @@ def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    path = tmp_path / "pipeline.toml"
-    path.write_text(config.render_default(), encoding="utf-8")
-    settings = config.load(path)
-    return Workspace(tmp_path, path, settings.sheet.path, settings.ledger.path)
+    return Workspace.create(tmp_path)
 from smtp_server import *  # noqa: E402,F401,F403  (SMTP fixtures)
 from smtp_server import toml_text  # noqa: E402

@@ -146,10 +146,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIPELINE_NOW", NOW)
         root = tmp_path_factory.mktemp("channels-demo")
-        path = root / "pipeline.toml"
-        path.write_text(config.render_default(), encoding="utf-8")
-        settings = config.load(path)
-        workspace = Workspace(root, path, settings.sheet.path, settings.ledger.path)
+        workspace = Workspace.create(root)
+        settings = workspace.settings
         workspace.cli("init", "--demo", check=True)
         jobs.pull(settings)
         for draft_id in publishing.draft(settings).drafted:

@@ -35,7 +35,7 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from conftest import DEFAULT_TEAMS, NOW, Workspace, material, read_rows
-from pipeline import config, jobs
+from pipeline import jobs
 from pipeline import normalize as norm
 from pipeline.errors import SheetLayoutError
 from pipeline.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS
@@ -603,11 +603,7 @@ class Pulled:
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory) -> Pulled:
     """One pull of the mixed workbook, shared by the tests below that only read its outcome."""
-    root = tmp_path_factory.mktemp("mixed")
-    path = root / "pipeline.toml"
-    path.write_text(config.render_default(), encoding="utf-8")
-    settings = config.load(path)
-    space = Workspace(root, path, settings.sheet.path, settings.ledger.path)
+    space = Workspace.create(tmp_path_factory.mktemp("mixed"))
     rows, blank_at = mixed_rows()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIPELINE_NOW", NOW)

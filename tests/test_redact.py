@@ -114,13 +114,6 @@ def approve_all(settings: config.Settings, draft_ids: list[str]) -> None:
         publishing.review(settings, draft_id, "通过", reviewer="符贤")
 
 
-def make_workspace(root: Path) -> Workspace:
-    path = root / "pipeline.toml"
-    path.write_text(config.render_default(), encoding="utf-8")
-    settings = config.load(path)
-    return Workspace(root, path, settings.sheet.path, settings.ledger.path)
-
-
 # --- numbers: found however they are typed, masked so that nothing survives ----------
 
 @dataclass(frozen=True)
@@ -471,7 +464,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """init --demo, then pull, draft, approve every draft and publish, once for the module."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIPELINE_NOW", NOW)
-        workspace = make_workspace(tmp_path_factory.mktemp("demo"))
+        workspace = Workspace.create(tmp_path_factory.mktemp("demo"))
         workspace.cli("init", "--demo", check=True)
         settings = workspace.settings
         jobs.pull(settings)

@@ -404,10 +404,7 @@ def mailed(tmp_path_factory: pytest.TempPathFactory) -> Mailed:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIPELINE_NOW", NOW)
         root = tmp_path_factory.mktemp("mailed")
-        path = root / "pipeline.toml"
-        path.write_text(config.render_default(), encoding="utf-8")
-        loaded = config.load(path)
-        workspace = Workspace(root, path, loaded.sheet.path, loaded.ledger.path)
+        workspace = Workspace.create(root)
         rows = [
             material(),
             material(title=SCRIPT_TITLE, facts=BOLD_FACTS, case_number="（2026）琼9003执1235号", submitter="陈小燕"),

@@ -167,6 +167,13 @@ def parts(path: Path) -> dict[str, bytes]:
         return {name: package.read(name) for name in package.namelist()}
 
 
+def repack(path: Path, package: dict[str, bytes]) -> None:
+    """Write ``package`` (part name → bytes) as the workbook at ``path``, as another program saved it."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, content in package.items():
+            out.writestr(name, content)
+
+
 def sheet_part(path: Path, title: str) -> str:
     """The package part that holds the tab ``title`` (workbook order: 素材 is the first sheet)."""
     book = openpyxl.load_workbook(path, read_only=True)
@@ -190,9 +197,7 @@ def pictured(workspace):
     book.save(workspace.workbook)
     package = parts(workspace.workbook)
     package["customXml/item1.xml"] = b'<?xml version="1.0"?><ct:contentTypeSchema xmlns:ct="urn:share"/>'
-    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, content in package.items():
-            out.writestr(name, content)
+    repack(workspace.workbook, package)
     return workspace
 
 
@@ -220,9 +225,7 @@ def test_write_back_keeps_a_formulas_cached_result(workspace):
     # As Excel saves it: the formula and the result it last computed.
     package[part], found = re.subn(rb"(<f>LEN\(\w+2\)</f>)(<v\s*/>|<v>\s*</v>)?", rb"\1<v>37</v>", package[part])
     assert found == 1
-    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, content in package.items():
-            out.writestr(name, content)
+    repack(workspace.workbook, package)
 
     jobs.pull(workspace.settings)
 
@@ -238,9 +241,7 @@ def test_a_sheet_whose_rows_carry_no_numbers_is_still_written_back(workspace):
     part = sheet_part(workspace.workbook, SUBMISSIONS.name)
     package = parts(workspace.workbook)
     package[part] = re.sub(rb'(<row[^>]*?) r="\d+"', rb"\1", package[part])   # positions implied by order
-    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, content in package.items():
-            out.writestr(name, content)
+    repack(workspace.workbook, package)
 
     jobs.pull(workspace.settings)
 
@@ -257,9 +258,7 @@ def test_a_sheet_written_with_a_namespace_prefix_is_edited_in_place(workspace):
     ElementTree.register_namespace("x", main)      # <x:worksheet>, <x:row>, <x:c>: as the OpenXML SDK writes
     package[part] = ElementTree.tostring(ElementTree.fromstring(package[part]), encoding="UTF-8")
     assert b"<x:row" in package[part]
-    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, content in package.items():
-            out.writestr(name, content)
+    repack(workspace.workbook, package)
 
     jobs.pull(workspace.settings)
 
