@@ -88,6 +88,15 @@ class Workspace:
         table.update(values)
         self.config_path.write_text(toml_text(data), encoding="utf-8")
 
+    def edit(self, tab: Tab, row: int, **values: Any) -> None:
+        """Change cells of one row of the workbook, as a person would."""
+        book = openpyxl.load_workbook(self.workbook)
+        sheet = book[tab.name]
+        header = [c.value for c in sheet[1]]
+        for key, value in values.items():
+            sheet.cell(row=row, column=header.index(tab.column(key).name) + 1, value=value)
+        book.save(self.workbook)
+
     def rows(self, tab: Tab = SUBMISSIONS) -> list[dict[str, Any]]:
         """The tab's data rows as dicts keyed by column key (blank rows dropped)."""
         book = openpyxl.load_workbook(self.workbook)

@@ -26,15 +26,6 @@ FIRST, SECOND = "I-2026-000001", "I-2026-000002"
 VISIT = {"date": date(2026, 12, 3), "kind": "代表委员看执行", "name": "走进执行一线 见证执行"}   # a Thursday
 
 
-def edit_activity(workspace: Workspace, row: int, **values: Any) -> None:
-    book = openpyxl.load_workbook(workspace.workbook)
-    sheet = book[ACTIVITIES.name]
-    header = [c.value for c in sheet[1]]
-    for key, value in values.items():
-        sheet.cell(row=row, column=header.index(ACTIVITIES.column(key).name) + 1, value=value)
-    book.save(workspace.workbook)
-
-
 def delete_activity(workspace: Workspace, row: int) -> None:
     book = openpyxl.load_workbook(workspace.workbook)
     book[ACTIVITIES.name].delete_rows(row)
@@ -343,7 +334,7 @@ def test_an_invitation_already_sent_cannot_be_decided_again(approved) -> None:
 # --- keeping in step with the 活动 tab ---------------------------------------------------
 
 def test_changing_the_date_withdraws_the_old_invitation_and_drafts_a_new_one(drafted) -> None:
-    edit_activity(drafted.ws, 2, date=date(2026, 12, 10))
+    drafted.ws.edit(ACTIVITIES, 2, date=date(2026, 12, 10))
     drafted.pull()
     assert drafted.state(FIRST) == "withdrawn"          # the pull that read the change withdrew it
     mark = drafted.mark()
@@ -359,7 +350,7 @@ def test_changing_the_date_withdraws_the_old_invitation_and_drafts_a_new_one(dra
 
 
 def test_changing_the_name_of_an_approved_visit_withdraws_it_and_it_is_never_sent(approved) -> None:
-    edit_activity(approved.ws, 2, name="代表委员见证集中执行")
+    approved.ws.edit(ACTIVITIES, 2, name="代表委员见证集中执行")
     approved.pull()
     mark = approved.mark()
 
@@ -389,7 +380,7 @@ def test_a_withdrawn_invitation_cannot_be_approved(drafted) -> None:
 
 def test_a_visit_moved_after_its_invitation_was_sent_gets_a_corrected_invitation(approved) -> None:
     approved.send()
-    edit_activity(approved.ws, 2, date=date(2026, 12, 10))
+    approved.ws.edit(ACTIVITIES, 2, date=date(2026, 12, 10))
     approved.pull()
     mark = approved.mark()
 

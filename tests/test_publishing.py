@@ -131,16 +131,6 @@ class Desk:
             return {r["recipient"]: r["state"] for r in ledger.deliveries(f"release/{draft_id}")}
 
 
-def edit(workspace: Workspace, tab: Tab, row: int, **values: Any) -> None:
-    """Change cells of one row of the workbook, as a person would."""
-    book = openpyxl.load_workbook(workspace.workbook)
-    sheet = book[tab.name]
-    header = [c.value for c in sheet[1]]
-    for key, value in values.items():
-        sheet.cell(row=row, column=header.index(tab.column(key).name) + 1, value=value)
-    book.save(workspace.workbook)
-
-
 def delete_row(workspace: Workspace, tab: Tab, row: int) -> None:
     book = openpyxl.load_workbook(workspace.workbook)
     book[tab.name].delete_rows(row)
@@ -254,7 +244,7 @@ def test_an_invalid_row_is_never_drafted(desk) -> None:
 
 
 def test_editing_a_submission_drafts_v2_and_supersedes_the_old_version(drafted) -> None:
-    edit(drafted.ws, SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
+    drafted.ws.edit(SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
     drafted.pull()
     mark = drafted.mark()
 
@@ -270,7 +260,7 @@ def test_editing_a_submission_drafts_v2_and_supersedes_the_old_version(drafted) 
 
 
 def test_a_superseded_draft_cannot_be_approved_on_the_command_line(drafted) -> None:
-    edit(drafted.ws, SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
+    drafted.ws.edit(SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
     drafted.pull()
     drafted.draft()
 
@@ -282,7 +272,7 @@ def test_a_superseded_draft_cannot_be_approved_on_the_command_line(drafted) -> N
 
 
 def test_a_superseded_draft_is_never_published(drafted) -> None:
-    edit(drafted.ws, SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
+    drafted.ws.edit(SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
     drafted.pull()
     drafted.draft()
     mark = drafted.mark()
@@ -305,7 +295,7 @@ def test_removing_the_row_withdraws_its_pending_draft(drafted) -> None:
 
 
 def test_marking_the_material_not_publishable_withdraws_its_approved_draft(approved) -> None:
-    edit(approved.ws, SUBMISSIONS, 2, publishable="否")
+    approved.ws.edit(SUBMISSIONS, 2, publishable="否")
     approved.pull()
     mark = approved.mark()
 
@@ -334,7 +324,7 @@ def test_a_review_row_by_someone_not_on_the_reviewer_list_is_invalid_and_publish
 
 @pytest.mark.parametrize("typed", ["已通过", "通过"])
 def test_approval_typed_into_the_material_status_column_publishes_nothing(drafted, typed) -> None:
-    edit(drafted.ws, SUBMISSIONS, 2, status=typed)
+    drafted.ws.edit(SUBMISSIONS, 2, status=typed)
     drafted.pull()
     drafted.draft()
     mark = drafted.mark()
@@ -360,7 +350,7 @@ def test_a_review_row_with_an_unknown_draft_id_is_invalid(drafted) -> None:
 
 
 def test_a_review_row_approving_a_superseded_version_is_invalid_and_publishes_nothing(drafted) -> None:
-    edit(drafted.ws, SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
+    drafted.ws.edit(SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
     drafted.pull()
     drafted.draft()
     row = add_review(drafted.ws, FIRST, "通过", reviewer="符贤")
@@ -408,7 +398,7 @@ def test_reject_with_a_reason_keeps_the_draft_from_being_published(drafted) -> N
 
 
 def test_a_draft_changed_after_approval_needs_approval_again(approved) -> None:
-    edit(approved.ws, SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
+    approved.ws.edit(SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
     approved.pull()
     assert approved.draft().drafted == [f"{FIRST}-v2"]
     assert approved.state(f"{FIRST}-v2") == "pending"
@@ -429,7 +419,7 @@ def test_a_draft_changed_after_approval_needs_approval_again(approved) -> None:
 
 
 def test_a_review_row_approving_the_new_version_takes_effect(approved) -> None:
-    edit(approved.ws, SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
+    approved.ws.edit(SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
     approved.pull()
     approved.draft()
     row = add_review(approved.ws, f"{FIRST}-v2", "通过", reviewer="符贤")
