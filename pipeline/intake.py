@@ -118,8 +118,11 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
 def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, Known],
                       now: datetime, tz: ZoneInfo, last_sequence: int, result: IntakeResult) -> None:
     rows: list[_Row] = []
+    # What every row's parse shares, worked out once for the tab.
+    layout = tuple((c.key, mapped.columns[c.key]) for c in mapped.tab.columns if c.key in mapped.columns)
+    teams = frozenset(team_names)
     for number, cells in mapped.body():
-        row = _parse_submission(mapped, number, cells, team_names, now, tz)
+        row = _parse_submission(number, cells, layout, teams, now.year, tz)
         if row is None:
             _own(mapped, result, number, cells, ident="", status="")  # blank row: clear stale marks
             continue
@@ -192,12 +195,11 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
     result.summary.removed = len(result.removed)
 
 
-def _parse_submission(mapped: MappedTab, number: int, cells: list[object], team_names: set[str],
-                      now: datetime, tz: ZoneInfo) -> _Row | None:
-    layout = tuple((c.key, mapped.columns[c.key]) for c in mapped.tab.columns if c.key in mapped.columns)
+def _parse_submission(number: int, cells: list[object], layout: tuple[tuple[str, int], ...],
+                      team_names: frozenset[str], year: int, tz: ZoneInfo) -> _Row | None:
     # True == 1 as a cache key, but not as a cell: a row holding a boolean is parsed afresh.
     parse = parse_cells.__wrapped__ if any(type(c) is bool for c in cells) else parse_cells
-    parsed = parse(tuple(cells), layout, frozenset(team_names), now.year, tz)
+    parsed = parse(tuple(cells), layout, team_names, year, tz)
     if parsed is None:
         return None
     return _Row(number, parsed.cell_id, dict(parsed.fields), list(parsed.problems), parsed.submission,

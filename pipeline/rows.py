@@ -19,6 +19,7 @@ from . import normalize as norm
 from .layout import SUBMISSIONS
 from .model import Submission
 
+_OWNED = frozenset(c.key for c in SUBMISSIONS.columns if c.owned)     # 编号 and 状态: not content
 
 @dataclass(frozen=True)
 class Parsed:
@@ -43,8 +44,7 @@ def parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], 
         index = columns.get(key)
         return cells[index] if index is not None and index < len(cells) else None
 
-    owned = {c.key for c in SUBMISSIONS.columns if c.owned}
-    content_keys = [key for key, _ in layout if key not in owned]
+    content_keys = [key for key, _ in layout if key not in _OWNED]
     fields = {k: norm.text(value(k)) for k in content_keys}
     if not any(fields.values()):
         return None
