@@ -21,6 +21,7 @@ from .model import Submission
 
 _OWNED = frozenset(c.key for c in SUBMISSIONS.columns if c.owned)     # 编号 and 状态: not content
 
+
 @dataclass(frozen=True)
 class Parsed:
     cell_id: str
