@@ -23,6 +23,8 @@ log = logging.getLogger("pipeline")
 
 Command = Callable[[argparse.Namespace], int]
 
+DRY_RUN_HELP = "只显示将发送的邮件，不发送也不记账"     # every sending command's --dry-run
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     _utf8_console()
@@ -71,11 +73,11 @@ def _parser() -> argparse.ArgumentParser:
 
     digest = commands.add_parser("digest", help="给办公室发送每日简报（每天一次）")
     digest.add_argument("--force", action="store_true", help="今天已发过也再发一份")
-    digest.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    digest.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     digest.set_defaults(handler=cmd_digest)
 
     remind = commands.add_parser("remind", help="给本周未完成任务的部门负责人发送催报提醒（每周一次）")
-    remind.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    remind.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     remind.set_defaults(handler=cmd_remind)
 
     draft = commands.add_parser("draft", help="为新素材生成稿件（已遮蔽个人信息），发给办公室审核")
@@ -95,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     reject.set_defaults(handler=cmd_reject)
 
     publish = commands.add_parser("publish", help="把已通过的稿件发给订阅该类别的媒体（每家一次）")
-    publish.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    publish.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     publish.set_defaults(handler=cmd_publish)
 
     posted = commands.add_parser("posted", help="记录已把稿件的微信、微博或网站版本发出")
@@ -106,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
     brief = commands.add_parser("brief", help="给人大代表、政协委员发送月度执行工作简报（每月一期）")
     brief.add_argument("--month", metavar="YYYY-MM", help="哪个月的简报（默认上个月）")
-    brief.add_argument("--dry-run", action="store_true", help="只显示将发送的邮件，不发送也不记账")
+    brief.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
     brief.set_defaults(handler=cmd_brief)
 
     resend = commands.add_parser("resend", help="有意重发一封送达情况不明或失败的稿件邮件")
