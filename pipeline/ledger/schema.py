@@ -210,6 +210,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX invitations_activity ON invitations (activity_day, activity_name);
     """,
+    # 3: releases that state only what the material says. A release's date is fixed
+    # once (when it is approved or first published); the office's review notes on a
+    # draft (which rule masked a name, sentences left out, the fact check); each
+    # team's outward name, the one public text uses instead of the internal unit.
+    """
+    ALTER TABLE drafts ADD COLUMN release_date TEXT;
+    ALTER TABLE drafts ADD COLUMN review TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE teams ADD COLUMN outward TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

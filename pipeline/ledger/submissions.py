@@ -75,7 +75,7 @@ class SubmissionStore:
                        activities: list[Activity]) -> list[str]:
         """Replace the reference tabs that changed; return the names of those that did."""
         tables = {
-            "teams": ("INSERT INTO teams VALUES (?, ?, ?, ?)",
+            "teams": ("INSERT INTO teams (name, leader, email, quota) VALUES (?, ?, ?, ?)",
                       [(t.name, t.leader, t.email, t.quota) for t in teams]),
             "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled) VALUES (?, ?, ?, ?, ?)",
                       [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled))
