@@ -16,10 +16,12 @@ MEDIA = [{"outlet": "《法制时报》", "contact": "张编辑", "email": "fazh
 
 
 def as_first_release(path) -> None:
-    """Turn a ledger back into what the first release (schema 1) wrote: the later tables gone."""
+    """Turn a ledger back into what the first release (schema 1) wrote: the later tables and columns gone."""
     with sqlite3.connect(path) as db:
         for table in ("channel_versions", "briefs", "invitations"):
             db.execute(f"DROP TABLE {table}")
+        for table, column in (("drafts", "release_date"), ("drafts", "review"), ("teams", "outward")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 1")
 
 
