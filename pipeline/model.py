@@ -63,6 +63,7 @@ class Team:
     leader: str
     email: str
     quota: int
+    outward: str = ""               # 对外名称: how public text names the team (blank: the court's 执行局)
 
 
 @dataclass(frozen=True)

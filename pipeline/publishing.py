@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from . import channels, clock, normalize, redact
+from . import compose as composer
+from .compose import Release
 from .config import Settings
 from .document import DOCX_TYPE, release_docx
 from .errors import UsageError
@@ -34,15 +36,6 @@ from .rules import DEADBEAT_OR_SUCCESS, INABILITY
 SLOTS: dict[str, tuple[str, ...]] = {"执行不能": INABILITY, "教科书式老赖或执行成功": DEADBEAT_OR_SUCCESS}
 
 
-@dataclass(frozen=True)
-class Release:
-    headline: str
-    text: str            # the whole release, headline first
-    html: str
-    content_hash: str
-    masked: list[str]
-
-
 @dataclass
 class PublishRun:
     drafted: list[str] = field(default_factory=list)
@@ -56,20 +49,10 @@ class PublishRun:
     report: FlushReport | None = None
 
 
-def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, settings: Settings) -> Release:
-    """Mask the material and render its release (pure: no ledger, no mail)."""
-    masked = redact.mask({k: fields.get(k, "") for k in ("title", "facts", "process", "outcome", "parties")},
-                         parties_text=fields.get("parties", ""),
-                         keep_debtor_names=kind in settings.redact.public_name_kinds,
-                         allowed=redact.own_numbers(settings.court.contact))
-    texts = masked.texts
-    release = {"kind": kind, "headline": texts["title"], "team": fields.get("team", ""),
-               "case_number": fields.get("case_number", ""), "parties": texts["parties"], "facts": texts["facts"],
-               "process": texts["process"], "outcome": texts["outcome"], "date": day, "draft_id": draft_id}
-    rendered = render(f"releases/{kind}", {"court": settings.court.as_context(), "release": release})
-    text = f"{rendered.subject}\n\n{rendered.text}"
-    digest = hashlib.sha256((text + "\0" + rendered.html).encode("utf-8")).hexdigest()
-    return Release(rendered.subject, text, rendered.html, digest, masked.notes())
+def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, settings: Settings,
+            unit: str = "") -> Release:
+    """Mask the material, render its release and check it against the row (pure: see compose.py)."""
+    return composer.compose(fields, kind=kind, draft_id=draft_id, day=day, settings=settings, unit=unit)
 
 
 def _office(settings: Settings) -> list[tuple[str, str]]:
@@ -107,6 +90,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
             run.withdrawn = withdraw_stale(ledger, at)
         items: list[Outgoing] = []
         serial = ledger.last_draft_serial(at.year)
+        outward = {team.name: team.outward for team in ledger.teams()}
         for submission in ledger.draftable_submissions():
             fields = json.loads(submission["data"])
             earlier = ledger.drafts_of_submission(submission["id"])
@@ -117,7 +101,9 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                 serial += 1
                 base = draft_id = f"D-{at.year}-{serial:06d}"
                 version = 1
-            release = compose(fields, kind=submission["kind"], draft_id=draft_id, day=at.date(), settings=settings)
+            unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
+            release = compose(fields, kind=submission["kind"], draft_id=draft_id, day=at.date(), settings=settings,
+                              unit=unit)
             mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
                                submission, fields)
             run.drafted.append(draft_id)
@@ -131,7 +117,8 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                 ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
                                   submission_version=submission["version"], kind=submission["kind"],
                                   headline=release.headline, text=release.text, html=release.html,
-                                  content_hash=release.content_hash, masked=release.masked, proposed=False, at=at)
+                                  content_hash=release.content_hash, masked=release.masked, proposed=False, at=at,
+                                  review=release.review)
                 for old in earlier:
                     if old["state"] in ("pending", "approved", "rejected"):
                         ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
@@ -157,7 +144,8 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
     rendered = render("draft", {
         "court": settings.court.as_context(), "draft": {"id": draft_id, "version": version, "supersedes": previous},
         "release": {"headline": headline, "kind": submission["kind"]}, "release_text": release.text,
-        "release_html": release.html, "source": source, "masked": release.masked})
+        "release_html": release.html, "source": source, "masked": release.masked, "review": release.review,
+        "marked_html": release.marked_html, "marked_text": release.marked_text})
     return [Outgoing(f"draft/{draft_id}", "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
             for name, addr in _office(settings)]
 
@@ -207,7 +195,7 @@ def decide(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment:
     """Record the office's decision on one draft (raises :class:`UsageError` when it cannot be taken)."""
     row = ledger.draft(draft_id)
     newest = ledger.draft_states().get(draft_id, ("", ""))[1]
-    problem = check_decision(row["state"] if row else None, draft_id, decision, newest)
+    problem = check_decision(ledger.effective_state(row) if row else None, draft_id, decision, newest)
     if problem:
         raise UsageError(problem)
     state = "approved" if decision == "通过" else "rejected"

@@ -28,6 +28,18 @@ class RenderError(PipelineError):
     """A template is missing, malformed or uses a name it was not given."""
 
 
+# Marks around a printed value saying where it came from: the team's material, the court's settings,
+# the fixed legal text, the release's footer (private-use characters; see compose.py, which strips them).
+TEAM, COURT, LAW, FOOTER = ("\ue000", "\ue001"), ("\ue002", "\ue003"), ("\ue004", "\ue005"), ("\ue006", "\ue007")
+
+
+def _marked(marks: tuple[str, str]):
+    def mark(value: Any) -> str:
+        value = str(value)
+        return f"{marks[0]}{value}{marks[1]}" if value else value
+    return mark
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -72,6 +84,8 @@ def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
     )
     env.filters["cn_date"] = cn_date
     env.filters["cn_amount"] = cn_amount
+    env.filters["law"] = _marked(LAW)           # {{ text|law }}: the fixed legal text of a release
+    env.filters["footer"] = _marked(FOOTER)     # {% filter footer %}: the release's footer lines
     return env
 
 

@@ -42,7 +42,7 @@ def judge(rows: list[tuple[int, Review]], drafts: dict[str, tuple[str, str]], re
             status, apply = f"已生效：{review.decision}", False
         else:
             problem = (_posting_problem(review, state, ready) if review.decision in POSTED_MARKS
-                       else _verdict_problem(review.draft_id, state, newest))
+                       else _verdict_problem(review.draft_id, state, newest, review.decision))
             status, apply = (f"无效：{problem}", False) if problem else (f"已生效：{review.decision}", True)
         verdicts.append(Verdict(row, review, status, apply))
     return verdicts
@@ -52,8 +52,14 @@ def is_invitation(item_id: str) -> bool:
     return item_id.startswith("I-")
 
 
-def _verdict_problem(item_id: str, state: str, newest: str) -> str | None:
+# A pending draft whose release fails the fact check (compose.py): it may be sent back, not approved.
+FAILED_CHECK = "failed_check"
+
+
+def _verdict_problem(item_id: str, state: str, newest: str, decision: str = "") -> str | None:
     """Why 通过/退回 cannot be taken on a draft or an invitation in ``state``, as the 审核 tab says it."""
+    if state == FAILED_CHECK and decision == "通过":
+        return "稿件未通过事实核对，不能通过；请按草稿邮件顶部所列修改素材或模板，系统将生成新版本"
     if is_invitation(item_id):
         return {"withdrawn": "活动已删除或修改，邀请函已撤回", "expired": "活动日期已过，邀请函未发出",
                 "sent": "邀请函已发出"}.get(state)
@@ -84,6 +90,9 @@ def check_decision(state: str | None, draft_id: str, decision: str, newest: str 
         return f"{draft_id} 已发布"
     if state == "blocked":
         return f"{draft_id} 含未遮蔽的个人信息，已被拦截；请修改素材后重新生成稿件"
+    if decision == "通过" and state == FAILED_CHECK:
+        return (f"{draft_id} 未通过事实核对，不能审核通过：请按草稿邮件顶部所列的问题修改素材（或模板），"
+                "系统将生成新版本供审核")
     if decision == "通过" and state == "approved":
         return f"{draft_id} 已经通过审核"
     return None

@@ -26,8 +26,9 @@ from markupsafe import escape
 
 from conftest import NOW, Workspace, material
 from pipeline import config, demo_data, jobs, normalize, publishing, redact
+from pipeline.compose import public_texts
 from pipeline.model import KINDS
-from pipeline.render import TEMPLATES, RenderError, cn_amount, cn_date, render
+from pipeline.render import TEMPLATES, RenderError, cn_amount, cn_date, render, render_file
 
 DAY = date(2026, 11, 28)
 COURT = "儋州市人民法院"
@@ -91,10 +92,8 @@ def compose(fields: dict[str, str], settings: config.Settings, kind: str | None 
 
 
 def masked_texts(fields: dict[str, str], kind: str, settings: config.Settings) -> dict[str, str]:
-    return redact.mask({k: fields.get(k, "") for k in ("title", "facts", "process", "outcome")},
-                       parties_text=fields.get("parties", ""),
-                       keep_debtor_names=kind in settings.redact.public_name_kinds,
-                       allowed=redact.own_numbers(settings.court.contact)).texts
+    """The row's public fields as the release may print them (names by law, identifiers out, notes out)."""
+    return public_texts(fields, kind=kind, settings=settings)[0]
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -157,10 +156,10 @@ def _release_cases() -> list:
 RELEASE_CASES = _release_cases()
 
 
-def test_every_kind_has_a_text_and_an_html_release_template_and_a_case_here() -> None:
+def test_every_kind_has_a_release_template_and_a_case_here() -> None:
+    """One template per kind: its HTML is made from the same paragraphs (releases/_page.html)."""
     for kind in KINDS:
         assert (TEMPLATES / "releases" / f"{kind}.txt").is_file(), kind
-        assert (TEMPLATES / "releases" / f"{kind}.html").is_file(), kind
     assert {case.values[0] for case in RELEASE_CASES} == set(KINDS)
 
 
@@ -307,10 +306,12 @@ def test_an_undefined_variable_in_the_base_template_names_the_base_and_its_line(
 
 
 def test_a_real_release_template_missing_a_variable_fails_loudly(settings) -> None:
-    release = {"kind": "执行成功", "headline": "标题", "team": "执行一组", "case_number": "", "parties": "",
-               "facts": "案情", "process": "过程", "outcome": "", "date": DAY, "draft_id": "D-2026-000001"}
+    release = {"kind": "执行成功", "headline": "标题", "unit": "儋州市人民法院执行局", "case_number": "",
+               "case_noun": "", "enforcement": False, "criminal": False, "parties": "", "facts": "案情",
+               "process": "过程", "outcome": "", "closure": "", "amount": "", "inability": "", "date": DAY,
+               "draft_id": "D-2026-000001"}
     with pytest.raises(RenderError, match=r"releases/执行成功\.txt:\d+: 'court' is undefined"):
-        render("releases/执行成功", {"release": release})
+        render_file("releases/执行成功.txt", {"release": release})
 
 
 @pytest.mark.parametrize("text, line", [

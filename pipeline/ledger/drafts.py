@@ -6,6 +6,8 @@ import json
 import sqlite3
 from datetime import datetime
 
+from ..review import FAILED_CHECK
+
 
 class DraftStore:
     db: sqlite3.Connection
@@ -47,15 +49,31 @@ class DraftStore:
 
     def save_draft(self, *, draft_id: str, base: str, version: int, submission_id: str, submission_version: int,
                    kind: str, headline: str, text: str, html: str, content_hash: str, masked: list[str],
-                   proposed: bool, at: datetime) -> None:
+                   proposed: bool, at: datetime, review: dict | None = None) -> None:
         year, serial = int(base[2:6]), int(base[7:13])
         self.db.execute(
             "INSERT INTO drafts (id, base, version, year, serial, submission_id, submission_version, kind, headline, "
-            "state, release_text, release_html, content_hash, masked, proposed, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+            "state, release_text, release_html, content_hash, masked, proposed, created_at, review) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
             (draft_id, base, version, year, serial, submission_id, submission_version, kind, headline, text, html,
-             content_hash, json.dumps(masked, ensure_ascii=False), int(proposed), at.isoformat()),
+             content_hash, json.dumps(masked, ensure_ascii=False), int(proposed), at.isoformat(),
+             json.dumps(review or {}, ensure_ascii=False)),
         )
+
+    @staticmethod
+    def review_of(row: sqlite3.Row) -> dict:
+        """The office's review notes stored with a draft (see compose.py): names, checks, left-out notes."""
+        try:
+            return json.loads(row["review"] or "{}")
+        except (IndexError, ValueError):
+            return {}
+
+    @classmethod
+    def effective_state(cls, row: sqlite3.Row) -> str:
+        """A draft's state for judging a decision: a pending draft that fails the fact check may not pass."""
+        if row["state"] == "pending" and cls.review_of(row).get("checks"):
+            return FAILED_CHECK
+        return row["state"]
 
     def set_draft_state(self, draft_id: str, state: str, at: datetime, *, by: str | None = None,
                         reason: str = "") -> None:
@@ -81,7 +99,8 @@ class DraftStore:
         newest = dict(self.db.execute(
             "SELECT base, id FROM drafts d WHERE version = (SELECT MAX(version) FROM drafts e WHERE e.base = d.base)"
         ).fetchall())
-        return {r["id"]: (r["state"], newest[r["base"]]) for r in self.db.execute("SELECT id, base, state FROM drafts")}
+        return {r["id"]: (self.effective_state(r), newest[r["base"]])
+                for r in self.db.execute("SELECT id, base, state, review FROM drafts")}
 
     def seen_reviews(self) -> set[tuple[str, str, str, str]]:
         return {tuple(r) for r in self.db.execute("SELECT draft_id, decision, reviewer, comment FROM reviews")}

@@ -1,0 +1,265 @@
+"""A release from one row of material: what it may say, whom it may name, and where each word came from.
+
+The steps, in order (pure: no ledger, no mail, no clock):
+
+1. **Internal notes stay internal.** The row's 内部备注 never reaches a
+   template; sentences in the public fields that read as notes to the office
+   (建议…报道, 请办公室…, 拟…) are left out and listed for the office.
+2. **Names by law** (:mod:`pipeline.names`) and **no identifier**
+   (:mod:`pipeline.redact`): every natural person becomes surname + 某 unless
+   the dishonest-debtor rule allows the name; every number that identifies a
+   person is removed.
+3. **The template's words come from the row's facts**: the release template
+   chooses its wording from 结案方式, 执行到位金额, 执行不能情形 and the case
+   number's type; it names the handling team by its outward name.
+4. **Where each word came from.** Every value the template prints is marked
+   as the team's, the court's or the fixed legal text's; whatever is left is
+   the template's own wording. The release's plain text, its HTML, and the
+   office's marked version are all made from those marked paragraphs.
+5. **A fact check** (:mod:`pipeline.factcheck`) compares the release with its
+   row; what fails is listed at the top of the draft mail, and such a release
+   cannot be approved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from . import factcheck, names, redact
+from .config import Settings
+from .render import COURT, FOOTER, LAW, TEAM, cn_amount, render_file
+
+_MARKS = {TEAM[0]: "team", COURT[0]: "court", LAW[0]: "law", FOOTER[0]: "footer"}
+_CLOSERS = {TEAM[1], COURT[1], LAW[1], FOOTER[1]}
+_ANY_MARK = re.compile("[\ue000-\ue007]")
+
+# The public text fields of a row, as the templates see them.
+PUBLIC = ("title", "facts", "process", "outcome", "parties")
+
+# A sentence in a public field that is a note to the office, not news.
+NOTE_LIKE = re.compile(
+    r"建议[^。；;！!？?\n]{0,30}(?:报道|宣传|公开|采访|刊发|刊登|发布|推送|专题|稿件|媒体)"
+    r"|请(?:宣传办|办公室|宣传部门|领导|审核|核实|注意|斟酌|把关)"
+    r"|^\s*拟(?!定|制)"
+    r"|(?:暂不|不宜|不要|请勿|勿)(?:对外)?(?:公开|报道|宣传|发布|刊发)"
+    r"|供参考|仅供内部|内部参考|此条素材|该条素材|本条素材")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
+
+# The case number's type → how a release calls the case.
+_CASE_TYPE = re.compile(r"^（\d{4}）[\u4e00-\u9fff]{1,4}\d{0,6}(?P<type>[\u4e00-\u9fff]{1,6}?)(?:字第)?\d+号$")
+_CASE_NOUNS = (("执恢", "恢复执行案件"), ("执保", "财产保全案件"), ("执异", "执行异议案件"),
+               ("执复", "执行复议案件"), ("执监", "执行监督案件"), ("执", "执行案件"), ("刑", "刑事案件"))
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    source: str          # "team" | "template" | "court" | "law" | "footer"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    segments: tuple[Segment, ...]
+    heading: bool = False     # a 【…】 section heading
+    footer: bool = False      # 来源, 发布日期, the contact line
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.segments)
+
+
+@dataclass(frozen=True)
+class Release:
+    headline: str
+    text: str                 # the whole release, headline first
+    html: str
+    content_hash: str
+    masked: list[str]         # what was masked, counted ("姓名 3 处")
+    review: dict[str, Any] = field(default_factory=dict)   # for the office: see :func:`compose`
+    marked_html: str = ""     # the release with the template's words marked, for the draft mail
+    marked_text: str = ""
+
+    @property
+    def checks(self) -> list[str]:
+        return list(self.review.get("checks", []))
+
+
+def split_notes(text: str) -> tuple[str, list[str]]:
+    """``text`` without the sentences that read as notes to the office, and those sentences."""
+    kept, notes = [], []
+    for sentence in _SENTENCE.findall(text):
+        if not sentence:
+            continue
+        if NOTE_LIKE.search(sentence.strip()):
+            notes.append(sentence.strip())
+            if sentence.endswith("\n"):
+                kept.append("\n")
+        else:
+            kept.append(sentence)
+    return "".join(kept).strip(), notes
+
+
+def case_noun(case_number: str) -> tuple[str, bool, bool]:
+    """(what a release calls the case, whether it is an enforcement case, whether a criminal one)."""
+    match = _CASE_TYPE.match(case_number or "")
+    kind = match["type"] if match else ""
+    for prefix, noun in _CASE_NOUNS:
+        if kind.startswith(prefix):
+            return noun, prefix.startswith("执"), prefix == "刑"
+    return ("案件" if case_number else "", False, False)
+
+
+def _mark(value: str, marks: tuple[str, str]) -> str:
+    """``value`` between ``marks``; blank stays "" so that a template's ``{% if %}`` sees it blank."""
+    value = value.strip()
+    return f"{marks[0]}{value}{marks[1]}" if value else ""
+
+
+def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, day: date | str, settings: Settings,
+            unit: str = "") -> Release:
+    """Mask the material, render its release and check it against the row.
+
+    ``unit`` is the outward name of the team that handled the case (the 部门
+    tab's 对外名称); blank means the court's enforcement bureau. The review
+    notes (``Release.review``) tell the office: ``names`` (every person and
+    the rule that decided the name), ``undecided`` (person-like names no rule
+    decided), ``left_out`` (note-like sentences kept out), ``note`` (内部备注),
+    ``checks`` (what the fact check found).
+    """
+    court = settings.court
+    texts, plan, counts, left_out = public_texts(fields, kind=kind, settings=settings)
+    noun, enforcement, criminal = case_noun(fields.get("case_number", ""))
+    amount = cn_amount(fields["amount"]) if fields.get("amount") else ""
+    outward = unit.strip() or f"{court.name}执行局"
+    release = {"kind": kind, "headline": _mark(texts["title"], TEAM), "unit": _mark(outward, COURT),
+               "case_number": _mark(fields.get("case_number", ""), TEAM), "case_noun": noun,
+               "enforcement": enforcement, "criminal": criminal,
+               "parties": _mark(texts["parties"], TEAM), "facts": _mark(texts["facts"], TEAM),
+               "process": _mark(texts["process"], TEAM), "outcome": _mark(texts["outcome"], TEAM),
+               "closure": fields.get("closure", ""), "amount": _mark(amount, TEAM),
+               "inability": fields.get("inability", ""), "date": day, "draft_id": draft_id}
+    court_context = {k: _mark(v.strip(), COURT) for k, v in court.as_context().items()}
+    marked = render_file(f"releases/{kind}.txt", {"court": court_context, "release": release})
+    headline, paragraphs = parse(marked)
+    text = _ANY_MARK.sub("", marked).strip("\n") + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    html = render_file("releases/_page.html", {"headline": headline, "paragraphs": _view(paragraphs),
+                                                "marked": False})
+    marked_html = render_file("releases/_page.html", {"headline": headline, "paragraphs": _view(paragraphs),
+                                                       "marked": True})
+    marked_text = "\n\n".join(_marked_line(p) for p in paragraphs if not p.footer)
+    digest = hashlib.sha256((text + "\0" + html).encode("utf-8")).hexdigest()
+
+    public_text = "\n".join([headline, *(p.text for p in paragraphs if not p.footer)])
+    checks = factcheck.check(paragraphs, fields, headline=headline, amount=amount)
+    checks += [f"姓名未遮蔽：{name}（{_reason(plan, name)}）" for name in names.leaked(text, plan)]
+    review = {
+        "names": [{"name": d.name, "role": d.role, "alias": d.alias, "reason": d.reason} for d in plan.decisions],
+        "undecided": names.undecided(public_text, plan, exclude=_organisations(fields)),
+        "left_out": left_out,
+        "note": fields.get("note", ""),
+        "checks": checks,
+    }
+    notes = [f"{k} {n} 处" for k, n in counts.items() if n]
+    return Release(headline, text, html, digest, notes, review, marked_html, marked_text)
+
+
+def public_texts(fields: Mapping[str, str], *, kind: str, settings: Settings
+                 ) -> tuple[dict[str, str], names.NamePlan, dict[str, int], list[str]]:
+    """The row's public fields as a release may print them: note-like sentences left out, every
+    identifier removed, every name the law does not allow masked. Also the name plan, what was
+    masked (counted by kind) and the sentences left out."""
+    allowed = redact.own_numbers(settings.court.contact)
+    public = {key: fields.get(key, "") for key in PUBLIC}
+    left_out: list[str] = []
+    for key in ("title", "facts", "process", "outcome"):
+        public[key], notes = split_notes(public[key])
+        left_out += notes
+    plan = names.plan(fields, kind=kind, public_name_kinds=settings.redact.public_name_kinds)
+    counts: dict[str, int] = {}
+    numbered = {key: redact.mask_numbers(value, counts, allowed) for key, value in public.items()}
+    texts, hits = names.mask(numbered, plan)
+    if hits:
+        counts = {"姓名": hits, **counts}
+    return texts, plan, counts, left_out
+
+
+def _reason(plan: names.NamePlan, name: str) -> str:
+    return next((d.reason for d in plan.decisions if d.name == name), "")
+
+
+def _organisations(fields: Mapping[str, str]) -> list[str]:
+    return [p.name for p in names.parties(fields.get("parties", "")) if not p.is_person]
+
+
+def parse(marked: str) -> tuple[str, list[Paragraph]]:
+    """The rendered, marked text as its headline and paragraphs of segments, each with its source."""
+    stack: list[str] = []
+    lines: list[tuple[list[Segment], bool]] = []
+    current: list[Segment] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        if buffer:
+            current.append(Segment("".join(buffer), stack[-1] if stack else "template"))
+            buffer.clear()
+
+    for char in marked:
+        if char in _MARKS:
+            flush()
+            stack.append(_MARKS[char])
+        elif char in _CLOSERS:
+            flush()
+            if stack:
+                stack.pop()
+        elif char == "\n":
+            flush()
+            lines.append((current, "footer" in stack))
+            current = []
+        else:
+            buffer.append(char)
+    flush()
+    lines.append((current, "footer" in stack))
+    paragraphs = []
+    for segments, footer in lines:
+        segments = _strip(segments)
+        text = "".join(s.text for s in segments)
+        if text:
+            paragraphs.append(Paragraph(tuple(segments), heading=text.startswith("【") and text.endswith("】"),
+                                        footer=footer))
+    headline = paragraphs[0].text if paragraphs else ""
+    return headline, paragraphs[1:]
+
+
+def _strip(segments: list[Segment]) -> list[Segment]:
+    """Leading and trailing blanks of a line dropped, segments kept."""
+    out = [s for s in segments if s.text]
+    while out and not out[0].text.strip():
+        out.pop(0)
+    while out and not out[-1].text.strip():
+        out.pop()
+    if out:
+        out[0] = Segment(out[0].text.lstrip(), out[0].source)
+        out[-1] = Segment(out[-1].text.rstrip(), out[-1].source)
+    return out
+
+
+def _view(paragraphs: list[Paragraph]) -> list[dict[str, Any]]:
+    return [{"text": p.text, "heading": p.heading, "footer": p.footer,
+             "segments": [{"text": s.text, "source": s.source} for s in p.segments]} for p in paragraphs]
+
+
+def _marked_line(paragraph: Paragraph) -> str:
+    """A paragraph for the office's plain-text marked version: the template's own words in 〖〗."""
+    if paragraph.heading:
+        return paragraph.text
+    out = []
+    for segment in paragraph.segments:
+        out.append(f"〖{segment.text}〗" if segment.source == "template" and segment.text.strip("，。、；：")
+                   else segment.text)
+    return "".join(out)

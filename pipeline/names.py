@@ -1,0 +1,344 @@
+"""Who a release may name: natural persons become surname + 某 unless the law makes the name public.
+
+A release names a natural person in full only when all of these hold
+(the dishonest-debtor list is public only while a person is on it):
+
+- the person is a 被执行人 (debtor) of the row;
+- the release's kind is one the config allows (``[redact] public_name_kinds``);
+- the row's 失信名单 column says 在册 (currently listed);
+- nothing in the row says the debt was performed in full or the list entry
+  was removed, hidden or revoked (:data:`REMOVAL`, one list in one place).
+
+Everyone else — applicants, debtors who paid or left the list, spouses,
+guarantors, third parties the text marks as persons (其妻…, 案外人…) — is
+masked, and the draft mail says which rule masked each name. Officers and
+court staff named as such (执行干警黎国华, 法官…) stay named. Names that look
+like persons but carry no such mark are listed for the office to check.
+
+Pure functions over strings: no ledger, no config file, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+# Two-character surnames, kept whole in a pseudonym (欧阳小明 → 欧阳某).
+COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "公孙", "慕容", "尉迟", "长孙",
+                     "宇文", "司徒", "夏侯", "端木", "澹台", "轩辕", "南宫", "西门", "百里", "呼延", "独孤")
+# Common one-character surnames (the 百家姓 as people in Hainan and elsewhere carry them): a name the
+# text marks as a person must start with one of these or a compound surname.
+SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季"
+    "裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦"
+    "戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻"
+    "苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练"
+    "廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿"
+    "鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由")
+
+# Role words that say a party's role in 当事人 or in the text. Longest first in the pattern.
+ROLES = ("申请执行人", "共同被执行人", "被执行人", "复议申请人", "异议申请人", "申请人", "被申请人", "第三人",
+         "案外人", "异议人", "原告", "被告人", "被告", "上诉人", "被上诉人", "法定代表人", "实际控制人", "负责人",
+         "委托代理人", "诉讼代理人", "代理人", "担保人", "保证人", "当事人", "债务人", "债权人", "被害人",
+         "受害人", "证人", "利害关系人", "协助执行人", "买受人", "竞买人", "承租人", "出租人", "股东")
+# Words that, right before a name in the text, mark it as a natural person who is not a party.
+RELATIONS = ("其前妻", "其前夫", "其妻子", "其丈夫", "其配偶", "其妻", "其夫", "其子", "其女", "其父", "其母",
+             "其兄", "其弟", "其姐", "其妹", "其儿子", "其女儿", "其亲属", "其岳父", "其岳母", "其女婿", "其儿媳",
+             "前妻", "前夫", "妻子", "丈夫", "配偶", "儿子", "女儿", "父亲", "母亲", "亲属", "朋友", "同事", "邻居",
+             "男子", "女子", "村民", "员工", "职工", "工人", "农民工", "名叫", "化名")
+# Titles that make the name after them an officer or court staff member, named as such.
+OFFICER_TITLES = ("执行干警", "干警", "员额法官", "执行法官", "承办法官", "法官助理", "法官", "审判员", "审判长",
+                  "执行员", "书记员", "法警", "执行局长", "局长", "副局长", "庭长", "副庭长", "院长", "副院长",
+                  "组长", "副组长", "专职委员", "审委会委员", "人大代表", "政协委员", "代表", "委员")
+# Suffixes after a name in 当事人 that name relatives without naming them (刘国栋夫妇).
+_GROUP_SUFFIXES = ("夫妇", "夫妻", "父子", "父女", "母子", "母女", "兄弟", "姐妹", "一家", "家属")
+
+# What in a row says the debtor is no longer on the dishonest-debtor list, or must come off it:
+# the debt performed in full, or the entry deleted, hidden, removed or revoked. One list, one place.
+REMOVAL = re.compile(
+    r"履行完毕|全部履行|全额履行|履行全部|支付全部|偿还全部|全部付清|付清全部|全部款项|执行完毕|已执结|结清"
+    r"|(?:删除|屏蔽|移出|移除|撤销|解除|退出|不再公布)[^。；;！!？?\n]{0,12}失信"
+    r"|失信[^。；;！!？?\n]{0,12}(?:删除|屏蔽|移出|移除|撤销|解除)"
+    r"|信用修复")
+
+_ORGANISATION = re.compile(r"公司|有限|集团|厂|店|行$|银行|中心|合作社|局|委员会|政府|学校|医院|村委|居委|"
+                           r"事务所|协会|基金|站|所$|部$|馆|社$|院$|处$|经营部|商行|工作室|支行|分行")
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
+_DOT = "·・•‧．."
+_ROLE_PATTERN = re.compile("(" + "|".join(sorted(ROLES, key=len, reverse=True)) + ")")
+# After a name, characters that cannot be the third character of a given name (其妻王丽将… → 王丽).
+_NOT_IN_NAME = set("将在于与和及的系以为向称提等已把被因也仍又就即对代作是到均拒未不无有名自之个先后曾并经说表"
+                   "承签按从去来家却还都同所会可要应能愿且再才只则得给替由趁通让叫请共年月日某")
+_ORDINALS = "甲乙丙丁戊己庚辛壬癸"
+
+
+@dataclass(frozen=True)
+class Party:
+    role: str
+    name: str
+
+    @property
+    def is_person(self) -> bool:
+        return is_person_name(self.name)
+
+
+def is_person_name(name: str) -> bool:
+    """A natural person's name: Chinese characters (a ``·`` inside for minority names), not an organisation,
+    not a role word, not already masked."""
+    bare = re.sub(f"[{_DOT}]", "", name)
+    return (2 <= len(bare) <= 12 and "某" not in name and not _ORGANISATION.search(name)
+            and re.fullmatch(f"[{_CJK}]+(?:[{_DOT}][{_CJK}]+)*", name) is not None
+            and name not in ROLES and not _ROLE_PATTERN.fullmatch(name))
+
+
+def parties(text: str) -> list[Party]:
+    """``申请执行人：王文华，被执行人：李国强、陈某等3人`` → the named parties with their roles.
+
+    Roles split the cell wherever they stand (after 、，；, a space or nothing);
+    ``等N人`` after a name is dropped; ``刘国栋夫妇`` is 刘国栋 (the spouse is not
+    named); a name typed with spaces (李 国 强) is one name.
+    """
+    found: list[Party] = []
+    pieces = _ROLE_PATTERN.split(text)
+    segments = [("", pieces[0])] + list(zip(pieces[1::2], pieces[2::2]))
+    for role, segment in segments:
+        segment = re.sub(r"等\s*[\d一二三四五六七八九十百]*\s*(?:人|名|户|家)?", "、", segment)
+        segment = re.sub(r"(?<=[\u4e00-\u9fff])[ \u3000]+(?=[\u4e00-\u9fff](?:[ \u3000]|$|[、,，;；\n]))", "",
+                         segment)
+        for name in re.split(r"[、,，/和及与\s；;：:（）()\n]+", segment):
+            name = name.strip()
+            for suffix in _GROUP_SUFFIXES:
+                if name.endswith(suffix) and len(name) > len(suffix) + 1:
+                    name = name[: -len(suffix)]
+            if name:
+                found.append(Party(role, name))
+    return found
+
+
+def surname(name: str) -> str:
+    return name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
+
+
+def pseudonyms(names: Iterable[str]) -> dict[str, str]:
+    """Surname + 某 for each name. Persons who share a surname are told apart by the last character of a
+    given name of two characters or more (王文华, 王春生 → 王某华, 王某生); where that does not tell them
+    apart, or the given name has one character, by 甲, 乙, 丙 … — never 李某四, which would print a
+    two-character name whole."""
+    by_surname: dict[str, list[str]] = {}
+    for name in dict.fromkeys(names):
+        by_surname.setdefault(surname(name), []).append(name)
+    aliases: dict[str, str] = {}
+    for family, group in by_surname.items():
+        if len(group) == 1:
+            aliases[group[0]] = family + "某"
+            continue
+        givens = [re.sub(f"[{_DOT}]", "", name[len(family):]) for name in group]
+        lasts = [given[-1] if len(given) >= 2 else "" for given in givens]
+        ordinals = iter(_ORDINALS)
+        for name, last in zip(group, lasts):
+            distinct = last and lasts.count(last) == 1
+            aliases[name] = family + "某" + (last if distinct else next(ordinals, "＊"))
+    return aliases
+
+
+def _spaced(name: str) -> str:
+    """A pattern for ``name`` as people type it: spaces allowed between its characters."""
+    return r"[ \u3000]*".join(re.escape(c) for c in name)
+
+
+# --- deciding -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Decision:
+    """One person's name, and what the release does with it."""
+
+    name: str
+    role: str
+    alias: str            # "" when the name is kept
+    reason: str           # which rule decided (Chinese, for the office)
+
+
+@dataclass
+class NamePlan:
+    """Who is masked and who stays named in one release, and why."""
+
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        return {d.name: d.alias for d in self.decisions if d.alias}
+
+    @property
+    def kept(self) -> list[str]:
+        return [d.name for d in self.decisions if not d.alias]
+
+
+def removal_evidence(fields: Mapping[str, str]) -> str:
+    """The words in the row that say the debt was performed in full or the list entry removed ("" if none)."""
+    if fields.get("closure") == "执行完毕":
+        return "结案方式：执行完毕"
+    for key in ("title", "facts", "process", "outcome"):
+        match = REMOVAL.search(fields.get(key, ""))
+        if match:
+            return f"“{match.group()}”"
+    return ""
+
+
+def plan(fields: Mapping[str, str], *, kind: str, public_name_kinds: Iterable[str]) -> NamePlan:
+    """Decide every natural person of the row: the parties of 当事人, and the persons the text marks."""
+    decisions: dict[str, tuple[str, str | None]] = {}          # name -> (role, reason if kept)
+    public = kind in set(public_name_kinds)
+    listing = fields.get("listing", "")
+    evidence = removal_evidence(fields)
+    for party in parties(fields.get("parties", "")):
+        if not party.is_person or party.name in decisions:
+            continue
+        kept = None
+        if party.role in ("被执行人", "共同被执行人"):
+            if not public:
+                reason = f"类别“{kind}”不在公开失信被执行人姓名的类别中，被执行人一律以“姓＋某”称呼"
+            elif listing != "在册":
+                reason = ("“失信名单”一栏未填“在册”" if not listing else f"“失信名单”为“{listing}”") + \
+                         "，姓名不得公开（名单只在其在册期间公开）"
+            elif evidence:
+                reason = f"素材中写有{evidence}：已履行完毕或已移出失信名单的，不得再公开其姓名"
+            else:
+                reason = ""
+                kept = f"失信被执行人（在册），类别“{kind}”可依法公开其姓名"
+            decisions[party.name] = (party.role, kept if kept else reason)
+            if kept:
+                continue
+        else:
+            decisions[party.name] = (party.role or "当事人", "自然人一律以“姓＋某”称呼")
+    texts = [fields.get(k, "") for k in ("title", "facts", "process", "outcome")]
+    for name, role in marked_persons("\n".join(texts)):
+        if name not in decisions and not any(name in other or other in name for other in decisions):
+            decisions[name] = (role, f"正文中以“{role}”指明的自然人，一律以“姓＋某”称呼")
+    kept_reasons = {name: reason for name, (_, reason) in decisions.items()
+                    if reason and reason.startswith("失信被执行人（在册）")}
+    aliases = pseudonyms(name for name in decisions if name not in kept_reasons)
+    out = NamePlan()
+    for name, (role, reason) in decisions.items():
+        if name in kept_reasons:
+            out.decisions.append(Decision(name, role, "", kept_reasons[name]))
+        else:
+            out.decisions.append(Decision(name, role, aliases[name], reason or ""))
+    return out
+
+
+# Roles that mark a person in the text who is not a party of 当事人 (the parties' own roles are read there).
+_THIRD_PARTY_ROLES = ("案外人", "担保人", "保证人", "证人", "被害人", "受害人", "第三人", "法定代表人",
+                      "实际控制人", "股东", "买受人", "竞买人", "承租人")
+# What may follow a name in running text: punctuation, or a word that starts what the person did.
+_FOLLOWERS = set("，,。；;、：:（(）)“”\"' \n与和及将在于向的系已把被因也仍又就即对等称到均拒未不共名作拘提申领签同表说认诉请承出")
+
+
+def marked_persons(text: str) -> list[tuple[str, str]]:
+    """Natural persons the text marks as such, not being officers: ``其妻王丽华``, ``案外人周秀英``,
+    ``王丽华系被执行人之妻`` → (name, the word that marks it)."""
+    found: list[tuple[str, str]] = []
+    words = sorted(set(RELATIONS) | set(_THIRD_PARTY_ROLES), key=len, reverse=True)
+    before = re.compile("(" + "|".join(words) + r")[：:\s]*(?=(" + _name_shape() + "))")
+    for match in before.finditer(text):
+        name = _name_at(text, match.end())
+        if name and not _is_officer(text, match.end()):
+            found.append((name, match.group(1)))
+    relation = "妻|夫|妻子|丈夫|儿子|女儿|子|女|父亲|母亲|父|母|配偶|亲属|朋友|同事|前妻|前夫"
+    after = re.compile(r"(?:^|(?<=[，,。；;、：:\s（(“]))(" + _name_shape() + r")(?:系|是|为)"
+                       r"(?:其|被执行人|申请执行人|案外人)(?:之|的)?(?:" + relation + ")")
+    for match in after.finditer(text):
+        name = _name_at(text, match.start(1), ends=match.group(1))
+        if name:
+            found.append((name, "身份说明"))
+    return [(n, r) for n, r in dict.fromkeys(found) if is_person_name(n)]
+
+
+def _name_shape() -> str:
+    compound = "|".join(COMPOUND_SURNAMES)
+    return f"(?:{compound}|[{''.join(sorted(SURNAMES))}])[{_CJK}]{{1,3}}"
+
+
+def _name_at(text: str, start: int, *, ends: str = "") -> str:
+    """The name that starts at ``start``: a surname and one or two characters, the longest one that is
+    followed by what may follow a name (其妻王丽华将… → 王丽华; 其妻王丽将… → 王丽)."""
+    family = surname(text[start:start + 2])
+    if family not in SURNAMES and family not in COMPOUND_SURNAMES:
+        return ""
+    for length in (2, 1):
+        given = text[start + len(family): start + len(family) + length]
+        name = family + given
+        if ends:
+            if ends.startswith(name) and len(ends) - len(name) <= 1 and len(given) == length:
+                return ends if len(ends) <= len(family) + 2 else name
+            continue
+        after = text[start + len(name): start + len(name) + 1]
+        if (len(given) == length and not any(c in _NOT_IN_NAME for c in given)
+                and (after == "" or after in _FOLLOWERS)):
+            return name
+    return ""
+
+
+def _is_officer(text: str, start: int) -> bool:
+    window = text[max(0, start - 6):start].rstrip("：: ")
+    return any(window.endswith(title) for title in OFFICER_TITLES)
+
+
+def officers(text: str) -> set[str]:
+    """Names the text gives with an officer's or court staff member's title (执行干警黎国华)."""
+    pattern = re.compile("(?:" + "|".join(sorted(OFFICER_TITLES, key=len, reverse=True)) + ")(?=(" + _name_shape()
+                         + "))")
+    return {name for m in pattern.finditer(text) if (name := _name_at(text, m.end()))}
+
+
+# --- masking --------------------------------------------------------------------------------
+
+def mask(texts: Mapping[str, str], name_plan: NamePlan) -> tuple[dict[str, str], int]:
+    """Every masked name replaced by its alias in every text (spaced spellings too); how many replaced."""
+    aliases = name_plan.aliases
+    if not aliases:
+        return dict(texts), 0
+    ordered = sorted(aliases, key=len, reverse=True)
+    pattern = re.compile("|".join(f"(?:{_spaced(name)})" for name in ordered))
+    lookup = {re.sub(r"\s", "", name): alias for name, alias in aliases.items()}
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return lookup[re.sub(r"[ \u3000]", "", match.group())]
+
+    return {key: pattern.sub(replace, value) for key, value in texts.items()}, count
+
+
+def leaked(text: str, name_plan: NamePlan) -> list[str]:
+    """Masked names that still appear in ``text`` (the last check before anything leaves)."""
+    return [name for name in name_plan.aliases if re.search(_spaced(name), text)]
+
+
+# Words that start like a name and are not one (a surname character begins many words).
+_NOT_NAMES = {"农民工", "农民", "高消费", "房屋", "房产", "应当", "于是", "向法院", "车辆", "明确", "海南", "全部",
+              "全额", "成功", "金额", "和解", "时间", "平台", "原告", "安排", "文书", "党政", "万元"}
+# What only a person does, right after a name.
+_PERSON_ACTS = re.compile(r"称|表示|认为|拒不|拒绝|辩称|声称|承诺|同意|名下|本人|夫妇|到庭|到案|被拘|被司法|"
+                          r"被依法|当场|主动|随即")
+
+
+def undecided(text: str, name_plan: NamePlan, *, exclude: Iterable[str] = ()) -> list[str]:
+    """Person-like names left in public text that no rule decided: a surname and one or two characters,
+    written at least twice, once right before what only a person does. For the office to check."""
+    known = set(name_plan.aliases.values()) | set(name_plan.kept) | officers(text) | set(exclude)
+    found: set[str] = set()
+    for match in re.finditer(r"(?:^|(?<=[，。；：、！？,;:\s“”（）]))(?=(" + _name_shape() + "))", text):
+        name = _name_at(text, match.start())
+        for length in (len(name), len(name) - 1):
+            token = name[:length]
+            if not token or not is_person_name(token) or token in _NOT_NAMES:
+                continue
+            if _PERSON_ACTS.match(text, match.start() + length) and text.count(token) >= 2:
+                found.add(token)
+                break
+    found = {t for t in found if not any(t in k or k in t for k in known if k)}
+    return sorted(t for t in found if not any(t != o and t in o for o in found))

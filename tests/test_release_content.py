@@ -1,0 +1,237 @@
+"""A release states only what its row says and names only whom the law allows.
+
+Through ``publishing.compose`` (the release of one row, as the draft job makes
+it) and through the jobs on a real workbook: the draft mail, approval, and
+every copy that leaves for the media.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+
+from conftest import PROJECT, Workspace, material
+from pipeline import publishing
+from pipeline.ledger import Ledger
+from pipeline.model import KINDS
+
+DAY = date(2026, 11, 26)
+DEBTOR, APPLICANT = "李国强", "王文华"
+PARTIES = f"申请执行人：{APPLICANT}；被执行人：{DEBTOR}"
+# Words that claim the debt was performed in full or the case closed.
+FULL_PERFORMANCE = ("执结", "执行完毕", "全额", "全部履行", "履行完毕", "兑现")
+
+
+def release(workspace: Workspace, *, kind: str = "惩戒失信", unit: str = "", **fields: str) -> publishing.Release:
+    row = {k: v for k, v in material(kind=kind, parties=PARTIES,
+                                     title=f"被执行人{DEBTOR}被纳入失信名单",
+                                     facts=f"申请执行人{APPLICANT}与被执行人{DEBTOR}民间借贷纠纷一案，{DEBTOR}应偿还借款28万元。",
+                                     process=f"本院依法将{DEBTOR}纳入失信被执行人名单并限制高消费。",
+                                     outcome="").items() if isinstance(v, str)}
+    row.update(fields)
+    return publishing.compose(row, kind=kind, draft_id="D-2026-000001", day=DAY, settings=workspace.settings,
+                              unit=unit)
+
+
+def public(r: publishing.Release) -> str:
+    return "\n".join((r.headline, r.text, re.sub(r"<[^>]+>", "", r.html)))
+
+
+# --- names by law, not by kind --------------------------------------------------------------
+
+def test_a_listed_debtor_in_a_kind_that_allows_it_is_named(workspace: Workspace) -> None:
+    r = release(workspace, listing="在册")
+    assert DEBTOR in r.headline and DEBTOR in r.text
+    assert APPLICANT not in public(r) and "王某" in r.text
+    [debtor] = [n for n in r.review["names"] if n["name"] == DEBTOR]
+    assert debtor["alias"] == "" and "在册" in debtor["reason"]
+
+
+@pytest.mark.parametrize("listing, extra, why", [
+    ("已移除", {}, "已移除"),
+    ("", {}, "未填"),
+    ("未纳入", {}, "未纳入"),
+    ("在册", {"outcome": "李国强已履行完毕。"}, "履行完毕"),
+    ("在册", {"outcome": "本院依法将其从失信被执行人名单中删除。"}, "删除"),
+    ("在册", {"outcome": "本院依法屏蔽其失信信息。"}, "屏蔽"),
+    ("在册", {"outcome": "李国强支付全部款项。"}, "全部"),
+    ("在册", {"closure": "执行完毕"}, "执行完毕"),
+], ids=["removed", "blank", "never listed", "performed", "deleted", "hidden", "paid all", "closed"])
+def test_a_debtor_not_currently_listed_is_masked_and_the_office_is_told_why(
+        workspace: Workspace, listing: str, extra: dict[str, str], why: str) -> None:
+    r = release(workspace, listing=listing, **extra)
+    assert DEBTOR not in public(r)
+    assert "李某" in r.headline
+    [debtor] = [n for n in r.review["names"] if n["name"] == DEBTOR]
+    assert debtor["alias"] == "李某" and why in debtor["reason"]
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("惩戒失信", "教科书式老赖")])
+def test_a_listed_debtor_in_a_kind_that_does_not_allow_names_is_masked(workspace: Workspace, kind: str) -> None:
+    r = release(workspace, kind=kind, listing="在册")
+    assert DEBTOR not in public(r)
+
+
+@pytest.mark.parametrize("facts, person, alias", [
+    ("其妻王丽华将名下房产过户给他人。", "王丽华", "王某"),
+    ("案外人周秀英提出异议。", "周秀英", "周某"),
+    ("担保人：张三丰未履行担保责任。", "张三丰", "张某"),
+    ("经查，陈美玲系被执行人之妻，收取了租金。", "陈美玲", "陈某"),
+], ids=["spouse", "third party", "guarantor", "said to be the spouse"])
+def test_a_person_named_only_in_the_facts_is_masked_where_the_text_marks_a_person(
+        workspace: Workspace, facts: str, person: str, alias: str) -> None:
+    r = release(workspace, listing="在册", facts=facts + f"{DEBTOR}拒不履行。")
+    assert person not in public(r)
+    assert alias in r.text
+
+
+def test_an_officer_named_as_such_stays_named(workspace: Workspace) -> None:
+    r = release(workspace, kind="先进典型", parties="", case_number="", title="执行干警黎国华的十年",
+                facts="执行干警黎国华从事执行工作十年。", process="黎国华带领团队开展集中执行。")
+    assert "黎国华" in r.text and r.review["names"] == []
+
+
+@pytest.mark.parametrize("parties, names, aliases", [
+    ("被执行人：刘国栋夫妇", ["刘国栋"], ["刘某"]),
+    ("被执行人：买买提·艾力", ["买买提·艾力"], ["买某"]),
+    ("被执行人：阿卜杜热合曼", ["阿卜杜热合曼"], ["阿某"]),
+    ("被执行人：李 国 强", ["李国强", "李 国 强"], ["李某"]),
+    ("债权人：王文华；债务人：李国强", ["王文华", "李国强"], ["王某", "李某"]),
+], ids=["couple", "dotted name", "six characters", "spaced", "other role words"])
+def test_names_are_masked_in_the_forms_they_are_typed(workspace: Workspace, parties: str, names: list[str],
+                                                      aliases: list[str]) -> None:
+    text = "、".join(names) + "拒不履行。"
+    r = release(workspace, kind="执行成功", parties=parties, title="被执行人拒不履行", facts=text, process=text)
+    for name in names:
+        assert name not in public(r)
+    for alias in aliases:
+        assert alias in r.text
+    for role in ("债某", "债权某", "被执某"):
+        assert role not in r.text
+
+
+def test_two_persons_with_one_surname_never_print_a_two_character_name_whole(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", parties="申请执行人：李四；被执行人：李国强",
+                facts="申请执行人李四与被执行人李国强纠纷一案。", process="李国强拒不履行，李四申请执行。")
+    assert "李某四" not in r.text and "李四" not in public(r)
+    aliases = {n["alias"] for n in r.review["names"]}
+    assert len(aliases) == 2 and all(a.startswith("李某") for a in aliases)
+
+
+# --- say only what the row says -------------------------------------------------------------
+
+NEUTRAL = dict(parties="申请执行人：某某公司；被执行人：某某贸易公司", title="被执行企业账户被冻结",
+               facts="申请执行人某某公司与被执行人某某贸易公司买卖合同纠纷一案。",
+               process="执行干警依法冻结被执行人银行账户。", outcome="")
+
+
+@pytest.mark.parametrize("closure, amount", [("部分履行", "400000"), ("", "")], ids=["partly", "nothing given"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_release_claims_full_performance_the_row_does_not_state(
+        workspace: Workspace, kind: str, closure: str, amount: str) -> None:
+    r = release(workspace, kind=kind, closure=closure, amount=amount, **NEUTRAL)
+    body = r.text.split("【法官说法")[0]          # the fixed legal text may explain what full performance does
+    for claim in FULL_PERFORMANCE:
+        assert claim not in body, f"{kind}: {claim}"
+    if amount:
+        assert "40万元" in r.text or kind in ("先进典型", "巡查督导", "第三方评估", "执行规范化")
+    else:
+        assert "万元" not in body
+    assert r.checks == []
+
+
+def test_the_success_lead_says_closed_only_when_the_row_says_so(workspace: Workspace) -> None:
+    closed = release(workspace, kind="执行成功", closure="执行完毕", amount="286万元", **NEUTRAL)
+    assert "依法执结" in closed.text and "执行到位286万元" in closed.text
+    partly = release(workspace, kind="执行成功", closure="部分履行", amount="40万元", **NEUTRAL)
+    assert "执结" not in partly.text and "被执行人已部分履行，执行到位40万元" in partly.text
+
+
+def test_the_inability_release_fits_the_case_and_blames_no_one(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行不能", inability="丧失履行能力", closure="终结本次执行", **NEUTRAL)
+    assert "丧失劳动能力" in r.text.split("【")[0]
+    assert "本院依法裁定终结本次执行程序" in r.text
+    for insult in ("商业风险", "交易中应当承担", "我们", "降低交易风险"):
+        assert insult not in r.text
+
+
+def test_the_public_text_names_the_handling_team_by_its_outward_name(workspace: Workspace) -> None:
+    r = release(workspace, kind="先进典型", parties="", case_number="", unit="儋州市人民法院执行局",
+                title="执行干警黎国华的十年", facts="执行干警黎国华从事执行工作十年。", process="带领团队集中执行。")
+    assert "儋州市人民法院执行局的执行干警" in r.text
+    assert "执行一组" not in r.text and "执行指挥中心" not in r.text
+
+
+def test_a_criminal_case_number_is_not_called_an_enforcement_case(workspace: Workspace) -> None:
+    r = release(workspace, kind="打击拒执", case_number="（2026）琼9003刑初88号")
+    lead = r.text.split("\n\n")[1]
+    assert "刑事案件" in lead and "执行案件" not in lead and "在办理" not in lead
+
+
+# --- internal notes stay internal -----------------------------------------------------------
+
+def test_a_note_to_the_office_in_a_public_field_is_left_out_and_listed(workspace: Workspace) -> None:
+    r = release(workspace, outcome="李国强已履行12万元。建议将该案作为典型案例进行专题报道。", listing="在册")
+    assert "建议" not in r.text and "专题报道" not in r.html
+    assert "李国强已履行12万元。" in r.text
+    assert r.review["left_out"] == ["建议将该案作为典型案例进行专题报道。"]
+
+
+def test_the_internal_note_never_reaches_the_release(workspace: Workspace) -> None:
+    r = release(workspace, note="申请执行人电话联系过院长，请慎重。")
+    assert "院长" not in r.text and "慎重" not in r.html
+    assert r.review["note"] == "申请执行人电话联系过院长，请慎重。"
+
+
+# --- the fact check -------------------------------------------------------------------------
+
+def test_a_release_that_states_only_the_row_passes_the_fact_check(workspace: Workspace) -> None:
+    assert release(workspace, listing="在册", closure="部分履行", amount="12万元").checks == []
+
+
+def test_the_marked_version_tells_the_templates_words_from_the_teams(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", closure="部分履行", amount="40万元", **NEUTRAL)
+    assert "〖近日，〗" in r.marked_text
+    assert "〖" not in r.marked_text.split("执行干警依法冻结被执行人银行账户。")[0].split("\n")[-1]
+    assert 'background:#e8eaed;">近日，' in r.marked_html
+    assert "background" not in r.html.split("<h1")[1].split("</h1>")[0]
+
+
+# --- the fact check, end to end: a template that invents a fact -------------------------------
+
+def test_an_amount_planted_through_a_template_is_reported_and_the_release_cannot_be_approved(
+        workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
+    copy = tmp_path_factory.mktemp("edited")
+    for part in ("pipeline", "templates", "config"):
+        shutil.copytree(PROJECT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PROJECT / "run.py", copy / "run.py")
+    template = copy / "templates" / "releases" / "执行成功.txt"
+    template.write_text(template.read_text(encoding="utf-8").replace(
+        "综合运用各项执行措施", "综合运用各项执行措施，为申请执行人追回100万元"), encoding="utf-8")
+    workspace.make_workbook([material(kind="执行成功", outcome="")])
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(copy / "run.py"), "--config", str(workspace.config_path), *args],
+                              cwd=workspace.root, capture_output=True, text=True, encoding="utf-8", timeout=120,
+                              env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+    assert cli("pull").returncode == 0
+    assert cli("draft").returncode == 0
+    [mail] = (workspace.root / "outbox").glob("*-draft-D-2026-000001-*.eml")
+    message = BytesParser(policy=policy.default).parsebytes(mail.read_bytes())
+    assert "事实核对未通过" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    assert "数字“100”在素材中找不到" in text.split("稿件正文")[0]
+
+    refused = cli("approve", "D-2026-000001", "--by", "符贤")
+    assert refused.returncode == 2 and "未通过事实核对" in refused.stderr + refused.stdout
+    with Ledger(workspace.ledger) as ledger:
+        assert ledger.draft("D-2026-000001")["state"] == "pending"
