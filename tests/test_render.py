@@ -27,7 +27,7 @@ from markupsafe import escape
 from conftest import NOW, Workspace, material
 from pipeline import config, demo_data, jobs, normalize, publishing, redact
 from pipeline.model import KINDS
-from pipeline.render import TEMPLATES, RenderError, cn_amount, cn_date, render
+from pipeline.render import DATE_TOKEN, TEMPLATES, RenderError, cn_amount, cn_date, fill_date, render
 
 DAY = date(2026, 11, 28)
 COURT = "儋州市人民法院"
@@ -532,6 +532,15 @@ def test_cn_date(value) -> None:
 def test_cn_date_has_no_leading_zeros_and_blank_stays_blank() -> None:
     assert cn_date(date(2026, 1, 5)) == "2026年1月5日"
     assert cn_date("") == "" and cn_date(None) == ""
+
+
+def test_cn_date_leaves_the_release_date_token_for_fill_date() -> None:
+    assert DATE_TOKEN == "〔发布日期〕"
+    assert cn_date(DATE_TOKEN) == DATE_TOKEN
+    text = f"来源：儋州市人民法院\n发布日期：{DATE_TOKEN}\n"
+    assert fill_date(text, date(2026, 11, 30)) == "来源：儋州市人民法院\n发布日期：2026年11月30日\n"
+    assert fill_date(text, None) == "来源：儋州市人民法院\n发布日期：审核通过之日\n"
+    assert fill_date("发布日期：2026年11月29日", date(2026, 11, 30)) == "发布日期：2026年11月29日"
 
 
 @pytest.mark.parametrize("value, shown", [
