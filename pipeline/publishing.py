@@ -212,6 +212,8 @@ def decide(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment:
         raise UsageError(problem)
     state = "approved" if decision == "通过" else "rejected"
     ledger.set_draft_state(draft_id, state, at, by=reviewer, reason=comment)
+    # A release is dated the day it is approved, however much later it goes out.
+    ledger.set_release_date(draft_id, at.date() if state == "approved" else None)
     ledger.save_decision(draft_id, decision, reviewer, comment, source, at)
     ledger.audit(at, "review", state, draft_id, reviewer=reviewer, source=source, comment=comment)
 
