@@ -3,7 +3,8 @@
 - ``draft``: each new accepted, publishable submission becomes a masked draft
   release mailed to the office; an edited submission becomes a new version
   and the old one is superseded (it can no longer be published).
-- ``decide``: approve or reject, from the command line or the 审核 tab.
+- ``decide``: approve or reject, from the command line or the 审核 tab; the
+  day of approval becomes the release's date, the one every copy carries.
 - ``publish``: each approved release goes to every active media contact who
   takes its kind, one message each, with a .docx attached; exactly once.
 - ``resend``: deliberately send one delivery again (an unknown outcome).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,7 +28,7 @@ from .mail.message import Attachment, Outgoing, address
 from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
 from .normalize import iso_week, week_bounds
-from .render import render
+from .render import DATE_TOKEN, fill_date, render
 from .review import check_decision
 from .rules import DEADBEAT_OR_SUCCESS, INABILITY
 
@@ -65,11 +67,46 @@ def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, sett
     texts = masked.texts
     release = {"kind": kind, "headline": texts["title"], "team": fields.get("team", ""),
                "case_number": fields.get("case_number", ""), "parties": texts["parties"], "facts": texts["facts"],
-               "process": texts["process"], "outcome": texts["outcome"], "date": day, "draft_id": draft_id}
+               "process": texts["process"], "outcome": texts["outcome"], "date": DATE_TOKEN, "draft_id": draft_id}
     rendered = render(f"releases/{kind}", {"court": settings.court.as_context(), "release": release})
     text = f"{rendered.subject}\n\n{rendered.text}"
     digest = hashlib.sha256((text + "\0" + rendered.html).encode("utf-8")).hexdigest()
     return Release(rendered.subject, text, rendered.html, digest, masked.notes())
+
+
+def _release_day(row, at: datetime) -> date:
+    """The one date a release carries in every copy of it.
+
+    The day it was approved (``release_date``, fixed by :func:`decide`); for a
+    release approved before that was recorded, the day of its approval
+    (``decided_at``), or failing that, ``at``. A draft made before the date was
+    left to approval holds its drafting day in its text: that date stands, so
+    that everything sent with the text agrees with it.
+    """
+    text = row["release_text"]
+    if DATE_TOKEN not in text:
+        printed = _printed_date(text)
+        if printed:
+            return printed
+    if row["release_date"]:
+        return date.fromisoformat(row["release_date"])
+    if row["decided_at"]:
+        return datetime.fromisoformat(row["decided_at"]).astimezone(at.tzinfo).date()
+    return at.date()
+
+
+_PRINTED_DATE = re.compile(r"^发布日期：\s*(\d{4})年(\d{1,2})月(\d{1,2})日", re.MULTILINE)
+
+
+def _printed_date(text: str) -> date | None:
+    """The date in a release text's 发布日期 line (``2026年11月29日``), if it has one."""
+    found = _PRINTED_DATE.search(text)
+    if not found:
+        return None
+    try:
+        return date(*map(int, found.groups()))
+    except ValueError:
+        return None
 
 
 def _office(settings: Settings) -> list[tuple[str, str]]:
@@ -154,10 +191,11 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
               "submitted_at": fields.get("submitted_at", "")[:16].replace("T", " "),
               "publishable": fields.get("publishable", "是")}
     headline, _ = _split(release.text)
+    # The release is dated when it is approved: until then the draft says so where the date will stand.
     rendered = render("draft", {
         "court": settings.court.as_context(), "draft": {"id": draft_id, "version": version, "supersedes": previous},
-        "release": {"headline": headline, "kind": submission["kind"]}, "release_text": release.text,
-        "release_html": release.html, "source": source, "masked": release.masked})
+        "release": {"headline": headline, "kind": submission["kind"]}, "release_text": fill_date(release.text, None),
+        "release_html": fill_date(release.html, None), "source": source, "masked": release.masked})
     return [Outgoing(f"draft/{draft_id}", "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
             for name, addr in _office(settings)]
 
@@ -246,15 +284,18 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
         contacts = [m for m in ledger.media() if m.enabled]
         allowed = redact.own_numbers(settings.court.contact)
         for row in ledger.drafts("approved"):
-            headline, _ = _split(row["release_text"])
-            docx = release_docx(row["release_text"], title=headline)
+            # One date in every copy: the text, the HTML, the .docx, the channels, every letter's sign-off.
+            day = _release_day(row, at)
+            release_text, release_html = fill_date(row["release_text"], day), fill_date(row["release_html"], day)
+            headline, _ = _split(release_text)
+            docx = release_docx(release_text, title=headline)
             attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
             versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
-                                         release_text=row["release_text"], release_html=row["release_html"],
-                                         day=at.date(), attachment=attachment)
+                                         release_text=release_text, release_html=release_html,
+                                         day=day, attachment=attachment)
             try:
-                for where, text in (("标题", headline), ("正文", row["release_text"]),
-                                    ("HTML", redact.html_text(row["release_html"])),
+                for where, text in (("标题", headline), ("正文", release_text),
+                                    ("HTML", redact.html_text(release_html)),
                                     ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()):
                     found = redact.find(text, allowed=allowed)
                     if found:
@@ -269,9 +310,9 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                 if contact.kinds and row["kind"] not in contact.kinds:
                     continue
                 rendered = render("media", {"court": settings.court.as_context(), "outlet": contact.outlet,
-                                            "contact": contact.contact, "release_text": row["release_text"],
-                                            "release_html": row["release_html"],
-                                            "release": {"headline": headline, "kind": row["kind"], "date": at.date()}})
+                                            "contact": contact.contact, "release_text": release_text,
+                                            "release_html": release_html,
+                                            "release": {"headline": headline, "kind": row["kind"], "date": day}})
                 items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
                                       rendered.text, rendered.html, (attachment,),
                                       name=contact.outlet))
@@ -284,6 +325,7 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
             queue(ledger, items, period=row["id"], at=at, topic=row["kind"])
             with ledger.transaction():
                 channels.save_versions(ledger, versions, outbox=settings.mail.outbox, at=at)
+                ledger.set_release_date(row["id"], day)
                 ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {media} 家媒体")
                 ledger.audit(at, "publish", "queued", row["id"], recipients=len(items), channels=versions.channels)
             run.channels += [(row["id"], channel) for channel in versions.channels]
