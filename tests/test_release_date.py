@@ -23,6 +23,7 @@ import docx
 import pytest
 
 from conftest import material
+from pipeline import publishing
 from test_publishing import FIRST, MEDIA, NETWORK, OFFICE, TAKERS, Desk, add_review, review_status
 
 DRAFTED = "2026-11-29T10:00:00+08:00"        # Sunday
@@ -182,7 +183,6 @@ def test_a_dry_run_previews_the_release_date(desk, monkeypatch) -> None:
     desk.approve(FIRST)
     monkeypatch.setenv("PIPELINE_NOW", PUBLISHED)
 
-    from pipeline import publishing
     run = publishing.publish(desk.settings, dry_run=True)
 
     assert len(run.previews) == len(TAKERS) + 1
