@@ -72,7 +72,7 @@ class Story:
     kind: str
     headline: str
     paragraphs: tuple[Paragraph, ...]
-    day: date                        # the day it is published
+    day: date                        # the release's date (the day it was approved)
 
     @property
     def lead(self) -> str:

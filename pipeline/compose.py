@@ -27,12 +27,11 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from . import factcheck, names, redact
 from .config import Settings
-from .render import COURT, FOOTER, LAW, TEAM, cn_amount, render_file
+from .render import COURT, DATE_TOKEN, FOOTER, LAW, TEAM, cn_amount, render_file
 
 _MARKS = {TEAM[0]: "team", COURT[0]: "court", LAW[0]: "law", FOOTER[0]: "footer"}
 _CLOSERS = {TEAM[1], COURT[1], LAW[1], FOOTER[1]}
@@ -120,8 +119,7 @@ def _mark(value: str, marks: tuple[str, str]) -> str:
     return f"{marks[0]}{value}{marks[1]}" if value else ""
 
 
-def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, day: date | str, settings: Settings,
-            unit: str = "") -> Release:
+def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, settings: Settings, unit: str = "") -> Release:
     """Mask the material, render its release and check it against the row.
 
     ``unit`` is the outward name of the team that handled the case (the 部门
@@ -142,7 +140,7 @@ def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, day: date | 
                "parties": _mark(texts["parties"], TEAM), "facts": _mark(texts["facts"], TEAM),
                "process": _mark(texts["process"], TEAM), "outcome": _mark(texts["outcome"], TEAM),
                "closure": fields.get("closure", ""), "amount": _mark(amount, TEAM),
-               "inability": fields.get("inability", ""), "date": day, "draft_id": draft_id}
+               "inability": fields.get("inability", ""), "date": DATE_TOKEN, "draft_id": draft_id}
     court_context = {k: _mark(v.strip(), COURT) for k, v in court.as_context().items()}
     marked = render_file(f"releases/{kind}.txt", {"court": court_context, "release": release})
     headline, paragraphs = parse(marked)

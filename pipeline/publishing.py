@@ -3,7 +3,8 @@
 - ``draft``: each new accepted, publishable submission becomes a masked draft
   release mailed to the office; an edited submission becomes a new version
   and the old one is superseded (it can no longer be published).
-- ``decide``: approve or reject, from the command line or the 审核 tab.
+- ``decide``: approve or reject, from the command line or the 审核 tab; the
+  day of approval becomes the release's date, the one every copy carries.
 - ``publish``: each approved release goes to every active media contact who
   takes its kind, one message each, with a .docx attached; exactly once.
 - ``resend``: deliberately send one delivery again (an unknown outcome).
@@ -11,8 +12,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,7 +29,7 @@ from .mail.message import Attachment, Outgoing, address
 from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
 from .normalize import iso_week, week_bounds
-from .render import render
+from .render import DATE_TOKEN, fill_date, render
 from .review import check_decision
 from .rules import DEADBEAT_OR_SUCCESS, INABILITY
 
@@ -49,10 +50,44 @@ class PublishRun:
     report: FlushReport | None = None
 
 
-def compose(fields: dict[str, str], *, kind: str, draft_id: str, day: date, settings: Settings,
-            unit: str = "") -> Release:
+def compose(fields: dict[str, str], *, kind: str, draft_id: str, settings: Settings, unit: str = "") -> Release:
     """Mask the material, render its release and check it against the row (pure: see compose.py)."""
-    return composer.compose(fields, kind=kind, draft_id=draft_id, day=day, settings=settings, unit=unit)
+    return composer.compose(fields, kind=kind, draft_id=draft_id, settings=settings, unit=unit)
+
+
+def _release_day(row, at: datetime) -> date:
+    """The one date a release carries in every copy of it.
+
+    The day it was approved (``release_date``, fixed by :func:`decide`); for a
+    release approved before that was recorded, the day of its approval
+    (``decided_at``), or failing that, ``at``. A draft made before the date was
+    left to approval holds its drafting day in its text: that date stands, so
+    that everything sent with the text agrees with it.
+    """
+    text = row["release_text"]
+    if DATE_TOKEN not in text:
+        printed = _printed_date(text)
+        if printed:
+            return printed
+    if row["release_date"]:
+        return date.fromisoformat(row["release_date"])
+    if row["decided_at"]:
+        return datetime.fromisoformat(row["decided_at"]).astimezone(at.tzinfo).date()
+    return at.date()
+
+
+_PRINTED_DATE = re.compile(r"^发布日期：\s*(\d{4})年(\d{1,2})月(\d{1,2})日", re.MULTILINE)
+
+
+def _printed_date(text: str) -> date | None:
+    """The date in a release text's 发布日期 line (``2026年11月29日``), if it has one."""
+    found = _PRINTED_DATE.search(text)
+    if not found:
+        return None
+    try:
+        return date(*map(int, found.groups()))
+    except ValueError:
+        return None
 
 
 def _office(settings: Settings) -> list[tuple[str, str]]:
@@ -102,7 +137,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                 base = draft_id = f"D-{at.year}-{serial:06d}"
                 version = 1
             unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
-            release = compose(fields, kind=submission["kind"], draft_id=draft_id, day=at.date(), settings=settings,
+            release = compose(fields, kind=submission["kind"], draft_id=draft_id, settings=settings,
                               unit=unit)
             mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
                                submission, fields)
@@ -141,11 +176,13 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
               "submitted_at": fields.get("submitted_at", "")[:16].replace("T", " "),
               "publishable": fields.get("publishable", "是")}
     headline, _ = _split(release.text)
+    # The release is dated when it is approved: until then the draft says so where the date will stand.
     rendered = render("draft", {
         "court": settings.court.as_context(), "draft": {"id": draft_id, "version": version, "supersedes": previous},
-        "release": {"headline": headline, "kind": submission["kind"]}, "release_text": release.text,
-        "release_html": release.html, "source": source, "masked": release.masked, "review": release.review,
-        "marked_html": release.marked_html, "marked_text": release.marked_text})
+        "release": {"headline": headline, "kind": submission["kind"]}, "release_text": fill_date(release.text, None),
+        "release_html": fill_date(release.html, None), "source": source, "masked": release.masked,
+        "review": release.review, "marked_html": fill_date(release.marked_html, None),
+        "marked_text": fill_date(release.marked_text, None)})
     return [Outgoing(f"draft/{draft_id}", "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
             for name, addr in _office(settings)]
 
@@ -200,6 +237,8 @@ def decide(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment:
         raise UsageError(problem)
     state = "approved" if decision == "通过" else "rejected"
     ledger.set_draft_state(draft_id, state, at, by=reviewer, reason=comment)
+    # A release is dated the day it is approved, however much later it goes out.
+    ledger.set_release_date(draft_id, at.date() if state == "approved" else None)
     ledger.save_decision(draft_id, decision, reviewer, comment, source, at)
     ledger.audit(at, "review", state, draft_id, reviewer=reviewer, source=source, comment=comment)
 
@@ -232,15 +271,18 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
         contacts = [m for m in ledger.media() if m.enabled]
         allowed = redact.own_numbers(settings.court.contact)
         for row in ledger.drafts("approved"):
-            headline, _ = _split(row["release_text"])
-            docx = release_docx(row["release_text"], title=headline)
+            # One date in every copy: the text, the HTML, the .docx, the channels, every letter's sign-off.
+            day = _release_day(row, at)
+            release_text, release_html = fill_date(row["release_text"], day), fill_date(row["release_html"], day)
+            headline, _ = _split(release_text)
+            docx = release_docx(release_text, title=headline)
             attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
             versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
-                                         release_text=row["release_text"], release_html=row["release_html"],
-                                         day=at.date(), attachment=attachment)
+                                         release_text=release_text, release_html=release_html,
+                                         day=day, attachment=attachment)
             try:
-                for where, text in (("标题", headline), ("正文", row["release_text"]),
-                                    ("HTML", redact.html_text(row["release_html"])),
+                for where, text in (("标题", headline), ("正文", release_text),
+                                    ("HTML", redact.html_text(release_html)),
                                     ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()):
                     found = redact.find(text, allowed=allowed)
                     if found:
@@ -255,9 +297,9 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                 if contact.kinds and row["kind"] not in contact.kinds:
                     continue
                 rendered = render("media", {"court": settings.court.as_context(), "outlet": contact.outlet,
-                                            "contact": contact.contact, "release_text": row["release_text"],
-                                            "release_html": row["release_html"],
-                                            "release": {"headline": headline, "kind": row["kind"], "date": at.date()}})
+                                            "contact": contact.contact, "release_text": release_text,
+                                            "release_html": release_html,
+                                            "release": {"headline": headline, "kind": row["kind"], "date": day}})
                 items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
                                       rendered.text, rendered.html, (attachment,),
                                       name=contact.outlet))
@@ -270,6 +312,7 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
             queue(ledger, items, period=row["id"], at=at, topic=row["kind"])
             with ledger.transaction():
                 channels.save_versions(ledger, versions, outbox=settings.mail.outbox, at=at)
+                ledger.set_release_date(row["id"], day)
                 ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {media} 家媒体")
                 ledger.audit(at, "publish", "queued", row["id"], recipients=len(items), channels=versions.channels)
             run.channels += [(row["id"], channel) for channel in versions.channels]

@@ -22,6 +22,11 @@ from .config import PROJECT_ROOT
 from .errors import PipelineError
 
 TEMPLATES = PROJECT_ROOT / "templates"
+# Where a release's date stands until it is fixed: a release is dated the day it
+# is approved, so its text is rendered with this token and filled by fill_date().
+DATE_TOKEN = "〔发布日期〕"
+# What the office's draft shows in the token's place.
+DATE_PENDING = "审核通过之日"
 
 
 class RenderError(PipelineError):
@@ -48,12 +53,24 @@ class Rendered:
 
 
 def cn_date(value: date | datetime | str | None) -> str:
-    """``2026年11月28日`` — the date form of a Chinese press release."""
+    """``2026年11月28日`` — the date form of a Chinese press release.
+
+    :data:`DATE_TOKEN` is returned as it is, so that a template can print
+    ``{{ release.date|cn_date }}`` before the release's date is known.
+    """
     if value is None or value == "":
         return ""
+    if isinstance(value, str) and value == DATE_TOKEN:
+        return value
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def fill_date(text: str, day: date | None) -> str:
+    """``text`` with :data:`DATE_TOKEN` replaced by ``day`` (``2026年11月30日``), or by
+    审核通过之日 while the release is not approved yet (``day`` None)."""
+    return text.replace(DATE_TOKEN, DATE_PENDING if day is None else cn_date(day))
 
 
 def cn_amount(value: Any) -> str:

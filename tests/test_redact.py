@@ -17,7 +17,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -332,7 +332,7 @@ def _debtor_release(workspace: Workspace, kind: str) -> publishing.Release:
         outcome="李国强当场履行全部款项，王文华领取了执行款。",
         parties="申请执行人：王文华；被执行人：李国强")
     fields = {k: v for k, v in fields.items() if isinstance(v, str)}
-    return publishing.compose(fields, kind=kind, draft_id="D-2026-000001", day=date(2026, 11, 28),
+    return publishing.compose(fields, kind=kind, draft_id="D-2026-000001",
                               settings=workspace.settings)
 
 

@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
 from email import policy
 from email.parser import BytesParser
 
@@ -23,7 +22,6 @@ from pipeline import publishing
 from pipeline.ledger import Ledger
 from pipeline.model import KINDS
 
-DAY = date(2026, 11, 26)
 DEBTOR, APPLICANT = "李国强", "王文华"
 PARTIES = f"申请执行人：{APPLICANT}；被执行人：{DEBTOR}"
 # Words that claim the debt was performed in full or the case closed.
@@ -37,7 +35,7 @@ def release(workspace: Workspace, *, kind: str = "惩戒失信", unit: str = "",
                                      process=f"本院依法将{DEBTOR}纳入失信被执行人名单并限制高消费。",
                                      outcome="").items() if isinstance(v, str)}
     row.update(fields)
-    return publishing.compose(row, kind=kind, draft_id="D-2026-000001", day=DAY, settings=workspace.settings,
+    return publishing.compose(row, kind=kind, draft_id="D-2026-000001", settings=workspace.settings,
                               unit=unit)
 
 

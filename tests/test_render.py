@@ -25,10 +25,10 @@ import pytest
 from markupsafe import escape
 
 from conftest import NOW, Workspace, material
-from pipeline import config, demo_data, jobs, normalize, publishing, redact
+from pipeline import config, demo_data, jobs, normalize, publishing
 from pipeline.compose import public_texts
 from pipeline.model import KINDS
-from pipeline.render import TEMPLATES, RenderError, cn_amount, cn_date, render, render_file
+from pipeline.render import DATE_TOKEN, TEMPLATES, RenderError, cn_amount, cn_date, fill_date, render, render_file
 
 DAY = date(2026, 11, 28)
 COURT = "儋州市人民法院"
@@ -88,7 +88,7 @@ def fields_of(row: dict) -> dict[str, str]:
 
 def compose(fields: dict[str, str], settings: config.Settings, kind: str | None = None) -> publishing.Release:
     kind = kind or fields["kind"]
-    return publishing.compose(fields, kind=kind, draft_id="D-2026-000001", day=DAY, settings=settings)
+    return publishing.compose(fields, kind=kind, draft_id="D-2026-000001", settings=settings)
 
 
 def masked_texts(fields: dict[str, str], kind: str, settings: config.Settings) -> dict[str, str]:
@@ -174,7 +174,9 @@ def test_every_release_template_renders_every_submission_of_its_kind(
     assert headline == masked["title"].strip()
     assert release.text.startswith(headline + "\n")
     assert f"来源：{COURT}" in release.text
-    assert "发布日期：2026年11月28日" in release.text
+    # The date stands as a token until the release is approved; filled, it reads as a date.
+    assert f"发布日期：{DATE_TOKEN}" in release.text
+    assert "发布日期：2026年11月28日" in fill_date(release.text, DAY)
     assert settings.court.contact in release.text
     for leftover in ("{{", "}}", "{%", "%}", "{#", "None", "Undefined"):
         assert leftover not in release.text and leftover not in release.html, leftover
@@ -189,7 +191,8 @@ def test_every_release_template_renders_every_submission_of_its_kind(
     assert str(escape(headline)) in release.html
     assert re.search(r"<h1[^>]*>" + re.escape(str(escape(headline))) + "</h1>", release.html)
     assert f"来源：{COURT}" in words(release.html)
-    assert "2026年11月28日" in words(release.html)
+    assert f"发布日期：{DATE_TOKEN}" in words(release.html)
+    assert "发布日期：2026年11月28日" in words(fill_date(release.html, DAY))
     assert re.search(r"<p[^>]*>\s*</p>", release.html) is None, "an empty paragraph"
     assert release.content_hash and len(release.content_hash) == 64
 
@@ -533,6 +536,15 @@ def test_cn_date(value) -> None:
 def test_cn_date_has_no_leading_zeros_and_blank_stays_blank() -> None:
     assert cn_date(date(2026, 1, 5)) == "2026年1月5日"
     assert cn_date("") == "" and cn_date(None) == ""
+
+
+def test_cn_date_leaves_the_release_date_token_for_fill_date() -> None:
+    assert DATE_TOKEN == "〔发布日期〕"
+    assert cn_date(DATE_TOKEN) == DATE_TOKEN
+    text = f"来源：儋州市人民法院\n发布日期：{DATE_TOKEN}\n"
+    assert fill_date(text, date(2026, 11, 30)) == "来源：儋州市人民法院\n发布日期：2026年11月30日\n"
+    assert fill_date(text, None) == "来源：儋州市人民法院\n发布日期：审核通过之日\n"
+    assert fill_date("发布日期：2026年11月29日", date(2026, 11, 30)) == "发布日期：2026年11月29日"
 
 
 @pytest.mark.parametrize("value, shown", [

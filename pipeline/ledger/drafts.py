@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 
 from ..review import FAILED_CHECK
 
@@ -83,6 +83,11 @@ class DraftStore:
             "published_at = COALESCE(?, published_at) WHERE id = ?",
             (state, at.isoformat(), by, reason, published, draft_id),
         )
+
+    def set_release_date(self, draft_id: str, day: date | None) -> None:
+        """Fix the date a release carries (None: not fixed, the draft is not approved)."""
+        self.db.execute("UPDATE drafts SET release_date = ? WHERE id = ?",
+                        (day.isoformat() if day else None, draft_id))
 
     def save_decision(self, draft_id: str, decision: str, reviewer: str, comment: str, source: str,
                       at: datetime) -> None:
