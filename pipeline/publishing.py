@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from . import channels, clock, normalize, redact
+from . import channels, clock, names, normalize, redact
 from . import compose as composer
 from .compose import Release
 from .config import Settings
@@ -280,6 +280,7 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
             versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
                                          release_text=release_text, release_html=release_html,
                                          day=day, attachment=attachment)
+            plan = _name_plan(ledger, row, settings)
             try:
                 for where, text in (("标题", headline), ("正文", release_text),
                                     ("HTML", redact.html_text(release_html)),
@@ -287,6 +288,9 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                     found = redact.find(text, allowed=allowed)
                     if found:
                         raise redact.Blocked(where, found[0])
+                    leaked = names.leaked(text, plan)
+                    if leaked:
+                        raise redact.Blocked(where, redact.Found("姓名", leaked[0]))
             except redact.Blocked as blocked:
                 run.blocked.append((row["id"], str(blocked)))
                 if not dry_run:
@@ -328,6 +332,16 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
         if run.report.blocked:
             flush(settings, ledger, at=at, transport=transport)
     return run
+
+
+def _name_plan(ledger: Ledger, row, settings: Settings) -> names.NamePlan:
+    """Who the release's row says must not be named, decided again from the row at publishing time:
+    the last check that no copy names a person the law does not allow (names.py)."""
+    for version in ledger.submission_versions(row["submission_id"]):
+        if version["version"] == row["submission_version"]:
+            return names.plan(json.loads(version["data"]), kind=row["kind"],
+                              public_name_kinds=settings.redact.public_name_kinds)
+    return names.NamePlan()
 
 
 def _block(settings: Settings, ledger: Ledger, row, reason: str, at: datetime,

@@ -475,3 +475,20 @@ def test_without_deputy_addresses_an_approved_invitation_waits_and_nothing_is_lo
     office.ws.configure("deputies", addresses=list(DEPUTIES))
     assert office.send().sent == [FIRST]
     assert recipients(office.since(mark)) == sorted(DEPUTY_EMAILS)
+
+
+def test_an_invitation_that_carries_a_phone_number_never_reaches_a_deputy(office) -> None:
+    """The deputies' mail leaves the court: it passes the same last guard as the media's."""
+    office.sheet({**VISIT, "name": "走进执行一线 联系人手机13907561234"})
+    office.draft()
+    office.approve()
+    mark = office.mark()
+
+    run = office.send()
+
+    assert [m for m in office.since(mark) if set(m.rcpt_tos) & DEPUTY_EMAILS] == []
+    assert run.report is not None and run.report.blocked
+    with Ledger(office.ws.ledger) as ledger:
+        states = {r["state"] for r in ledger.db.execute(
+            "SELECT state FROM deliveries WHERE key = ?", (f"invitation/{FIRST}",))}
+    assert states == {"blocked"}

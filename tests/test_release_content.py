@@ -18,7 +18,7 @@ from email.parser import BytesParser
 import pytest
 
 from conftest import PROJECT, Workspace, material
-from pipeline import publishing
+from pipeline import jobs, publishing
 from pipeline.ledger import Ledger
 from pipeline.model import KINDS
 
@@ -233,3 +233,26 @@ def test_an_amount_planted_through_a_template_is_reported_and_the_release_cannot
     assert refused.returncode == 2 and "未通过事实核对" in refused.stderr + refused.stdout
     with Ledger(workspace.ledger) as ledger:
         assert ledger.draft("D-2026-000001")["state"] == "pending"
+
+
+def test_a_stored_release_that_names_a_masked_person_is_blocked_at_publishing(workspace: Workspace) -> None:
+    """The last check runs on every copy: a name the rules mask never reaches an outlet, whatever the
+    stored text says (a template edited after drafting, a hand-edited ledger)."""
+    media = [{"outlet": "《法制时报》", "contact": "郑丽华", "email": "news@fzsb.example", "kinds": "全部",
+              "enabled": "是"}]
+    workspace.make_workbook([material(kind="执行成功", parties=PARTIES,
+                                      facts=f"申请执行人{APPLICANT}与被执行人{DEBTOR}借款纠纷一案。")], media=media)
+    jobs.pull(workspace.settings)
+    [draft_id] = publishing.draft(workspace.settings).drafted
+    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    with Ledger(workspace.ledger) as ledger, ledger.transaction():
+        row = ledger.draft(draft_id)
+        ledger.db.execute("UPDATE drafts SET release_text = ? WHERE id = ?",
+                          (row["release_text"].replace("李某", DEBTOR, 1), draft_id))
+
+    run = publishing.publish(workspace.settings)
+
+    assert run.published == [] and [d for d, _ in run.blocked] == [draft_id]
+    assert "姓名" in run.blocked[0][1]
+    sent = list((workspace.root / "outbox").glob("*-release-*.eml"))
+    assert sent == []

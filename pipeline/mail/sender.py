@@ -43,9 +43,10 @@ class FlushReport:
 
 Progress = Callable[[int, int], None]
 
-# Messages meant for the media pass the last guard, whichever job flushes them:
-# the releases, and their submissions to the national network (channels, 四(三)).
-MEDIA_PURPOSES = ("release", "network")
+# Messages that leave the court pass the last guard, whichever job flushes them: the releases,
+# their submissions to the national network (channels, 四(三)), the deputies' invitations and
+# their monthly brief (四(四)). Only the office's own mail (drafts, digests, alerts) is not guarded.
+MEDIA_PURPOSES = ("release", "network", "invitation", "brief")
 
 
 def queue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: datetime,
