@@ -159,6 +159,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                         ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
                 ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"],
                              version=submission["version"])
+        items += _remake_failed(settings, ledger, at, run, outward, dry_run=dry_run)
         items += _propose_slots(settings, ledger, at, run)
         if dry_run:
             run.previews = items
@@ -168,8 +169,48 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
     return run
 
 
+def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, outward: dict[str, str],
+                   *, dry_run: bool) -> list[Outgoing]:
+    """Drafts that failed the fact check, composed again from the same row.
+
+    Such a draft cannot be approved, so nothing the office decided rests on its
+    text: once the template is fixed (or the office's settings), the draft is
+    made again in place, under its own ID, and mailed to the office anew. An
+    edited row needs none of this: it becomes a new version like any edit.
+    """
+    items: list[Outgoing] = []
+    for row in ledger.drafts("pending"):
+        if not ledger.review_of(row).get("checks"):
+            continue
+        version = next((v for v in ledger.submission_versions(row["submission_id"])
+                        if v["version"] == row["submission_version"]), None)
+        submission = ledger.submission(row["submission_id"])
+        if version is None or submission is None:
+            continue
+        fields = json.loads(version["data"])
+        unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
+        release = compose(fields, kind=row["kind"], draft_id=row["id"], settings=settings, unit=unit)
+        if release.content_hash == row["content_hash"]:
+            continue
+        mail = _draft_mail(settings, row["id"], row["version"], "", release, submission, fields,
+                           remade=release.content_hash[:12])
+        run.drafted.append(row["id"])
+        if dry_run:
+            items += mail
+            continue
+        with ledger.transaction():
+            for item in mail:
+                ledger.save_message(item, at.date().isoformat(), at)
+            ledger.replace_draft_release(row["id"], headline=release.headline, text=release.text, html=release.html,
+                                         content_hash=release.content_hash, masked=release.masked,
+                                         review=release.review)
+            ledger.audit(at, "draft", "remade", row["id"], checks=release.checks)
+    return items
+
+
 def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, release: Release,
-                submission, fields: dict[str, str]) -> list[Outgoing]:
+                submission, fields: dict[str, str], *, remade: str = "") -> list[Outgoing]:
+    """The office's mail about a draft; ``remade`` (a digest of the new text) when it is made again."""
     source = {"id": submission["id"], "team": fields.get("team", ""), "submitter": fields.get("submitter", ""),
               "kind": submission["kind"], "case_number": fields.get("case_number", ""),
               "title": fields.get("title", ""),
@@ -178,12 +219,14 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
     headline, _ = _split(release.text)
     # The release is dated when it is approved: until then the draft says so where the date will stand.
     rendered = render("draft", {
-        "court": settings.court.as_context(), "draft": {"id": draft_id, "version": version, "supersedes": previous},
+        "court": settings.court.as_context(),
+        "draft": {"id": draft_id, "version": version, "supersedes": previous, "remade": bool(remade)},
         "release": {"headline": headline, "kind": submission["kind"]}, "release_text": fill_date(release.text, None),
         "release_html": fill_date(release.html, None), "source": source, "masked": release.masked,
         "review": release.review, "marked_html": fill_date(release.marked_html, None),
         "marked_text": fill_date(release.marked_text, None)})
-    return [Outgoing(f"draft/{draft_id}", "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
+    key = f"draft/{draft_id}/{remade}" if remade else f"draft/{draft_id}"
+    return [Outgoing(key, "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
             for name, addr in _office(settings)]
 
 

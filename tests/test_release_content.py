@@ -234,6 +234,15 @@ def test_an_amount_planted_through_a_template_is_reported_and_the_release_cannot
     with Ledger(workspace.ledger) as ledger:
         assert ledger.draft("D-2026-000001")["state"] == "pending"
 
+    # The office fixes the template: the next drafting makes the release again, and it can be approved.
+    shutil.copy(PROJECT / "templates" / "releases" / "执行成功.txt", template)
+    assert cli("draft").returncode == 0
+    again = [p for p in (workspace.root / "outbox").glob("*-draft-D-2026-000001-*.eml") if p != mail]
+    assert len(again) == 1
+    message = BytesParser(policy=policy.default).parsebytes(again[0].read_bytes())
+    assert "事实核对未通过" not in message["Subject"] and "100万元" not in message.get_body(("plain",)).get_content()
+    assert cli("approve", "D-2026-000001", "--by", "符贤").returncode == 0
+
 
 def test_a_stored_release_that_names_a_masked_person_is_blocked_at_publishing(workspace: Workspace) -> None:
     """The last check runs on every copy: a name the rules mask never reaches an outlet, whatever the

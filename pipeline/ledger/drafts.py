@@ -60,6 +60,15 @@ class DraftStore:
              json.dumps(review or {}, ensure_ascii=False)),
         )
 
+    def replace_draft_release(self, draft_id: str, *, headline: str, text: str, html: str, content_hash: str,
+                              masked: list[str], review: dict) -> None:
+        """A pending draft made again from the same row (its template was fixed): the text and the notes."""
+        self.db.execute(
+            "UPDATE drafts SET headline = ?, release_text = ?, release_html = ?, content_hash = ?, masked = ?, "
+            "review = ? WHERE id = ? AND state = 'pending'",
+            (headline, text, html, content_hash, json.dumps(masked, ensure_ascii=False),
+             json.dumps(review, ensure_ascii=False), draft_id))
+
     @staticmethod
     def review_of(row: sqlite3.Row) -> dict:
         """The office's review notes stored with a draft (see compose.py): names, checks, left-out notes."""
