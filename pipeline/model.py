@@ -71,6 +71,7 @@ class Team:
     leader: str
     email: str
     quota: int
+    outward: str = ""               # the name public text uses (对外名称); blank: 本院执行局
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,8 @@ class SubmissionStore:
                        activities: list[Activity]) -> list[str]:
         """Replace the reference tabs that changed; return the names of those that did."""
         tables = {
-            "teams": ("INSERT INTO teams (name, leader, email, quota) VALUES (?, ?, ?, ?)",
-                      [(t.name, t.leader, t.email, t.quota) for t in teams]),
+            "teams": ("INSERT INTO teams (name, leader, email, quota, outward) VALUES (?, ?, ?, ?, ?)",
+                      [(t.name, t.leader, t.email, t.quota, t.outward) for t in teams]),
             "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled) VALUES (?, ?, ?, ?, ?)",
                       [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled))
                        for m in media]),
@@ -127,7 +127,7 @@ class SubmissionStore:
                 for r in self.db.execute("SELECT * FROM media ORDER BY id")]
 
     def teams(self) -> list[Team]:
-        return [Team(r["name"], r["leader"], r["email"], r["quota"])
+        return [Team(r["name"], r["leader"], r["email"], r["quota"], r["outward"])
                 for r in self.db.execute("SELECT * FROM teams ORDER BY rowid")]
 
     def row_errors(self, limit: int | None = None) -> list[sqlite3.Row]:
