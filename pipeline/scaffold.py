@@ -117,8 +117,9 @@ def _append(sheet: Worksheet, tab: Tab, values: dict[str, object]) -> None:
 def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
     """A realistic week: five teams, one behind, and rows that must be flagged."""
     today = now.date()
-    for name, leader, email, quota in demo_data.TEAMS:
-        _append(sheets["teams"], TEAMS, {"team": name, "leader": leader, "email": email, "quota": quota})
+    for name, leader, email, quota, outward in demo_data.TEAMS:
+        _append(sheets["teams"], TEAMS, {"team": name, "leader": leader, "email": email, "quota": quota,
+                                         "outward": outward})
     for outlet, contact, email, kinds, enabled in demo_data.MEDIA:
         _append(sheets["media"], MEDIA, {"outlet": outlet, "contact": contact, "email": email,
                                          "kinds": kinds, "enabled": enabled})
