@@ -14,19 +14,23 @@ masks them (surname + 某) before anything is published.
 from __future__ import annotations
 
 # ---------------------------------------------------------------------------
-# 1. Teams: (部门, 负责人, 邮箱, 每周任务)
+# 1. Teams: (部门, 负责人, 邮箱, 每周任务, 对外名称)
 # ---------------------------------------------------------------------------
-TEAMS: list[tuple[str, str, str, int]] = [
-    ("执行一组", "吴海涛", "zhixing1@court.example", 3),
-    ("执行二组", "林春梅", "zhixing2@court.example", 3),
-    ("执行三组", "羊志雄", "zhixing3@court.example", 3),
-    ("执行四组", "邢文斌", "zhixing4@court.example", 3),
-    ("执行指挥中心", "王德明", "zhihui@court.example", 3),
+_BUREAU = "儋州市人民法院执行局"
+TEAMS: list[tuple[str, str, str, int, str]] = [
+    ("执行一组", "吴海涛", "zhixing1@court.example", 3, _BUREAU),
+    ("执行二组", "林春梅", "zhixing2@court.example", 3, _BUREAU),
+    ("执行三组", "羊志雄", "zhixing3@court.example", 3, _BUREAU),
+    ("执行四组", "邢文斌", "zhixing4@court.example", 3, _BUREAU),
+    ("执行指挥中心", "王德明", "zhihui@court.example", 3, "儋州市人民法院执行指挥中心"),
 ]
 
 # ---------------------------------------------------------------------------
 # 2. Good submissions for the current ISO week (day: 0 = Monday).
 #    执行一组 4, 执行二组 4, 执行三组 3, 执行指挥中心 3, 执行四组 2 (behind quota).
+#    The structured columns (失信名单 listing, 结案方式 closure, 执行到位金额 amount,
+#    承办部门 handling_team, 执行不能情形 inability, 内部备注 note) hold what is true
+#    of each case as its text tells it; a column that does not apply is left out.
 # ---------------------------------------------------------------------------
 SUBMISSIONS: list[dict] = [
     # ----------------------------- 执行一组 -----------------------------
@@ -51,6 +55,9 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：王文华；被执行人：李国强",
         "publishable": "是",
+        "listing": "未纳入",
+        "closure": "部分履行",
+        "amount": "12万元",
         "day": 0,
         "time": "09:12",
     },
@@ -74,6 +81,9 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：儋州某某建材有限公司；被执行人：陈海波",
         "publishable": "是",
+        "listing": "已移除",
+        "closure": "执行完毕",
+        "amount": "51.2万元",
         "day": 1,
         "time": "10:35",
     },
@@ -98,6 +108,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：羊美玲；被执行人：吴志坚",
         "publishable": "是",
+        "closure": "终结本次执行",
+        "inability": "丧失履行能力",
         "day": 2,
         "time": "15:20",
     },
@@ -122,6 +134,9 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：黎春花；被执行人：何振东",
         "publishable": "是",
+        "listing": "已移除",
+        "closure": "执行完毕",
+        "amount": "3.6万元",
         "day": 3,
         "time": "11:05",
     },
@@ -146,6 +161,9 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：邓丽娟；被执行人：张建华",
         "publishable": "是",
+        "listing": "已移除",
+        "closure": "执行完毕",
+        "amount": "16.2万元",
         "day": 0,
         "time": "16:40",
     },
@@ -169,6 +187,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：儋州某某运输有限公司；被执行人：海南某某工程机械租赁有限公司",
         "publishable": "是",
+        "closure": "部分履行",
+        "amount": "40万元",
         "day": 1,
         "time": "09:48",
     },
@@ -193,6 +213,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：符小梅等6人；被执行人：儋州某某餐饮管理有限公司",
         "publishable": "是",
+        "closure": "终结本次执行",
+        "inability": "企业停业破产",
         "day": 2,
         "time": "14:15",
     },
@@ -216,6 +238,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：陈亚福等32人；被执行人：海南某某建筑劳务有限公司",
         "publishable": "是",
+        "closure": "执行完毕",
+        "amount": "117万元",
         "day": 4,
         "time": "10:20",
     },
@@ -239,6 +263,7 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：钟海燕；被执行人：郑志勇",
         "publishable": "是",
+        "amount": "15万元",
         "day": 0,
         "time": "17:30",
     },
@@ -262,6 +287,10 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：儋州某某小额贷款有限公司；被执行人：黄德才",
         "publishable": "是",
+        "listing": "在册",
+        "closure": "执行和解",
+        "amount": "50万元",
+        "note": "撤销权诉讼尚在审理中，稿件发布前请与执行三组谢文军核对最新进展。",
         "day": 2,
         "time": "21:47",
     },
@@ -308,6 +337,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请人：儋州某某水产养殖专业合作社；被申请人：海南某某冷链物流有限公司",
         "publishable": "是",
+        "closure": "其他",
+        "amount": "50万元",
         "day": 1,
         "time": "16:55",
     },
@@ -331,6 +362,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：刘海军；被执行人：王春生",
         "publishable": "是",
+        "closure": "终结本次执行",
+        "inability": "财产无法处置",
         "day": 3,
         "time": "16:05",
     },
@@ -354,6 +387,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "",
         "publishable": "是",
+        "handling_team": "执行一组",
+        "note": "已征得黎国华本人同意，可配发其工作照，照片由执行一组提供。",
         "day": 1,
         "time": "11:30",
     },
@@ -371,10 +406,12 @@ SUBMISSIONS: list[dict] = [
             "被执行人已制定分期付款计划，并将首期款项80万元列入本年度财政预算。"
         ),
         "outcome": (
-            "目前首期80万元已支付到位，剩余款项按计划分期履行。鉴于案件仍在协调履行中，建议暂不对外公开报道。"
+            "目前首期80万元已支付到位，剩余款项按计划分期履行。"
         ),
         "parties": "申请执行人：儋州某某建设工程有限公司；被执行人：儋州市某镇人民政府",
         "publishable": "否",
+        "amount": "80万元",
+        "note": "鉴于案件仍在协调履行中，建议暂不对外公开报道。",
         "day": 2,
         "time": "10:10",
     },
@@ -398,6 +435,8 @@ SUBMISSIONS: list[dict] = [
         ),
         "parties": "申请执行人：某某银行股份有限公司儋州支行；被执行人：吴家明、林小燕",
         "publishable": "是",
+        "closure": "执行完毕",
+        "amount": "286万元",
         "day": 4,
         "time": "09:05",
     },

@@ -298,7 +298,7 @@ def _take_teams(mapped: MappedTab, default_quota: int, result: IntakeResult) -> 
             # A team with a bad address still exists: its material must not be refused.
             seen.add(name)
             result.teams.append(Team(name, norm.text(value("leader")), email or "",
-                                     default_quota if quota is None else quota))
+                                     default_quota if quota is None else quota, norm.text(value("outward"))))
         if problems:
             _flag(mapped, result, number, cells, problems, name)
         else:

@@ -60,6 +60,20 @@ SUBMISSIONS = Tab("submissions", "素材", ("submissions", "material", "material
            note="如 申请执行人：王某华；被执行人：李某强"),
     Column("publishable", "可公开", ("publishable", "public", "publish"), width=8,
            note="是 / 否；空白视为 是"),
+    # Optional structured columns: the release's wording is chosen from them.
+    Column("listing", "失信名单", ("blacklist", "dishonest list"), width=10,
+           note="被执行人目前是否在失信被执行人名单中；只有“在册”且类别允许时稿件才会公开其姓名。"
+                "填 在册 / 已移除 / 未纳入"),
+    Column("closure", "结案方式", ("closure",), width=14,
+           note="执行完毕 / 执行和解 / 部分履行 / 终结本次执行 / 其他；案件尚未结案可空白"),
+    Column("amount", "执行到位金额", ("amount", "amount recovered"), width=14,
+           note="已执行到位的金额，如 40万元 或 400000（以元计）"),
+    Column("handling_team", "承办部门", ("handling team",), width=14,
+           note="办理本案或先进典型所在的部门；空白即为上面“部门”所填的提交部门"),
+    Column("inability", "执行不能情形", ("inability",), width=16,
+           note="执行不能案件填写：被执行人无财产 / 下落不明 / 丧失履行能力 / 企业停业破产 / 财产无法处置"),
+    Column("note", "内部备注", ("internal note", "note"), width=30,
+           note="写给宣传办的说明，不会出现在任何对外稿件中"),
     replace(STATUS, required=True),
 ))
 
@@ -68,6 +82,8 @@ TEAMS = Tab("teams", "部门", ("teams", "departments"), (
     Column("leader", "负责人", ("leader", "head", "contact"), width=10),
     Column("email", "邮箱", ("email", "e-mail", "mail"), required=True, width=28),
     Column("quota", "每周任务", ("quota", "weekly quota"), width=10, note="每周应报送条数，空白为 3"),
+    Column("outward", "对外名称", ("outward name", "outward"), width=26,
+           note="对外稿件中使用的名称，如“儋州市人民法院执行局”；空白时稿件写“本院执行局”"),
     STATUS,
 ))
 

@@ -35,6 +35,14 @@ POSTED_MARKS: dict[str, str] = {f"已发{CHANNELS[c]}": c for c in POSTED_BY_HAN
 # Review decisions on the 审核 tab: a verdict on a draft, or a channel posted.
 DECISIONS: tuple[str, ...] = ("通过", "退回", *POSTED_MARKS)
 
+# The optional structured columns of 素材, canonical values (blank means "not said").
+# 失信名单: whether the debtor is on the dishonest-debtor list now.
+LISTINGS: tuple[str, ...] = ("在册", "已移除", "未纳入")
+# 结案方式: how the case was closed.
+CLOSURES: tuple[str, ...] = ("执行完毕", "执行和解", "部分履行", "终结本次执行", "其他")
+# 执行不能情形: why there is nothing to execute.
+INABILITIES: tuple[str, ...] = ("被执行人无财产", "下落不明", "丧失履行能力", "企业停业破产", "财产无法处置")
+
 
 @dataclass(frozen=True)
 class Submission:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from .model import ACTIVITY_KINDS, CHANNELS, DECISIONS, KINDS, POSTED_MARKS
+from .model import ACTIVITY_KINDS, CHANNELS, CLOSURES, DECISIONS, INABILITIES, KINDS, LISTINGS, POSTED_MARKS
 
 
 class Invalid(ValueError):
@@ -214,6 +215,109 @@ def yes_no(value: object, *, label: str, default: bool = True) -> bool:
     if folded in _NO:
         return False
     raise Invalid(f"{label}无法识别：{text(value)}（应为 是 / 否）")
+
+
+# --- the structured columns of 素材: 失信名单, 结案方式, 执行到位金额, 执行不能情形 ---
+# Each is optional: a blank cell is "" (the material does not say). Synonyms are
+# the words people type; the canonical values are those of ``model``.
+
+_LISTING_SYNONYMS = {
+    "已纳入": "在册", "纳入": "在册", "是": "在册", "在名单": "在册", "在名单中": "在册", "已在册": "在册",
+    "移除": "已移除", "已删除": "已移除", "删除": "已移除", "已屏蔽": "已移除", "屏蔽": "已移除",
+    "已撤销": "已移除", "撤销": "已移除", "已移出": "已移除", "移出": "已移除", "已解除": "已移除",
+    "解除": "已移除",
+    "否": "未纳入", "无": "未纳入", "不在册": "未纳入", "未在册": "未纳入",
+}
+_CLOSURE_SYNONYMS = {
+    "执结": "执行完毕", "已执结": "执行完毕", "全部履行": "执行完毕", "履行完毕": "执行完毕",
+    "全额履行": "执行完毕", "已执行完毕": "执行完毕", "已履行完毕": "执行完毕",
+    "和解": "执行和解", "达成和解": "执行和解", "已和解": "执行和解", "达成执行和解": "执行和解",
+    "部分执行": "部分履行", "部分到位": "部分履行", "部分": "部分履行", "部分执行到位": "部分履行",
+    "终本": "终结本次执行", "终结本次": "终结本次执行", "终结本次执行程序": "终结本次执行",
+    "已终本": "终结本次执行",
+}
+_INABILITY_SYNONYMS = {
+    "无财产": "被执行人无财产", "无财产可供执行": "被执行人无财产", "确无财产": "被执行人无财产",
+    "确无财产可供执行": "被执行人无财产", "无可供执行财产": "被执行人无财产",
+    "失联": "下落不明", "下落不明且无财产": "下落不明",
+    "丧失劳动能力": "丧失履行能力", "生活困难": "丧失履行能力", "重病": "丧失履行能力",
+    "停业": "企业停业破产", "破产": "企业停业破产", "吊销": "企业停业破产", "注销": "企业停业破产",
+    "企业停业": "企业停业破产", "企业破产": "企业停业破产", "停业破产": "企业停业破产",
+    "无法变现": "财产无法处置", "无法处置": "财产无法处置", "流拍": "财产无法处置",
+}
+
+
+def _choice(value: object, canonical: tuple[str, ...], synonyms: dict[str, str], message: str) -> str:
+    """A cell holding one of ``canonical`` or a synonym; blank is ""."""
+    raw = text(value)
+    folded = code(raw).strip("。.，,；;、")
+    if not folded:
+        return ""
+    if folded in canonical:
+        return folded
+    if folded in synonyms:
+        return synonyms[folded]
+    raise Invalid(f"{message}{raw}")
+
+
+def listing(value: object) -> str:
+    """失信名单: 在册 / 已移除 / 未纳入 (whether the debtor is on the list now)."""
+    return _choice(value, LISTINGS, _LISTING_SYNONYMS, "失信名单只能填 在册、已移除 或 未纳入：")
+
+
+def closure(value: object) -> str:
+    """结案方式: 执行完毕 / 执行和解 / 部分履行 / 终结本次执行 / 其他."""
+    return _choice(value, CLOSURES, _CLOSURE_SYNONYMS, "结案方式无法识别：")
+
+
+def inability(value: object) -> str:
+    """执行不能情形: why there is nothing to execute (see ``model.INABILITIES``)."""
+    return _choice(value, INABILITIES, _INABILITY_SYNONYMS, "执行不能情形无法识别：")
+
+
+_AMOUNT = re.compile(r"^(?:¥|人民币|RMB)?(\d+(?:\.\d+)?)(万|亿)?(?:元|人民币)?$", re.IGNORECASE)
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def amount(value: object) -> str:
+    """执行到位金额 in yuan, as a plain decimal without trailing zeros ("400000", "12.5"); blank is "".
+
+    Accepts number cells, ``400000``, ``400,000元``, ``40万``, ``40.5 万元``,
+    full-width digits and a ``¥``/``￥`` prefix.
+    """
+    raw = text(value)
+    problem = Invalid(f"执行到位金额格式有误：{raw}（例：40万元 或 400000）")
+    if isinstance(value, bool):
+        raise problem
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        except InvalidOperation:
+            raise problem from None
+    else:
+        folded = code(raw)
+        if not folded:
+            return ""
+        match = _AMOUNT.match(folded.replace(",", "") if _GROUPED.match(_strip_currency(folded)) else folded)
+        if not match:
+            raise problem
+        number = Decimal(match[1]) * {"万": 10_000, "亿": 100_000_000, None: 1}[match[2]]
+    if not number.is_finite() or number < 0:
+        raise problem
+    return _plain(number)
+
+
+def _strip_currency(folded: str) -> str:
+    for prefix in ("¥", "人民币", "RMB", "rmb"):
+        if folded.startswith(prefix):
+            return folded[len(prefix):]
+    return folded
+
+
+def _plain(number: Decimal) -> str:
+    """``Decimal("400000.00")`` → ``"400000"``, ``Decimal("12.50")`` → ``"12.5"``."""
+    result = format(number.normalize(), "f")
+    return result if result != "-0" else "0"
 
 
 # --- dates -----------------------------------------------------------------

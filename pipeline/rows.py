@@ -20,6 +20,13 @@ from .layout import SUBMISSIONS
 from .model import Submission
 
 _OWNED = frozenset(c.key for c in SUBMISSIONS.columns if c.owned)     # 编号 and 状态: not content
+# The structured columns added after the first release. Every row's fields carry
+# them ("" when blank or when the sheet has no such column), but a blank one is
+# left out of the content hash: a sheet without them, or one that gains them
+# empty, hashes as before, so no row becomes a new version by the upgrade alone.
+STRUCTURED = ("listing", "closure", "amount", "handling_team", "inability", "note")
+_CHOICES = (("listing", norm.listing), ("closure", norm.closure), ("amount", norm.amount),
+            ("inability", norm.inability))
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,19 @@ def parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], 
         fields["publishable"] = "是" if publishable else "否"
     except norm.Invalid as exc:
         problems.append(str(exc))
+    for key, parse in _CHOICES:
+        try:
+            fields[key] = parse(value(key))
+        except norm.Invalid as exc:
+            problems.append(str(exc))           # the field keeps what was typed
+    handling = norm.team_name(value("handling_team"))
+    if handling and handling not in team_names:
+        problems.append(f"承办部门不在部门表中：{fields['handling_team']}")
+    fields["handling_team"] = handling
+    fields.setdefault("note", "")
 
-    digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    hashed = {k: v for k, v in fields.items() if v or k not in STRUCTURED}
+    digest = hashlib.sha256(json.dumps(hashed, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
     submission = None
     if not problems:
         submission = Submission(team=team, submitter=fields.get("submitter", ""), kind=kind,

@@ -21,12 +21,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import demo_data
 from .errors import UsageError
 from .layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
-from .model import ACTIVITY_KINDS, DECISIONS, KINDS
+from .model import ACTIVITY_KINDS, CLOSURES, DECISIONS, INABILITIES, KINDS, LISTINGS
 
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 _OWNED_FILL = PatternFill("solid", fgColor="D9D9D9")
+_INTERNAL_FILL = PatternFill("solid", fgColor="FFF2CC")   # 内部备注: for the office, never published
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _OWNED_FONT = Font(bold=True, color="1F1F1F")
+_INTERNAL = frozenset({(SUBMISSIONS.key, "note")})
 _THIN = Side(style="thin", color="BFBFBF")
 _WRAP = Alignment(vertical="top", wrap_text=True)
 _TEMPLATE_ROWS = 500  # rows that get drop-downs and wrapping in an empty template
@@ -57,8 +59,9 @@ def _add_tab(book: Workbook, tab: Tab) -> Worksheet:
     sheet = book.create_sheet(tab.name)
     for index, column in enumerate(tab.columns, start=1):
         cell = sheet.cell(row=1, column=index, value=column.name)
-        cell.font = _OWNED_FONT if column.owned else _HEADER_FONT
-        cell.fill = _OWNED_FILL if column.owned else _HEADER_FILL
+        internal = (tab.key, column.key) in _INTERNAL
+        cell.font = _OWNED_FONT if column.owned or internal else _HEADER_FONT
+        cell.fill = _OWNED_FILL if column.owned else _INTERNAL_FILL if internal else _HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center")
         cell.border = Border(bottom=_THIN)
         if column.note:
@@ -80,6 +83,10 @@ def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
         (SUBMISSIONS, "team", f"'{TEAMS.name}'!${team_col}$2:${team_col}$60"),
         (SUBMISSIONS, "kind", '"' + ",".join(KINDS) + '"'),
         (SUBMISSIONS, "publishable", '"是,否"'),
+        (SUBMISSIONS, "listing", '"' + ",".join(LISTINGS) + '"'),
+        (SUBMISSIONS, "closure", '"' + ",".join(CLOSURES) + '"'),
+        (SUBMISSIONS, "handling_team", f"'{TEAMS.name}'!${team_col}$2:${team_col}$60"),
+        (SUBMISSIONS, "inability", '"' + ",".join(INABILITIES) + '"'),
         (MEDIA, "enabled", '"是,否"'),
         (ACTIVITIES, "kind", '"' + ",".join(ACTIVITY_KINDS) + '"'),
         (REVIEWS, "decision", '"' + ",".join(DECISIONS) + '"'),
@@ -110,8 +117,9 @@ def _append(sheet: Worksheet, tab: Tab, values: dict[str, object]) -> None:
 def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
     """A realistic week: five teams, one behind, and rows that must be flagged."""
     today = now.date()
-    for name, leader, email, quota in demo_data.TEAMS:
-        _append(sheets["teams"], TEAMS, {"team": name, "leader": leader, "email": email, "quota": quota})
+    for name, leader, email, quota, outward in demo_data.TEAMS:
+        _append(sheets["teams"], TEAMS, {"team": name, "leader": leader, "email": email, "quota": quota,
+                                         "outward": outward})
     for outlet, contact, email, kinds, enabled in demo_data.MEDIA:
         _append(sheets["media"], MEDIA, {"outlet": outlet, "contact": contact, "email": email,
                                          "kinds": kinds, "enabled": enabled})

@@ -211,7 +211,8 @@ def test_the_write_back_is_coalesced_into_column_runs(sheet):
     sheet.pull()
     (write,) = sheet.api.seen("values.batchUpdate")
     assert write.body["valueInputOption"] == "RAW"
-    assert sorted(r["range"] for r in write.body["data"]) == ["'素材'!A2:A301", "'素材'!M2:M301"]
+    status = openpyxl.utils.get_column_letter(STATUS_COLUMN + 1)
+    assert sorted(r["range"] for r in write.body["data"]) == ["'素材'!A2:A301", f"'素材'!{status}2:{status}301"]
 
 
 def test_the_read_asks_for_unformatted_values_and_serial_dates_of_the_five_tabs_only(sheet):
@@ -388,6 +389,29 @@ def test_dates_come_back_as_the_same_moments_as_from_a_workbook(sheet, workspace
     assert norm.moment(read[1][1], SHANGHAI, label="提交时间").isoformat() == "2026-11-24T09:30:00+08:00"
 
 
+def test_the_structured_columns_read_from_sheets_as_from_a_workbook(sheet, workspace):
+    rows = [material(title="数字金额", listing="屏蔽", closure="执结", amount=512000, note="内部说明"),
+            material(title="小数金额", amount=12.5, handling_team="执行 二组", closure="终本", inability="流拍"),
+            material(title="文字金额", amount="￥40.5 万元", listing="在册")]
+    teams = [{**DEFAULT_TEAMS[0], "outward": "儋州市人民法院执行局"}, *DEFAULT_TEAMS[1:]]
+    sheet.load(rows, teams=teams)
+    workspace.make_workbook(rows, teams=teams)
+    sheet.pull()
+    jobs.pull(workspace.settings)
+    ours, theirs = ledger_dump(sheet.ledger), ledger_dump(workspace.ledger)
+    keys = ("listing", "closure", "amount", "handling_team", "inability", "note")
+    structured = [{k: json.loads(r[5])[k] for k in keys} for r in sorted(ours["submission_versions"])]
+    assert structured == [
+        {"listing": "已移除", "closure": "执行完毕", "amount": "512000", "handling_team": "", "inability": "",
+         "note": "内部说明"},
+        {"listing": "", "closure": "终结本次执行", "amount": "12.5", "handling_team": "执行二组",
+         "inability": "财产无法处置", "note": ""},
+        {"listing": "在册", "closure": "", "amount": "405000", "handling_team": "", "inability": "", "note": ""}]
+    assert [r[5] for r in sorted(ours["submission_versions"])] == [r[5] for r in sorted(theirs["submission_versions"])]
+    assert ours["teams"] == theirs["teams"]
+    assert ("执行一组", "吴海涛", "zhixing1@court.example", 3, "儋州市人民法院执行局") in ours["teams"]
+
+
 def test_text_with_leading_zeros_stays_text(sheet):
     sheet.load([material(submitter="007", outcome="0012", case_number="(2026)琼9003执0099号")])
     sheet.pull()
@@ -406,7 +430,7 @@ def test_trailing_blank_cells_and_rows_shift_no_column(sheet):
     assert summary.accepted == 2
     marks = sheet.marks()
     assert marks[0] == ("S-2026-000001", "已受理") and marks[2] == ("S-2026-000002", "已受理")
-    assert len(sheet.cells()[1]) == len(SUBMISSIONS.columns)     # 状态 landed in its own column, M
+    assert len(sheet.cells()[1]) == len(SUBMISSIONS.columns)     # 状态 landed in its own column, the last
     source = sheet.source()
     grid = source.fetch(lambda t: t == SUBMISSIONS.name).tabs[SUBMISSIONS.name].rows
     assert {len(row) for row in grid} == {len(SUBMISSIONS.columns)}

@@ -518,7 +518,8 @@ def test_the_demos_id_number_and_phone_reach_no_one_but_their_masked_forms_do(de
         if DEMO_PHONE_MASKED in places["plain"]:
             seen_phone += 1
             assert DEMO_PHONE_MASKED in places["html words"] and DEMO_PHONE_MASKED in docx
-    assert seen_id >= 1 and seen_phone >= 1
+    # The ledger keeps no ID-card number (it holds ××× instead), so not even its masked form is drafted.
+    assert seen_id == 0 and seen_phone >= 1
 
 
 # Natural persons in the demo's 当事人 column, except the 被执行人 of the public-name kinds.

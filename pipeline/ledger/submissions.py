@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from datetime import date, datetime
 
+from .. import redact
 from ..intake import Known
 from ..model import Activity, MediaContact, Review, RowError, Team, TeamWeek
+
+# What stands in the ledger where material held an ID-card number.
+ID_PLACEHOLDER = "×××"
+_DIGIT = re.compile(r"[0-9０-９]")
 
 
 class SubmissionStore:
@@ -29,12 +35,17 @@ class SubmissionStore:
         return row[0] or 0
 
     def save_submission(self, taken, at: datetime) -> None:
-        """Insert or update one submission; a new version is kept beside the old ones."""
+        """Insert or update one submission; a new version is kept beside the old ones.
+
+        No ID-card number is kept: wherever the material or its problems hold
+        one, the ledger holds ``×××``. The content hash is the row's own, taken
+        before, so the row as typed still matches its ledger version.
+        """
         year, serial = int(taken.id[2:6]), int(taken.id[7:])
-        fields = taken.fields
+        fields = {key: without_id_numbers(text) for key, text in taken.fields.items()}
         values = dict(
             id=taken.id, year=year, serial=serial, version=taken.version, content_hash=taken.content_hash,
-            state=taken.state, problems="；".join(taken.problems), team=fields.get("team", ""),
+            state=taken.state, problems=without_id_numbers("；".join(taken.problems)), team=fields.get("team", ""),
             kind=fields.get("kind", ""), title=fields.get("title", ""),
             publishable=int(fields.get("publishable", "是") == "是"),
             submitted_at=taken.submitted_at.isoformat() if taken.submitted_at else None,
@@ -75,8 +86,8 @@ class SubmissionStore:
                        activities: list[Activity]) -> list[str]:
         """Replace the reference tabs that changed; return the names of those that did."""
         tables = {
-            "teams": ("INSERT INTO teams (name, leader, email, quota) VALUES (?, ?, ?, ?)",
-                      [(t.name, t.leader, t.email, t.quota) for t in teams]),
+            "teams": ("INSERT INTO teams (name, leader, email, quota, outward) VALUES (?, ?, ?, ?, ?)",
+                      [(t.name, t.leader, t.email, t.quota, t.outward) for t in teams]),
             "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled) VALUES (?, ?, ?, ?, ?)",
                       [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled))
                        for m in media]),
@@ -111,7 +122,8 @@ class SubmissionStore:
         self.db.execute("DELETE FROM row_errors")
         self.db.executemany(
             "INSERT INTO row_errors VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(e.tab_key, e.tab, e.row, e.team, e.submitter, e.week, e.message, at.isoformat()) for e in errors],
+            [(e.tab_key, e.tab, e.row, without_id_numbers(e.team), without_id_numbers(e.submitter), e.week,
+              without_id_numbers(e.message), at.isoformat()) for e in errors],
         )
 
     def valid_items_between(self, start: datetime, end: datetime) -> dict[tuple[str, str, str], int]:
@@ -127,7 +139,7 @@ class SubmissionStore:
                 for r in self.db.execute("SELECT * FROM media ORDER BY id")]
 
     def teams(self) -> list[Team]:
-        return [Team(r["name"], r["leader"], r["email"], r["quota"])
+        return [Team(r["name"], r["leader"], r["email"], r["quota"], r["outward"])
                 for r in self.db.execute("SELECT * FROM teams ORDER BY rowid")]
 
     def row_errors(self, limit: int | None = None) -> list[sqlite3.Row]:
@@ -162,6 +174,16 @@ class SubmissionStore:
         return [Activity(date.fromisoformat(r["day"]), r["kind"], r["name"],
                          date.fromisoformat(r["plan_date"]) if r["plan_date"] else None)
                 for r in self.db.execute("SELECT * FROM activities ORDER BY day")]
+
+
+def without_id_numbers(text: str) -> str:
+    """``text`` with every ID-card number, however typed, replaced by ``×××``."""
+    if not isinstance(text, str) or not _DIGIT.search(text):
+        return text
+    for found in redact.find(text):
+        if found.kind.startswith("身份证号"):
+            text = text.replace(found.text, ID_PLACEHOLDER)
+    return text
 
 
 def _digest(rows: list[tuple]) -> str:
