@@ -409,7 +409,7 @@ def test_init_writes_the_structured_columns_between_publishable_and_status_with_
     team_header = [c.value for c in teams[1]]
     assert team_header[-2:] == ["对外名称", "状态"]
     outward = teams.cell(row=1, column=team_header.index("对外名称") + 1)
-    assert outward.comment.text.startswith("对外稿件中使用的名称，如“儋州市人民法院执行局”；空白时稿件写“本院执行局”")
+    assert outward.comment.text.startswith("对外稿件中使用的名称，如“儋州市人民法院执行局”；空白时稿件写“法院名称＋执行局”")
 
 
 # --- 8. the demo -------------------------------------------------------------------------
