@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
+from .review import effective_state
 from .rules import Finding
 
 BAR_WIDTH = 160  # pixels: table cells with widths render in every mail client, Outlook included
@@ -129,7 +130,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
                       "purpose_label": PURPOSE_LABELS.get(t["purpose"], t["purpose"])} for t in troubles],
         "outlook": outlook(today, activities, lead_days),
         "slot_gaps": list(slot_gaps),
-        "waiting": [dict(d) for d in waiting],
+        "waiting": [{**dict(d), "state": effective_state(d)} for d in waiting],
         "job_failures": [dict(j) for j in job_failures],
         "sheet_warnings": list(sheet_warnings),
         "channels": list(channels),

@@ -12,7 +12,11 @@ from .publishing import PublishRun
 from .mail.transport import SENT
 from .model import PullSummary
 from .notices import PURPOSE_LABELS, STATE_LABELS
+from .review import FAILED_CHECK, effective_state
 from .rules import Finding
+
+
+_DRAFT_STATES = {"approved": "已通过，待发布", FAILED_CHECK: "未通过事实核对，待修改素材或模板"}
 
 
 def width(text: str) -> int:
@@ -89,7 +93,7 @@ def week_status(status: WeekStatus) -> str:
     lines.append("")
     if status.drafts:
         lines.append(f"稿件待办（{len(status.drafts)} 篇）：")
-        rows = [(d["id"], d["kind"], "已通过，待发布" if d["state"] == "approved" else "待审核", d["headline"])
+        rows = [(d["id"], d["kind"], _DRAFT_STATES.get(effective_state(d), "待审核"), d["headline"])
                 for d in status.drafts]
         lines.append(table(("草稿编号", "类别", "状态", "标题"), rows))
     else:

@@ -9,6 +9,7 @@ approves anything; such 审核 rows get a visible error instead.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .model import CHANNELS, POSTED_MARKS, Review
@@ -54,6 +55,22 @@ def is_invitation(item_id: str) -> bool:
 
 # A pending draft whose release fails the fact check (compose.py): it may be sent back, not approved.
 FAILED_CHECK = "failed_check"
+
+
+def draft_review(row) -> dict:
+    """The office's review notes stored with a draft (see compose.py): names, checks, left-out notes."""
+    try:
+        return json.loads(row["review"] or "{}")
+    except (IndexError, KeyError, ValueError):
+        return {}
+
+
+def effective_state(row) -> str:
+    """A draft's state for judging a decision and for telling the office: a pending draft whose
+    release fails the fact check is :data:`FAILED_CHECK`."""
+    if row["state"] == "pending" and draft_review(row).get("checks"):
+        return FAILED_CHECK
+    return row["state"]
 
 
 def _verdict_problem(item_id: str, state: str, newest: str, decision: str = "") -> str | None:

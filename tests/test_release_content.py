@@ -229,6 +229,9 @@ def test_an_amount_planted_through_a_template_is_reported_and_the_release_cannot
     text = message.get_body(("plain",)).get_content()
     assert "数字“100”在素材中找不到" in text.split("稿件正文")[0]
 
+    status = cli("status")
+    assert "未通过事实核对" in status.stdout and "D-2026-000001" in status.stdout
+
     refused = cli("approve", "D-2026-000001", "--by", "符贤")
     assert refused.returncode == 2 and "未通过事实核对" in refused.stderr + refused.stdout
     with Ledger(workspace.ledger) as ledger:

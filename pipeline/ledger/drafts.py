@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import date, datetime
 
-from ..review import FAILED_CHECK
+from ..review import draft_review, effective_state
 
 
 class DraftStore:
@@ -69,20 +69,8 @@ class DraftStore:
             (headline, text, html, content_hash, json.dumps(masked, ensure_ascii=False),
              json.dumps(review, ensure_ascii=False), draft_id))
 
-    @staticmethod
-    def review_of(row: sqlite3.Row) -> dict:
-        """The office's review notes stored with a draft (see compose.py): names, checks, left-out notes."""
-        try:
-            return json.loads(row["review"] or "{}")
-        except (IndexError, ValueError):
-            return {}
-
-    @classmethod
-    def effective_state(cls, row: sqlite3.Row) -> str:
-        """A draft's state for judging a decision: a pending draft that fails the fact check may not pass."""
-        if row["state"] == "pending" and cls.review_of(row).get("checks"):
-            return FAILED_CHECK
-        return row["state"]
+    review_of = staticmethod(draft_review)
+    effective_state = staticmethod(effective_state)
 
     def set_draft_state(self, draft_id: str, state: str, at: datetime, *, by: str | None = None,
                         reason: str = "") -> None:
