@@ -187,46 +187,41 @@ def removal_evidence(fields: Mapping[str, str]) -> str:
     return ""
 
 
-def plan(fields: Mapping[str, str], *, kind: str, public_name_kinds: Iterable[str]) -> NamePlan:
-    """Decide every natural person of the row: the parties of 当事人, and the persons the text marks."""
-    decisions: dict[str, tuple[str, str | None]] = {}          # name -> (role, reason if kept)
-    public = kind in set(public_name_kinds)
+DEBTOR_ROLES = ("被执行人", "共同被执行人")
+
+
+def debtor_rule(fields: Mapping[str, str], *, kind: str, public_name_kinds: Iterable[str]) -> tuple[bool, str]:
+    """Whether the row's debtors may be named, and the rule that says so (Chinese, for the office)."""
     listing = fields.get("listing", "")
     evidence = removal_evidence(fields)
+    if kind not in set(public_name_kinds):
+        return False, f"类别“{kind}”不在公开失信被执行人姓名的类别中，被执行人一律以“姓＋某”称呼"
+    if listing != "在册":
+        said = "“失信名单”一栏未填“在册”" if not listing else f"“失信名单”为“{listing}”"
+        return False, f"{said}，姓名不得公开（名单只在其在册期间公开）"
+    if evidence:
+        return False, f"素材中写有{evidence}：已履行完毕或已移出失信名单的，不得再公开其姓名"
+    return True, f"失信被执行人（在册），类别“{kind}”可依法公开其姓名"
+
+
+def plan(fields: Mapping[str, str], *, kind: str, public_name_kinds: Iterable[str]) -> NamePlan:
+    """Decide every natural person of the row: the parties of 当事人, and the persons the text marks."""
+    debtors_named, debtor_reason = debtor_rule(fields, kind=kind, public_name_kinds=public_name_kinds)
+    people: dict[str, tuple[str, bool, str]] = {}           # name -> (role, named, reason)
     for party in parties(fields.get("parties", "")):
-        if not party.is_person or party.name in decisions:
+        if not party.is_person or party.name in people:
             continue
-        kept = None
-        if party.role in ("被执行人", "共同被执行人"):
-            if not public:
-                reason = f"类别“{kind}”不在公开失信被执行人姓名的类别中，被执行人一律以“姓＋某”称呼"
-            elif listing != "在册":
-                reason = ("“失信名单”一栏未填“在册”" if not listing else f"“失信名单”为“{listing}”") + \
-                         "，姓名不得公开（名单只在其在册期间公开）"
-            elif evidence:
-                reason = f"素材中写有{evidence}：已履行完毕或已移出失信名单的，不得再公开其姓名"
-            else:
-                reason = ""
-                kept = f"失信被执行人（在册），类别“{kind}”可依法公开其姓名"
-            decisions[party.name] = (party.role, kept if kept else reason)
-            if kept:
-                continue
+        if party.role in DEBTOR_ROLES:
+            people[party.name] = (party.role, debtors_named, debtor_reason)
         else:
-            decisions[party.name] = (party.role or "当事人", "自然人一律以“姓＋某”称呼")
-    texts = [fields.get(k, "") for k in ("title", "facts", "process", "outcome")]
-    for name, role in marked_persons("\n".join(texts)):
-        if name not in decisions and not any(name in other or other in name for other in decisions):
-            decisions[name] = (role, f"正文中以“{role}”指明的自然人，一律以“姓＋某”称呼")
-    kept_reasons = {name: reason for name, (_, reason) in decisions.items()
-                    if reason and reason.startswith("失信被执行人（在册）")}
-    aliases = pseudonyms(name for name in decisions if name not in kept_reasons)
-    out = NamePlan()
-    for name, (role, reason) in decisions.items():
-        if name in kept_reasons:
-            out.decisions.append(Decision(name, role, "", kept_reasons[name]))
-        else:
-            out.decisions.append(Decision(name, role, aliases[name], reason or ""))
-    return out
+            people[party.name] = (party.role or "当事人", False, "自然人一律以“姓＋某”称呼")
+    text = "\n".join(fields.get(k, "") for k in ("title", "facts", "process", "outcome"))
+    for name, role in marked_persons(text):
+        if not any(name in other or other in name for other in people):
+            people[name] = (role, False, f"正文中以“{role}”指明的自然人，一律以“姓＋某”称呼")
+    aliases = pseudonyms(name for name, (_, named, _) in people.items() if not named)
+    return NamePlan([Decision(name, role, "" if named else aliases[name], reason)
+                     for name, (role, named, reason) in people.items()])
 
 
 # Roles that mark a person in the text who is not a party of 当事人 (the parties' own roles are read there).
