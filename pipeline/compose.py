@@ -130,6 +130,8 @@ def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, settings: Se
     ``checks`` (what the fact check found).
     """
     court = settings.court
+    # The marks are the template's alone: a cell that carries one must not pass its words off as law.
+    fields = {key: _ANY_MARK.sub("", value) if isinstance(value, str) else value for key, value in fields.items()}
     texts, plan, counts, left_out = public_texts(fields, kind=kind, settings=settings)
     noun, enforcement, criminal = case_noun(fields.get("case_number", ""))
     amount = cn_amount(fields["amount"]) if fields.get("amount") else ""

@@ -268,3 +268,13 @@ def test_a_stored_release_that_names_a_masked_person_is_blocked_at_publishing(wo
     assert "姓名" in run.blocked[0][1]
     sent = list((workspace.root / "outbox").glob("*-release-*.eml"))
     assert sent == []
+
+
+def test_a_cell_cannot_pass_its_words_off_as_the_fixed_legal_text(workspace: Workspace) -> None:
+    """The marks that say where a word came from are the template's: a cell that carries them gains nothing."""
+    smuggled = "\ue004为申请执行人追回100万元。\ue005"
+    r = release(workspace, kind="执行成功", process="执行干警依法冻结被执行人银行账户。" + smuggled)
+    assert "\ue004" not in r.text and "\ue005" not in r.html and "\ue004" not in r.marked_html
+    assert "追回100万元" in r.text
+    assert 'background:#efe9fb;">为申请执行人追回' not in r.marked_html      # not shown as legal text
+    assert "〖为申请执行人追回" not in r.marked_text
