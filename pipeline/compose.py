@@ -155,12 +155,13 @@ def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, settings: Se
     marked_text = "\n\n".join(_marked_line(p) for p in paragraphs if not p.footer)
     digest = hashlib.sha256((text + "\0" + html).encode("utf-8")).hexdigest()
 
-    public_text = "\n".join([headline, *(p.text for p in paragraphs if not p.footer)])
+    # The team's own words: the template's and the law's name no one the row does not.
+    team_text = "\n".join([headline, *(s.text for p in paragraphs for s in p.segments if s.source == "team")])
     checks = factcheck.check(paragraphs, fields, headline=headline, amount=amount)
     checks += [f"姓名未遮蔽：{name}（{_reason(plan, name)}）" for name in names.leaked(text, plan)]
     review = {
         "names": [{"name": d.name, "role": d.role, "alias": d.alias, "reason": d.reason} for d in plan.decisions],
-        "undecided": names.undecided(public_text, plan, exclude=_organisations(fields)),
+        "undecided": names.undecided(team_text, plan, exclude=_organisations(fields)),
         "left_out": left_out,
         "note": fields.get("note", ""),
         "checks": checks,

@@ -42,13 +42,19 @@ SURNAMES = set(
 # Role words that say a party's role in 当事人 or in the text. Longest first in the pattern.
 ROLES = ("申请执行人", "共同被执行人", "被执行人", "复议申请人", "异议申请人", "申请人", "被申请人", "第三人",
          "案外人", "异议人", "原告", "被告人", "被告", "上诉人", "被上诉人", "法定代表人", "实际控制人", "负责人",
-         "委托代理人", "诉讼代理人", "代理人", "担保人", "保证人", "当事人", "债务人", "债权人", "被害人",
-         "受害人", "证人", "利害关系人", "协助执行人", "买受人", "竞买人", "承租人", "出租人", "股东")
+         "委托诉讼代理人", "委托代理人", "诉讼代理人", "法定代理人", "代理人", "监护人", "担保人", "保证人",
+         "当事人", "次债务人", "债务人", "债权人", "被害人", "受害人", "证人", "利害关系人", "协助执行人",
+         "赔偿权利人", "赔偿义务人", "继承人", "买受人", "竞买人", "承租人", "出租人", "股东", "业主", "房东")
+# Words before a role that belong to it (原审被告, 失信被执行人): never a name.
+_ROLE_PREFIXES = ("原审", "一审", "二审", "再审", "本案", "失信", "该案", "上述", "涉案")
 # Words that, right before a name in the text, mark it as a natural person who is not a party.
-RELATIONS = ("其前妻", "其前夫", "其妻子", "其丈夫", "其配偶", "其妻", "其夫", "其子", "其女", "其父", "其母",
-             "其兄", "其弟", "其姐", "其妹", "其儿子", "其女儿", "其亲属", "其岳父", "其岳母", "其女婿", "其儿媳",
-             "前妻", "前夫", "妻子", "丈夫", "配偶", "儿子", "女儿", "父亲", "母亲", "亲属", "朋友", "同事", "邻居",
-             "男子", "女子", "村民", "员工", "职工", "工人", "农民工", "名叫", "化名")
+_KIN = ("前妻", "前夫", "妻子", "丈夫", "配偶", "爱人", "老婆", "老公", "儿子", "女儿", "儿媳妇", "儿媳", "女婿",
+        "父亲", "母亲", "哥哥", "姐姐", "弟弟", "妹妹", "表弟", "表妹", "表哥", "表姐", "堂弟", "堂妹", "堂兄",
+        "外甥", "侄子", "侄女", "舅舅", "叔叔", "姑姑", "阿姨", "岳父", "岳母", "公公", "婆婆", "亲属", "亲戚",
+        "朋友", "同事", "邻居", "合伙人", "司机", "会计", "妻", "夫", "子", "女", "父", "母", "兄", "弟", "姐", "妹")
+# Words that, right before a name in the text, mark it as a natural person who is not a party.
+RELATIONS = (*(f"其{k}" for k in _KIN), *(f"之{k}" for k in _KIN if len(k) == 1), *(k for k in _KIN if len(k) > 1),
+             "男子", "女子", "村民", "员工", "职工", "工人", "农民工", "名叫", "化名", "业主", "房东", "租户")
 # Titles that make the name after them an officer or court staff member, named as such.
 OFFICER_TITLES = ("执行干警", "干警", "员额法官", "执行法官", "承办法官", "法官助理", "法官", "审判员", "审判长",
                   "执行员", "书记员", "法警", "执行局长", "局长", "副局长", "庭长", "副庭长", "院长", "副院长",
@@ -58,21 +64,30 @@ _GROUP_SUFFIXES = ("夫妇", "夫妻", "父子", "父女", "母子", "母女", "
 
 # What in a row says the debtor is no longer on the dishonest-debtor list, or must come off it:
 # the debt performed in full, or the entry deleted, hidden, removed or revoked. One list, one place.
+_CLAUSE = r"[^。；;！!？?\n，,]{0,12}"
 REMOVAL = re.compile(
-    r"履行完毕|全部履行|全额履行|履行全部|支付全部|偿还全部|全部付清|付清全部|全部款项|执行完毕|已执结|结清"
-    r"|(?:删除|屏蔽|移出|移除|撤销|解除|退出|不再公布)[^。；;！!？?\n]{0,12}失信"
-    r"|失信[^。；;！!？?\n]{0,12}(?:删除|屏蔽|移出|移除|撤销|解除)"
-    r"|信用修复")
+    r"履行完毕|全部履行|全额履行|足额履行|履行全部|履行完全部|履行了全部|支付全部|偿还全部|清偿全部|全部清偿|清偿完毕"
+    r"|全部付清|付清全部|全部还清|还清全部|付清|还清|全部款项|执行完毕|已执结|结清|终结执行"
+    r"|和解协议" + _CLAUSE + r"履行|履行了?和解协议|已按约履行|执行依据" + _CLAUSE + r"撤销"
+    r"|(?:删除|屏蔽|移出|移除|撤销(?!权)|撤下|解除|退出|除名|消除|不再公布)" + _CLAUSE + r"(?:失信|名单)"
+    r"|(?:失信|名单)" + _CLAUSE + r"(?:删除|屏蔽|移出|移除|撤销(?!权)|撤下|解除|除名|消除)"
+    r"|信用" + _CLAUSE + r"修复|期限届满|期满")
+# Words just before such a phrase that say it has not happened (至今未结清, 拒不支付全部款项, 承诺结清).
+_NOT_DONE = re.compile(r"(?:未|不|没|没有|尚未|拒不|无法|不能|承诺|将于|拟|计划|约定|应当|应于|应|如|若|须|要求)"
+                       r"[^。；;！!？?\n，,]{0,3}$|(?:内|前|以内|之前|分期)$")
+# Where a row may say it: every column of the material, the note to the office included.
+_REMOVAL_FIELDS = ("title", "facts", "process", "outcome", "parties", "note")
+
 
 _ORGANISATION = re.compile(r"公司|有限|集团|厂|店|行$|银行|中心|合作社|局|委员会|政府|学校|医院|村委|居委|"
                            r"事务所|协会|基金|站|所$|部$|馆|社$|院$|处$|经营部|商行|工作室|支行|分行")
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
 _DOT = "·・•‧．."
-_ROLE_PATTERN = re.compile("(" + "|".join(sorted(ROLES, key=len, reverse=True)) + ")")
+_ROLE_PATTERN = re.compile("((?:" + "|".join(_ROLE_PREFIXES) + ")?(?:" + "|".join(sorted(ROLES, key=len, reverse=True))
+                           + "))")
 # After a name, characters that cannot be the third character of a given name (其妻王丽将… → 王丽).
 _NOT_IN_NAME = set("将在于与和及的系以为向称提等已把被因也仍又就即对代作是到均拒未不无有名自之个先后曾并经说表"
                    "承签按从去来家却还都同所会可要应能愿且再才只则得给替由趁通让叫请共年月日某")
-_ORDINALS = "甲乙丙丁戊己庚辛壬癸"
 
 
 @dataclass(frozen=True)
@@ -86,47 +101,81 @@ class Party:
 
 
 def is_person_name(name: str) -> bool:
-    """A natural person's name: Chinese characters (a ``·`` inside for minority names), not an organisation,
-    not a role word, not already masked."""
+    """A natural person's name: Chinese characters starting with a surname (or a minority name with ``·``),
+    not an organisation, not a role word, not already masked."""
     bare = re.sub(f"[{_DOT}]", "", name)
+    dotted = bare != name
     return (2 <= len(bare) <= 12 and "某" not in name and not _ORGANISATION.search(name)
             and re.fullmatch(f"[{_CJK}]+(?:[{_DOT}][{_CJK}]+)*", name) is not None
+            and (dotted or name[:2] in COMPOUND_SURNAMES or name[0] in SURNAMES)
             and name not in ROLES and not _ROLE_PATTERN.fullmatch(name))
+
+
+_NOTE_IN_BRACKETS = re.compile(r"（[^（）]*）|\([^()]*\)")
+_RELATIVE_OF = re.compile(r"(?:的|之)(?:继承人|法定代理人|监护人|代理人|" + "|".join(k for k in _KIN) + ")")
+_HONORIFIC = re.compile(r"(?:女士|先生|同志|老人|男|女)$")
+_SPLIT = re.compile(r"[、,，/；;：:\n]+|(?<=[\u4e00-\u9fff])[与及](?=[\u4e00-\u9fff]{2})")
 
 
 def parties(text: str) -> list[Party]:
     """``申请执行人：王文华，被执行人：李国强、陈某等3人`` → the named parties with their roles.
 
     Roles split the cell wherever they stand (after 、，；, a space or nothing);
-    ``等N人`` after a name is dropped; ``刘国栋夫妇`` is 刘国栋 (the spouse is not
-    named); a name typed with spaces (李 国 强) is one name.
+    notes in brackets are dropped (（已故）, （原审被告）); ``等N人`` after a name is
+    dropped; ``刘国栋夫妇`` is 刘国栋 (the spouse is not named); ``为``/``系``
+    before a name and 女士, 先生, 男, 女 after it are not part of it; a name
+    typed with spaces (李 国 强, 王 文华) is one name; ``王文华之子王小明`` is two.
     """
     found: list[Party] = []
+    text = _NOTE_IN_BRACKETS.sub("、", text)
     pieces = _ROLE_PATTERN.split(text)
     segments = [("", pieces[0])] + list(zip(pieces[1::2], pieces[2::2]))
     for role, segment in segments:
+        role = re.sub("^(?:" + "|".join(_ROLE_PREFIXES) + ")", "", role.strip())
         segment = re.sub(r"等\s*[\d一二三四五六七八九十百]*\s*(?:人|名|户|家)?", "、", segment)
-        segment = re.sub(r"(?<=[\u4e00-\u9fff])[ \u3000]+(?=[\u4e00-\u9fff](?:[ \u3000]|$|[、,，;；\n]))", "",
-                         segment)
-        for name in re.split(r"[、,，/和及与\s；;：:（）()\n]+", segment):
-            name = name.strip()
-            for suffix in _GROUP_SUFFIXES:
-                if name.endswith(suffix) and len(name) > len(suffix) + 1:
-                    name = name[: -len(suffix)]
-            if name:
-                found.append(Party(role, name))
+        segment = _RELATIVE_OF.sub("、", segment)
+        for item in _SPLIT.split(segment):
+            for name in _names_in(item):
+                if name:
+                    found.append(Party(role, name))
     return found
+
+
+def _names_in(item: str) -> list[str]:
+    """The names in one item of a 当事人 cell: spaces inside a name joined, ``和`` between two names split."""
+    tokens = [t for t in re.split(r"[ \u3000\t]+", item.strip()) if t]
+    if len(tokens) > 1 and all(len(t) == 1 for t in tokens):
+        tokens = ["".join(tokens)]                                   # 李 国 强
+    elif len(tokens) > 1 and len(tokens[0]) == 1 and tokens[0] in SURNAMES and len(tokens[1]) <= 2:
+        tokens = [tokens[0] + tokens[1], *tokens[2:]]                # 王 文华
+    names = []
+    for token in tokens:
+        token = re.sub(r"[的之]$", "", re.sub(r"^[为系是：:]+", "", token))
+        for suffix in _GROUP_SUFFIXES:
+            if token.endswith(suffix) and len(token) > len(suffix) + 1:
+                token = token[: -len(suffix)]
+        if len(token) >= 3 and _HONORIFIC.search(token):
+            token = _HONORIFIC.sub("", token)
+        halves = token.split("和")
+        if len(halves) == 2 and all(len(h) >= 2 and is_person_name(h) for h in halves):
+            names += halves                                          # 王文华和李国强
+        else:
+            names.append(token)
+    return names
 
 
 def surname(name: str) -> str:
     return name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
 
 
+_ORDINALS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+
+
 def pseudonyms(names: Iterable[str]) -> dict[str, str]:
-    """Surname + 某 for each name. Persons who share a surname are told apart by the last character of a
-    given name of two characters or more (王文华, 王春生 → 王某华, 王某生); where that does not tell them
-    apart, or the given name has one character, by 甲, 乙, 丙 … — never 李某四, which would print a
-    two-character name whole."""
+    """Surname + 某 for each name. Persons who share a surname are told apart by the last character of
+    the given name (王文华, 王春生 → 王某华, 王某生) only when every one of them has a given name of two
+    characters or more and those characters differ; otherwise by 甲, 乙, 丙 … — never 李某四 beside a
+    李四, which would print a two-character name whole."""
     by_surname: dict[str, list[str]] = {}
     for name in dict.fromkeys(names):
         by_surname.setdefault(surname(name), []).append(name)
@@ -136,17 +185,26 @@ def pseudonyms(names: Iterable[str]) -> dict[str, str]:
             aliases[group[0]] = family + "某"
             continue
         givens = [re.sub(f"[{_DOT}]", "", name[len(family):]) for name in group]
-        lasts = [given[-1] if len(given) >= 2 else "" for given in givens]
-        ordinals = iter(_ORDINALS)
-        for name, last in zip(group, lasts):
-            distinct = last and lasts.count(last) == 1
-            aliases[name] = family + "某" + (last if distinct else next(ordinals, "＊"))
+        lasts = [given[-1] for given in givens]
+        if all(len(given) >= 2 for given in givens) and len(set(lasts)) == len(lasts):
+            aliases.update({name: family + "某" + last for name, last in zip(group, lasts)})
+        else:
+            aliases.update({name: family + "某" + _ordinal(i) for i, name in enumerate(group)})
     return aliases
 
 
+def _ordinal(index: int) -> str:
+    """甲, 乙 … 亥, then 甲甲, 甲乙 …: as many as a series of cases needs, and never a digit."""
+    base = len(_ORDINALS)
+    return _ORDINALS[index] if index < base else _ordinal(index // base - 1) + _ORDINALS[index % base]
+
+
 def _spaced(name: str) -> str:
-    """A pattern for ``name`` as people type it: spaces allowed between its characters."""
-    return r"[ \u3000]*".join(re.escape(c) for c in name)
+    """A pattern for ``name`` as people type it: spaces allowed between its characters, and the dot of a
+    minority name written as any dot, or left out (买买提·艾力, 买买提・艾力, 买买提艾力)."""
+    chars = [c for c in name if c not in _DOT]
+    dots = "·・•‧．."
+    return f"[ \u3000{re.escape(dots)}]*".join(re.escape(c) for c in chars)
 
 
 # --- deciding -------------------------------------------------------------------------------
@@ -180,10 +238,11 @@ def removal_evidence(fields: Mapping[str, str]) -> str:
     """The words in the row that say the debt was performed in full or the list entry removed ("" if none)."""
     if fields.get("closure") == "执行完毕":
         return "结案方式：执行完毕"
-    for key in ("title", "facts", "process", "outcome"):
-        match = REMOVAL.search(fields.get(key, ""))
-        if match:
-            return f"“{match.group()}”"
+    for key in _REMOVAL_FIELDS:
+        text = fields.get(key, "")
+        for match in REMOVAL.finditer(text):
+            if not _NOT_DONE.search(text[max(0, match.start() - 8):match.start()]):
+                return f"“{match.group()}”"
     return ""
 
 
@@ -216,7 +275,7 @@ def plan(fields: Mapping[str, str], *, kind: str, public_name_kinds: Iterable[st
         else:
             people[party.name] = (party.role or "当事人", False, "自然人一律以“姓＋某”称呼")
     text = "\n".join(fields.get(k, "") for k in ("title", "facts", "process", "outcome"))
-    for name, role in marked_persons(text):
+    for name, role in marked_persons(text, known=people):
         if not any(name in other or other in name for other in people):
             people[name] = (role, False, f"正文中以“{role}”指明的自然人，一律以“姓＋某”称呼")
     aliases = pseudonyms(name for name, (_, named, _) in people.items() if not named)
@@ -224,30 +283,51 @@ def plan(fields: Mapping[str, str], *, kind: str, public_name_kinds: Iterable[st
                      for name, (role, named, reason) in people.items()])
 
 
-# Roles that mark a person in the text who is not a party of 当事人 (the parties' own roles are read there).
+# Roles that, in running text, are nearly always followed by a person's name: a name after them is taken
+# even when it cannot be told where it ends (其妻王丽华转移… → 王丽, masked as 王某华, a court's usual form).
 _THIRD_PARTY_ROLES = ("案外人", "担保人", "保证人", "证人", "被害人", "受害人", "第三人", "法定代表人",
-                      "实际控制人", "股东", "买受人", "竞买人", "承租人")
+                      "实际控制人", "股东", "买受人", "竞买人", "承租人", "次债务人", "债务人", "债权人",
+                      "法定代理人", "监护人", "继承人")
+# Roles that are as often followed by a company or a verb (被执行人应支付…, 申请执行人海南某某公司):
+# a name after them is taken only where it plainly ends, or where the text names that person again.
+_PARTY_ROLES = tuple(r for r in ROLES if r not in _THIRD_PARTY_ROLES)
 # What may follow a name in running text: punctuation, or a word that starts what the person did.
 _FOLLOWERS = set("，,。；;、：:（(）)“”\"' \n与和及将在于向的系已把被因也仍又就即对等称到均拒未不共名作拘提申领签同表说认诉请承出")
+_DOTTED_HEAD = re.compile(f"[{_CJK}]{{1,8}}(?:[·・•‧][{_CJK}]{{1,8}}?)*?[·・•‧]")
 
 
-def marked_persons(text: str) -> list[tuple[str, str]]:
+def compact(text: str) -> str:
+    """``text`` with the spaces inside Chinese words removed (李 丽 华 → 李丽华), for finding names."""
+    return re.sub(f"(?<=[{_CJK}])[ \u3000]+(?=[{_CJK}])", "", text)
+
+
+def marked_persons(text: str, *, known: Iterable[str] = ()) -> list[tuple[str, str]]:
     """Natural persons the text marks as such, not being officers: ``其妻王丽华``, ``案外人周秀英``,
-    ``王丽华系被执行人之妻`` → (name, the word that marks it)."""
+    ``债务人王丽华``, ``王丽华系被执行人之妻``, ``申请执行人王文华与…`` → (name, the word that marks it).
+
+    ``known`` are names given elsewhere (当事人): a name that is one of them is theirs. The name
+    returned is what must be masked: where its end cannot be told, the surname and the next character
+    (王丽 of 王丽华转移…), which masks a two- and a three-character name alike.
+    """
+    text = compact(text)
     found: list[tuple[str, str]] = []
-    words = sorted(set(RELATIONS) | set(_THIRD_PARTY_ROLES), key=len, reverse=True)
-    before = re.compile("(" + "|".join(words) + r")[：:\s]*(?=(" + _name_shape() + "))")
-    for match in before.finditer(text):
-        name = _name_at(text, match.end())
-        if name and not _is_officer(text, match.end()):
-            found.append((name, match.group(1)))
-    relation = "妻|夫|妻子|丈夫|儿子|女儿|子|女|父亲|母亲|父|母|配偶|亲属|朋友|同事|前妻|前夫"
+    loose = sorted(set(RELATIONS) | set(_THIRD_PARTY_ROLES), key=len, reverse=True)
+    strict = sorted(set(_PARTY_ROLES) - set(loose), key=len, reverse=True)
+    for words, certain in ((loose, True), (strict, False)):
+        pattern = re.compile("(" + "|".join(words) + r")[：:\s]*")
+        for match in pattern.finditer(text):
+            if _is_officer(text, match.start() + len(match.group(1))):
+                continue
+            name = _name_after(text, match.end(), certain=certain, known=known)
+            if name:
+                found.append((name, match.group(1)))
+    relation = "|".join(k for k in _KIN)
     after = re.compile(r"(?:^|(?<=[，,。；;、：:\s（(“]))(" + _name_shape() + r")(?:系|是|为)"
                        r"(?:其|被执行人|申请执行人|案外人)(?:之|的)?(?:" + relation + ")")
     for match in after.finditer(text):
-        name = _name_at(text, match.start(1), ends=match.group(1))
-        if name:
-            found.append((name, "身份说明"))
+        name = match.group(1)
+        family = surname(name)
+        found.append((name if len(name) - len(family) <= 2 else family + name[len(family):][-2:], "身份说明"))
     return [(n, r) for n, r in dict.fromkeys(found) if is_person_name(n)]
 
 
@@ -256,24 +336,37 @@ def _name_shape() -> str:
     return f"(?:{compound}|[{''.join(sorted(SURNAMES))}])[{_CJK}]{{1,3}}"
 
 
-def _name_at(text: str, start: int, *, ends: str = "") -> str:
-    """The name that starts at ``start``: a surname and one or two characters, the longest one that is
-    followed by what may follow a name (其妻王丽华将… → 王丽华; 其妻王丽将… → 王丽)."""
+def _name_after(text: str, start: int, *, certain: bool, known: Iterable[str] = ()) -> str:
+    """The name that starts at ``start``, or "" if none does."""
+    head = _DOTTED_HEAD.match(text, start)
+    if head:                                                     # 买买提·艾力: the last part ends the name
+        tail = re.match(f"[{_CJK}]{{1,6}}", text[head.end():])
+        if tail:
+            last = next((tail.group()[:n] for n in range(2, len(tail.group()) + 1)
+                         if text[head.end() + n: head.end() + n + 1] in _FOLLOWERS | {""}), tail.group()[:3])
+            return head.group() + last
+    clause = re.match(r"[^，,。；;、：:\n（(]{0,20}", text[start:]).group()
+    if _ORGANISATION.search(clause) or "某" in clause[:3]:
+        return ""                                                # 海南某某运输有限公司
+    for name in sorted(known, key=len, reverse=True):
+        if text.startswith(name, start):
+            return name
     family = surname(text[start:start + 2])
     if family not in SURNAMES and family not in COMPOUND_SURNAMES:
         return ""
-    for length in (2, 1):
-        given = text[start + len(family): start + len(family) + length]
-        name = family + given
-        if ends:
-            if ends.startswith(name) and len(ends) - len(name) <= 1 and len(given) == length:
-                return ends if len(ends) <= len(family) + 2 else name
-            continue
-        after = text[start + len(name): start + len(name) + 1]
-        if (len(given) == length and not any(c in _NOT_IN_NAME for c in given)
-                and (after == "" or after in _FOLLOWERS)):
-            return name
-    return ""
+    rest = text[start + len(family): start + len(family) + 3]
+    if not rest or not re.match(f"[{_CJK}]", rest) or rest[0] in _NOT_IN_NAME or rest.startswith("某"):
+        return ""
+    two, three = family + rest[:1], family + rest[:2]
+    if any(text.startswith(suffix, start + len(three)) for suffix in _GROUP_SUFFIXES):
+        return three                                             # 刘国栋夫妇
+    ends_after_two = len(rest) < 2 or rest[1] in _FOLLOWERS or rest[1] in _NOT_IN_NAME
+    if not ends_after_two and re.match(f"[{_CJK}]", rest[1]):
+        if text.count(three) >= 2 or (len(rest) < 3 or rest[2] in _FOLLOWERS):
+            return three                                         # 王丽华 named again, or plainly ending
+    elif certain or text.count(two) >= 2:
+        return two                                               # 王丽将…, 王丽，
+    return two if certain else ""                                # cannot tell: mask what both would share
 
 
 def _is_officer(text: str, start: int) -> bool:
@@ -283,9 +376,9 @@ def _is_officer(text: str, start: int) -> bool:
 
 def officers(text: str) -> set[str]:
     """Names the text gives with an officer's or court staff member's title (执行干警黎国华)."""
-    pattern = re.compile("(?:" + "|".join(sorted(OFFICER_TITLES, key=len, reverse=True)) + ")(?=(" + _name_shape()
-                         + "))")
-    return {name for m in pattern.finditer(text) if (name := _name_at(text, m.end()))}
+    text = compact(text)
+    pattern = re.compile("(?:" + "|".join(sorted(OFFICER_TITLES, key=len, reverse=True)) + ")")
+    return {name for m in pattern.finditer(text) if (name := _name_after(text, m.end(), certain=True))}
 
 
 # --- masking --------------------------------------------------------------------------------
@@ -297,13 +390,13 @@ def mask(texts: Mapping[str, str], name_plan: NamePlan) -> tuple[dict[str, str],
         return dict(texts), 0
     ordered = sorted(aliases, key=len, reverse=True)
     pattern = re.compile("|".join(f"(?:{_spaced(name)})" for name in ordered))
-    lookup = {re.sub(r"\s", "", name): alias for name, alias in aliases.items()}
+    lookup = {re.sub(f"[\\s{_DOT}]", "", name): alias for name, alias in aliases.items()}
     count = 0
 
     def replace(match: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        return lookup[re.sub(r"[ \u3000]", "", match.group())]
+        return lookup[re.sub(f"[ \u3000{_DOT}]", "", match.group())]
 
     return {key: pattern.sub(replace, value) for key, value in texts.items()}, count
 
@@ -317,23 +410,23 @@ def leaked(text: str, name_plan: NamePlan) -> list[str]:
 _NOT_NAMES = {"农民工", "农民", "高消费", "房屋", "房产", "应当", "于是", "向法院", "车辆", "明确", "海南", "全部",
               "全额", "成功", "金额", "和解", "时间", "平台", "原告", "安排", "文书", "党政", "万元"}
 # What only a person does, right after a name.
-_PERSON_ACTS = re.compile(r"称|表示|认为|拒不|拒绝|辩称|声称|承诺|同意|名下|本人|夫妇|到庭|到案|被拘|被司法|"
-                          r"被依法|当场|主动|随即")
+_PERSON_ACTS = re.compile(r"称|表示|认为|拒不|拒绝|辩称|声称|承诺|同意|名下|本人|夫妇|到庭|到案")
 
 
 def undecided(text: str, name_plan: NamePlan, *, exclude: Iterable[str] = ()) -> list[str]:
-    """Person-like names left in public text that no rule decided: a surname and one or two characters,
-    written at least twice, once right before what only a person does. For the office to check."""
-    known = set(name_plan.aliases.values()) | set(name_plan.kept) | officers(text) | set(exclude)
+    """Person-like names left in public text that no rule decided: a surname and one or two characters
+    that plainly end where a name ends, written twice or right before what only a person does (称,
+    表示, 拒绝 …). For the office to check; not masked, since a word can look like a name."""
+    text = compact(text)
+    known = set(name_plan.aliases.values()) | set(name_plan.aliases) | set(name_plan.kept) | officers(text) \
+        | set(exclude)
     found: set[str] = set()
-    for match in re.finditer(r"(?:^|(?<=[，。；：、！？,;:\s“”（）]))(?=(" + _name_shape() + "))", text):
-        name = _name_at(text, match.start())
-        for length in (len(name), len(name) - 1):
-            token = name[:length]
-            if not token or not is_person_name(token) or token in _NOT_NAMES:
-                continue
-            if _PERSON_ACTS.match(text, match.start() + length) and text.count(token) >= 2:
-                found.add(token)
-                break
+    boundary = r"(?:^|(?<=[，。；：、！？,;:\s“”（）与和向将对被由给让叫同及]))"
+    for match in re.finditer(boundary + "(?=(" + _name_shape() + "))", text):
+        name = _name_after(text, match.start(), certain=False)
+        if not name or name in _NOT_NAMES or not is_person_name(name):
+            continue
+        if _PERSON_ACTS.match(text, match.start() + len(name)):
+            found.add(name)
     found = {t for t in found if not any(t in k or k in t for k in known if k)}
     return sorted(t for t in found if not any(t != o and t in o for o in found))
