@@ -31,7 +31,7 @@ from typing import Any
 
 from . import factcheck, names, redact
 from .config import Settings
-from .render import COURT, DATE_TOKEN, FOOTER, LAW, TEAM, cn_amount, render_file
+from .render import COURT, DATE_TOKEN, FOOTER, LAW, TEAM, exact_amount, render_file
 
 _MARKS = {TEAM[0]: "team", COURT[0]: "court", LAW[0]: "law", FOOTER[0]: "footer"}
 _CLOSERS = {TEAM[1], COURT[1], LAW[1], FOOTER[1]}
@@ -134,14 +134,15 @@ def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, settings: Se
     fields = {key: _ANY_MARK.sub("", value) if isinstance(value, str) else value for key, value in fields.items()}
     texts, plan, counts, left_out = public_texts(fields, kind=kind, settings=settings)
     noun, enforcement, criminal = case_noun(fields.get("case_number", ""))
-    amount = cn_amount(fields["amount"]) if fields.get("amount") else ""
+    amount = exact_amount(fields.get("amount", ""))
     outward = unit.strip() or f"{court.name}执行局"
     release = {"kind": kind, "headline": _mark(texts["title"], TEAM), "unit": _mark(outward, COURT),
                "case_number": _mark(fields.get("case_number", ""), TEAM), "case_noun": noun,
                "enforcement": enforcement, "criminal": criminal,
                "parties": _mark(texts["parties"], TEAM), "facts": _mark(texts["facts"], TEAM),
                "process": _mark(texts["process"], TEAM), "outcome": _mark(texts["outcome"], TEAM),
-               "closure": fields.get("closure", ""), "amount": _mark(amount, TEAM),
+               "closure": fields.get("closure", ""), "listing": fields.get("listing", ""),
+               "amount": _mark(amount, TEAM),
                "inability": fields.get("inability", ""), "date": DATE_TOKEN, "draft_id": draft_id}
     court_context = {k: _mark(v.strip(), COURT) for k, v in court.as_context().items()}
     marked = render_file(f"releases/{kind}.txt", {"court": court_context, "release": release})

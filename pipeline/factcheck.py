@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
-from .render import cn_amount
+from . import names
+from .render import exact_amount
 
 # The row's fields a fact may come from (the internal note is not public, so it is no source).
 SOURCE_FIELDS = ("title", "facts", "process", "outcome", "parties", "case_number", "amount", "closure",
@@ -29,14 +30,26 @@ SOURCE_FIELDS = ("title", "facts", "process", "outcome", "parties", "case_number
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CASE = re.compile(r"[（(]\d{4}[）)][^，。；、\s（(]{1,16}?号")
 _CN_QUANTITY = re.compile(r"(?<![第一二两三四五六七八九十百千万])[一二两三四五六七八九十百千万]+"
-                          r"(?=元|万元|年|个月|日|天|名|人|次|件|套|辆|户|家|条|周|小时)")
+                          r"(?=余?(?:元|万元|亿元|年|个月|日|天|名|人|次|件|套|辆|户|家|条|周|小时))")
 # What the template's own words may claim only when the row says so: claim → words of the row that back it.
 CLAIMS: dict[str, tuple[str, ...]] = {
     "执结": ("执行完毕", "执结"),
     "执行完毕": ("执行完毕", "执结"),
+    "执行完结": ("执行完毕", "执结", "完结"),
+    "结案": ("结案", "执行完毕", "执结"),
+    "案结事了": ("执行完毕", "执结"),
     "全额": ("全额", "全部"),
+    "足额": ("足额", "全额", "全部"),
+    "全部": ("全部",),
+    "兑现": ("兑现", "执行完毕", "全部"),
+    "到位": ("到位",),
+    "还清": ("还清", "付清", "执行完毕"),
+    "清偿": ("清偿", "执行完毕"),
     "全部履行": ("全部履行", "履行全部", "全部款项", "执行完毕"),
     "履行完毕": ("履行完毕", "执行完毕"),
+    "列为失信": ("失信",),
+    "限高": ("限高", "限制高消费", "限制消费"),
+    "余元": ("余元", "余万元"),
     "终结本次执行": ("终结本次执行", "终本"),
     "和解": ("和解",),
     "拘留": ("拘留",),
@@ -47,7 +60,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "纳入失信": ("纳入失信", "失信被执行人名单"),
     "限制高消费": ("限制高消费", "限高", "限制消费"),
 }
-_PERSON = re.compile(r"[\u4e00-\u9fff]{1,2}某(?:[甲乙丙丁戊己庚辛壬癸\u4e00-\u9fff])?(?=[，。、；：\s与和及的等在向将被已]|$)")
+_PERSON = re.compile(r"[\u4e00-\u9fff]{1,2}某[甲乙丙丁戊己庚辛壬癸]?")
 
 
 class _Paragraph(Protocol):
@@ -79,9 +92,11 @@ def check(paragraphs: Iterable[_Paragraph], fields: Mapping[str, str], *, headli
     row = "\n".join(fields.get(key, "") for key in SOURCE_FIELDS)
     known_numbers = _numbers(row)
     if fields.get("amount"):
-        known_numbers |= _numbers(cn_amount(fields["amount"]))
-    known_cases = {_fold(c) for c in _CASE.findall(_fold(fields.get("case_number", "")))}
+        known_numbers |= _numbers(exact_amount(fields["amount"]))
+    # The row's case number, and every case number its own text cites (the judgment enforced, a former number).
+    known_cases = {_fold(c) for c in _CASE.findall(_fold(row))}
     findings: list[str] = []
+    names_of_row = {p.name for p in names.parties(fields.get("parties", "")) if p.is_person}
 
     def note(text: str) -> None:
         if text not in findings:
@@ -94,7 +109,7 @@ def check(paragraphs: Iterable[_Paragraph], fields: Mapping[str, str], *, headli
         folded = _fold(text)
         for case in _CASE.findall(folded):
             if _fold(case) not in known_cases:
-                note(f"案号“{case}”不是本条素材的案号")
+                note(f"案号“{_original(text, case)}”在素材中找不到")
         without_cases = _CASE.sub("", folded)
         for number in _NUMBER.findall(without_cases):
             if _canonical(number) not in known_numbers:
@@ -106,17 +121,32 @@ def check(paragraphs: Iterable[_Paragraph], fields: Mapping[str, str], *, headli
                 note(f"数量“{quantity}”在素材中找不到（模板文字：{_context(text, quantity)}）")
         for claim, backing in CLAIMS.items():
             if claim in text and not any(word in row for word in backing) \
-                    and not _closure_backs(claim, fields.get("closure", "")):
+                    and not _closure_backs(claim, fields.get("closure", ""), fields.get("amount", "")):
                 note(f"模板称“{claim}”，但素材没有写明（模板文字：{_context(text, claim)}）")
-        for person in _PERSON.findall(text):
+        persons = set(_PERSON.findall(text)) - {"某某"}
+        persons |= {name for name in names_of_row if name in text}
+        persons |= {name for name, _ in names.marked_persons(text)}
+        for person in sorted(persons):
             note(f"模板文字中出现了人名“{person}”（{_context(text, person)}）")
     return findings
 
 
-def _closure_backs(claim: str, closure: str) -> bool:
-    return (closure == "执行完毕" and claim in ("执结", "执行完毕", "全额", "全部履行", "履行完毕")
+def _original(text: str, folded: str) -> str:
+    """``folded`` (an NFKC-folded piece of ``text``) as ``text`` spells it, for the office to find."""
+    for start in range(len(text)):
+        for end in range(start + 1, min(len(text), start + len(folded) + 8) + 1):
+            if _fold(text[start:end]) == folded:
+                return text[start:end]
+    return folded
+
+
+def _closure_backs(claim: str, closure: str, amount: str) -> bool:
+    """Whether the row's 结案方式 or 执行到位金额 states what ``claim`` says."""
+    return (closure == "执行完毕" and claim in ("执结", "执行完毕", "执行完结", "结案", "全额", "全部履行", "履行完毕",
+                                            "案结事了")
             or closure == "终结本次执行" and claim == "终结本次执行"
-            or closure == "执行和解" and claim == "和解")
+            or closure == "执行和解" and claim == "和解"
+            or bool(amount) and claim == "到位")
 
 
 def _where(source: str) -> str:

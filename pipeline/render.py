@@ -87,6 +87,23 @@ def cn_amount(value: Any) -> str:
     return f"{whole:,f}元"
 
 
+def exact_amount(value: str) -> str:
+    """The 执行到位金额 as a release prints it, exactly as the row gives it: ``51.2万元`` when it is a
+    whole number of hundreds of yuan, ``1.5亿元`` from a hundred million, else ``99,999元``; a
+    published amount is a fact, so it is never rounded. Blank or nothing recovered: ""."""
+    try:
+        amount = Decimal(str(value).replace(",", ""))
+    except InvalidOperation:
+        return ""
+    if amount <= 0:
+        return ""
+    if amount >= 100_000_000 and amount % 1_000_000 == 0:
+        return f"{(amount / 100_000_000).normalize():f}亿元"
+    if amount >= 10_000 and amount % 100 == 0:
+        return f"{(amount / 10_000).normalize():f}万元"
+    return f"{amount.normalize():,f}元"
+
+
 @functools.lru_cache(maxsize=8)
 def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
     """One environment per template folder, so each template compiles once; Jinja

@@ -147,15 +147,15 @@ def test_no_release_claims_full_performance_the_row_does_not_state(
 
 
 def test_the_success_lead_says_closed_only_when_the_row_says_so(workspace: Workspace) -> None:
-    closed = release(workspace, kind="执行成功", closure="执行完毕", amount="286万元", **NEUTRAL)
+    closed = release(workspace, kind="执行成功", closure="执行完毕", amount="2860000", **NEUTRAL)
     assert "依法执结" in closed.text and "执行到位286万元" in closed.text
-    partly = release(workspace, kind="执行成功", closure="部分履行", amount="40万元", **NEUTRAL)
+    partly = release(workspace, kind="执行成功", closure="部分履行", amount="400000", **NEUTRAL)
     assert "执结" not in partly.text and "被执行人已部分履行，执行到位40万元" in partly.text
 
 
 def test_the_inability_release_fits_the_case_and_blames_no_one(workspace: Workspace) -> None:
     r = release(workspace, kind="执行不能", inability="丧失履行能力", closure="终结本次执行", **NEUTRAL)
-    assert "丧失劳动能力" in r.text.split("【")[0]
+    assert "本案被执行人丧失履行能力" in r.text.split("【")[0]
     assert "本院依法裁定终结本次执行程序" in r.text
     for insult in ("商业风险", "交易中应当承担", "我们", "降低交易风险"):
         assert insult not in r.text
@@ -192,11 +192,11 @@ def test_the_internal_note_never_reaches_the_release(workspace: Workspace) -> No
 # --- the fact check -------------------------------------------------------------------------
 
 def test_a_release_that_states_only_the_row_passes_the_fact_check(workspace: Workspace) -> None:
-    assert release(workspace, listing="在册", closure="部分履行", amount="12万元").checks == []
+    assert release(workspace, listing="在册", closure="部分履行", amount="120000").checks == []
 
 
 def test_the_marked_version_tells_the_templates_words_from_the_teams(workspace: Workspace) -> None:
-    r = release(workspace, kind="执行成功", closure="部分履行", amount="40万元", **NEUTRAL)
+    r = release(workspace, kind="执行成功", closure="部分履行", amount="400000", **NEUTRAL)
     assert "〖近日，〗" in r.marked_text
     assert "〖" not in r.marked_text.split("执行干警依法冻结被执行人银行账户。")[0].split("\n")[-1]
     assert 'background:#e8eaed;">近日，' in r.marked_html
