@@ -42,11 +42,13 @@ PUBLIC = ("title", "facts", "process", "outcome", "parties")
 
 # A sentence in a public field that is a note to the office, not news.
 NOTE_LIKE = re.compile(
-    r"建议[^。；;！!？?\n]{0,30}(?:报道|宣传|公开|采访|刊发|刊登|发布|推送|专题|稿件|媒体)"
-    r"|请(?:宣传办|办公室|宣传部门|领导|审核|核实|注意|斟酌|把关)"
-    r"|^\s*拟(?!定|制)"
-    r"|(?:暂不|不宜|不要|请勿|勿)(?:对外)?(?:公开|报道|宣传|发布|刊发)"
-    r"|供参考|仅供内部|内部参考|此条素材|该条素材|本条素材")
+    r"建议[:：]?[^。；;！!？?\n]{0,15}(?:报道|宣传|刊发|刊登|发布|推送|专题|稿件|媒体|曝光|重点稿|素材)"
+    r"|请(?:宣传办|办公室|宣传部门|领导|审核|核实|注意|斟酌|把关|保密|在标题|于[^。；;\n]{0,10}(?:发布|刊发|报道))"
+    r"|^\s*拟[^。；;\n]{0,10}(?:报道|宣传|发布|刊发)"
+    r"|(?:暂不|不宜|不要|请勿|勿)(?:对外)?(?:公开|报道|宣传|发布|刊发|写)"
+    r"|供参考|仅供内部|内部参考|内部[:：]|^\s*[（(]?(?:注|备注)[:：]|保密|宣传办|择期刊发"
+    r"|(?:可|可以)作为[^。；;\n]{0,10}(?:素材|稿件|重点稿)|此条素材|该条素材|本条素材|周报素材")
+_BRACKETED = re.compile(r"（[^（）]*）|\([^()]*\)")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
 
 # The case number's type → how a release calls the case.
@@ -88,9 +90,21 @@ class Release:
         return list(self.review.get("checks", []))
 
 
-def split_notes(text: str) -> tuple[str, list[str]]:
-    """``text`` without the sentences that read as notes to the office, and those sentences."""
-    kept, notes = [], []
+def split_notes(text: str, *, sentences: bool = True) -> tuple[str, list[str]]:
+    """``text`` without what reads as a note to the office — a bracketed remark (（建议重点报道）) or,
+    when ``sentences``, a whole sentence (建议将其事迹作为…专题报道。) — and what was taken out."""
+    notes: list[str] = []
+
+    def bracketed(match: re.Match[str]) -> str:
+        if NOTE_LIKE.search(match.group()[1:-1]):
+            notes.append(match.group())
+            return ""
+        return match.group()
+
+    text = _BRACKETED.sub(bracketed, text)
+    if not sentences:
+        return text.strip(), notes
+    kept = []
     for sentence in _SENTENCE.findall(text):
         if not sentence:
             continue
@@ -179,8 +193,9 @@ def public_texts(fields: Mapping[str, str], *, kind: str, settings: Settings
     allowed = redact.own_numbers(settings.court.contact)
     public = {key: fields.get(key, "") for key in PUBLIC}
     left_out: list[str] = []
-    for key in ("title", "facts", "process", "outcome"):
-        public[key], notes = split_notes(public[key])
+    for key in PUBLIC:
+        # A headline and the parties are never dropped whole: only a remark in brackets comes out of them.
+        public[key], notes = split_notes(public[key], sentences=key not in ("title", "parties"))
         left_out += notes
     plan = names.plan(fields, kind=kind, public_name_kinds=settings.redact.public_name_kinds)
     counts: dict[str, int] = {}

@@ -81,6 +81,9 @@ _REMOVAL_FIELDS = ("title", "facts", "process", "outcome", "parties", "note")
 
 _ORGANISATION = re.compile(r"公司|有限|集团|厂|店|行$|银行|中心|合作社|局|委员会|政府|学校|医院|村委|居委|"
                            r"事务所|协会|基金|站|所$|部$|馆|社$|院$|处$|经营部|商行|工作室|支行|分行")
+# Words that make what follows a role word a company or a body, not a person (海南某某运输有限公司).
+_ORG_WORDS = re.compile(r"公司|有限|集团|银行|支行|分行|合作社|委员会|政府|学校|医院|事务所|经营部|商行|工作室|"
+                        r"中心|协会|基金|村委|居委|厂|店")
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
 _DOT = "·・•‧．."
 _ROLE_PATTERN = re.compile("((?:" + "|".join(_ROLE_PREFIXES) + ")?(?:" + "|".join(sorted(ROLES, key=len, reverse=True))
@@ -345,8 +348,8 @@ def _name_after(text: str, start: int, *, certain: bool, known: Iterable[str] = 
             last = next((tail.group()[:n] for n in range(2, len(tail.group()) + 1)
                          if text[head.end() + n: head.end() + n + 1] in _FOLLOWERS | {""}), tail.group()[:3])
             return head.group() + last
-    clause = re.match(r"[^，,。；;、：:\n（(]{0,20}", text[start:]).group()
-    if _ORGANISATION.search(clause) or "某" in clause[:3]:
+    clause = re.match(r"[^，,。；;、：:\n（(与和及]{0,20}", text[start:]).group()
+    if _ORG_WORDS.search(clause) or "某" in clause[:3]:
         return ""                                                # 海南某某运输有限公司
     for name in sorted(known, key=len, reverse=True):
         if text.startswith(name, start):

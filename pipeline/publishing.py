@@ -171,7 +171,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
 
 def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, outward: dict[str, str],
                    *, dry_run: bool) -> list[Outgoing]:
-    """Drafts that failed the fact check, composed again from the same row.
+    """Drafts that failed the fact check, or were drafted before drafts were checked, composed again.
 
     Such a draft cannot be approved, so nothing the office decided rests on its
     text: once the template is fixed (or the office's settings), the draft is
@@ -180,7 +180,9 @@ def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: Publis
     """
     items: list[Outgoing] = []
     for row in ledger.drafts("pending"):
-        if not ledger.review_of(row).get("checks"):
+        review = ledger.review_of(row)
+        unchecked = "checks" not in review            # drafted before drafts were checked
+        if not review.get("checks") and not unchecked:
             continue
         version = next((v for v in ledger.submission_versions(row["submission_id"])
                         if v["version"] == row["submission_version"]), None)
@@ -190,7 +192,7 @@ def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: Publis
         fields = json.loads(version["data"])
         unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
         release = compose(fields, kind=row["kind"], draft_id=row["id"], settings=settings, unit=unit)
-        if release.content_hash == row["content_hash"]:
+        if release.content_hash == row["content_hash"] and not unchecked:
             continue
         mail = _draft_mail(settings, row["id"], row["version"], "", release, submission, fields,
                            remade=release.content_hash[:12])

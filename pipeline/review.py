@@ -68,8 +68,9 @@ def draft_review(row) -> dict:
 def effective_state(row) -> str:
     """A draft's state for judging a decision and for telling the office: a pending draft whose
     release fails the fact check is :data:`FAILED_CHECK`."""
-    if row["state"] == "pending" and draft_review(row).get("checks"):
-        return FAILED_CHECK
+    review = draft_review(row)
+    if row["state"] == "pending" and (review.get("checks") or "checks" not in review):
+        return FAILED_CHECK          # failed, or drafted before drafts were checked: made again first
     return row["state"]
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from conftest import PROJECT, Workspace, material
 from pipeline import jobs, publishing
+from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.model import KINDS
 
@@ -278,3 +279,145 @@ def test_a_cell_cannot_pass_its_words_off_as_the_fixed_legal_text(workspace: Wor
     assert "追回100万元" in r.text
     assert 'background:#efe9fb;">为申请执行人追回' not in r.marked_html      # not shown as legal text
     assert "〖为申请执行人追回" not in r.marked_text
+
+
+# --- names in the forms people write them ----------------------------------------------------
+
+@pytest.mark.parametrize("facts, person", [
+    ("其妻王丽华转移财产。", "王丽华"),
+    ("陈志明与其妻王丽转移财产，王丽拒不配合。", "王丽"),
+    ("被执行人将车辆交给债务人王丽华保管。", "王丽华"),
+    ("其爱人赵美玲代为签收。", "赵美玲"),
+    ("其哥哥孙建国阻挠执行。", "孙建国"),
+    ("被执行人之妻周晓红收取租金。", "周晓红"),
+    ("其妻李 丽 华将房产过户。", "李丽华"),
+    ("案外人买买提·艾力提出异议。", "艾力"),
+    ("案外人刘国栋夫妇提出异议。", "刘国栋"),
+], ids=["spouse running on", "two characters", "debtor's debtor", "爱人", "哥哥", "之妻", "spaced", "dotted",
+        "couple"])
+def test_a_person_the_text_marks_is_masked_however_the_sentence_runs_on(
+        workspace: Workspace, facts: str, person: str) -> None:
+    r = release(workspace, kind="执行成功", facts=facts)
+    assert person not in public(r).replace(" ", "")
+
+
+def test_with_the_parties_column_blank_the_parties_named_in_the_text_are_masked(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", parties="",
+                facts=f"申请执行人{APPLICANT}与被执行人{DEBTOR}买卖合同纠纷一案。", process=f"{DEBTOR}随即到庭。")
+    assert APPLICANT not in public(r) and DEBTOR not in public(r)
+
+
+@pytest.mark.parametrize("parties, text, person", [
+    ("申请执行人为王文华；被执行人：李国强", "王文华申请执行。", "王文华"),
+    ("申请执行人：赵丽娟女士；被执行人：李国强", "赵丽娟申请执行。", "赵丽娟"),
+    ("申请执行人：王小明 女 1980年出生；被执行人：李国强", "王小明申请执行。", "王小明"),
+    ("申请执行人：王 文华；被执行人：李国强", "王文华申请执行。", "王文华"),
+    ("申请执行人：买买提·艾力；被执行人：李国强", "买买提艾力申请执行。", "艾力"),
+    ("申请执行人：王文华的继承人王小明；被执行人：李国强", "王小明申请执行。", "王小明"),
+    ("申请执行人：王文华（已故）之子王小明；被执行人：李国强", "王文华之子王小明申请执行。", "王文华"),
+], ids=["为", "女士", "sex and birth", "spaced", "dot left out in the text", "heir", "late father"])
+def test_the_parties_are_read_as_people_fill_the_column(workspace: Workspace, parties: str, text: str,
+                                                        person: str) -> None:
+    r = release(workspace, kind="执行成功", parties=parties, facts=text)
+    assert person not in public(r)
+
+
+@pytest.mark.parametrize("parties, word", [
+    ("失信被执行人：周海涛", "失某"), ("本案申请执行人：王文华；被执行人：李国强", "本某"),
+    ("被执行人（原审被告）：王小明", "原某"), ("委托诉讼代理人：张律师；被执行人：李国强", "委某"),
+])
+def test_a_word_before_a_role_is_never_taken_for_a_name(workspace: Workspace, parties: str, word: str) -> None:
+    r = release(workspace, kind="惩戒失信", listing="在册", parties=parties)
+    assert word not in r.text and r.checks == []
+
+
+@pytest.mark.parametrize("outcome", [
+    "李国强信用已修复。", "已将其从名单中移除。", "其失信记录已消除。", "李国强已全部清偿。", "李国强已足额履行。",
+    "李国强已一次性付清。", "李国强已履行和解协议全部内容。", "本院裁定终结执行。", "执行依据已被依法撤销。",
+])
+def test_more_ways_of_saying_the_debtor_left_the_list_mask_the_name(workspace: Workspace, outcome: str) -> None:
+    r = release(workspace, listing="在册", outcome=outcome)
+    assert DEBTOR not in public(r)
+
+
+@pytest.mark.parametrize("where", ["parties", "note"])
+def test_the_parties_column_and_the_internal_note_can_say_the_debtor_left_the_list(
+        workspace: Workspace, where: str) -> None:
+    extra = {"parties": f"申请执行人：{APPLICANT}；被执行人：{DEBTOR}（已履行完毕）"} if where == "parties" \
+        else {"note": "该被执行人已于上周履行完毕，失信信息已删除。"}
+    r = release(workspace, listing="在册", **extra)
+    assert DEBTOR not in public(r)
+
+
+@pytest.mark.parametrize("outcome", ["李国强至今未结清。", "李国强拒不支付全部款项。", "双方约定半年内还清。",
+                                     "本院支持申请执行人提起撤销权诉讼。"])
+def test_a_listed_debtor_stays_named_when_the_row_says_the_debt_is_not_paid(workspace: Workspace,
+                                                                           outcome: str) -> None:
+    r = release(workspace, listing="在册", outcome=outcome)
+    assert DEBTOR in r.text
+
+
+def test_a_one_character_given_name_never_leaves_its_twin_printed_whole(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", parties="申请执行人：李四、李强四；被执行人：某公司",
+                facts="申请执行人李四、李强四与被执行人某公司纠纷一案。")
+    assert "李某四" not in r.text
+
+
+# --- the fact check does not cry wolf -----------------------------------------------------------
+
+def test_a_case_number_the_row_cites_passes_the_fact_check(workspace: Workspace) -> None:
+    r = release(workspace, listing="在册", facts="申请执行人依据（2025）琼9003民初567号民事判决书申请执行。")
+    assert r.checks == []
+
+
+@pytest.mark.parametrize("amount, shown", [("99999", "99,999元"), ("512000", "51.2万元"),
+                                           ("150000000", "1.5亿元"), ("0", "")])
+def test_an_amount_is_printed_exactly_as_the_row_gives_it(workspace: Workspace, amount: str, shown: str) -> None:
+    r = release(workspace, kind="执行成功", closure="部分履行", amount=amount, **NEUTRAL)
+    lead = r.text.split("\n\n")[1]
+    if shown:
+        assert f"执行到位{shown}" in lead
+    else:
+        assert "执行到位" not in lead and "0元" not in lead
+    assert r.checks == []
+
+
+# --- notes to the office ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("note", ["注：申请执行人不愿公开姓名。", "以上情况请保密。", "宣传办可择期刊发。",
+                                  "请在标题中突出拒执二字。", "建议：作为本周重点稿。", "本案可以作为宣传素材。",
+                                  "请于本周内发布。", "（内部：不要写申请人单位）"])
+def test_more_notes_to_the_office_are_left_out(workspace: Workspace, note: str) -> None:
+    r = release(workspace, listing="在册", outcome="李国强已履行12万元。" + note)
+    assert note not in r.text and "李国强已履行12万元。" in r.text
+    assert note in r.review["left_out"]
+
+
+@pytest.mark.parametrize("fact", ["拟对被执行人采取拘留措施。", "执行法官建议双方和解，双方接受并公开道歉。",
+                                  "申请执行人建议法院公开拍卖。"])
+def test_a_fact_that_merely_sounds_like_a_note_stays(workspace: Workspace, fact: str) -> None:
+    r = release(workspace, listing="在册", outcome=fact)
+    assert fact in r.text and r.review["left_out"] == []
+
+
+def test_a_remark_in_the_headline_goes_and_the_headline_stays(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", title="李国强拒执被拘（建议重点报道）")
+    assert r.headline == "李某拒执被拘"
+    assert r.review["left_out"] == ["（建议重点报道）"]
+
+
+# --- drafts made before drafts were checked -------------------------------------------------------
+
+def test_a_draft_made_before_the_fact_check_is_made_again_before_it_can_be_approved(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    jobs.pull(workspace.settings)
+    [draft_id] = publishing.draft(workspace.settings).drafted
+    with Ledger(workspace.ledger) as ledger, ledger.transaction():
+        ledger.db.execute("UPDATE drafts SET review = '{}' WHERE id = ?", (draft_id,))
+
+    with pytest.raises(UsageError, match="事实核对"):
+        publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    assert publishing.draft(workspace.settings).drafted == [draft_id]     # made again, under its own ID
+    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    with Ledger(workspace.ledger) as ledger:
+        assert ledger.draft(draft_id)["state"] == "approved"
