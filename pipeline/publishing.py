@@ -29,7 +29,7 @@ from .mail.message import Attachment, Outgoing, address
 from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
 from .normalize import iso_week, week_bounds
-from .render import DATE_TOKEN, fill_date, render
+from .render import DATE_TOKEN, RenderError, fill_date, render
 from .review import check_decision
 from .rules import DEADBEAT_OR_SUCCESS, INABILITY
 
@@ -126,6 +126,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
         items: list[Outgoing] = []
         serial = ledger.last_draft_serial(at.year)
         outward = {team.name: team.outward for team in ledger.teams()}
+        failures: list[str] = []
         for submission in ledger.draftable_submissions():
             fields = json.loads(submission["data"])
             earlier = ledger.drafts_of_submission(submission["id"])
@@ -137,10 +138,17 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                 base = draft_id = f"D-{at.year}-{serial:06d}"
                 version = 1
             unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
-            release = compose(fields, kind=submission["kind"], draft_id=draft_id, settings=settings,
-                              unit=unit)
-            mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
-                               submission, fields)
+            try:
+                release = compose(fields, kind=submission["kind"], draft_id=draft_id, settings=settings,
+                                  unit=unit)
+                mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
+                                   submission, fields)
+            except RenderError as exc:
+                # One kind's broken template must not hold up the other kinds' drafts.
+                failures.append(f"{submission['id']}（{submission['kind']}）：{exc}")
+                if not earlier:
+                    serial -= 1
+                continue
             run.drafted.append(draft_id)
             if dry_run:
                 items += mail
@@ -163,9 +171,12 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
         items += _propose_slots(settings, ledger, at, run)
         if dry_run:
             run.previews = items
-            return run
-        queue(ledger, items, period=at.date().isoformat(), at=at)
-        run.report = flush(settings, ledger, at=at, transport=transport)
+        else:
+            queue(ledger, items, period=at.date().isoformat(), at=at)
+            run.report = flush(settings, ledger, at=at, transport=transport)
+    if failures:
+        raise RenderError(f"已生成 {len(run.drafted)} 篇稿件；以下素材未能生成稿件，模板改正后下一轮会自动生成：\n"
+                          + "\n".join(failures))
     return run
 
 

@@ -141,16 +141,20 @@ def render_file(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES)
 def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(context)
+    # The place and Jinja's own words (a maintainer searches for them), then what they mean, in Chinese.
     except TemplateNotFound as exc:
-        raise RenderError(f"{env.loader.searchpath[0]}/{exc.name or name}: template not found") from None
+        raise RenderError(f"{env.loader.searchpath[0]}/{exc.name or name}: template not found"
+                          "（找不到模板文件）") from None
     except TemplateSyntaxError as exc:
-        raise RenderError(f"{exc.name or exc.filename or name}:{exc.lineno}: {exc.message}") from None
+        raise RenderError(f"{exc.name or exc.filename or name}:{exc.lineno}: {exc.message}"
+                          "（模板语法有误，请检查该行的 {{ }} 与 {% %} 是否成对）") from None
     except UndefinedError as exc:
-        raise RenderError(f"{_where(exc, env, name)}: {exc.message}") from None
+        raise RenderError(f"{_where(exc, env, name)}: {exc.message}"
+                          "（模板用了不存在的名称，请对照该模板开头的说明改正）") from None
     except SecurityError as exc:
-        raise RenderError(f"{_where(exc, env, name)}: not allowed in a template: {exc}") from None
+        raise RenderError(f"{_where(exc, env, name)}: not allowed in a template: {exc}（模板中不允许这样写）") from None
     except TemplateError as exc:
-        raise RenderError(f"{_where(exc, env, name)}: {exc}") from None
+        raise RenderError(f"{_where(exc, env, name)}: {exc}（模板有误）") from None
 
 
 def _where(exc: BaseException, env: SandboxedEnvironment, name: str) -> str:

@@ -421,3 +421,26 @@ def test_a_draft_made_before_the_fact_check_is_made_again_before_it_can_be_appro
     publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
     with Ledger(workspace.ledger) as ledger:
         assert ledger.draft(draft_id)["state"] == "approved"
+
+
+def test_a_broken_template_of_one_kind_holds_up_no_other_kinds_drafts(
+        workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
+    copy = tmp_path_factory.mktemp("typo")
+    for part in ("pipeline", "templates", "config"):
+        shutil.copytree(PROJECT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PROJECT / "run.py", copy / "run.py")
+    template = copy / "templates" / "releases" / "执行成功.txt"
+    template.write_text(template.read_text(encoding="utf-8").replace("{% block lead %}", "{% block lead %}{{ release.amont }}"),
+                        encoding="utf-8")
+    workspace.make_workbook([material(kind="执行成功", closure="部分履行", amount="1000"),
+                             material(kind="执行不能", case_number="（2026）琼9003执1235号", title="另一篇")])
+    run = [sys.executable, str(copy / "run.py"), "--config", str(workspace.config_path)]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    subprocess.run([*run, "pull"], cwd=workspace.root, env=env, check=True, capture_output=True)
+
+    drafted = subprocess.run([*run, "draft"], cwd=workspace.root, env=env, capture_output=True, text=True,
+                             encoding="utf-8")
+
+    assert drafted.returncode == 1
+    assert "执行成功.txt" in drafted.stderr and "不存在的名称" in drafted.stderr and "Traceback" not in drafted.stderr
+    assert len(list((workspace.root / "outbox").glob("*-draft-D-2026-000001-*.eml"))) == 1   # the other kind
