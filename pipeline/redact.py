@@ -1,7 +1,7 @@
 """Masking of personal data, and the last guard before anything reaches the media.
 
-PIPL: published text masks ID-card numbers, phone numbers and bank
-accounts, and names natural persons as surname + 某
+PIPL: published text masks ID-card numbers, phone numbers, bank accounts
+and licence plates, and names natural persons as surname + 某
 — except where the law makes the name public (the dishonest-debtor list,
 失信被执行人名单). An identifier is never kept in part: it is replaced whole
 by ×××, as published judgments show deleted information.
@@ -69,6 +69,13 @@ _MOBILE_86 = re.compile(r"[8*][6*][1*][3-9*]")
 # Dates are not bank cards: 2026.11.28—2026.12.05, 2026/11/28/2026/12/05.
 _DATE = r"(?:19|20)\d\d(?:\|(?:0?[1-9]|1[0-2])\|(?:0?[1-9]|[12]\d|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
 _DATES = re.compile(f"{_DATE}(?:\\|{_DATE})*")
+# Licence plates: province, a letter, then five or six letters and digits with at most two letters.
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
+_LETTER = "A-Za-zＡ-Ｚａ-ｚ"
+_ALNUM = "A-Za-z0-9Ａ-Ｚａ-ｚ０-９"
+_PLATE = re.compile(f"([{_PROVINCES}][ \u3000]?[{_LETTER}])[·・ \u3000\\-－]?"
+                    f"((?=[{_LETTER}]*[0-9０-９])(?![0-9０-９]*[{_LETTER}][0-9０-９]*[{_LETTER}][0-9０-９]*[{_LETTER}])"
+                    f"[{_ALNUM}]{{5,6}})(?![{_ALNUM}])")
 _TAG = re.compile(r"<[^>]+>")
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "公孙", "慕容", "尉迟", "长孙",
                      "宇文", "司徒", "夏侯", "端木", "澹台", "轩辕", "南宫", "西门", "百里", "呼延", "独孤")
@@ -81,7 +88,7 @@ _ROLES = re.compile(r"(申请执行人|被执行人|申请人|被申请人|第�
 
 @dataclass(frozen=True)
 class Found:
-    kind: str        # "身份证号" | "手机号" | "固定电话" | "银行卡号" (each also "…（部分遮蔽）")
+    kind: str        # "身份证号" | "手机号" | "固定电话" | "银行卡号" (each also "…（部分遮蔽）") | "车牌号"
     text: str        # as it appears
 
 
@@ -292,9 +299,14 @@ def _segments(folded: str, groups: list[tuple[int, int]]) -> list[tuple[int, int
     return [(0, len(groups), kind)]
 
 
+def _plate_hits(text: str) -> Iterator[_Hit]:
+    for match in _PLATE.finditer(text):
+        yield _Hit(match.start(), match.end(), "车牌号", match.group(1) + "×××××")
+
+
 def _hits(text: str, allow: frozenset[str], *, masking: bool) -> list[_Hit]:
     """Every identifier in ``text``, in order; two that overlap are one."""
-    hits = list(_number_hits(text, allow))
+    hits = [*_number_hits(text, allow), *_plate_hits(text)]
     hits.sort(key=lambda hit: (hit.start, -hit.end))
     kept: list[_Hit] = []
     for hit in hits:
@@ -318,7 +330,8 @@ def own_numbers(contact: str) -> list[str]:
 
 def mask_numbers(text: str, counts: dict[str, int], allowed: Iterable[str] = ()) -> str:
     """``text`` with every identifier replaced whole by ×××, except the court's own numbers
-    (``allowed``): numbers full or partly masked.
+    (``allowed``): numbers full or partly masked, a plate after its province and letter
+    (琼A×××××).
     ``counts`` gains one per identifier, by kind."""
     hits = _hits(text, _allowed(tuple(allowed)), masking=True)
     if not hits:
@@ -416,8 +429,12 @@ class Blocked(Exception):
 
 def _hint(found: Found) -> str:
     """Enough of the identifier for the office to find it, not enough to leak it: at most
-    3 leading and 2 trailing digits of a number (fewer of a short one)."""
+    3 leading and 2 trailing digits of a number (fewer of a short one), a plate's province
+    and letter."""
     text = found.text
+    if found.kind == "车牌号":
+        plate = _PLATE.match(text)
+        return (plate.group(1) if plate else text[:1]) + "•••••"
     folded = text.translate(_FOLD)
     digits = [i for i, c in enumerate(folded) if "0" <= c <= "9"]
     chars = list(text)
@@ -458,7 +475,8 @@ def guard(data: bytes, *, allowed: Iterable[str] = ()) -> None:
 
 
 # A line break no identifier can span: the character before it is neither a digit, a mask
-# character nor a separator (a run of digits crosses a line break only between two of them).
+# character nor a separator (a run of digits crosses a line break only between two of them;
+# plates never do).
 _SAFE_BREAK = re.compile(f"\n(?<=[^{_UNIT[1:-1]}{_SEP_CLASS}]\n)")
 
 

@@ -1,12 +1,14 @@
 """Identifiers however people and OCR write them: found, masked whole, stopped by the guard.
 
-One table of planted identifiers (ID cards, mobiles, landlines, bank cards
-and partly masked forms), each written the way a clerk, a phone keyboard
-or an OCR pass produces it, inside a Chinese sentence. For every one of them, through the public functions only:
+One table of planted identifiers (ID cards, mobiles, landlines, bank cards,
+partly masked forms, licence plates), each written the way a
+clerk, a phone keyboard or an OCR pass produces it, inside a Chinese
+sentence. For every one of them, through the public functions only:
 
 - ``redact.find`` finds it (one finding, of the right kind);
-- ``redact.mask`` replaces it whole by the placeholder ``×××``, so that no digit
-  of it and no partial form survives;
+- ``redact.mask`` replaces it whole by the placeholder ``×××`` (a plate keeps
+  its province and letter), so that no
+  digit of it and no partial form survives;
 - ``redact.guard`` stops a built message carrying it in the subject, the text
   body, the HTML body (split by inline tags) or a .docx whose paragraph splits
   it over Word runs; ``redact.guard_fields`` does the same on the fields;
@@ -82,6 +84,7 @@ class Planted:
 
 ID, MOBILE, LANDLINE, CARD = "身份证号", "手机号", "固定电话", "银行卡号"
 PARTIAL = "（部分遮蔽）"
+PLATE = "车牌号"
 
 PLANTED = {
     # --- ID-card numbers: every separator, every script ---------------------------------
@@ -162,11 +165,19 @@ PLANTED = {
     "partial mobile mixed masks": Planted("手机", "139*×●?1234", "。", MOBILE + PARTIAL),
     "partial card": Planted("卡号", "6222 **** **** 1234", "。", CARD + PARTIAL),
     "partial landline": Planted("电话", "0898-2388****", "。", LANDLINE + PARTIAL),
+    # --- licence plates ----------------------------------------------------------------------
+    "plate": Planted("车牌号为", "琼A12345", "的小型轿车", PLATE, "车牌号为琼A×××××的小型轿车"),
+    "plate with middle dot": Planted("查扣", "琼C·D8888", "号车辆", PLATE, "查扣琼C×××××号车辆"),
+    "plate new energy": Planted("车牌号", "琼AD12345", "。", PLATE, "车牌号琼A×××××。"),
+    "plate with spaces": Planted("车牌", "琼 A 12345", "，", PLATE, "车牌琼 A×××××，"),
+    "plate full-width": Planted("车牌", "琼Ａ１２３４５", "，", PLATE, "车牌琼Ａ×××××，"),
+    "plate with dash": Planted("名下", "粤B-12345", "轿车", PLATE, "名下粤B×××××轿车"),
+    "plate katakana dot": Planted("名下", "琼A・12345", "轿车", PLATE, "名下琼A×××××轿车"),
 }
 
 
 def fold_masks(text: str) -> str:
-    """The placeholders taken out: what is left must carry no mask character."""
+    """The placeholders (××× and a plate's ×××××) taken out: what is left must carry no mask character."""
     return re.sub("×{3,}", "", text)
 
 
@@ -343,6 +354,8 @@ ORDINARY = {
     "placeholders beside a date": "手机×××、2026-11-28、×××",
     "masked year": "20××年××月××日",
     "masks alone": "×××与××××公司",
+    "plate-like province words": "粤港澳大湾区、京港澳高速、新A轮融资",
+    "province and case number": "琼9003执1234号",
 }
 
 
