@@ -1,7 +1,7 @@
 """Masking of personal data, and the last guard before anything reaches the media.
 
-PIPL: published text masks ID-card numbers, phone numbers, bank accounts
-and licence plates, and names natural persons as surname + 某
+PIPL: published text masks ID-card numbers, phone numbers, bank accounts,
+licence plates and home addresses, and names natural persons as surname + 某
 — except where the law makes the name public (the dishonest-debtor list,
 失信被执行人名单). An identifier is never kept in part: it is replaced whole
 by ×××, as published judgments show deleted information.
@@ -76,6 +76,17 @@ _ALNUM = "A-Za-z0-9Ａ-Ｚａ-ｚ０-９"
 _PLATE = re.compile(f"([{_PROVINCES}][ \u3000]?[{_LETTER}])[·・ \u3000\\-－]?"
                     f"((?=[{_LETTER}]*[0-9０-９])(?![0-9０-９]*[{_LETTER}][0-9０-９]*[{_LETTER}][0-9０-９]*[{_LETTER}])"
                     f"[{_ALNUM}]{{5,6}})(?![{_ALNUM}])")
+# A natural person's home: a residence word, then the address up to the end of its clause.
+# A bare 住 is a residence word only where it is not part of 入住, 住院, 住房, 住建 ….
+_RESIDENCE = re.compile(r"(?:家庭住址|户籍所在地|户籍地|住所地|住所|住址|家住|现住|居住|住在|"
+                        r"住(?<![入记抓忍挡保守稳留止站顶拦卡扛揪困捂按憋盯咬围堵锁套缠拴居]住)(?![院宅房建宿持户手校店]))"
+                        r"[：:]?[ \u3000]*([^，。；、,;\n\r）)】!！?？]{1,80})")
+# Where the administrative part of an address ends: its last 省/市/县/区/镇/乡 (not 小区, 超市, 市场 …)
+# before the first digit or house word.
+_ADMINISTRATIVE = re.compile(r"(?<![小社园景校厂矿营])区|(?<![超菜夜门股])市(?!场)|[省县镇乡]")
+_HOUSE_WORDS = re.compile(r"\d|[号栋幢室楼村组队弄巷]|单元")
+# What the guard flags: a house number (digits followed by 号/栋/幢/室/单元).
+_HOUSE_NUMBER = re.compile(f"{_DIGIT}[ \u3000]*(?:号|栋|幢|室|单元)")
 _TAG = re.compile(r"<[^>]+>")
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "公孙", "慕容", "尉迟", "长孙",
                      "宇文", "司徒", "夏侯", "端木", "澹台", "轩辕", "南宫", "西门", "百里", "呼延", "独孤")
@@ -88,7 +99,7 @@ _ROLES = re.compile(r"(申请执行人|被执行人|申请人|被申请人|第�
 
 @dataclass(frozen=True)
 class Found:
-    kind: str        # "身份证号" | "手机号" | "固定电话" | "银行卡号" (each also "…（部分遮蔽）") | "车牌号"
+    kind: str        # "身份证号" | "手机号" | "固定电话" | "银行卡号" (each also "…（部分遮蔽）") | "车牌号" | "住址"
     text: str        # as it appears
 
 
@@ -304,9 +315,34 @@ def _plate_hits(text: str) -> Iterator[_Hit]:
         yield _Hit(match.start(), match.end(), "车牌号", match.group(1) + "×××××")
 
 
+def _addresses(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, end, end of its administrative part) of each address after a residence word."""
+    for match in _RESIDENCE.finditer(text):
+        address = match.group(1).rstrip(" \u3000")
+        stop = _HOUSE_WORDS.search(address)
+        limit = stop.start() if stop else len(address)
+        keep = 0
+        for unit in _ADMINISTRATIVE.finditer(address, 0, limit):
+            keep = unit.end()
+        start = match.start(1)
+        yield start, start + len(address), start + keep
+
+
 def _hits(text: str, allow: frozenset[str], *, masking: bool) -> list[_Hit]:
-    """Every identifier in ``text``, in order; two that overlap are one."""
+    """Every identifier in ``text``, in order; two that overlap are one.
+
+    Masking, an address is the part after its administrative part, wherever that holds a
+    digit or a house word (号 栋 幢 单元 室 楼 村 组 队 弄 巷); for the guard, the whole
+    address, wherever it holds a house number.
+    """
     hits = [*_number_hits(text, allow), *_plate_hits(text)]
+    for start, end, keep in _addresses(text):
+        if masking:
+            rest = text[keep:end]
+            if rest.strip() and _HOUSE_WORDS.search(rest):
+                hits.append(_Hit(keep, end, "住址"))
+        elif _HOUSE_NUMBER.search(text, start, end):
+            hits.append(_Hit(start, end, "住址"))
     hits.sort(key=lambda hit: (hit.start, -hit.end))
     kept: list[_Hit] = []
     for hit in hits:
@@ -331,7 +367,7 @@ def own_numbers(contact: str) -> list[str]:
 def mask_numbers(text: str, counts: dict[str, int], allowed: Iterable[str] = ()) -> str:
     """``text`` with every identifier replaced whole by ×××, except the court's own numbers
     (``allowed``): numbers full or partly masked, a plate after its province and letter
-    (琼A×××××).
+    (琼A×××××), a home address after its administrative part (住儋州市那大镇×××).
     ``counts`` gains one per identifier, by kind."""
     hits = _hits(text, _allowed(tuple(allowed)), masking=True)
     if not hits:
@@ -430,7 +466,7 @@ class Blocked(Exception):
 def _hint(found: Found) -> str:
     """Enough of the identifier for the office to find it, not enough to leak it: at most
     3 leading and 2 trailing digits of a number (fewer of a short one), a plate's province
-    and letter."""
+    and letter, an address without its digits."""
     text = found.text
     if found.kind == "车牌号":
         plate = _PLATE.match(text)
@@ -438,7 +474,8 @@ def _hint(found: Found) -> str:
     folded = text.translate(_FOLD)
     digits = [i for i, c in enumerate(folded) if "0" <= c <= "9"]
     chars = list(text)
-    shown = {*digits[:min(3, len(digits) // 3)], *digits[len(digits) - min(2, len(digits) // 4):]}
+    shown = set() if found.kind == "住址" else {*digits[:min(3, len(digits) // 3)],
+                                                *digits[len(digits) - min(2, len(digits) // 4):]}
     for i in digits:
         if i not in shown:
             chars[i] = "•"
@@ -476,7 +513,7 @@ def guard(data: bytes, *, allowed: Iterable[str] = ()) -> None:
 
 # A line break no identifier can span: the character before it is neither a digit, a mask
 # character nor a separator (a run of digits crosses a line break only between two of them;
-# plates never do).
+# plates and addresses never do).
 _SAFE_BREAK = re.compile(f"\n(?<=[^{_UNIT[1:-1]}{_SEP_CLASS}]\n)")
 
 

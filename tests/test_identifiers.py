@@ -1,13 +1,13 @@
 """Identifiers however people and OCR write them: found, masked whole, stopped by the guard.
 
 One table of planted identifiers (ID cards, mobiles, landlines, bank cards,
-partly masked forms, licence plates), each written the way a
+partly masked forms, licence plates, home addresses), each written the way a
 clerk, a phone keyboard or an OCR pass produces it, inside a Chinese
 sentence. For every one of them, through the public functions only:
 
 - ``redact.find`` finds it (one finding, of the right kind);
 - ``redact.mask`` replaces it whole by the placeholder ``×××`` (a plate keeps
-  its province and letter), so that no
+  its province and letter, an address its administrative part), so that no
   digit of it and no partial form survives;
 - ``redact.guard`` stops a built message carrying it in the subject, the text
   body, the HTML body (split by inline tags) or a .docx whose paragraph splits
@@ -84,7 +84,7 @@ class Planted:
 
 ID, MOBILE, LANDLINE, CARD = "身份证号", "手机号", "固定电话", "银行卡号"
 PARTIAL = "（部分遮蔽）"
-PLATE = "车牌号"
+PLATE, ADDRESS = "车牌号", "住址"
 
 PLANTED = {
     # --- ID-card numbers: every separator, every script ---------------------------------
@@ -173,6 +173,23 @@ PLANTED = {
     "plate full-width": Planted("车牌", "琼Ａ１２３４５", "，", PLATE, "车牌琼Ａ×××××，"),
     "plate with dash": Planted("名下", "粤B-12345", "轿车", PLATE, "名下粤B×××××轿车"),
     "plate katakana dot": Planted("名下", "琼A・12345", "轿车", PLATE, "名下琼A×××××轿车"),
+    # --- home addresses down to the house number ----------------------------------------------
+    "address after 住": Planted("被执行人李某，男，", "住儋州市那大镇人民路123号3栋201室", "，", ADDRESS,
+                               "被执行人李某，男，住儋州市那大镇×××，"),
+    "address after 家住": Planted("被执行人", "家住那大镇解放西路88号", "，", ADDRESS, "被执行人家住那大镇×××，"),
+    "address after 现住": Planted("被执行人", "现住海南省儋州市中和镇东坡路5号2单元301室", "。", ADDRESS,
+                                 "被执行人现住海南省儋州市中和镇×××。"),
+    "address after 户籍所在地": Planted("被执行人", "户籍所在地海南省儋州市白马井镇新兴街12号", "；", ADDRESS,
+                                    "被执行人户籍所在地海南省儋州市白马井镇×××；"),
+    "address after 家庭住址": Planted("", "家庭住址：儋州市那大镇人民路１２３号", "。", ADDRESS,
+                                  "家庭住址：儋州市那大镇×××。"),
+    "address in Chinese numerals": Planted("被执行人", "住所儋州市那大镇人民路一二三号", "、", ADDRESS,
+                                       "被执行人住所儋州市那大镇×××、"),
+    "address after 居住在": Planted("其", "居住在儋州市那大镇某某小区3幢201室", "，", ADDRESS,
+                                 "其居住在儋州市那大镇×××，"),
+    "address after 住址": Planted("被执行人（", "住址：儋州市东成镇某某村5组18号", "）", ADDRESS,
+                               "被执行人（住址：儋州市东成镇×××）"),
+    "address after 户籍地": Planted("被执行人", "户籍地儋州市木棠镇12号", "，", ADDRESS, "被执行人户籍地儋州市木棠镇×××，"),
 }
 
 
@@ -356,6 +373,12 @@ ORDINARY = {
     "masks alone": "×××与××××公司",
     "plate-like province words": "粤港澳大湾区、京港澳高速、新A轮融资",
     "province and case number": "琼9003执1234号",
+    "residence word without a house number": "执行干警于清晨在那大镇其住所将其依法拘传到庭",
+    "housing department": "会同住建部门、项目所在镇政府召开协调会",
+    "hotel stay": "多次以本人身份入住三亚市某酒店",
+    "court address": "本院地址：儋州市那大镇中兴大街12号",
+    "company address": "儋州某某建材有限公司位于那大镇人民路88号",
+    "residence in a town": "被执行人现住儋州市那大镇",
 }
 
 
@@ -365,6 +388,14 @@ def test_ordinary_text_is_not_flagged_and_not_changed(text: str) -> None:
     masked = redact.mask({"facts": text}, parties_text="", keep_debtor_names=False, allowed=COURT_NUMBERS)
     assert masked.texts["facts"] == text
     assert not any(masked.counts.values())
+
+
+def test_a_residence_without_a_house_number_is_masked_but_not_flagged() -> None:
+    text = "被执行人家住儋州市那大镇某某村，"
+    assert redact.find(text) == []
+    masked = redact.mask({"facts": text}, parties_text="", keep_debtor_names=False)
+    assert masked.texts["facts"] == "被执行人家住儋州市那大镇×××，"
+    assert masked.counts == {ADDRESS: 1}
 
 
 DEMO_TEXTS = {f"demo {n} {key}": row[key] for n, row in enumerate(demo_data.SUBMISSIONS, start=1)
