@@ -10,8 +10,8 @@ Identifiers are found however people and OCR write them: inside Chinese
 text; in ASCII, full-width, mathematical, Arabic-Indic or Chinese digits
 (一三九…, 壹叁玖…); split by spaces, tabs, line breaks, dashes, slashes, 、 or
 dots; partly masked (138****0000). The guard uses the same detector on the
-finished message (subject, both bodies, attachments) and refuses to let
-one through in which any identifier survives.
+finished message (subject, both bodies read as a reader sees them,
+attachments) and refuses to let one through in which any identifier survives.
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ _ADMINISTRATIVE = re.compile(r"(?<![小社园景校厂矿营])区|(?<![超菜夜
 _HOUSE_WORDS = re.compile(r"\d|[号栋幢室楼村组队弄巷]|单元")
 # What the guard flags: a house number (digits followed by 号/栋/幢/室/单元).
 _HOUSE_NUMBER = re.compile(f"{_DIGIT}[ \u3000]*(?:号|栋|幢|室|单元)")
-_TAG = re.compile(r"<[^>]+>")
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "公孙", "慕容", "尉迟", "长孙",
                      "宇文", "司徒", "夏侯", "端木", "澹台", "轩辕", "南宫", "西门", "百里", "呼延", "独孤")
 # Words that make a party an organisation, not a natural person.
@@ -561,20 +560,87 @@ def guard_fields(*, subject: str, name: str, text: str, html: str,
             raise Blocked(f"附件 {filename}", found[0])
 
 
+# --- text as a reader sees it --------------------------------------------------------
+
+_HIDDEN = re.compile(r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_BLOCK_TAGS = ("p|div|br|hr|td|th|tr|li|ul|ol|dl|dt|dd|h[1-6]|table|thead|tbody|tfoot|caption|blockquote|pre|"
+               "section|article|header|footer|nav|aside|main|figure|figcaption|address|center|title|html|head|"
+               "body|form|fieldset|legend|option|details|summary")
+# One line break for a row of block tags, and the white space between and after them.
+_BLOCK_TAG = rf"<\s*/?\s*(?:{_BLOCK_TAGS})\b[^>]*>"
+_BLOCK = re.compile(rf"{_BLOCK_TAG}(?:\s*{_BLOCK_TAG})*\s*", re.IGNORECASE)
+_INLINE = re.compile(r"<[A-Za-z/!?][^>]*>")
+
+
 def html_text(text: str) -> str:
-    """The readable text of HTML (tags dropped, entities decoded), as a reader sees it."""
-    return html.unescape(_TAG.sub(" ", text))
+    """The readable text of HTML, as a reader sees it: inline tags (b, span, a, font …)
+    dropped with nothing in their place, so 139<b>0756</b>1234 is one number; block
+    tags (p, div, br, td, li, h1 …) a line break; comments, scripts and styles gone;
+    entities decoded."""
+    return html.unescape(_INLINE.sub("", _BLOCK.sub("\n", _HIDDEN.sub("", text))))
+
+
+# A Word part: the text of each run (<w:t>, and deleted text still in the file), tabs,
+# breaks; a paragraph (or table cell) ends with a line break.
+_WORD_TEXT = re.compile(r"<w:(t|delText)(?:\s[^>]*)?>([^<]*)</w:\1>|<w:(tab|br|cr|noBreakHyphen)\b[^>]*/>"
+                        r"|</w:(?:p|tc)>")
+_WORD_RUNS = re.compile(r"<w:(?:t|delText)[\s>]")
+# Any other XML part (.pptx, .xlsx, .odt, document properties): text runs join, a paragraph or
+# line ends with a line break, any other element stands apart from the next.
+_XML_TAG = re.compile(r"<(?:/?(?:[\w.-]+:)?([\w.-]+)[^>]*|[?!][^>]*)>")
+_XML_INLINE = frozenset({"r", "t", "rPr", "span", "a", "sz", "color", "rFont", "family", "charset", "scheme",
+                         "b", "i", "u", "latin", "ea", "cs", "solidFill", "srgbClr", "schemeClr"})
+_XML_LINE = frozenset({"p", "br", "h", "line-break", "list-item"})
+
+
+def _word_text(xml: str) -> str:
+    out = []
+    for match in _WORD_TEXT.finditer(xml):
+        text, element = match.group(2), match.group(3)
+        if text is not None:
+            out.append(html.unescape(text))
+        elif element == "tab":
+            out.append("\t")
+        elif element == "noBreakHyphen":
+            out.append("-")
+        else:
+            out.append("\n")
+    return "".join(out)
+
+
+def _xml_tag(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name in _XML_INLINE:
+        return ""
+    if name == "tab":
+        return "\t"
+    if name == "s":
+        return " "
+    return "\n" if name in _XML_LINE else "\n\n\n\n"
+
+
+def _xml_text(xml: str) -> str:
+    if "<w:" in xml:
+        return _word_text(xml) if _WORD_RUNS.search(xml) else ""
+    return html.unescape(_XML_TAG.sub(_xml_tag, xml))
+
+
+def _decode(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", "replace")
+    return data.decode("utf-8-sig", "replace")
 
 
 def attachment_text(content: bytes, content_type: str) -> str:
-    """The words inside an attachment: .docx XML text runs, or the bytes as text."""
+    """The words inside an attachment, as a reader sees them: a .docx (any zip of XML)
+    paragraph by paragraph, the runs of a paragraph joined; HTML as :func:`html_text`
+    reads it; anything else, the bytes as text."""
     if content[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                xml = " ".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
-                               if n.endswith(".xml"))
+                parts = [_xml_text(_decode(archive.read(n))) for n in archive.namelist() if n.endswith(".xml")]
         except zipfile.BadZipFile:
-            xml = content.decode("utf-8", "replace")
-        # Word splits text into runs: join the runs' text, then read it as one.
-        return "".join(re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>", xml)) + " " + re.sub(r"<[^>]+>", " ", xml)
-    return content.decode("utf-8", "replace")
+            return _decode(content)
+        return "\n\n\n\n".join(parts)
+    text = _decode(content)
+    return html_text(text) if content_type == "text/html" else text

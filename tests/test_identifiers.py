@@ -271,6 +271,17 @@ def message(*, subject: str = "儋州市人民法院新闻通稿：被执行人�
     return as_bytes(build(outgoing, sender=SENDER, now=AT))
 
 
+def split_by_tags(text: str) -> str:
+    """``text`` as HTML with inline tags between its characters: 139<b>0756</b><span>1234</span>."""
+    tags = ("<b>", "</b>", "<span style=\"color:#333\">", "</span>", "<i>", "</i>", "<strong>", "</strong>")
+    out = []
+    for i, char in enumerate(text):
+        out.append(html.escape(char) if char not in "\r\n" else char)
+        if i % 3 == 2 and i < len(text) - 1:
+            out.append(tags[(i // 3) % len(tags)])
+    return "".join(out)
+
+
 def split_in_three(text: str) -> tuple[str, str, str]:
     third = max(1, len(text) // 3)
     return text[:third], text[third:2 * third], text[2 * third:]
@@ -281,6 +292,8 @@ def places(case: Planted) -> dict[str, tuple[dict, str]]:
     first, middle, last = split_in_three(case.number)
     found = {
         "text": ({"text": CLEAN + case.text + "\n"}, "正文"),
+        "html split by tags": ({"html_body": clean_html(CLEAN) + "<p>" + html.escape(case.before)
+                                + split_by_tags(case.number) + html.escape(case.after) + "</p>"}, "HTML 正文"),
         "docx split over runs": ({"docx": docx_of_runs(case.before + first, middle, last + case.after)},
                                  f"附件 {FILENAME}"),
     }
@@ -328,6 +341,42 @@ def test_the_field_guard_blocks_every_planted_identifier_wherever_it_rides(case:
     assert caught.value.where == where
     assert caught.value.found.kind == case.kind
     assert_reason_hides_the_number(caught.value, case)
+
+
+@pytest.mark.parametrize("markup", [
+    "<p>电话&#49;&#51;&#57;&#x30;&#x37;56&nbsp;1234</p>",
+    "<p>电话139</p><p>0756</p><p>1234</p>",
+    "<div>电话139<br>0756<br/>1234</div>",
+    "<table><tr><td>电话</td><td>139</td><td>0756</td><td>1234</td></tr></table>",
+    "<ul><li>139</li><li>0756</li><li>1234</li></ul>",
+    "<p>电话<a href=\"#x\">139</a><font color=red>0756</font><sup>12</sup><sub>34</sub></p>",
+    "<p>电话<u>139</u><em>0756</em><!-- note -->1234</p>",
+], ids=["entities and nbsp", "paragraphs", "line breaks", "table cells", "list items", "links and fonts",
+        "underline, emphasis and a comment"])
+def test_html_is_read_as_a_reader_sees_it(markup: str) -> None:
+    with pytest.raises(redact.Blocked) as caught:
+        redact.guard(message(html_body=markup), allowed=COURT_NUMBERS)
+    assert caught.value.where == "HTML 正文" and caught.value.found.kind == MOBILE
+
+
+def test_html_text_drops_inline_tags_and_breaks_lines_at_blocks() -> None:
+    assert redact.html_text("<p>电话<b>139</b>0756<i>1234</i></p>").strip() == "电话13907561234"
+    assert redact.html_text("<p>第一段</p><p>第二段</p>").strip().split("\n") == ["第一段", "第二段"]
+    assert redact.html_text("<td>甲</td><td>乙</td>").strip().split("\n") == ["甲", "乙"]
+    assert redact.html_text("a&nbsp;b&#49;&#x32;&amp;").strip() == "a\u00a0b12&"
+
+
+def test_a_docx_is_read_paragraph_by_paragraph_with_its_runs_joined() -> None:
+    document = Document()
+    first = document.add_paragraph()
+    for piece in ("身份证号", "4600031985", "0317125X"):
+        first.add_run(piece)
+    document.add_paragraph("第二段")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    text = redact.attachment_text(buffer.getvalue(), DOCX_TYPE)
+    lines = [line for line in text.split("\n") if line.strip()]
+    assert "身份证号46000319850317125X" in lines and "第二段" in lines
 
 
 def test_the_same_text_is_guarded_alike_every_time() -> None:
