@@ -276,34 +276,47 @@ def _items(run: str, groups: list[tuple[int, int]]) -> list[list[tuple[int, int]
 
 def _segments(folded: str, groups: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
     """(first group, end group, kind) of each identifier in a run of groups."""
-    def units(first: int, last: int) -> str:
-        return "".join(folded[s:e] for s, e in groups[first:last])
-
     def dates(first: int, last: int) -> bool:
         return bool(_DATES.fullmatch("|".join(folded[s:e] for s, e in groups[first:last])))
 
-    kind = _classify(units(0, len(groups)), len(groups) > 1)
+    kind = _classify("".join(folded[s:e] for s, e in groups), len(groups) > 1)
     if kind and not kind.startswith("银行卡号"):
         return [(0, len(groups), kind)]
-    # Several numbers in a row (13907561234 13907565678, 2026-11-28 13907561234): the fewest
-    # pieces, each an ID, mobile or landline number or a date.
-    best: list[list[tuple[int, int, str]] | None] = [[]] + [None] * len(groups)
+    # Several numbers in a row (13907561234 13907565678, 2026-11-28 13907561234): pieces, each
+    # an ID, mobile or landline number or a date, the likeliest reading first (a 15-digit ID
+    # or an oddly long card only when nothing else fits). In a run too long for one number,
+    # bank cards written as cards are (in one piece, or in fours; starting as card numbers do,
+    # not as years) count too: two cards in a row.
+    cards = kind is None
+    best: list[tuple[float, list[tuple[int, int, str]]] | None] = [(0.0, [])] + [None] * len(groups)
     for first in range(len(groups)):
         if best[first] is None:
             continue
-        length = 0
+        cost, pieces = best[first]
+        units, shape = "", []
         for last in range(first + 1, len(groups) + 1):
-            length += groups[last - 1][1] - groups[last - 1][0]
-            if length > 18:
+            start, end = groups[last - 1]
+            units += folded[start:end]
+            shape.append(end - start)
+            if len(units) > (30 if cards else 18):
                 break
-            part = _classify(units(first, last), last - first > 1)
-            if part and part.startswith("银行卡号") or not part and not dates(first, last):
-                continue
-            if best[last] is None or len(best[first]) + 1 < len(best[last]):
-                best[last] = best[first] + [(first, last, part or "")]
-    pieces = best[-1]
-    if pieces and len(pieces) > 1 and any(part for _, _, part in pieces):
-        return [piece for piece in pieces if piece[2]]
+            part = _classify(units, last - first > 1)
+            if part is None:
+                if len(units) < 6 or shape[0] not in (4, 8) or not dates(first, last):
+                    continue
+                price = 1.0
+            elif part.startswith("银行卡号"):
+                if not cards or units[0] not in "345679*" or \
+                        len(shape) > 1 and (any(n != 4 for n in shape[:-1]) or shape[-1] > 4):
+                    continue
+                price = 1.0 if 16 <= len(units) <= 19 else 2.0
+            else:
+                price = 1.5 if len(units) == 15 else 1.0
+            if best[last] is None or cost + price < best[last][0]:
+                best[last] = (cost + price, [*pieces, (first, last, part or "")])
+    found = best[-1]
+    if found and len(found[1]) > 1 and any(part for _, _, part in found[1]):
+        return [piece for piece in found[1] if piece[2]]
     if kind is None or kind == "银行卡号" and dates(0, len(groups)):
         return []
     return [(0, len(groups), kind)]

@@ -239,6 +239,22 @@ def test_two_identifiers_in_one_run_are_two_findings_and_the_courts_number_besid
     assert redact.find(masked.texts["facts"], allowed=COURT_NUMBERS) == []
 
 
+@pytest.mark.parametrize("text, kinds, masked", [
+    ("卡号6222 0212 3456 7890 6222 0212 3456 7891。", [CARD, CARD], "卡号××× ×××。"),
+    ("卡号6222021234567890 6222021234567891。", [CARD, CARD], "卡号××× ×××。"),
+    ("卡号6222 **** **** 1234 6222 **** **** 5678。", [CARD + PARTIAL] * 2, "卡号××× ×××。"),
+    ("6222 0212 3456 7890 123 13907561234 46000319850317125X。", [CARD, MOBILE, ID], "××× ××× ×××。"),
+    ("于2026-11-28 13907561234联系", [MOBILE], "于2026-11-28 ×××联系"),
+    ("13907561234 13907565678", [MOBILE, MOBILE], "××× ×××"),
+], ids=["two cards", "two cards in one piece each", "two partly masked cards", "card, mobile and ID",
+        "date and mobile", "two mobiles"])
+def test_several_numbers_in_one_run_are_told_apart(text: str, kinds: list[str], masked: str) -> None:
+    assert [f.kind for f in redact.find(text, allowed=COURT_NUMBERS)] == kinds
+    result = redact.mask({"facts": text}, parties_text="", keep_debtor_names=False, allowed=COURT_NUMBERS)
+    assert result.texts["facts"] == masked
+    assert sum(result.counts.values()) == len(kinds)
+
+
 # --- (c) the guard, on a real message ---------------------------------------------------------
 
 CLEAN = ("被执行人李某拒不履行 被依法拘留十五日\n\n"
@@ -404,6 +420,8 @@ ORDINARY = {
     "slashed date": "2026/11/28",
     "date range": "执行期间为2026.11.28—2026.12.05",
     "slashed date range": "2026/11/28/2026/12/05",
+    "list of years": "2019、2020、2021、2022、2023、2024、2025、2026年",
+    "years with spaces": "2019 2020 2021 2022 2023 2024 2025 2026",
     "date range in words": "2026年11月28日至2026年12月5日",
     "court contact": COURT_CONTACT,
     "court number written differently": "咨询电话（0898）23300000",
