@@ -59,8 +59,8 @@ _SEP = f"(?:\r\n|[{_SEP_CLASS}])"
 # Nothing shorter than ten is an identifier, so shorter runs are not even looked at. (Scanning
 # left to right, a match starts where its run starts: a run's tail is shorter than the run.)
 _RUN = re.compile(f"{_UNIT}(?:{_SEP}{{0,3}}{_UNIT}){{9,}}")
-# A landline whose area code stands in brackets, (0898)2388-1234, （0898）23881234: the local
-# number after the bracket, then the area code before it.
+# A phone number whose head stands in brackets, (0898)2388-1234, （0898）23881234, (139)07561234:
+# the rest of the number after the bracket, then the head before it.
 _AFTER_BRACKET = re.compile(f"[)）][ \u3000]?({_UNIT}(?:{_SEP}?{_UNIT}){{6,7}})(?!{_UNIT})")
 _AREA_BEFORE = re.compile(f"(?:[(（][ \u3000]?)?({_DIGIT}{{3,4}})[ \u3000]?$")
 _GROUP = re.compile(r"[0-9X*]+")
@@ -216,7 +216,7 @@ def _number_hits(text: str, allow: frozenset[str]) -> Iterator[_Hit]:
                 continue
             units = _digits(area.group(1)) + _digits(match.group(1))
             kind = _classify(units, True)
-            if kind and kind.startswith("固定电话") and units not in allow:
+            if kind and kind.startswith(("固定电话", "手机号")) and units not in allow:
                 yield _Hit(area.start(), match.end(), kind)
 
 
@@ -583,14 +583,16 @@ _BLOCK_TAGS = ("p|div|br|hr|td|th|tr|li|ul|ol|dl|dt|dd|h[1-6]|table|thead|tbody|
 _BLOCK_TAG = rf"<\s*/?\s*(?:{_BLOCK_TAGS})\b[^>]*>"
 _BLOCK = re.compile(rf"{_BLOCK_TAG}(?:\s*{_BLOCK_TAG})*\s*", re.IGNORECASE)
 _INLINE = re.compile(r"<[A-Za-z/!?][^>]*>")
+_WHITE_SPACE = re.compile(r"[ \t\r\n\f]+")
 
 
 def html_text(text: str) -> str:
     """The readable text of HTML, as a reader sees it: inline tags (b, span, a, font …)
     dropped with nothing in their place, so 139<b>0756</b>1234 is one number; block
-    tags (p, div, br, td, li, h1 …) a line break; comments, scripts and styles gone;
-    entities decoded."""
-    return html.unescape(_INLINE.sub("", _BLOCK.sub("\n", _HIDDEN.sub("", text))))
+    tags (p, div, br, td, li, h1 …) a line break; white space in the source one space,
+    as a browser shows it; comments, scripts and styles gone; entities decoded."""
+    text = _WHITE_SPACE.sub(" ", _HIDDEN.sub("", text))
+    return html.unescape(_INLINE.sub("", _BLOCK.sub("\n", text)))
 
 
 # A Word part: the text of each run (<w:t>, and deleted text still in the file), tabs,

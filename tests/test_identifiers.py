@@ -130,6 +130,7 @@ PLANTED = {
     "mobile mixed scripts": Planted("手机", "139０７５６一二三四", "。", MOBILE),
     "mobile zero-width spaces": Planted("手机", "139\u200b0756\u200b1234", "。", MOBILE),
     "mobile +86 with dashes": Planted("电话：", "+86-139-0756-1234", "，", MOBILE, "电话：+86-×××，"),
+    "mobile with its head in brackets": Planted("电话", "（139）0756-1234", "。", MOBILE),
     # --- landlines ------------------------------------------------------------------------
     "landline grouped": Planted("固定电话", "0898-2388 1234", "。", LANDLINE),
     "landline spaced": Planted("电话", "0898 23881234", "。", LANDLINE),
@@ -367,8 +368,9 @@ def test_the_field_guard_blocks_every_planted_identifier_wherever_it_rides(case:
     "<ul><li>139</li><li>0756</li><li>1234</li></ul>",
     "<p>电话<a href=\"#x\">139</a><font color=red>0756</font><sup>12</sup><sub>34</sub></p>",
     "<p>电话<u>139</u><em>0756</em><!-- note -->1234</p>",
+    "<p>电话139\n          0756\n          1234</p>",
 ], ids=["entities and nbsp", "paragraphs", "line breaks", "table cells", "list items", "links and fonts",
-        "underline, emphasis and a comment"])
+        "underline, emphasis and a comment", "indented source"])
 def test_html_is_read_as_a_reader_sees_it(markup: str) -> None:
     with pytest.raises(redact.Blocked) as caught:
         redact.guard(message(html_body=markup), allowed=COURT_NUMBERS)
@@ -380,6 +382,7 @@ def test_html_text_drops_inline_tags_and_breaks_lines_at_blocks() -> None:
     assert redact.html_text("<p>第一段</p><p>第二段</p>").strip().split("\n") == ["第一段", "第二段"]
     assert redact.html_text("<td>甲</td><td>乙</td>").strip().split("\n") == ["甲", "乙"]
     assert redact.html_text("a&nbsp;b&#49;&#x32;&amp;").strip() == "a\u00a0b12&"
+    assert redact.html_text("<p>a \n\t  b</p>").strip() == "a b"
 
 
 def test_a_docx_is_read_paragraph_by_paragraph_with_its_runs_joined() -> None:
