@@ -203,11 +203,14 @@ def _allowed(allowed: tuple[str, ...]) -> frozenset[str]:
 def _number_hits(text: str, allow: frozenset[str]) -> Iterator[_Hit]:
     for match in _RUN.finditer(text):
         start, end = match.span()
-        # An x that ends or begins a Latin word (Box 139…) is a letter, not a masked digit.
+        # An x that ends or begins a Latin word (Box 139…) is a letter, not a masked digit;
+        # so is a lone x before a number (no number starts with X, nor hides one digit there).
         while start < end and text[start] in _XS and start and _LATIN.match(text, start - 1):
             start += 1
         while end > start and text[end - 1] in _XS and _LATIN.match(text, end):
             end -= 1
+        if end - start > 1 and text[start] in _XS and text[start + 1] not in _XS:
+            start += 1
         yield from _run_hits(text[start:end], start, allow)
     if ")" in text or "）" in text:
         for match in _AFTER_BRACKET.finditer(text):

@@ -105,6 +105,8 @@ PLANTED = {
     "id middle dots": Planted("身份证号", "460003·19850317·125X", "。", ID),
     "id ideographic spaces": Planted("身份证号：", "460003\u3000\u300019850317\u3000125X", "。", ID),
     "id check character ×": Planted("身份证号", "46000319850317125×", "。", ID),
+    "id after a Latin x": Planted("编号x", "46000319850317125X", "。", ID, "编号x×××。"),
+    "id after a Latin word": Planted("ID card No", "46000319850317125X", "。", ID, "ID card No×××。"),
     # --- mobile numbers -------------------------------------------------------------------
     "mobile spaces and tab": Planted("联系电话", "139  0756\t1234", "，", MOBILE),
     "mobile enumeration commas": Planted("手机", "139、0756、1234", "，", MOBILE),
