@@ -594,8 +594,8 @@ def html_text(text: str) -> str:
     dropped with nothing in their place, so 139<b>0756</b>1234 is one number; block
     tags (p, div, br, td, li, h1 …) a line break; white space in the source one space,
     as a browser shows it; comments, scripts and styles gone; entities decoded."""
-    text = _WHITE_SPACE.sub(" ", _HIDDEN.sub("", text))
-    return html.unescape(_INLINE.sub("", _BLOCK.sub("\n", text)))
+    text = _INLINE.sub("", _BLOCK.sub("\0", _HIDDEN.sub("", text)))
+    return html.unescape(_WHITE_SPACE.sub(" ", text).replace("\0", "\n"))
 
 
 # A Word part: the text of each run (<w:t>, and deleted text still in the file), tabs,
