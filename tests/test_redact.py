@@ -41,9 +41,12 @@ COURT_CONTACT = "联系人：高琼芳　电话：0898-23300000"
 COURT_NUMBERS = ("0898-23300000",)
 
 DEMO_ID = "46000319850317125X"
-DEMO_ID_MASKED = "460003********125X"
 DEMO_PHONE = "13907561234"
-DEMO_PHONE_MASKED = "139****1234"
+# What the demo's sentences read once masked: the number replaced whole by the placeholder.
+DEMO_ID_MASKED = "身份证号码：×××"
+DEMO_PHONE_MASKED = "手机号码×××"
+# What a masker that kept heads and tails would let out: no part of a number may leave.
+PARTIAL_FORMS = ("460003********125X", "139****1234", "********", "****")
 
 MEDIA = [
     {"outlet": "《法制时报》", "contact": "郑丽华", "email": "news@fzsb.example", "kinds": "全部", "enabled": "是"},
@@ -171,7 +174,10 @@ def test_an_identifier_is_masked_so_that_no_run_of_it_survives(case: Number) -> 
     assert redact.find(text) == []
     assert case.number not in text
     assert digits_only(case.number) not in digits_only(text)
-    assert "*" in text
+    # Replaced whole: neither head nor tail of it is kept.
+    assert "×××" in text and "*" not in text
+    assert digits_only(case.number)[-4:] not in digits_only(text)
+    assert digits_only(case.number)[:6].removeprefix("86") not in digits_only(text)
     # The words around it are untouched.
     assert text.startswith(case.before) and text.endswith(case.after)
     # The office is told what was masked.
@@ -225,9 +231,10 @@ def test_in_a_mixed_sentence_only_the_identifiers_change() -> None:
     assert redact.find(masked, allowed=COURT_NUMBERS) == []
     for kept in ("（2026）琼9003执1234号", "2026年11月28日", "280000元", "28万元", "0898-23300000"):
         assert kept in masked
-    for gone in ("46000319850317125X", "139-0756-1234", "6222 0212 3456 7890"):
+    for gone in ("46000319850317125X", "139-0756-1234", "6222 0212 3456 7890", "125X", "7890", *PARTIAL_FORMS):
         assert gone not in masked
-    assert DEMO_ID_MASKED in masked
+    assert masked == ("（2026）琼9003执1234号案件中，被执行人（身份证号×××，电话×××，账户×××）"
+                      "应于2026年11月28日前支付280000元（28万元），咨询电话0898-23300000。")
 
 
 def test_numbers_are_masked_in_every_text_of_a_release() -> None:
@@ -352,6 +359,7 @@ def test_in_public_name_kinds_the_debtor_stays_named_but_the_applicant_and_numbe
         assert redact.find(where, allowed=COURT_NUMBERS) == []
     assert "王某" in release.text
     assert DEMO_ID_MASKED in release.text and DEMO_PHONE_MASKED in release.text
+    assert not any(partial in release.text for partial in PARTIAL_FORMS)
 
 
 @pytest.mark.parametrize("kind", ["执行成功", "打击拒执", "执行不能"])
@@ -362,7 +370,8 @@ def test_in_other_kinds_the_debtor_is_masked_too(workspace: Workspace, kind: str
         assert "李国强" not in where and "王文华" not in where
         assert redact.find(where, allowed=COURT_NUMBERS) == []
     assert release.headline == "被执行人李某拒不履行 被依法纳入失信名单"
-    assert DEMO_ID_MASKED in release.text
+    assert DEMO_ID_MASKED in release.text and DEMO_PHONE_MASKED in release.text
+    assert not any(partial in release.text for partial in PARTIAL_FORMS)
     assert set(release.masked) == {"姓名 9 处", "身份证号 1 处", "手机号 1 处"}
 
 
@@ -503,13 +512,16 @@ def test_no_media_message_of_the_demo_carries_an_unmasked_identifier(demo: DemoR
             assert redact.find(text, allowed=allowed) == [], f"{name} {where}"
 
 
-def test_the_demos_id_number_and_phone_reach_no_one_but_their_masked_forms_do(demo: DemoRun) -> None:
+def test_the_demos_id_number_and_phone_reach_no_one_not_even_in_part_but_the_placeholder_does(demo: DemoRun) -> None:
     seen_id = seen_phone = 0
     for name, places in demo.mail.items():                 # every message, media and office alike
         for where, text in places.items():
             for number in (DEMO_ID, DEMO_PHONE):
                 assert number not in folded(text), f"{name} {where}"
                 assert number not in digits_only(text), f"{name} {where}"
+            for partial in PARTIAL_FORMS:
+                assert partial not in folded(text), f"{name} {where}"
+            assert "125X" not in folded(text).upper(), f"{name} {where}"
     for places in demo.media().values():
         (docx,) = attachment_words(places)
         if DEMO_ID_MASKED in places["plain"]:
