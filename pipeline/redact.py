@@ -29,6 +29,8 @@ from email import policy
 from email.parser import BytesParser
 from typing import NamedTuple
 
+from . import names
+
 # --- how identifiers are written ---------------------------------------------------
 
 PLACEHOLDER = "×××"          # what a masked identifier becomes
@@ -87,15 +89,6 @@ _ADMINISTRATIVE = re.compile(r"(?<![小社园景校厂矿营])区|(?<![超菜夜
 _HOUSE_WORDS = re.compile(r"\d|[号栋幢室楼村组队弄巷]|单元")
 # What the guard flags: a house number (digits followed by 号/栋/幢/室/单元).
 _HOUSE_NUMBER = re.compile(f"{_DIGIT}[ \u3000]*(?:号|栋|幢|室|单元)")
-COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "公孙", "慕容", "尉迟", "长孙",
-                     "宇文", "司徒", "夏侯", "端木", "澹台", "轩辕", "南宫", "西门", "百里", "呼延", "独孤")
-# Words that make a party an organisation, not a natural person.
-_ORGANISATION = re.compile(r"公司|有限|集团|厂|店|行$|银行|中心|合作社|局|委员会|政府|学校|医院|村委|居委|"
-                           r"事务所|协会|基金|站|所$|部$|馆|社$|院$|处$")
-_ROLES = re.compile(r"(申请执行人|被执行人|申请人|被申请人|第三人|案外人|原告|被告|上诉人|被上诉人|"
-                    r"法定代表人|负责人|委托代理人|代理人|担保人|当事人)")
-
-
 @dataclass(frozen=True)
 class Found:
     kind: str        # "身份证号" | "手机号" | "固定电话" | "银行卡号" (each also "…（部分遮蔽）") | "车牌号" | "住址"
@@ -396,75 +389,21 @@ def mask_numbers(text: str, counts: dict[str, int], allowed: Iterable[str] = ())
     return "".join(out)
 
 
-@dataclass(frozen=True)
-class Party:
-    role: str
-    name: str
-
-    @property
-    def is_person(self) -> bool:
-        return 2 <= len(self.name) <= 4 and "某" not in self.name and not _ORGANISATION.search(self.name) \
-            and all("\u4e00" <= c <= "\u9fff" for c in self.name)
-
-
-def parties(text: str) -> list[Party]:
-    """``申请执行人：王文华，被执行人：李国强、陈某等3人`` → the named parties with their roles.
-
-    Roles split the cell wherever they stand (after 、，；, a space or nothing);
-    ``等N人`` and ``等`` after a name are dropped.
-    """
-    found = []
-    pieces = _ROLES.split(text)
-    # pieces: [before, role, segment, role, segment, ...]
-    segments = [("", pieces[0])] + list(zip(pieces[1::2], pieces[2::2]))
-    for role, segment in segments:
-        segment = re.sub(r"等\s*[\d一二三四五六七八九十百]*\s*(?:人|名|户|家)?", "、", segment)
-        for name in re.split(r"[、,，/和及与\s；;：:（）()\n]+", segment):
-            name = name.strip()
-            if name:
-                found.append(Party(role, name))
-    return found
-
-
-_ORDINALS = "甲乙丙丁戊己庚辛壬癸"
-
-
-def pseudonym(name: str, taken: set[str]) -> str:
-    """Surname + 某; 王某华 for a second 王, then 王某甲, 王某乙 … if even that collides."""
-    surname = name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
-    for candidate in (surname + "某", surname + "某" + name[-1], *(surname + "某" + o for o in _ORDINALS)):
-        if candidate not in taken:
-            return candidate
-    return surname + "某" + str(len(taken))
-
-
 def mask(texts: dict[str, str], *, parties_text: str, keep_debtor_names: bool,
          allowed: Iterable[str] = ()) -> Masked:
-    """Mask every text of a release. Names come from 当事人; debtors stay named when
-    ``keep_debtor_names`` (the dishonest-debtor list is public); numbers never stay."""
+    """Mask every text: every identifier, and every natural person named in ``parties_text`` (the
+    debtors too unless ``keep_debtor_names``). Who may be named by law is decided in names.py; a
+    release uses :func:`pipeline.compose.public_texts`, which applies those rules."""
     counts: dict[str, int] = {}
     allowed = tuple(allowed)
-    replacements: dict[str, str] = {}
-    taken: set[str] = set()
-    for party in parties(parties_text):
-        if not party.is_person or party.name in replacements:
-            continue
-        if keep_debtor_names and party.role == "被执行人":
-            continue
-        alias = pseudonym(party.name, taken)
-        taken.add(alias)
-        replacements[party.name] = alias
-    # Longest names first, so 欧阳小明 is replaced before a shorter name inside it.
-    ordered = sorted(replacements, key=len, reverse=True)
-    out = {}
-    for key, value in texts.items():
-        value = mask_numbers(value, counts, allowed)
-        for name in ordered:
-            hits = value.count(name)
-            if hits:
-                counts["姓名"] = counts.get("姓名", 0) + hits
-                value = value.replace(name, replacements[name])
-        out[key] = value
+    numbered = {key: mask_numbers(value, counts, allowed) for key, value in texts.items()}
+    people = [p for p in names.parties(parties_text) if p.is_person]
+    kept = {p.name for p in people if keep_debtor_names and p.role in names.DEBTOR_ROLES}
+    aliases = names.pseudonyms(p.name for p in people if p.name not in kept)
+    plan = names.NamePlan([names.Decision(name, "", alias, "") for name, alias in aliases.items()])
+    out, hits = names.mask(numbered, plan)
+    if hits:
+        counts = {"姓名": hits, **counts}
     return Masked(out, counts)
 
 
