@@ -48,7 +48,6 @@ NOTE_LIKE = re.compile(
     r"|(?:暂不|不宜|不要|请勿|勿)(?:对外)?(?:公开|报道|宣传|发布|刊发|写)"
     r"|供参考|仅供内部|内部参考|内部[:：]|^\s*[（(]?(?:注|备注)[:：]|保密|宣传办|择期刊发"
     r"|(?:可|可以)作为[^。；;\n]{0,10}(?:素材|稿件|重点稿)|此条素材|该条素材|本条素材|周报素材")
-_EMPTIED = re.compile(r"[（(][^（）()]{0,12}?[：:]?\s*" + re.escape(redact.PLACEHOLDER) + r"[）)]")
 _BRACKETED = re.compile(r"（[^（）]*）|\([^()]*\)")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
 
@@ -204,8 +203,6 @@ def public_texts(fields: Mapping[str, str], *, kind: str, settings: Settings
     texts, hits = names.mask(numbered, plan)
     if hits:
         counts = {"姓名": hits, **counts}
-    # A remark that held nothing but the removed number goes with it: 黄某（身份证号码：×××） → 黄某.
-    texts = {key: _EMPTIED.sub("", value) for key, value in texts.items()}
     return texts, plan, counts, left_out
 
 

@@ -444,9 +444,3 @@ def test_a_broken_template_of_one_kind_holds_up_no_other_kinds_drafts(
     assert drafted.returncode == 1
     assert "执行成功.txt" in drafted.stderr and "不存在的名称" in drafted.stderr and "Traceback" not in drafted.stderr
     assert len(list((workspace.root / "outbox").glob("*-draft-D-2026-000001-*.eml"))) == 1   # the other kind
-
-
-def test_a_remark_that_held_only_a_removed_number_goes_with_it(workspace: Workspace) -> None:
-    r = release(workspace, kind="执行成功", facts="被执行人李国强（身份证号码：46000319850317125X）应偿还借款。")
-    assert "李某应偿还借款" in r.text and "（身份证号码" not in r.text
-    assert "身份证号 1 处" in r.masked
