@@ -36,6 +36,7 @@ from .render import COURT, DATE_TOKEN, FOOTER, LAW, TEAM, exact_amount, render_f
 _MARKS = {TEAM[0]: "team", COURT[0]: "court", LAW[0]: "law", FOOTER[0]: "footer"}
 _CLOSERS = {TEAM[1], COURT[1], LAW[1], FOOTER[1]}
 _ANY_MARK = re.compile("[\ue000-\ue007]")
+_PIECES = re.compile("([\ue000-\ue007\n])")
 
 # The public text fields of a row, as the templates see them.
 PUBLIC = ("title", "facts", "process", "outcome", "parties")
@@ -226,20 +227,20 @@ def parse(marked: str) -> tuple[str, list[Paragraph]]:
             current.append(Segment("".join(buffer), stack[-1] if stack else "template"))
             buffer.clear()
 
-    for char in marked:
-        if char in _MARKS:
+    for piece in _PIECES.split(marked):
+        if piece in _MARKS:
             flush()
-            stack.append(_MARKS[char])
-        elif char in _CLOSERS:
+            stack.append(_MARKS[piece])
+        elif piece in _CLOSERS:
             flush()
             if stack:
                 stack.pop()
-        elif char == "\n":
+        elif piece == "\n":
             flush()
             lines.append((current, "footer" in stack))
             current = []
-        else:
-            buffer.append(char)
+        elif piece:
+            buffer.append(piece)
     flush()
     lines.append((current, "footer" in stack))
     paragraphs = []

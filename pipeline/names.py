@@ -314,29 +314,28 @@ def marked_persons(text: str, *, known: Iterable[str] = ()) -> list[tuple[str, s
     """
     text = compact(text)
     found: list[tuple[str, str]] = []
-    loose = sorted(set(RELATIONS) | set(_THIRD_PARTY_ROLES), key=len, reverse=True)
-    strict = sorted(set(_PARTY_ROLES) - set(loose), key=len, reverse=True)
-    for words, certain in ((loose, True), (strict, False)):
-        pattern = re.compile("(" + "|".join(words) + r")[：:\s]*")
+    for pattern, certain in ((_LOOSE, True), (_STRICT, False)):
         for match in pattern.finditer(text):
             if _is_officer(text, match.start() + len(match.group(1))):
                 continue
             name = _name_after(text, match.end(), certain=certain, known=known)
             if name:
                 found.append((name, match.group(1)))
-    relation = "|".join(k for k in _KIN)
-    after = re.compile(r"(?:^|(?<=[，,。；;、：:\s（(“]))(" + _name_shape() + r")(?:系|是|为)"
-                       r"(?:其|被执行人|申请执行人|案外人)(?:之|的)?(?:" + relation + ")")
-    for match in after.finditer(text):
+    for match in _SAID_TO_BE.finditer(text):
         name = match.group(1)
         family = surname(name)
         found.append((name if len(name) - len(family) <= 2 else family + name[len(family):][-2:], "身份说明"))
     return [(n, r) for n, r in dict.fromkeys(found) if is_person_name(n)]
 
 
-def _name_shape() -> str:
-    compound = "|".join(COMPOUND_SURNAMES)
-    return f"(?:{compound}|[{''.join(sorted(SURNAMES))}])[{_CJK}]{{1,3}}"
+_NAME_SHAPE = f"(?:{'|'.join(COMPOUND_SURNAMES)}|[{''.join(sorted(SURNAMES))}])[{_CJK}]{{1,3}}"
+_LOOSE = re.compile("(" + "|".join(sorted(set(RELATIONS) | set(_THIRD_PARTY_ROLES), key=len, reverse=True))
+                    + r")[：:\s]*")
+_STRICT = re.compile("(" + "|".join(sorted(set(_PARTY_ROLES) - set(RELATIONS) - set(_THIRD_PARTY_ROLES),
+                                           key=len, reverse=True)) + r")[：:\s]*")
+_SAID_TO_BE = re.compile(r"(?:^|(?<=[，,。；;、：:\s（(“]))(" + _NAME_SHAPE + r")(?:系|是|为)"
+                         r"(?:其|被执行人|申请执行人|案外人)(?:之|的)?(?:" + "|".join(_KIN) + ")")
+_OFFICER = re.compile("(?:" + "|".join(sorted(OFFICER_TITLES, key=len, reverse=True)) + ")")
 
 
 def _name_after(text: str, start: int, *, certain: bool, known: Iterable[str] = ()) -> str:
@@ -380,8 +379,7 @@ def _is_officer(text: str, start: int) -> bool:
 def officers(text: str) -> set[str]:
     """Names the text gives with an officer's or court staff member's title (执行干警黎国华)."""
     text = compact(text)
-    pattern = re.compile("(?:" + "|".join(sorted(OFFICER_TITLES, key=len, reverse=True)) + ")")
-    return {name for m in pattern.finditer(text) if (name := _name_after(text, m.end(), certain=True))}
+    return {name for m in _OFFICER.finditer(text) if (name := _name_after(text, m.end(), certain=True))}
 
 
 # --- masking --------------------------------------------------------------------------------
@@ -416,6 +414,9 @@ _NOT_NAMES = {"农民工", "农民", "高消费", "房屋", "房产", "应当", 
 _PERSON_ACTS = re.compile(r"称|表示|认为|拒不|拒绝|辩称|声称|承诺|同意|名下|本人|夫妇|到庭|到案")
 
 
+_CANDIDATE = re.compile(r"(?:^|(?<=[，。；：、！？,;:\s“”（）与和向将对被由给让叫同及]))(?=(" + _NAME_SHAPE + "))")
+
+
 def undecided(text: str, name_plan: NamePlan, *, exclude: Iterable[str] = ()) -> list[str]:
     """Person-like names left in public text that no rule decided: a surname and one or two characters
     that plainly end where a name ends, written twice or right before what only a person does (称,
@@ -424,8 +425,7 @@ def undecided(text: str, name_plan: NamePlan, *, exclude: Iterable[str] = ()) ->
     known = set(name_plan.aliases.values()) | set(name_plan.aliases) | set(name_plan.kept) | officers(text) \
         | set(exclude)
     found: set[str] = set()
-    boundary = r"(?:^|(?<=[，。；：、！？,;:\s“”（）与和向将对被由给让叫同及]))"
-    for match in re.finditer(boundary + "(?=(" + _name_shape() + "))", text):
+    for match in _CANDIDATE.finditer(text):
         name = _name_after(text, match.start(), certain=False)
         if not name or name in _NOT_NAMES or not is_person_name(name):
             continue
