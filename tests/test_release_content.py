@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from email import policy
 from email.parser import BytesParser
 
@@ -206,21 +207,34 @@ def test_the_marked_version_tells_the_templates_words_from_the_teams(workspace: 
 
 # --- the fact check, end to end: a template that invents a fact -------------------------------
 
-def test_an_amount_planted_through_a_template_is_reported_and_the_release_cannot_be_approved(
-        workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
+def edited_copy(tmp_path_factory: pytest.TempPathFactory, kind: str, old: str, new: str) -> tuple[Path, Path]:
+    """A copy of the program whose release template of ``kind`` an office member has edited."""
     copy = tmp_path_factory.mktemp("edited")
     for part in ("pipeline", "templates", "config"):
         shutil.copytree(PROJECT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PROJECT / "run.py", copy / "run.py")
-    template = copy / "templates" / "releases" / "执行成功.txt"
-    template.write_text(template.read_text(encoding="utf-8").replace(
-        "综合运用各项执行措施", "综合运用各项执行措施，为申请执行人追回100万元"), encoding="utf-8")
+    template = copy / "templates" / "releases" / f"{kind}.txt"
+    text = template.read_text(encoding="utf-8")
+    assert old in text
+    template.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return copy, template
+
+
+def run_copy(copy: Path, workspace: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
+    """The edited copy's command line, on the workspace's config."""
+    return subprocess.run([sys.executable, str(copy / "run.py"), "--config", str(workspace.config_path), *args],
+                          cwd=workspace.root, capture_output=True, text=True, encoding="utf-8", timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+
+def test_an_amount_planted_through_a_template_is_reported_and_the_release_cannot_be_approved(
+        workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
+    copy, template = edited_copy(tmp_path_factory, "执行成功", "综合运用各项执行措施",
+                                 "综合运用各项执行措施，为申请执行人追回100万元")
     workspace.make_workbook([material(kind="执行成功", outcome="")])
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(copy / "run.py"), "--config", str(workspace.config_path), *args],
-                              cwd=workspace.root, capture_output=True, text=True, encoding="utf-8", timeout=120,
-                              env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+        return run_copy(copy, workspace, *args)
 
     assert cli("pull").returncode == 0
     assert cli("draft").returncode == 0
@@ -425,21 +439,12 @@ def test_a_draft_made_before_the_fact_check_is_made_again_before_it_can_be_appro
 
 def test_a_broken_template_of_one_kind_holds_up_no_other_kinds_drafts(
         workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> None:
-    copy = tmp_path_factory.mktemp("typo")
-    for part in ("pipeline", "templates", "config"):
-        shutil.copytree(PROJECT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(PROJECT / "run.py", copy / "run.py")
-    template = copy / "templates" / "releases" / "执行成功.txt"
-    template.write_text(template.read_text(encoding="utf-8").replace("{% block lead %}", "{% block lead %}{{ release.amont }}"),
-                        encoding="utf-8")
+    copy, _ = edited_copy(tmp_path_factory, "执行成功", "{% block lead %}", "{% block lead %}{{ release.amont }}")
     workspace.make_workbook([material(kind="执行成功", closure="部分履行", amount="1000"),
                              material(kind="执行不能", case_number="（2026）琼9003执1235号", title="另一篇")])
-    run = [sys.executable, str(copy / "run.py"), "--config", str(workspace.config_path)]
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    subprocess.run([*run, "pull"], cwd=workspace.root, env=env, check=True, capture_output=True)
+    assert run_copy(copy, workspace, "pull").returncode == 0
 
-    drafted = subprocess.run([*run, "draft"], cwd=workspace.root, env=env, capture_output=True, text=True,
-                             encoding="utf-8")
+    drafted = run_copy(copy, workspace, "draft")
 
     assert drafted.returncode == 1
     assert "执行成功.txt" in drafted.stderr and "不存在的名称" in drafted.stderr and "Traceback" not in drafted.stderr
