@@ -50,6 +50,21 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "列为失信": ("失信",),
     "限高": ("限高", "限制高消费", "限制消费"),
     "余元": ("余元", "余万元"),
+    "主动履行": ("主动履行", "主动"),
+    "履行了义务": ("履行",),
+    "锦旗": ("锦旗",),
+    "付清": ("付清", "执行完毕"),
+    "发放": ("发放", "领取"),
+    "拍卖": ("拍卖",),
+    "变卖": ("变卖",),
+    "移送": ("移送",),
+    "刑事责任": ("刑事", "拒不执行判决"),
+    "出境": ("出境",),
+    "办结": ("办结", "执结", "执行完毕"),
+    "兑付": ("兑付",),
+    "讨回": ("讨回", "追回", "执行到位"),
+    "追回": ("追回", "讨回", "执行到位"),
+    "道歉": ("道歉",),
     "终结本次执行": ("终结本次执行", "终本"),
     "和解": ("和解",),
     "拘留": ("拘留",),
@@ -60,7 +75,8 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "纳入失信": ("纳入失信", "失信被执行人名单"),
     "限制高消费": ("限制高消费", "限高", "限制消费"),
 }
-_PERSON = re.compile(r"[\u4e00-\u9fff]{1,2}某[甲乙丙丁戊己庚辛壬癸]?")
+_PERSON = re.compile("(?:" + "|".join(names.COMPOUND_SURNAMES) + "|[" + "".join(sorted(names.SURNAMES)) + "])某"
+                     "[甲乙丙丁戊己庚辛壬癸]?")
 
 
 class _Paragraph(Protocol):
@@ -125,7 +141,7 @@ def check(paragraphs: Iterable[_Paragraph], fields: Mapping[str, str], *, headli
                 note(f"模板称“{claim}”，但素材没有写明（模板文字：{_context(text, claim)}）")
         persons = set(_PERSON.findall(text)) - {"某某"}
         persons |= {name for name in names_of_row if name in text}
-        persons |= {name for name, _ in names.marked_persons(text)}
+        persons |= {name for name, _ in names.marked_persons(text, certain=True)}
         for person in sorted(persons):
             note(f"模板文字中出现了人名“{person}”（{_context(text, person)}）")
     return findings

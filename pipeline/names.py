@@ -51,10 +51,14 @@ _ROLE_PREFIXES = ("原审", "一审", "二审", "再审", "本案", "失信", "�
 _KIN = ("前妻", "前夫", "妻子", "丈夫", "配偶", "爱人", "老婆", "老公", "儿子", "女儿", "儿媳妇", "儿媳", "女婿",
         "父亲", "母亲", "哥哥", "姐姐", "弟弟", "妹妹", "表弟", "表妹", "表哥", "表姐", "堂弟", "堂妹", "堂兄",
         "外甥", "侄子", "侄女", "舅舅", "叔叔", "姑姑", "阿姨", "岳父", "岳母", "公公", "婆婆", "亲属", "亲戚",
-        "朋友", "同事", "邻居", "合伙人", "司机", "会计", "妻", "夫", "子", "女", "父", "母", "兄", "弟", "姐", "妹")
+        "朋友", "同事", "邻居", "合伙人", "司机", "会计", "女友", "男友", "同居女友", "同居男友", "前女友", "前男友",
+        "未婚妻", "未婚夫", "情人", "妻弟", "妻兄", "妻妹", "小舅子", "外甥女", "孙子", "孙女", "妻", "夫", "子", "女",
+        "父", "母", "兄", "弟", "姐", "妹")
 # Words that, right before a name in the text, mark it as a natural person who is not a party.
 RELATIONS = (*(f"其{k}" for k in _KIN), *(f"之{k}" for k in _KIN if len(k) == 1), *(k for k in _KIN if len(k) > 1),
-             "男子", "女子", "村民", "员工", "职工", "工人", "农民工", "名叫", "化名", "业主", "房东", "租户")
+             "男子", "女子", "村民", "员工", "职工", "工人", "农民工", "名叫", "化名", "业主", "房东", "租户", "经营者",
+             "店主", "老板", "户主", "个体户", "伙同", "转移至", "转移给", "过户给", "过户至", "赠与", "赠予", "又名",
+             "曾用名", "别名")
 # Titles that make the name after them an officer or court staff member, named as such.
 OFFICER_TITLES = ("执行干警", "干警", "员额法官", "执行法官", "承办法官", "法官助理", "法官", "审判员", "审判长",
                   "执行员", "书记员", "法警", "执行局长", "局长", "副局长", "庭长", "副庭长", "院长", "副院长",
@@ -67,13 +71,16 @@ _GROUP_SUFFIXES = ("夫妇", "夫妻", "父子", "父女", "母子", "母女", "
 _CLAUSE = r"[^。；;！!？?\n，,]{0,12}"
 REMOVAL = re.compile(
     r"履行完毕|全部履行|全额履行|足额履行|履行全部|履行完全部|履行了全部|支付全部|偿还全部|清偿全部|全部清偿|清偿完毕"
-    r"|全部付清|付清全部|全部还清|还清全部|付清|还清|全部款项|执行完毕|已执结|结清|终结执行"
-    r"|和解协议" + _CLAUSE + r"履行|履行了?和解协议|已按约履行|执行依据" + _CLAUSE + r"撤销"
+    r"|全部付清|付清全部|全部还清|还清全部|付清|还清|全部款项|执行完毕|执行完结|已执结|已结案|结清|终结执行"
+    r"|履行(?:义务)?完毕|履行完" + _CLAUSE + r"义务|履行了" + _CLAUSE + r"全部义务|全部支付|全额(?:支付|交付|给付|履行|偿还)"
+    r"|全部(?:执行)?到位|撤回(?:执行)?申请|放弃其余|恢复其?信用|不在失信"
+    r"|和解协议(?:已|均|全部)" + _CLAUSE + r"履行|已?履行了?和解协议|已按约履行|执行依据" + _CLAUSE + r"撤销"
     r"|(?:删除|屏蔽|移出|移除|撤销(?!权)|撤下|解除|退出|除名|消除|不再公布)" + _CLAUSE + r"(?:失信|名单)"
     r"|(?:失信|名单)" + _CLAUSE + r"(?:删除|屏蔽|移出|移除|撤销(?!权)|撤下|解除|除名|消除)"
-    r"|信用" + _CLAUSE + r"修复|期限届满|期满")
+    r"|信用" + _CLAUSE + r"修复|期限届满(?!前)")
 # Words just before such a phrase that say it has not happened (至今未结清, 拒不支付全部款项, 承诺结清).
-_NOT_DONE = re.compile(r"(?:未|不|没|没有|尚未|拒不|无法|不能|承诺|将于|拟|计划|约定|应当|应于|应|如|若|须|要求)"
+_NOT_DONE = re.compile(r"(?:未|不|没|没有|尚未|拒不|拒绝|无法|不能|承诺|将于|将(?:依法|会|要|继续|立即|予以)|拟|计划|约定|应当|应于|应|如|若|须|"
+                       r"要求|待|谎称|声称|辩称|申请[将把要]|请求|督促|尽快|仅)"
                        r"[^。；;！!？?\n，,]{0,3}$|(?:内|前|以内|之前|分期)$")
 # Where a row may say it: every column of the material, the note to the office included.
 _REMOVAL_FIELDS = ("title", "facts", "process", "outcome", "parties", "note")
@@ -111,11 +118,12 @@ def is_person_name(name: str) -> bool:
     return (2 <= len(bare) <= 12 and "某" not in name and not _ORGANISATION.search(name)
             and re.fullmatch(f"[{_CJK}]+(?:[{_DOT}][{_CJK}]+)*", name) is not None
             and (dotted or name[:2] in COMPOUND_SURNAMES or name[0] in SURNAMES)
+            and name not in _NOT_NAMES and not any(name.startswith(w) for w in _NOT_NAME_STARTS)
             and name not in ROLES and not _ROLE_PATTERN.fullmatch(name))
 
 
-_NOTE_IN_BRACKETS = re.compile(r"（[^（）]*）|\([^()]*\)")
-_RELATIVE_OF = re.compile(r"(?:的|之)(?:继承人|法定代理人|监护人|代理人|" + "|".join(k for k in _KIN) + ")")
+_RELATIVE_OF = re.compile(r"(?:(?:的|之)(?:继承人|法定代理人|监护人|代理人|" + "|".join(_KIN) + ")|其(?:"
+                          + "|".join(sorted(_KIN, key=len, reverse=True)) + ")|又名|曾用名|别名|化名)")
 _HONORIFIC = re.compile(r"(?:女士|先生|同志|老人|男|女)$")
 _SPLIT = re.compile(r"[、,，/；;：:\n]+|(?<=[\u4e00-\u9fff])[与及](?=[\u4e00-\u9fff]{2})")
 
@@ -130,7 +138,9 @@ def parties(text: str) -> list[Party]:
     typed with spaces (李 国 强, 王 文华) is one name; ``王文华之子王小明`` is two.
     """
     found: list[Party] = []
-    text = _NOTE_IN_BRACKETS.sub("、", text)
+    # What stands in brackets is read too (（法定代表人：陈志强）, （又名李强）, （张丽之夫））: only a note
+    # that names no one (（已故）, （原审被告）) yields nothing.
+    text = re.sub(r"[（()）]", "、", text)
     pieces = _ROLE_PATTERN.split(text)
     segments = [("", pieces[0])] + list(zip(pieces[1::2], pieces[2::2]))
     for role, segment in segments:
@@ -172,6 +182,13 @@ def surname(name: str) -> str:
 
 
 _ORDINALS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+# Words that start like a name (a surname character begins many words) and are not one.
+_NOT_NAMES = {"农民工", "农民", "农村", "农业", "高消费", "高额", "高度", "房屋", "房产", "应当", "应该", "应支付", "于是",
+              "向法院", "车辆", "明确", "明显", "海南", "海口", "全部", "全额", "成功", "金额", "和解", "时间", "平台",
+              "原告", "安排", "文书", "党政", "万元", "符合", "连带", "严重", "范围", "韩国", "由于", "依法", "关于",
+              "同意", "同时", "方式", "方面", "经营", "管理", "任何", "计划", "包括", "程序", "常年", "周边", "江边",
+              "黄金", "石材", "林地", "田地", "钱款", "谢谢", "申请", "强制", "冯某", "司法", "公安", "公开", "解除"}
+_NOT_NAME_STARTS = ("农民", "高消费")
 
 
 def pseudonyms(names: Iterable[str]) -> dict[str, str]:
@@ -207,7 +224,7 @@ def _spaced(name: str) -> str:
     minority name written as any dot, or left out (买买提·艾力, 买买提・艾力, 买买提艾力)."""
     chars = [c for c in name if c not in _DOT]
     dots = "·・•‧．."
-    return f"[ \u3000{re.escape(dots)}]*".join(re.escape(c) for c in chars)
+    return f"[ \u3000\n{re.escape(dots)}]*".join(re.escape(c) for c in chars)
 
 
 # --- deciding -------------------------------------------------------------------------------
@@ -237,6 +254,17 @@ class NamePlan:
         return [d.name for d in self.decisions if not d.alias]
 
 
+# A clause about another case or debt, or a request refused, says nothing of this debtor's listing.
+_OTHER_MATTER = re.compile(r"另案|其他案件|驳回|不予准许|不予支持")
+
+
+def _clause_around(text: str, start: int, end: int) -> str:
+    """The sentence around ``text[start:end]``: to the nearest 。；！？ or line break on either side."""
+    left = max(text.rfind(c, 0, start) for c in "。；;！!？?\n")
+    rights = [i for i in (text.find(c, end) for c in "。；;！!？?\n") if i >= 0]
+    return text[left + 1: min(rights) if rights else len(text)]
+
+
 def removal_evidence(fields: Mapping[str, str]) -> str:
     """The words in the row that say the debt was performed in full or the list entry removed ("" if none)."""
     if fields.get("closure") == "执行完毕":
@@ -244,7 +272,8 @@ def removal_evidence(fields: Mapping[str, str]) -> str:
     for key in _REMOVAL_FIELDS:
         text = fields.get(key, "")
         for match in REMOVAL.finditer(text):
-            if not _NOT_DONE.search(text[max(0, match.start() - 8):match.start()]):
+            clause = _clause_around(text, match.start(), match.end())
+            if not _NOT_DONE.search(text[max(0, match.start() - 8):match.start()]) and not _OTHER_MATTER.search(clause):
                 return f"“{match.group()}”"
     return ""
 
@@ -278,9 +307,11 @@ def plan(fields: Mapping[str, str], *, kind: str, public_name_kinds: Iterable[st
         else:
             people[party.name] = (party.role or "当事人", False, "自然人一律以“姓＋某”称呼")
     text = "\n".join(fields.get(k, "") for k in ("title", "facts", "process", "outcome"))
+    spoken = compact(text)
     for name, role in marked_persons(text, known=people):
-        if not any(name in other or other in name for other in people):
-            people[name] = (role, False, f"正文中以“{role}”指明的自然人，一律以“姓＋某”称呼")
+        if name in people or any(name in other and spoken.count(name) <= spoken.count(other) for other in people):
+            continue                       # a party's name, or only ever part of one
+        people[name] = (role, False, f"正文中以“{role}”指明的自然人，一律以“姓＋某”称呼")
     aliases = pseudonyms(name for name, (_, named, _) in people.items() if not named)
     return NamePlan([Decision(name, role, "" if named else aliases[name], reason)
                      for name, (role, named, reason) in people.items()])
@@ -304,23 +335,29 @@ def compact(text: str) -> str:
     return re.sub(f"(?<=[{_CJK}])[ \u3000]+(?=[{_CJK}])", "", text)
 
 
-def marked_persons(text: str, *, known: Iterable[str] = ()) -> list[tuple[str, str]]:
+def marked_persons(text: str, *, known: Iterable[str] = (), certain: bool = False) -> list[tuple[str, str]]:
     """Natural persons the text marks as such, not being officers: ``其妻王丽华``, ``案外人周秀英``,
     ``债务人王丽华``, ``王丽华系被执行人之妻``, ``申请执行人王文华与…`` → (name, the word that marks it).
 
     ``known`` are names given elsewhere (当事人): a name that is one of them is theirs. The name
     returned is what must be masked: where its end cannot be told, the surname and the next character
-    (王丽 of 王丽华转移…), which masks a two- and a three-character name alike.
+    (王丽 of 王丽华转移…), which masks a two- and a three-character name alike. ``certain``: read
+    every role word as certain to be followed by a name (the template's own words, which name no one).
     """
     text = compact(text)
     found: list[tuple[str, str]] = []
-    for pattern, certain in ((_LOOSE, True), (_STRICT, False)):
+    for pattern, sure in ((_LOOSE, True), (_STRICT, certain)):
         for match in pattern.finditer(text):
             if _is_officer(text, match.start() + len(match.group(1))):
                 continue
-            name = _name_after(text, match.end(), certain=certain, known=known)
-            if name:
+            position = match.end()
+            while name := _name_after(text, position, certain=sure, known=known):
                 found.append((name, match.group(1)))
+                position += len(name)                            # 保证人黄志刚、刘海燕: each of the list
+                after = re.match(r"(?:等人|[、和及与]|，(?=[^，。]{2,4}[、和及与]))", text[position:])
+                if after is None or _ORG_WORDS.match(text, position + len(after.group())):
+                    break
+                position += len(after.group())
     for match in _SAID_TO_BE.finditer(text):
         name = match.group(1)
         family = surname(name)
@@ -334,7 +371,7 @@ _LOOSE = re.compile("(" + "|".join(sorted(set(RELATIONS) | set(_THIRD_PARTY_ROLE
 _STRICT = re.compile("(" + "|".join(sorted(set(_PARTY_ROLES) - set(RELATIONS) - set(_THIRD_PARTY_ROLES),
                                            key=len, reverse=True)) + r")[：:\s]*")
 _SAID_TO_BE = re.compile(r"(?:^|(?<=[，,。；;、：:\s（(“]))(" + _NAME_SHAPE + r")(?:系|是|为)"
-                         r"(?:其|被执行人|申请执行人|案外人)(?:之|的)?(?:" + "|".join(_KIN) + ")")
+                         r"[^，,。；;、\n]{0,6}?(?:之|的)?(?:" + "|".join(sorted(_KIN, key=len, reverse=True)) + ")")
 _OFFICER = re.compile("(?:" + "|".join(sorted(OFFICER_TITLES, key=len, reverse=True)) + ")")
 
 
@@ -360,6 +397,8 @@ def _name_after(text: str, start: int, *, certain: bool, known: Iterable[str] = 
     if not rest or not re.match(f"[{_CJK}]", rest) or rest[0] in _NOT_IN_NAME or rest.startswith("某"):
         return ""
     two, three = family + rest[:1], family + rest[:2]
+    if two in _NOT_NAMES or three in _NOT_NAMES:
+        return ""                                                # 担保人应当…, 保证人连带…
     if any(text.startswith(suffix, start + len(three)) for suffix in _GROUP_SUFFIXES):
         return three                                             # 刘国栋夫妇
     ends_after_two = len(rest) < 2 or rest[1] in _FOLLOWERS or rest[1] in _NOT_IN_NAME
@@ -397,7 +436,7 @@ def mask(texts: Mapping[str, str], name_plan: NamePlan) -> tuple[dict[str, str],
     def replace(match: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        return lookup[re.sub(f"[ \u3000{_DOT}]", "", match.group())]
+        return lookup[re.sub(f"[ \u3000\n{_DOT}]", "", match.group())]
 
     return {key: pattern.sub(replace, value) for key, value in texts.items()}, count
 
@@ -407,9 +446,6 @@ def leaked(text: str, name_plan: NamePlan) -> list[str]:
     return [name for name in name_plan.aliases if re.search(_spaced(name), text)]
 
 
-# Words that start like a name and are not one (a surname character begins many words).
-_NOT_NAMES = {"农民工", "农民", "高消费", "房屋", "房产", "应当", "于是", "向法院", "车辆", "明确", "海南", "全部",
-              "全额", "成功", "金额", "和解", "时间", "平台", "原告", "安排", "文书", "党政", "万元"}
 # What only a person does, right after a name.
 _PERSON_ACTS = re.compile(r"称|表示|认为|拒不|拒绝|辩称|声称|承诺|同意|名下|本人|夫妇|到庭|到案")
 
@@ -427,7 +463,11 @@ def undecided(text: str, name_plan: NamePlan, *, exclude: Iterable[str] = ()) ->
     found: set[str] = set()
     for match in _CANDIDATE.finditer(text):
         name = _name_after(text, match.start(), certain=False)
-        if not name or name in _NOT_NAMES or not is_person_name(name):
+        if not name:                                             # 张丽表示…: two characters, then what a person does
+            name = match.group(1)[:len(surname(match.group(1))) + 1]
+            if not _PERSON_ACTS.match(text, match.start() + len(name)):
+                continue
+        if name in _NOT_NAMES or not is_person_name(name):
             continue
         if _PERSON_ACTS.match(text, match.start() + len(name)):
             found.add(name)

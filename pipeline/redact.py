@@ -81,8 +81,9 @@ _PLATE = re.compile(f"([{_PROVINCES}][ \u3000]?[{_LETTER}])[·・ \u3000\\-－]?
 # A natural person's home: a residence word, then the address up to the end of its clause.
 # A bare 住 is a residence word only where it is not part of 入住, 住院, 住房, 住建 ….
 _RESIDENCE = re.compile(r"(?:家庭住址|户籍所在地|户籍地|住所地|住所|住址|家住|现住|居住|住在|"
-                        r"住(?<![入记抓忍挡保守稳留止站顶拦卡扛揪困捂按憋盯咬围堵锁套缠拴居]住)(?![院宅房建宿持户手校店]))"
-                        r"[：:]?[ \u3000]*([^，。；、,;\n\r）)】!！?？]{1,80})")
+                        r"住(?<![入记抓忍挡保守稳留止站顶拦卡扛揪困捂按憋盯咬围堵锁套缠拴居]住)(?![院宅房建宿持户手校店处]))"
+                        r"[：:]?[ \u3000]*([^，。；、,;\n\r（(）)】!！?？]{1,80})")
+_NOT_AN_ADDRESS = re.compile(r"(?:的|地|处|附近|期间|过|着|了|在此|在该)")
 # Where the administrative part of an address ends: its last 省/市/县/区/镇/乡 (not 小区, 超市, 市场 …)
 # before the first digit or house word.
 _ADMINISTRATIVE = re.compile(r"(?<![小社园景校厂矿营])区|(?<![超菜夜门股])市(?!场)|[省县镇乡]")
@@ -327,6 +328,8 @@ def _addresses(text: str) -> Iterator[tuple[int, int, int]]:
     """(start, end, end of its administrative part) of each address after a residence word."""
     for match in _RESIDENCE.finditer(text):
         address = match.group(1).rstrip(" \u3000")
+        if _NOT_AN_ADDRESS.match(address):
+            continue                         # 居住的村庄, 住处附近, 居住期间: the home, not its address
         stop = _HOUSE_WORDS.search(address)
         limit = stop.start() if stop else len(address)
         keep = 0

@@ -449,3 +449,72 @@ def test_a_broken_template_of_one_kind_holds_up_no_other_kinds_drafts(
     assert drafted.returncode == 1
     assert "执行成功.txt" in drafted.stderr and "不存在的名称" in drafted.stderr and "Traceback" not in drafted.stderr
     assert len(list((workspace.root / "outbox").glob("*-draft-D-2026-000001-*.eml"))) == 1   # the other kind
+
+
+# --- names a second look found -------------------------------------------------------------------
+
+@pytest.mark.parametrize("parties, facts, person", [
+    (PARTIES, "其弟李国华持有该房产。", "李国华"),
+    ("申请执行人：海南鑫源贸易有限公司（法定代表人：陈志强）；被执行人：李国强", "陈志强到庭。", "陈志强"),
+    ("被执行人：李国强（又名李强）", "李强拒不履行。", "李强"),
+    ("被执行人：李国强（张丽之夫）", "张丽拒不配合。", "张丽"),
+    ("被执行人：李国强，其妻陈丽", "陈丽拒不配合。", "陈丽"),
+    ("被执行人：某公司", "保证人黄志刚、刘海燕对该笔借款承担连带保证责任。", "刘海燕"),
+    (PARTIES, "李国强的同居女友张丽华收取租金。", "张丽华"),
+    (PARTIES, "经查，张丽华系李国强的前妻。", "张丽华"),
+    ("被执行人：儋州市那大镇李国强养殖场", "养殖场经营者李国强称无力偿还。", "李国强"),
+], ids=["sibling sharing a generation character", "legal representative in brackets", "又名", "之夫 in brackets",
+        "其妻 in the parties", "the second of a list", "同居女友", "系…前妻", "owner of a business"])
+def test_persons_a_clerk_names_in_ordinary_ways_are_masked(workspace: Workspace, parties: str, facts: str,
+                                                            person: str) -> None:
+    r = release(workspace, kind="执行成功", parties=parties, facts=facts)
+    assert person not in public(r)
+
+
+@pytest.mark.parametrize("facts", ["担保人应当承担连带保证责任。", "担保人符合追加条件。", "法定代表人严重失信。"])
+def test_an_ordinary_word_after_a_role_word_is_not_taken_for_a_name(workspace: Workspace, facts: str) -> None:
+    r = release(workspace, kind="执行成功", parties="被执行人：某公司", facts=facts)
+    assert facts in r.text and r.checks == []
+
+
+def test_a_name_split_by_a_line_break_is_masked(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", facts=f"申请执行人王文\n华与被执行人{DEBTOR}纠纷一案。")
+    assert "王文" not in public(r)
+
+
+def test_a_two_character_name_before_what_a_person_does_is_listed_for_the_office(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", parties="被执行人：某公司", facts="张丽表示愿意代为履行。")
+    assert r.review["undecided"] == ["张丽"]
+
+
+@pytest.mark.parametrize("outcome", [
+    "李国强已将欠款28万元全部支付给申请执行人。", "本案已执行完结。", "案件已结案。", "李国强履行义务完毕。",
+    "李国强已履行完判决确定的义务。", "李国强于11月20日将欠款全额交付本院。", "欠款已全部到位。",
+    "李国强已不在失信被执行人名单中。", "申请执行人撤回执行申请。",
+])
+def test_still_more_ways_of_saying_the_debt_is_paid_mask_the_debtor(workspace: Workspace, outcome: str) -> None:
+    r = release(workspace, listing="在册", outcome=outcome)
+    assert DEBTOR not in public(r)
+
+
+@pytest.mark.parametrize("outcome", [
+    "拘留期满后李国强仍拒不履行。", "失信名单期限届满前李国强仍未履行。", "李国强拒绝履行和解协议。",
+    "待其全部履行后，本院将依法删除其失信信息。", "李国强谎称已付清。", "李国强的妻子已于上月还清另案贷款。",
+    "李国强申请将其从失信名单中删除，本院予以驳回。", "督促李国强尽快履行全部款项。",
+])
+def test_words_that_only_sound_like_payment_leave_a_listed_debtor_named(workspace: Workspace, outcome: str) -> None:
+    r = release(workspace, listing="在册", outcome=outcome)
+    assert DEBTOR in r.text
+
+
+@pytest.mark.parametrize("invented", ["被执行人主动履行了义务", "执行款已发放到申请执行人手中", "已依法拍卖",
+                                      "被执行人张三拒不履行"])
+def test_the_fact_check_catches_a_result_or_a_person_a_template_invents(workspace: Workspace,
+                                                                       tmp_path_factory, invented: str) -> None:
+    copy, _ = edited_copy(tmp_path_factory, "执行成功", "综合运用各项执行措施", f"综合运用各项执行措施，{invented}")
+    workspace.make_workbook([material(kind="执行成功", outcome="", parties="申请执行人：某公司；被执行人：某贸易公司",
+                                      title="被执行企业账户被冻结", facts="买卖合同纠纷一案。",
+                                      process="执行干警依法冻结账户。")])
+    assert run_copy(copy, workspace, "pull").returncode == 0
+    assert run_copy(copy, workspace, "draft").returncode == 0
+    assert "未通过事实核对" in run_copy(copy, workspace, "status").stdout
