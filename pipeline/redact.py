@@ -319,6 +319,19 @@ def _segments(folded: str, groups: list[tuple[int, int]]) -> list[tuple[int, int
     return [(0, len(groups), kind)]
 
 
+# A local landline of seven or eight digits, too short to be told from other numbers by itself, is
+# a phone number where a phone word stands right before it (电话：2388 1234).
+_PHONE_WORD = re.compile(f"(?:电话|手机|座机|联系方式|联系号码|电话号码|号码)[：: \u3000]*({_DIGIT}(?:{_SEP}?{_DIGIT}){{6,7}})"
+                         f"(?!{_SEP}?{_DIGIT})")
+
+
+def _local_phone_hits(text: str, allow: frozenset[str]) -> Iterator[_Hit]:
+    for match in _PHONE_WORD.finditer(text):
+        digits = _digits(match.group(1))
+        if len(digits) in (7, 8) and digits.isdigit() and not any(a.endswith(digits) for a in allow):
+            yield _Hit(match.start(1), match.end(1), "固定电话")
+
+
 def _plate_hits(text: str) -> Iterator[_Hit]:
     for match in _PLATE.finditer(text):
         yield _Hit(match.start(), match.end(), "车牌号", match.group(1) + "×××××")
@@ -346,7 +359,7 @@ def _hits(text: str, allow: frozenset[str], *, masking: bool) -> list[_Hit]:
     digit or a house word (号 栋 幢 单元 室 楼 村 组 队 弄 巷); for the guard, the whole
     address, wherever it holds a house number.
     """
-    hits = [*_number_hits(text, allow), *_plate_hits(text)]
+    hits = [*_number_hits(text, allow), *_local_phone_hits(text, allow), *_plate_hits(text)]
     for start, end, keep in _addresses(text):
         if masking:
             rest = text[keep:end]

@@ -504,3 +504,17 @@ def test_every_release_template_with_the_demo_material_yields_no_finding(workspa
                                                             DOCX_TYPE))):
             assert redact.find(text, allowed=allowed) == [], f"{row['title']} {where}"
         assert {note.split(" ")[0] for note in release.masked} <= {"姓名", ID, MOBILE}, release.masked
+
+
+@pytest.mark.parametrize("text, local", [("被执行人联系电话：23881234。", "23881234"),
+                                         ("其电话 2388 1234，", "2388 1234"),
+                                         ("座机号码：8123456", "8123456")])
+def test_a_local_landline_after_a_phone_word_is_found_and_masked(text: str, local: str) -> None:
+    assert [f.kind for f in redact.find(text, allowed=COURT_NUMBERS)] == ["固定电话"]
+    masked = redact.mask({"facts": text}, parties_text="", keep_debtor_names=False, allowed=COURT_NUMBERS)
+    assert local not in masked.texts["facts"] and redact.PLACEHOLDER in masked.texts["facts"]
+
+
+def test_the_courts_own_local_number_after_a_phone_word_stays() -> None:
+    contact = "联系人：高琼芳　电话：23300000"
+    assert redact.find(contact, allowed=redact.own_numbers(contact)) == []
