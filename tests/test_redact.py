@@ -709,3 +709,12 @@ def test_every_draft_of_the_demo_passes_the_fact_check(demo: DemoRun) -> None:
     with Ledger(demo.workspace.ledger) as ledger:
         failing = {d: ledger.review_of(ledger.draft(d)).get("checks") for d in demo.drafted}
     assert {d: c for d, c in failing.items() if c} == {}
+
+
+def test_debtors_of_the_demo_who_left_the_list_are_in_no_channel_version(demo: DemoRun) -> None:
+    files = list((demo.workspace.root / "outbox" / "channels").rglob("*.*"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        for person in DEMO_REMOVED_DEBTORS:
+            assert person not in text, f"{path.name}: {person}"

@@ -518,3 +518,31 @@ def test_the_fact_check_catches_a_result_or_a_person_a_template_invents(workspac
     assert run_copy(copy, workspace, "pull").returncode == 0
     assert run_copy(copy, workspace, "draft").returncode == 0
     assert "未通过事实核对" in run_copy(copy, workspace, "status").stdout
+
+
+def test_notes_stay_internal_from_the_workbook_to_the_media(workspace: Workspace) -> None:
+    """End to end: the draft mail shows the office the note-like sentence and the 内部备注; no media copy has either."""
+    media = [{"outlet": "《法制时报》", "contact": "郑丽华", "email": "news@fzsb.example", "kinds": "全部",
+              "enabled": "是"}]
+    workspace.make_workbook([material(outcome="当场履行28万元。建议作为本周重点稿件推送。",
+                                      note="申请执行人不愿接受采访")], media=media)
+    jobs.pull(workspace.settings)
+    [draft_id] = publishing.draft(workspace.settings).drafted
+    [draft_mail] = (workspace.root / "outbox").glob(f"*-draft-{draft_id}-*.eml")
+    office = BytesParser(policy=policy.default).parsebytes(draft_mail.read_bytes()).get_body(("plain",)).get_content()
+    assert "建议作为本周重点稿件推送。" in office.split("稿件正文")[0]
+    assert "申请执行人不愿接受采访" in office
+
+    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    publishing.publish(workspace.settings)
+    outgoing = [*(workspace.root / "outbox").glob("*-release-*.eml"), *(workspace.root / "outbox").glob("*-network-*.eml"),
+                *(workspace.root / "outbox" / "channels").rglob("*.*")]
+    assert any(p.suffix == ".eml" for p in outgoing)
+    for path in outgoing:
+        if path.suffix == ".eml":
+            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            words = "\n".join(part.get_content() for part in message.walk()
+                              if part.get_content_type() in ("text/plain", "text/html"))
+        else:
+            words = path.read_text(encoding="utf-8-sig")
+        assert "重点稿件" not in words and "不愿接受采访" not in words, path.name
