@@ -332,6 +332,26 @@ def _local_phone_hits(text: str, allow: frozenset[str]) -> Iterator[_Hit]:
             yield _Hit(match.start(1), match.end(1), "固定电话")
 
 
+# OCR reads 0 as O and 1 as l or I: a run of digits with such letters among them, standing apart from
+# any Latin word, is read as the number it was (l3907561234, 460003l98805121234).
+_OCR_RUN = re.compile(r"(?<![A-Za-z0-9０-９])[0-9OoIl](?:[ \u3000\-]?[0-9OoIl]){10,19}(?:[ \u3000\-]?[Xx])?"
+                      r"(?![A-Za-z0-9０-９])")
+_OCR_DIGITS = str.maketrans("OoIl", "0011")
+
+
+def _ocr_hits(text: str, allow: frozenset[str]) -> Iterator[_Hit]:
+    for match in _OCR_RUN.finditer(text):
+        run = match.group()
+        letters = sum(run.count(c) for c in "OoIl")
+        digits = sum(c.isdigit() for c in run)
+        if not letters or digits < 8:
+            continue
+        read = run.translate(_OCR_DIGITS)
+        kind = classify(read)
+        if kind and _digits(read) not in allow:
+            yield _Hit(match.start(), match.end(), kind)
+
+
 def _plate_hits(text: str) -> Iterator[_Hit]:
     for match in _PLATE.finditer(text):
         yield _Hit(match.start(), match.end(), "车牌号", match.group(1) + "×××××")
@@ -360,6 +380,8 @@ def _hits(text: str, allow: frozenset[str], *, masking: bool) -> list[_Hit]:
     address, wherever it holds a house number.
     """
     hits = [*_number_hits(text, allow), *_local_phone_hits(text, allow), *_plate_hits(text)]
+    if any(c in text for c in "OoIl"):
+        hits += _ocr_hits(text, allow)
     for start, end, keep in _addresses(text):
         if masking:
             rest = text[keep:end]

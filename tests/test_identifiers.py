@@ -518,3 +518,19 @@ def test_a_local_landline_after_a_phone_word_is_found_and_masked(text: str, loca
 def test_the_courts_own_local_number_after_a_phone_word_stays() -> None:
     contact = "联系人：高琼芳　电话：23300000"
     assert redact.find(contact, allowed=redact.own_numbers(contact)) == []
+
+
+OCR_FORMS = ["手机139O7561234", "1390756I234", "l3907561234", "139 O756 1234", "身份证号460003l98805121234",
+             "身份证号：460003 1988 O512 1234", "46000319880512l234", "460OO3198805121234", "6222O21234567890123"]
+
+
+@pytest.mark.parametrize("text", OCR_FORMS)
+def test_a_number_read_by_ocr_with_letters_for_digits_is_found_and_masked_whole(text: str) -> None:
+    assert redact.find(text, allowed=COURT_NUMBERS)
+    masked = redact.mask({"facts": text}, parties_text="", keep_debtor_names=False, allowed=COURT_NUMBERS).texts["facts"]
+    assert not re.search(r"[0-9OoIl]{3}", masked.replace("×", "")), masked
+
+
+@pytest.mark.parametrize("text", ["COVID-19 2026", "Model3", "iPhone15 Pro Max 256G", "ISO 9001"])
+def test_latin_words_beside_numbers_are_not_read_as_ocr_digits(text: str) -> None:
+    assert redact.find(text, allowed=COURT_NUMBERS) == []
