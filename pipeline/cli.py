@@ -1,6 +1,6 @@
 """The command line: one small function per command, errors become exits here only.
 
-Exit codes (DESIGN.md): 0 ok, 1 a job failed and said why, 2 bad usage or
+Exit codes (docs/architecture.md): 0 ok, 1 a job failed and said why, 2 bad usage or
 bad config.
 """
 

@@ -1,9 +1,10 @@
 """Load the TOML configuration and validate it into typed settings.
 
-The file is the contract of DESIGN.md. Validation happens once, at load:
-an unknown key, a wrong type or a missing value raises :class:`ConfigError`
-naming the file and the key, so that a mistyped setting can never lie
-dormant until the job that reads it fires at 08:30 on a Monday.
+The file follows the configuration contract of docs/architecture.md.
+Validation happens once, at load: an unknown key, a wrong type or a missing
+value raises :class:`ConfigError` naming the file and the key, so that a
+mistyped setting can never lie dormant until the job that reads it fires at
+08:30 on a Monday.
 
 Relative paths resolve against the folder of the config file.
 """

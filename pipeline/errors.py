@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class PipelineError(Exception):
-    """A failure the user can act on; ``exit_code`` follows DESIGN.md."""
+    """A failure the user can act on; ``exit_code`` follows docs/architecture.md."""
 
     exit_code = 1
 

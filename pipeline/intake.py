@@ -2,7 +2,7 @@
 
 A pure function over plain data. Every 素材 row with content ends either as
 an accepted submission with an ID in 编号, or with its problems in 状态 —
-never skipped silently (DESIGN.md, invariants). Identity survives inserted,
+never skipped silently (docs/architecture.md, invariants). Identity survives inserted,
 deleted and sorted rows because the ID travels in the row itself; a row whose
 ID cell was cleared is recognised by its content and gets its old ID back.
 """

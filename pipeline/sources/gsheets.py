@@ -305,7 +305,7 @@ def protection_warnings(sheets: Sequence[SheetInfo], account: str) -> list[str]:
     """Warnings (Chinese) when 审核 or 媒体 is editable by everyone with access to the sheet.
 
     Approval is the office's decision alone, and media recipients come
-    only from the 媒体 tab (DESIGN.md, invariants): each of these tabs
+    only from the 媒体 tab (docs/architecture.md, invariants): each of these tabs
     should be protected as a whole, editable by the office and by the
     service account (which writes 状态 there). A protection that only
     shows a warning stops nobody.
