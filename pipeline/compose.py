@@ -31,7 +31,7 @@ from typing import Any
 
 from . import factcheck, names, redact
 from .config import Settings
-from .render import COURT, DATE_TOKEN, FOOTER, LAW, TEAM, exact_amount, render_file
+from .render import COURT, DATE_TOKEN, FOOTER, LAW, TEAM, exact_amount, mark, render_file
 
 _MARKS = {TEAM[0]: "team", COURT[0]: "court", LAW[0]: "law", FOOTER[0]: "footer"}
 _CLOSERS = {TEAM[1], COURT[1], LAW[1], FOOTER[1]}
@@ -128,12 +128,6 @@ def case_noun(case_number: str) -> tuple[str, bool, bool]:
     return ("案件" if case_number else "", False, False)
 
 
-def _mark(value: str, marks: tuple[str, str]) -> str:
-    """``value`` between ``marks``; blank stays "" so that a template's ``{% if %}`` sees it blank."""
-    value = value.strip()
-    return f"{marks[0]}{value}{marks[1]}" if value else ""
-
-
 def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, settings: Settings, unit: str = "") -> Release:
     """Mask the material, render its release and check it against the row.
 
@@ -151,15 +145,15 @@ def compose(fields: Mapping[str, str], *, kind: str, draft_id: str, settings: Se
     noun, enforcement, criminal = case_noun(fields.get("case_number", ""))
     amount = exact_amount(fields.get("amount", ""))
     outward = unit.strip() or f"{court.name}执行局"
-    release = {"kind": kind, "headline": _mark(texts["title"], TEAM), "unit": _mark(outward, COURT),
-               "case_number": _mark(fields.get("case_number", ""), TEAM), "case_noun": noun,
+    release = {"kind": kind, "headline": mark(texts["title"], TEAM), "unit": mark(outward, COURT),
+               "case_number": mark(fields.get("case_number", ""), TEAM), "case_noun": noun,
                "enforcement": enforcement, "criminal": criminal,
-               "parties": _mark(texts["parties"], TEAM), "facts": _mark(texts["facts"], TEAM),
-               "process": _mark(texts["process"], TEAM), "outcome": _mark(texts["outcome"], TEAM),
+               "parties": mark(texts["parties"], TEAM), "facts": mark(texts["facts"], TEAM),
+               "process": mark(texts["process"], TEAM), "outcome": mark(texts["outcome"], TEAM),
                "closure": fields.get("closure", ""), "listing": fields.get("listing", ""),
-               "amount": _mark(amount, TEAM),
+               "amount": mark(amount, TEAM),
                "inability": fields.get("inability", ""), "date": DATE_TOKEN, "draft_id": draft_id}
-    court_context = {k: _mark(v.strip(), COURT) for k, v in court.as_context().items()}
+    court_context = {k: mark(v.strip(), COURT) for k, v in court.as_context().items()}
     marked = render_file(f"releases/{kind}.txt", {"court": court_context, "release": release})
     headline, paragraphs = parse(marked)
     text = _ANY_MARK.sub("", marked).strip("\n") + "\n"

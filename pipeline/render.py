@@ -38,11 +38,10 @@ class RenderError(PipelineError):
 TEAM, COURT, LAW, FOOTER = ("\ue000", "\ue001"), ("\ue002", "\ue003"), ("\ue004", "\ue005"), ("\ue006", "\ue007")
 
 
-def _marked(marks: tuple[str, str]):
-    def mark(value: Any) -> str:
-        value = str(value)
-        return f"{marks[0]}{value}{marks[1]}" if value else value
-    return mark
+def mark(value: Any, marks: tuple[str, str]) -> str:
+    """``value`` between ``marks``; blank stays "" so that a template's ``{% if %}`` sees it blank."""
+    value = str(value).strip()
+    return f"{marks[0]}{value}{marks[1]}" if value else ""
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,8 @@ def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
     )
     env.filters["cn_date"] = cn_date
     env.filters["cn_amount"] = cn_amount
-    env.filters["law"] = _marked(LAW)           # {{ text|law }}: the fixed legal text of a release
-    env.filters["footer"] = _marked(FOOTER)     # {% filter footer %}: the release's footer lines
+    env.filters["law"] = lambda value: mark(value, LAW)         # {{ text|law }}: a release's fixed legal text
+    env.filters["footer"] = lambda value: mark(value, FOOTER)   # {% filter footer %}: its footer lines
     return env
 
 
