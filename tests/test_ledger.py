@@ -20,7 +20,8 @@ def as_first_release(path) -> None:
     with sqlite3.connect(path) as db:
         for table in ("channel_versions", "briefs", "invitations"):
             db.execute(f"DROP TABLE {table}")
-        for table, column in (("drafts", "release_date"), ("drafts", "review"), ("teams", "outward")):
+        for table, column in (("drafts", "release_date"), ("drafts", "review"), ("teams", "outward"),
+                              ("deliveries", "claimed_by")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 1")
 

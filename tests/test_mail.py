@@ -392,7 +392,7 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_not_resent(workspa
     item = outgoing()
     sender.queue(ledger, [item], period="2026-11-26", at=AT)
     with ledger.transaction():            # the crashed process got this far and no further
-        ledger.mark_sending(item.key, item.recipient, message_id(item.key, SENDER), AT)
+        assert ledger.claim(item.key, item.recipient, message_id(item.key, SENDER), AT, "4242@crashed")
 
     report = sender.flush(settings, ledger, at=LATER)
 

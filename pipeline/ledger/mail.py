@@ -71,13 +71,20 @@ class MailStore:
                                  row["html"], attachments, name=row["name"]), row))
         return out
 
-    def mark_sending(self, key: str, recipient: str, message_id: str, at: datetime) -> None:
-        """Committed before the transport is called: a crash mid-send leaves 'sending', never 'queued'."""
-        self.db.execute(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, message_id = ?, updated_at = ? "
-            "WHERE key = ? AND recipient = ?",
-            (message_id, at.isoformat(), key, recipient),
+    def claim(self, key: str, recipient: str, message_id: str, at: datetime, claimant: str) -> bool:
+        """Mark a delivery 'sending' for ``claimant`` if it is still due; False if another sender has it.
+
+        A compare-and-set inside the caller's write transaction (SQLite serialises writers), so of two
+        processes that both read the delivery as due, exactly one claims it. Committed before the
+        transport is called: a crash mid-send leaves 'sending', never 'queued'.
+        """
+        claimed = self.db.execute(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, message_id = ?, updated_at = ?, "
+            "claimed_by = ? WHERE key = ? AND recipient = ? "
+            "AND (state = 'queued' OR (state = 'temporary' AND next_attempt_at <= ?))",
+            (message_id, at.isoformat(), claimant, key, recipient, at.isoformat()),
         )
+        return claimed.rowcount == 1
 
     def save_delivery_result(self, key: str, recipient: str, state: str, detail: str, at: datetime,
                              retry_at: datetime | None = None) -> None:

@@ -219,6 +219,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE drafts ADD COLUMN review TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE teams ADD COLUMN outward TEXT NOT NULL DEFAULT '';
     """,
+    # 4: at most once, whoever sends: a delivery is claimed by one process (who: pid@host).
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

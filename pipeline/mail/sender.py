@@ -12,6 +12,8 @@ behind, which the next flush turns into ``unknown`` for a person to decide
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -33,6 +35,7 @@ class FlushReport:
     blocked: list[tuple[mime.Outgoing, str]] = field(default_factory=list)
     interrupted: int = 0
     abandoned: int = 0
+    claimed: int = 0          # deliveries another sender (process) claimed first, and sends
     stopped: bool = False     # a stop was requested: the rest wait for the next run
     error: str = ""           # the transport could not work at all this time
 
@@ -127,10 +130,15 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
                     last_send = time.monotonic()
                     what = outgoing.key.partition("/")[2].replace("/", "-")
                     name = f"{at:%Y%m%d-%H%M%S}-{outgoing.purpose}-{what}-{outgoing.recipient}"
-                    result = session.deliver(
-                        sender, outgoing.recipient, ready.data, name,
-                        handover=lambda o=outgoing, r=ready: outcomes.save_with_sending(o, r.message_id),
-                        meanwhile=lambda after=index + 1: prepare_ahead(after))
+                    try:
+                        result = session.deliver(
+                            sender, outgoing.recipient, ready.data, name,
+                            handover=lambda o=outgoing, r=ready: outcomes.save_with_sending(o, r.message_id),
+                            meanwhile=lambda after=index + 1: prepare_ahead(after))
+                    except Claimed:
+                        report.claimed += 1             # another sender has it: it sends it, once
+                        handled.add((outgoing.key, outgoing.recipient))
+                        continue
                     outcomes.add(outgoing, row, result)
                     handled.add((outgoing.key, outgoing.recipient))
                     report.results.append((outgoing, result))
@@ -150,6 +158,15 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
             ledger.audit(at, "mail", "transport-failed", transport.describe(), error=str(exc))
     log.info("flush: %s", dict(report.counts))
     return report
+
+
+def claimant() -> str:
+    """Who claims a delivery: this process on this machine (the ledger records it beside 'sending')."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+class Claimed(Exception):
+    """Another sender claimed the delivery between our reading it and our sending it: not ours to send."""
 
 
 @dataclass(frozen=True)
@@ -199,10 +216,13 @@ class _Outcomes:
         self.waiting.clear()
 
     def save_with_sending(self, outgoing: mime.Outgoing, message_id: str) -> None:
-        """Committed before the server can see the message: a crash from here on leaves 'sending', never 'queued'."""
+        """Committed before the server can see the message: a crash from here on leaves 'sending', never
+        'queued'. Raises :class:`Claimed` when another sender (the scheduler, a clerk's command) has it."""
         with self.ledger.transaction():
             self.save()
-            self.ledger.mark_sending(outgoing.key, outgoing.recipient, message_id, self.at)
+            claimed = self.ledger.claim(outgoing.key, outgoing.recipient, message_id, self.at, claimant())
+        if not claimed:
+            raise Claimed(outgoing.key, outgoing.recipient)
 
 
 def _record_block(ledger: Ledger, outgoing: mime.Outgoing, reason: str, at: datetime) -> None:
