@@ -7,6 +7,7 @@ bad config.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import sys
@@ -87,13 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     approve = commands.add_parser("approve", help="审核通过一篇稿件或一封邀请函")
     approve.add_argument("draft_id", metavar="DRAFT_ID",
                          help="如 D-2026-000045 或 D-2026-000045-v2；邀请函如 I-2026-000003")
-    approve.add_argument("--by", default="命令行", metavar="NAME", help="审核人")
+    approve.add_argument("--by", default="", metavar="NAME", help="审核人：配置 [review] reviewers 中的宣传办成员（必填）")
     approve.set_defaults(handler=cmd_approve)
 
     reject = commands.add_parser("reject", help="退回一篇稿件或一封邀请函")
     reject.add_argument("draft_id", metavar="DRAFT_ID")
     reject.add_argument("--reason", required=True, metavar="TEXT", help="退回理由")
-    reject.add_argument("--by", default="命令行", metavar="NAME", help="审核人")
+    reject.add_argument("--by", default="", metavar="NAME", help="审核人：配置 [review] reviewers 中的宣传办成员（必填）")
     reject.set_defaults(handler=cmd_reject)
 
     publish = commands.add_parser("publish", help="把已通过的稿件发给订阅该类别的媒体（每家一次）")
@@ -209,24 +210,43 @@ def cmd_draft(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _reviewer(settings, name: str) -> tuple[str, str]:
+    """The listed office member the command line acts for, and where the decision came from
+    (the command line and the operating-system account that ran it): approval is the office's alone."""
+    name = name.strip()
+    listed = "、".join(settings.review.reviewers)
+    if not name:
+        raise UsageError(f"请用 --by 写明审核人（宣传办成员：{listed}）")
+    if name not in settings.review.reviewers:
+        raise UsageError(f"{name} 不是登记的审核人（宣传办成员：{listed}；名单在配置文件 [review] reviewers 中）")
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):            # no name for this account (a container, a service without HOME)
+        account = str(os.getuid()) if hasattr(os, "getuid") else ""
+    return name, f"cli:{account}" if account else "cli"
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     item_id = normalize.draft_id(args.draft_id)
+    by, source = _reviewer(settings, args.by)
     if is_invitation(item_id):
-        print(invitations.review_invitation(settings, item_id, "通过", reviewer=args.by))
+        print(invitations.review_invitation(settings, item_id, "通过", reviewer=by, source=source))
     else:
-        publishing.review(settings, item_id, "通过", reviewer=args.by)
-        print(f"{item_id} 已通过审核（{args.by}）；运行 python run.py publish 发往媒体。")
+        publishing.review(settings, item_id, "通过", reviewer=by, source=source)
+        print(f"{item_id} 已通过审核（{by}）；运行 python run.py publish 发往媒体。")
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
     settings = _settings(args)
     item_id = normalize.draft_id(args.draft_id)
+    by, source = _reviewer(settings, args.by)
     if is_invitation(item_id):
-        print(invitations.review_invitation(settings, item_id, "退回", reviewer=args.by, comment=args.reason))
+        print(invitations.review_invitation(settings, item_id, "退回", reviewer=by, comment=args.reason,
+                                            source=source))
     else:
-        publishing.review(settings, item_id, "退回", reviewer=args.by, comment=args.reason)
+        publishing.review(settings, item_id, "退回", reviewer=by, comment=args.reason, source=source)
         print(f"{item_id} 已退回：{args.reason}")
     return 0
 

@@ -310,14 +310,14 @@ def invitation_states(ledger: Ledger) -> dict[str, tuple[str, str]]:
 
 
 def review_invitation(settings: Settings, invitation_id: str, decision: str, *, reviewer: str,
-                      comment: str = "") -> str:
+                      comment: str = "", source: str = "cli") -> str:
     """``approve`` / ``reject`` of an invitation from the command line; returns what happens next, in Chinese."""
     at = clock.now(settings.timezone)
     invitation_id = normalize.draft_id(invitation_id)
     with Ledger(settings.ledger.path) as ledger:
         withdraw_stale_invitations(ledger, at)
         with ledger.transaction():
-            decide_invitation(ledger, invitation_id, decision, reviewer, comment, source="cli", at=at)
+            decide_invitation(ledger, invitation_id, decision, reviewer, comment, source=source, at=at)
     if decision == "退回":
         return f"邀请函 {invitation_id} 已退回，不会发出"
     deputies = settings.deputies.addresses

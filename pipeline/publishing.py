@@ -299,13 +299,14 @@ def decide(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment:
     ledger.audit(at, "review", state, draft_id, reviewer=reviewer, source=source, comment=comment)
 
 
-def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, comment: str = "") -> None:
-    """``approve`` / ``reject`` from the command line."""
+def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, comment: str = "",
+           source: str = "cli") -> None:
+    """``approve`` / ``reject`` from the command line (``source``: the command line and its OS account)."""
     at = clock.now(settings.timezone)
     with Ledger(settings.ledger.path) as ledger:
         withdraw_stale(ledger, at)
         with ledger.transaction():
-            decide(ledger, normalize.draft_id(draft_id), decision, reviewer, comment, source="cli", at=at)
+            decide(ledger, normalize.draft_id(draft_id), decision, reviewer, comment, source=source, at=at)
 
 
 # --- publishing -------------------------------------------------------------------

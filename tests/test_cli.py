@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
+
 import openpyxl
+import pytest
 
 from pipeline.layout import SUBMISSIONS, TABS
+from pipeline.ledger import Ledger
 
 from conftest import Workspace, material
 
@@ -143,7 +147,7 @@ def test_the_demo_cycle_drafts_an_invitation_that_approve_sends_to_the_deputies(
 def test_status_lists_the_channels_still_to_post_until_they_are_marked(workspace: Workspace) -> None:
     workspace.cli("init", "--demo", check=True)
     workspace.cli("once", check=True)
-    workspace.cli("approve", "D-2026-000002", check=True)
+    workspace.cli("approve", "D-2026-000002", "--by", "符贤", check=True)
     workspace.cli("publish", check=True)
     assert "D-2026-000002" in workspace.cli("status", check=True).stdout.partition("发布渠道待发")[2]
 
@@ -164,3 +168,25 @@ def test_the_brief_command_previews_last_months_brief_and_refuses_a_bad_month(wo
     assert "执行工作简报（2026年第1期）" in preview.stdout          # the year's first: none was sent before
     assert bad.returncode == 2 and "--month" in bad.stderr
     assert not list(workspace.settings.mail.outbox.glob("*-brief-*"))
+
+
+@pytest.mark.parametrize("by, says", [((), "请用 --by 写明审核人"), (("--by", "张三"), "张三 不是登记的审核人"),
+                                      (("--by", "命令行"), "命令行 不是登记的审核人")],
+                         ids=["no reviewer", "not a reviewer", "the old default"])
+def test_only_a_listed_reviewer_can_approve_or_reject_from_the_command_line(workspace: Workspace, by, says) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("once", check=True)
+    for command in (("approve", "D-2026-000001"), ("reject", "D-2026-000001", "--reason", "不妥")):
+        refused = workspace.cli(*command, *by)
+        assert refused.returncode == 2 and says in refused.stderr and "Traceback" not in refused.stderr
+    with Ledger(workspace.ledger) as ledger:
+        assert ledger.draft("D-2026-000001")["state"] == "pending"
+
+
+def test_a_decision_from_the_command_line_records_the_account_that_ran_it(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("once", check=True)
+    workspace.cli("approve", "D-2026-000001", "--by", "符贤", check=True)
+    with Ledger(workspace.ledger) as ledger:
+        [decision] = ledger.decisions("D-2026-000001")
+    assert decision["reviewer"] == "符贤" and decision["source"] == f"cli:{getpass.getuser()}"
