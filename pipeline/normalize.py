@@ -20,7 +20,13 @@ class Invalid(ValueError):
     """A cell value that cannot be understood; ``str()`` is the 状态 message."""
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\ufeff]")
+# Characters no one reads and some tools misread: controls, zero-width characters, bidi overrides (which
+# turn a file name's end around), and non-characters (U+FFFE, U+FFFF, U+FDD0…, which mail cannot carry).
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff"
+                       "\ufdd0-\ufdef\ufffe\uffff]")
+_CONTROL = INVISIBLE
+# Excel writes a character it cannot keep in XML as _xHHHH_ (_x000D_ for a CR); _x005F_ escapes an underscore.
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _SPACES = re.compile(r"[\s\u3000]+")
 
 
@@ -31,14 +37,15 @@ def text(value: object) -> str:
     """
     if value is None:
         return ""
-    if isinstance(value, str) and value.isprintable():
+    if isinstance(value, str) and value.isprintable() and "_x" not in value:
         return value.strip()        # nothing below would change it: the common case, taken fast
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="minutes")
+    result = _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(value))
     # A no-break space (pasted from web pages and WeChat) is an ordinary space here.
-    result = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    result = result.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     return _CONTROL.sub("", result).strip()
 
 

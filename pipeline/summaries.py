@@ -104,11 +104,27 @@ def _obligations(ledger: Ledger, weeks: list[str], start: date, end: date, tz: Z
     return out
 
 
+# A cell a spreadsheet would run as a formula (OWASP: CSV injection): = + - @, or a tab or CR first.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _SafeWriter:
+    """A csv writer whose text cells can never be read as a formula: such a cell gets a leading '
+    (Excel and WPS show the text as typed). Numbers are written as numbers."""
+
+    def __init__(self, writer) -> None:
+        self.writer = writer
+
+    def writerow(self, row: list[object]) -> None:
+        self.writer.writerow([f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA_START) else cell
+                              for cell in row])
+
+
 def to_csv(figures: Figures) -> bytes:
     """The figures as CSV in long form (section, item, measure, value), UTF-8 with a BOM
     so that Excel and WPS open the Chinese right."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = _SafeWriter(csv.writer(buffer))
     writer.writerow(["部分", "项目", "指标", "数值"])
     for row in figures.teams:
         for kind in figures.kinds:

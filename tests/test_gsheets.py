@@ -24,6 +24,8 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
+from email import policy as email_policy
+from email.parser import BytesParser
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -810,3 +812,25 @@ def test_the_same_hostile_input_gives_the_same_ledger_and_write_back_on_both_bac
     assert sheets_ledger == xlsx_ledger
     assert sheets_tabs == xlsx_tabs
 
+
+
+def test_non_characters_and_bidi_overrides_from_a_sheet_stop_no_release(sheet) -> None:
+    """U+FFFE, U+FFFF and a right-to-left override can come through the Sheets API: they are dropped
+    at intake, and no subject, file name or body carries them."""
+    from pipeline import publishing
+    title = "被执行人主动履行\ufffe\uffff 28万元\u202egpj.exe"
+    media = [{"outlet": "《法制时报》", "contact": "", "email": "news@fzsb.example", "kinds": "全部", "enabled": "是"}]
+    sheet.load([{**material(title=title), "submitted_at": "2026-11-24 09:30"}], media=media)
+    sheet.pull()
+    [draft_id] = publishing.draft(sheet.settings).drafted
+    publishing.review(sheet.settings, draft_id, "通过", reviewer="符贤")
+    run = publishing.publish(sheet.settings)
+    assert run.published == [draft_id] and run.report.counts["sent"] >= 1
+    mail = list(sheet.settings.mail.outbox.glob("*.eml"))
+    assert any("-release-" in path.name for path in mail)
+    for path in mail:
+        message = BytesParser(policy=email_policy.default).parsebytes(path.read_bytes())
+        seen = str(message["Subject"]) + "".join(
+            (part.get_filename() or "") + (part.get_content() if part.get_content_type().startswith("text/") else "")
+            for part in message.walk() if not part.is_multipart())
+        assert not any(char in seen for char in "\ufffe\uffff\u202e"), path.name

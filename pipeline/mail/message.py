@@ -36,6 +36,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote
 
 from .. import normalize
+from ..normalize import INVISIBLE
 from ..errors import PipelineError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
@@ -95,8 +96,9 @@ class Outgoing:
 
 
 def clean_header(value: str) -> str:
-    """A header-safe value: control characters (CR and LF first) become one space."""
-    return _CONTROL.sub(" ", value).strip()
+    """A header-safe value: control characters (CR and LF first) become one space; bidi overrides,
+    zero-width characters and non-characters go (a subject or a file name shows what it says)."""
+    return _CONTROL.sub(" ", INVISIBLE.sub("", value)).strip()
 
 
 @functools.lru_cache(maxsize=256)
@@ -174,6 +176,11 @@ def message_id(key: str, sender: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+def _visible(text: str) -> str:
+    """A body without bidi overrides, zero-width characters and non-characters (line breaks kept)."""
+    return INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")) if not text.isprintable() else text
+
+
 def build(outgoing: Outgoing, *, sender: str, now: datetime) -> MIMEMultipart:
     """The complete message for ``outgoing``; ``now`` must be aware (Date carries its offset)."""
     if now.tzinfo is None:
@@ -182,8 +189,8 @@ def build(outgoing: Outgoing, *, sender: str, now: datetime) -> MIMEMultipart:
     # naming them spares the generator a search of the whole message for a free one.
     tag = hashlib.sha256(f"{outgoing.key}\0{outgoing.recipient}".encode("utf-8")).hexdigest()[:24]
     body = MIMEMultipart("alternative", boundary=f"=_alt.{tag}_", policy=policy.compat32)
-    body.attach(_Text(outgoing.text, "plain"))
-    body.attach(_Text(outgoing.html, "html"))
+    body.attach(_Text(_visible(outgoing.text), "plain"))
+    body.attach(_Text(_visible(outgoing.html), "html"))
     if outgoing.attachments:
         message = MIMEMultipart("mixed", boundary=f"=_mix.{tag}_", policy=policy.compat32)
         message.attach(body)
