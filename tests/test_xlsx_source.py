@@ -12,6 +12,7 @@ import os
 import random
 import re
 import stat
+import time
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -21,7 +22,7 @@ import pytest
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 
-from conftest import material
+from conftest import Workspace, material
 from pipeline import jobs
 from pipeline.errors import SourceBusy, SourceChanged, SourceError
 from pipeline.layout import SUBMISSIONS
@@ -509,3 +510,33 @@ def test_cells_written_in_place_read_back_as_openpyxl_would_have_written_them(tm
     styled = {(s.title, c.row, c.column) for s in sheets for r in s.iter_rows() for c in r if c.font.b}
     assert styled <= {(s.title, c.row, c.column) for s in reread.worksheets for r in s.iter_rows() for c in r
                       if c.font.b}
+
+
+def test_a_read_only_workbook_is_never_replaced(workspace: Workspace) -> None:
+    """chmod 444 (or Windows' read-only attribute): the pull says so, records nothing, changes nothing."""
+    workspace.make_workbook([material()])
+    workspace.workbook.chmod(0o444)
+    before = workspace.workbook.read_bytes()
+    try:
+        result = workspace.cli("pull")
+        assert result.returncode == 1 and "只读" in result.stderr and "Traceback" not in result.stderr
+        assert workspace.workbook.read_bytes() == before
+        assert stat.S_IMODE(workspace.workbook.stat().st_mode) == 0o444
+        with Ledger(workspace.ledger) as ledger:
+            assert ledger.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
+    finally:
+        workspace.workbook.chmod(0o644)
+    assert workspace.cli("pull").returncode == 0          # writable again: the next cycle writes back
+
+
+def test_a_temporary_copy_a_killed_run_left_is_removed_by_the_next_write_back(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    old = workspace.workbook.parent / ".~pipeline-killed.xlsx"
+    old.write_bytes(b"x" * 1024)
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    fresh = workspace.workbook.parent / ".~pipeline-running.xlsx"
+    fresh.write_bytes(b"y")
+
+    assert workspace.cli("pull").returncode == 0
+
+    assert not old.exists() and fresh.exists()           # another run's copy in progress is left alone

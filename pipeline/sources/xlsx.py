@@ -17,7 +17,9 @@ import io
 import logging
 import os
 import shutil
+import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +34,9 @@ from . import CellUpdate, SheetData, TabData
 from .xlsx_cells import Unsupported, write_cells
 
 log = logging.getLogger(__name__)
+# The temporary copy a write-back makes beside the workbook, and how old one must be to be a leftover.
+TEMP_PREFIX = ".~pipeline-"
+STALE_TEMPORARY = 3600.0
 
 _UNREADABLE = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, EOFError, OSError)
 
@@ -119,8 +124,20 @@ class XlsxSource:
         return out.getvalue()
 
     def _replace(self, data: bytes) -> None:
-        """Write beside the target, then rename over it: readers never see half a file."""
-        handle, temp = tempfile.mkstemp(prefix=".~pipeline-", suffix=".xlsx", dir=self.path.parent)
+        """Write beside the target, then rename over it: readers never see half a file.
+
+        A workbook marked read-only is never replaced (a rename would not ask the file, only its
+        folder); temporary copies a killed run left behind are removed first.
+        """
+        try:
+            writable = bool(self.path.stat().st_mode & stat.S_IWUSR)
+        except OSError as exc:
+            raise SourceError(f"{self.path}: 无法读取工作簿的属性（{exc.strerror}），下一轮将重试") from None
+        if not writable:
+            raise SourceError(f"{self.path}: 工作簿是只读文件，系统不会改写它；编号和状态暂不写回。"
+                              "请取消该文件的只读属性，下一轮将写回")
+        self._remove_stale_temporaries()
+        handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".xlsx", dir=self.path.parent)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
@@ -135,6 +152,17 @@ class XlsxSource:
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary copies (``.~pipeline-*.xlsx``) older than a run can take: a killed run's leftovers."""
+        cutoff = time.time() - STALE_TEMPORARY
+        for leftover in self.path.parent.glob(f"{TEMP_PREFIX}*.xlsx"):
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+                    log.info("removed %s, left by an interrupted run", leftover)
+            except OSError:
+                pass                               # another run's, or gone already: not ours to insist
 
     def lock_holder(self) -> str | None:
         """Who has the workbook open, judging by the office suites' lock files."""
