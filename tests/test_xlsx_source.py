@@ -540,3 +540,35 @@ def test_a_temporary_copy_a_killed_run_left_is_removed_by_the_next_write_back(wo
     assert workspace.cli("pull").returncode == 0
 
     assert not old.exists() and fresh.exists()           # another run's copy in progress is left alone
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_workbook_damaged_anywhere_gives_a_message_not_a_traceback(workspace: Workspace, seed: int) -> None:
+    workspace.make_workbook([material(), material(case_number="（2026）琼9003执1235号", title="另一篇")])
+    data = bytearray(workspace.workbook.read_bytes())
+    rng = random.Random(seed)
+    for _ in range(20):
+        position = rng.randrange(200, len(data) - 200)
+        data[position] ^= 0xFF
+    workspace.workbook.write_bytes(bytes(data))
+
+    result = workspace.cli("pull")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "工作簿" in result.stderr and "下一轮将重试" in result.stderr
+    assert workspace.workbook.read_bytes() == bytes(data)
+
+
+def test_control_characters_in_the_sheet_xml_give_a_message_not_a_traceback(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    with zipfile.ZipFile(workspace.workbook) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = next(name for name in parts if name.startswith("xl/worksheets/sheet"))
+    parts[sheet] = parts[sheet].replace(b"<c ", b"\x01<c ", 1)
+    with zipfile.ZipFile(workspace.workbook, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+
+    result = workspace.cli("pull")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "无法解析" in result.stderr

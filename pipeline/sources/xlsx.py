@@ -18,9 +18,11 @@ import logging
 import os
 import shutil
 import stat
+import struct
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
@@ -38,7 +40,11 @@ log = logging.getLogger(__name__)
 TEMP_PREFIX = ".~pipeline-"
 STALE_TEMPORARY = 3600.0
 
-_UNREADABLE = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, EOFError, OSError)
+# What a damaged or half-synced workbook raises while it is read: a broken zip, a damaged deflate stream
+# (zlib.error), XML that does not parse (control characters in a sheet), a missing part, a zip entry of a
+# method or version zipfile does not know (NotImplementedError, a RuntimeError), a garbled header (struct).
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, InvalidFileException, KeyError, ValueError,
+               EOFError, OSError, RuntimeError, struct.error)
 
 
 class XlsxSource:
@@ -107,7 +113,7 @@ class XlsxSource:
         except Unsupported as exc:
             log.info("%s: editing the cells in place is not possible (%s); saving through openpyxl", self.path, exc)
             result = self._through_openpyxl(data, updates)
-        except _UNREADABLE + (ElementTree.ParseError,) as exc:
+        except _UNREADABLE as exc:
             raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
         self._replace(result)
         log.info("wrote %d cells to %s", len(updates), self.path)
