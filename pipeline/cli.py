@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import sqlite3
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from . import (__version__, brief, clock, config, decisions, invitations, jobs, 
                scaffold, scheduler, shutdown, timetable)
 from .errors import PipelineError, UsageError
 from .model import CHANNELS
+from .ledger import trouble as ledger_trouble
 from .review import is_invitation
 
 log = logging.getLogger("pipeline")
@@ -39,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.Error as exc:
+        # The ledger failed in the middle of a job: its transaction was rolled back, nothing is half-done.
+        log.debug("ledger error", exc_info=True)
+        print(f"错误：{_ledger_trouble(args, exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 1
@@ -130,6 +137,14 @@ def _config_path(args: argparse.Namespace) -> Path:
         return args.config
     env = os.environ.get("PIPELINE_CONFIG")
     return Path(env) if env else config.DEFAULT_CONFIG
+
+
+def _ledger_trouble(args: argparse.Namespace, exc: sqlite3.Error) -> str:
+    try:
+        where = _settings(args).ledger.path
+    except PipelineError:
+        where = None
+    return ledger_trouble(where, exc)
 
 
 def _settings(args: argparse.Namespace) -> config.Settings:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -27,8 +28,9 @@ from filelock import FileLock, Timeout
 
 from . import brief, clock, invitations, jobs, publishing, shutdown, summaries
 from .config import Settings
-from .errors import PipelineError
+from .errors import LedgerError, PipelineError
 from .ledger import Ledger
+from .ledger import trouble as ledger_trouble
 from .timetable import BRIEF, CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ def cycle(settings: Settings) -> None:
         except PipelineError as exc:
             log.error("%s failed: %s", step.__name__, exc)
             errors.append(f"{step.__name__}: {exc}")
+        except sqlite3.Error as exc:              # the ledger itself: every later step would fail alike
+            raise LedgerError(ledger_trouble(settings.ledger.path, exc)) from None
     if errors:
         raise PipelineError("；".join(errors))
 
@@ -135,6 +139,13 @@ class Runner:
         def work() -> None:
             try:
                 self.functions[slot.job](settings, slot.period)
+            except PipelineError as exc:        # a condition a person can act on: one line, said in Chinese
+                log.error("job %s (%s) failed: %s", slot.job, slot.period, exc)
+                failure.append(str(exc))
+            except sqlite3.Error as exc:
+                message = ledger_trouble(settings.ledger.path, exc)
+                log.error("job %s (%s) failed: %s", slot.job, slot.period, message)
+                failure.append(message)
             except BaseException as exc:  # noqa: BLE001 - every failure is recorded, none escapes
                 log.error("job %s (%s) failed:\n%s", slot.job, slot.period, traceback.format_exc())
                 failure.append(str(exc) or type(exc).__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 import pytest
@@ -55,3 +56,33 @@ def test_a_ledger_newer_than_the_program_is_refused_untouched(workspace: Workspa
         Ledger(workspace.ledger)
     with sqlite3.connect(workspace.ledger) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
+
+
+@pytest.fixture(scope="module")
+def used_ledger(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of a ledger after a demo cycle: submissions, drafts, mail."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIPELINE_NOW", "2026-11-26T10:00:00+08:00")
+        workspace = Workspace.create(tmp_path_factory.mktemp("used"))
+        workspace.cli("init", "--demo", check=True)
+        workspace.cli("once", check=True)
+    return workspace.ledger.read_bytes()
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("command", ["status", "pull", "draft", "publish", "once"])
+def test_a_damaged_ledger_gives_a_message_not_a_traceback(workspace: Workspace, used_ledger: bytes, seed: int,
+                                                          command: str) -> None:
+    workspace.cli("init", "--demo", check=True)
+    damaged = bytearray(used_ledger)
+    rng = random.Random(seed)
+    for _ in range(30):
+        position = rng.randrange(len(damaged) // 3, len(damaged))
+        damaged[position] = rng.randrange(256)
+    workspace.ledger.write_bytes(bytes(damaged))
+
+    result = workspace.cli(command)
+
+    assert "Traceback" not in result.stderr, result.stderr[-400:]
+    if result.returncode:
+        assert "账本" in result.stderr and "\ufffd" not in result.stderr

@@ -26,6 +26,21 @@ from .schema import MIGRATIONS, statements
 from .submissions import SubmissionStore
 
 
+def trouble(path: Path | None, exc: sqlite3.Error) -> str:
+    """What went wrong with the ledger, and what to do, in words a clerk and the IT person can act on.
+    A job that failed this way rolled its transaction back: nothing is half-done."""
+    where = str(path) if path else "账本数据库"
+    reason = str(exc).split(" with text ")[0]          # never echo a damaged page's bytes
+    if "locked" in reason or "busy" in reason:
+        return f"{where}: 账本正被另一个程序长时间占用，本次未完成（已全部撤销），请稍后再试；定时任务下一轮会自动重试"
+    if "readonly" in reason or "read-only" in reason:
+        return f"{where}: 账本文件或其所在文件夹为只读，无法记账，本次未完成；请让管理员恢复写权限"
+    if "full" in reason:
+        return f"{where}: 磁盘已满，无法记账，本次未完成（已全部撤销）；请清理磁盘后重试"
+    return (f"{where}: 账本数据库读写出错（{reason}），文件可能已损坏，本次未完成（已全部撤销）。"
+            "请先停止定时任务，用最近的备份恢复该文件，或请管理员检查")
+
+
 class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, BriefStore, InvitationStore):
     """One open ledger; use as a context manager or call :meth:`close`."""
 
