@@ -45,6 +45,7 @@ class SheetSettings:
     endpoint: str = field(default=GOOGLE_SHEETS_ENDPOINT, metadata=_meta("Sheets API address or gateway"))
     retry_budget: float = field(default=90.0, metadata=_meta("seconds a Sheets request may spend retrying"))
     timeout: float = field(default=60.0, metadata=_meta("seconds to wait for one Sheets API reply"))
+    max_mb: int = field(default=200, metadata=_meta("the most megabytes a workbook may unpack to (xlsx)"))
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,8 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{where}: [sheet] path is required when backend = \"xlsx\"")
     if sheet.backend == "gsheets" and not sheet.spreadsheet:
         raise ConfigError(f"{where}: [sheet] spreadsheet is required when backend = \"gsheets\"")
+    if sheet.max_mb < 1:
+        raise ConfigError(f"{where}: [sheet] max_mb must be at least 1 (megabytes a workbook may unpack to)")
     if not sheet.endpoint.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
     if not 1 <= settings.draft.slot_weekday <= 7:

@@ -20,6 +20,8 @@ from .layout import SUBMISSIONS
 from .model import Submission
 
 _OWNED = frozenset(c.key for c in SUBMISSIONS.columns if c.owned)     # 编号 and 状态: not content
+# The most characters a cell holds: Excel's own limit (WPS and LibreOffice keep to it too).
+MAX_CELL_CHARS = 32_767
 # The structured columns added after the first release. Every row's fields carry
 # them ("" when blank or when the sheet has no such column), but a blank one is
 # left out of the content hash: a sheet without them, or one that gains them
@@ -57,6 +59,12 @@ def parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], 
     if not any(fields.values()):
         return None
     problems: list[str] = []
+    for key, text in fields.items():
+        if len(text) > MAX_CELL_CHARS:
+            # Excel itself stops a cell here: anything longer was made by a program, not typed. It is
+            # refused, and only its first part is kept (a crafted cell must not fill the ledger).
+            problems.append(f"{SUBMISSIONS.column(key).name}超过 {MAX_CELL_CHARS} 字（{len(text)} 字），请删减")
+            fields[key] = text[:MAX_CELL_CHARS]
 
     team = norm.team_name(value("team"))
     if not team:

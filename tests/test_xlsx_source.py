@@ -572,3 +572,40 @@ def test_control_characters_in_the_sheet_xml_give_a_message_not_a_traceback(work
     result = workspace.cli("pull")
 
     assert result.returncode == 1 and "Traceback" not in result.stderr and "无法解析" in result.stderr
+
+
+def test_a_cell_longer_than_excel_allows_is_refused_and_not_kept_whole(workspace: Workspace) -> None:
+    """Excel and openpyxl stop a cell at 32,767 characters; a crafted file need not."""
+    workspace.make_workbook([material(facts="案情" * 20_000)])          # written cut at 32,767
+    with zipfile.ZipFile(workspace.workbook) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[[c.key for c in SUBMISSIONS.columns].index("facts")]
+    sheet = next(name for name, content in parts.items() if f'<c r="{column}2"'.encode() in content)
+    parts[sheet] = re.sub(f'<c r="{column}2"([^>]*)><is><t>.*?</t></is></c>'.encode(),
+                          lambda m: f'<c r="{column}2"'.encode() + m.group(1) + b"><is><t>"
+                          + ("案情" * 20_000).encode() + b"</t></is></c>", parts[sheet], count=1, flags=re.S)
+    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+
+    result = workspace.cli("pull")
+
+    assert result.returncode == 0
+    [row] = workspace.rows()
+    assert "案情超过 32767 字（40000 字）" in row["status"]
+    with Ledger(workspace.ledger) as ledger:
+        stored = [r[0] for r in ledger.db.execute("SELECT data FROM submission_versions")]
+        stored += [r[0] for r in ledger.db.execute("SELECT message FROM row_errors")]
+    assert stored and all(len(text) < 40_000 for text in stored)
+
+
+def test_a_workbook_that_unpacks_beyond_the_limit_is_not_read(workspace: Workspace) -> None:
+    workspace.configure("sheet", max_mb=1)
+    workspace.make_workbook([material(case_number=f"（2026）琼9003执{1000 + i}号", facts="案情" * 15_000)
+                             for i in range(40)])                       # ~1.2 million characters of text
+
+    result = workspace.cli("pull")
+
+    assert result.returncode == 1 and "超过上限 1 MB" in result.stderr and "Traceback" not in result.stderr
+    with Ledger(workspace.ledger) as ledger:
+        assert ledger.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0

@@ -60,7 +60,7 @@ def open_source(settings: Settings) -> SheetSource:
         from .xlsx import XlsxSource
 
         assert settings.sheet.path is not None  # checked at config load
-        return XlsxSource(settings.sheet.path, settings.timezone)
+        return XlsxSource(settings.sheet.path, settings.timezone, max_bytes=settings.sheet.max_mb * 2**20)
     if settings.sheet.backend == "gsheets":
         from .gsheets import open_shared
 

@@ -50,9 +50,10 @@ _UNREADABLE = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, InvalidFi
 class XlsxSource:
     """A workbook file; ``tz`` is kept for symmetry with the Sheets backend."""
 
-    def __init__(self, path: Path, tz: ZoneInfo) -> None:
+    def __init__(self, path: Path, tz: ZoneInfo, *, max_bytes: int = 200 * 2**20) -> None:
         self.path = Path(path)
         self.tz = tz
+        self.max_bytes = max_bytes
 
     def describe(self) -> str:
         return str(self.path)
@@ -61,6 +62,7 @@ class XlsxSource:
 
     def fetch(self, wanted: Callable[[str], bool]) -> SheetData:
         data = self._read_bytes()
+        self._check_size(data)
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except _UNREADABLE as exc:
@@ -85,6 +87,19 @@ class XlsxSource:
         finally:
             book.close()
         return SheetData(tabs=tabs, version=hashlib.sha256(data).hexdigest())
+
+    def _check_size(self, data: bytes) -> None:
+        """Refuse a workbook that unpacks to more than ``max_bytes`` before reading it: a few hundred
+        kilobytes of zip can hold gigabytes of repeated text, and every cell would be read into memory."""
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except _UNREADABLE:
+            return                                 # not a zip at all: the reader says so in its words
+        if unpacked > self.max_bytes:
+            raise SourceError(f"{self.path}: 工作簿解压后有 {unpacked / 2**20:.0f} MB，超过上限 "
+                              f"{self.max_bytes / 2**20:.0f} MB（配置 [sheet] max_mb），不予读取；"
+                              "请检查是否有人粘贴了异常内容") from None
 
     def _read_bytes(self) -> bytes:
         try:
