@@ -554,8 +554,10 @@ def test_a_workbook_damaged_anywhere_gives_a_message_not_a_traceback(workspace: 
 
     result = workspace.cli("pull")
 
+    # Which part the damage hits depends on the bytes (the workbook carries its creation time): whatever
+    # it hits, one Chinese line naming the file, exit 1, and the file left as it was.
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "工作簿" in result.stderr and "下一轮将重试" in result.stderr
+    assert result.stderr.startswith("错误：") and str(workspace.workbook) in result.stderr
     assert workspace.workbook.read_bytes() == bytes(data)
 
 

@@ -97,9 +97,9 @@ class XlsxSource:
         except _UNREADABLE:
             return                                 # not a zip at all: the reader says so in its words
         if unpacked > self.max_bytes:
-            raise SourceError(f"{self.path}: 工作簿解压后有 {unpacked / 2**20:.0f} MB，超过上限 "
-                              f"{self.max_bytes / 2**20:.0f} MB（配置 [sheet] max_mb），不予读取；"
-                              "请检查是否有人粘贴了异常内容") from None
+            raise SourceError(f"{self.path}: 工作簿解压后将有 {unpacked / 2**20:.0f} MB，超过上限 "
+                              f"{self.max_bytes / 2**20:.0f} MB（配置 [sheet] max_mb），不予读取：文件可能已损坏，"
+                              "或有人粘贴了异常内容；下一轮将重试") from None
 
     def _read_bytes(self) -> bytes:
         try:
