@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
 import sqlite3
 import os
@@ -41,8 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
-    except sqlite3.Error as exc:
-        # The ledger failed in the middle of a job: its transaction was rolled back, nothing is half-done.
+    except (sqlite3.Error, json.JSONDecodeError) as exc:
+        # The ledger failed in the middle of a job (or holds a damaged record): its transaction was rolled
+        # back, nothing is half-done.
         log.debug("ledger error", exc_info=True)
         print(f"错误：{_ledger_trouble(args, exc)}", file=sys.stderr)
         return 1
@@ -139,7 +141,7 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(env) if env else config.DEFAULT_CONFIG
 
 
-def _ledger_trouble(args: argparse.Namespace, exc: sqlite3.Error) -> str:
+def _ledger_trouble(args: argparse.Namespace, exc: Exception) -> str:
     try:
         where = _settings(args).ledger.path
     except PipelineError:

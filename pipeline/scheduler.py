@@ -11,6 +11,7 @@ file the operating system releases when the process dies.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -57,7 +58,7 @@ def cycle(settings: Settings) -> None:
         except PipelineError as exc:
             log.error("%s failed: %s", step.__name__, exc)
             errors.append(f"{step.__name__}: {exc}")
-        except sqlite3.Error as exc:              # the ledger itself: every later step would fail alike
+        except (sqlite3.Error, json.JSONDecodeError) as exc:   # the ledger itself: later steps would fail alike
             raise LedgerError(ledger_trouble(settings.ledger.path, exc)) from None
     if errors:
         raise PipelineError("；".join(errors))
@@ -142,7 +143,7 @@ class Runner:
             except PipelineError as exc:        # a condition a person can act on: one line, said in Chinese
                 log.error("job %s (%s) failed: %s", slot.job, slot.period, exc)
                 failure.append(str(exc))
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, json.JSONDecodeError) as exc:     # the ledger, or a damaged record in it
                 message = ledger_trouble(settings.ledger.path, exc)
                 log.error("job %s (%s) failed: %s", slot.job, slot.period, message)
                 failure.append(message)

@@ -86,3 +86,14 @@ def test_a_damaged_ledger_gives_a_message_not_a_traceback(workspace: Workspace, 
     assert "Traceback" not in result.stderr, result.stderr[-400:]
     if result.returncode:
         assert "账本" in result.stderr and "\ufffd" not in result.stderr
+
+
+def test_a_damaged_record_in_the_ledger_gives_a_message_not_a_traceback(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    workspace.cli("pull", check=True)
+    with sqlite3.connect(workspace.ledger) as db:
+        db.execute("UPDATE submission_versions SET data = '{\"title\": \"断'")
+
+    result = workspace.cli("draft")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "账本" in result.stderr

@@ -26,7 +26,7 @@ from .schema import MIGRATIONS, statements
 from .submissions import SubmissionStore
 
 
-def trouble(path: Path | None, exc: sqlite3.Error) -> str:
+def trouble(path: Path | None, exc: Exception) -> str:
     """What went wrong with the ledger, and what to do, in words a clerk and the IT person can act on.
     A job that failed this way rolled its transaction back: nothing is half-done."""
     where = str(path) if path else "账本数据库"
