@@ -1,4 +1,4 @@
-"""The work plan's obligations (DOMAIN.md) as findings, across period boundaries and zones."""
+"""The work plan's obligations (README, "The work plan's rules") as findings, across period boundaries and zones."""
 
 from __future__ import annotations
 
