@@ -92,6 +92,7 @@ class ReviewContext:
     reviewers: frozenset[str] = frozenset()
     seen: frozenset[tuple[str, str, str, str]] = frozenset()
     ready: frozenset[tuple[str, str]] = frozenset()     # (draft ID, channel) versions the office can post
+    codes: dict[str, str] | None = None                  # each draft's and invitation's 审核码 (None: not checked)
 
 
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
@@ -356,9 +357,11 @@ def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResul
         if problems:
             _flag(mapped, result, number, cells, problems)
             continue
-        result.reviews.append((number, Review(draft_id, decision, reviewer, norm.text(value("comment")))))
+        result.reviews.append((number, Review(draft_id, decision, reviewer, norm.text(value("comment")),
+                                              norm.text(value("code")))))
     rows = {number: cells for number, cells in mapped.body()}
-    for verdict in judge(result.reviews, context.drafts, set(context.reviewers), set(context.seen), context.ready):
+    for verdict in judge(result.reviews, context.drafts, set(context.reviewers), set(context.seen), context.ready,
+                         context.codes):
         if verdict.apply:
             result.decisions.append(verdict.review)
         elif verdict.status.startswith("无效"):

@@ -33,6 +33,7 @@ from .mail.message import Outgoing, address
 from .mail.sender import FlushReport, flush
 from .mail.transport import Transport
 from .model import DECISIONS, Activity
+from .review import review_code
 from .render import cn_date, render
 
 VISIT = "代表委员看执行"                                # the activity kind of 四(四)
@@ -192,7 +193,8 @@ def draft_invitations(settings: Settings, *, dry_run: bool = False,
                 if previous:
                     used.add(previous["id"])
                 letter = compose(visit, issued=today, settings=settings, previous=previous)
-                mails = _review_mail(settings, invitation_id, visit, letter, previous)
+                mails = _review_mail(settings, invitation_id, visit, letter, previous,
+                                     code=review_code(ledger.review_secret(), invitation_id))
                 run.drafted.append(invitation_id)
                 if dry_run:
                     items += mails
@@ -239,9 +241,9 @@ def _deputies(settings: Settings) -> list[tuple[str, str]]:
 
 
 def _review_mail(settings: Settings, invitation_id: str, visit: Activity, letter: Letter,
-                 previous: dict[str, Any] | None) -> list[Outgoing]:
+                 previous: dict[str, Any] | None, *, code: str) -> list[Outgoing]:
     rendered = render("invitation_draft", {
-        "court": settings.court.as_context(), "invitation": {"id": invitation_id},
+        "court": settings.court.as_context(), "invitation": {"id": invitation_id, "code": code},
         "activity": visit_context(visit.day, visit.name),
         "letter": {"subject": letter.subject, "text": letter.text}, "previous": previous,
         "recipients": [{"name": name, "address": addr} for name, addr in _deputies(settings)]})

@@ -112,6 +112,8 @@ REVIEWS = Tab("reviews", "审核", ("reviews", "review"), (
     Column("decision", "结论", ("decision", "verdict"), required=True, width=8, note="通过 / 退回"),
     Column("reviewer", "审核人", ("reviewer", "by"), required=True, width=10),
     Column("comment", "意见", ("comment", "reason", "note"), width=40),
+    Column("code", "审核码", ("code", "review code"), width=10,
+           note="审核邮件中的 6 位审核码；没有审核码或审核码不对的行不生效"),
     STATUS,
 ))
 

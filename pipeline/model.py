@@ -111,6 +111,7 @@ class Review:
     decision: str
     reviewer: str
     comment: str
+    code: str = ""                  # 审核码 as typed (review.review_code)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from .mail.sender import FlushReport, flush, queue
 from .mail.transport import Transport
 from .normalize import iso_week, week_bounds
 from .render import DATE_TOKEN, RenderError, fill_date, render
-from .review import check_decision
+from .review import check_decision, review_code
 from .rules import DEADBEAT_OR_SUCCESS, INABILITY
 
 # The weekly slots of the plan: 三(七) and 三(八).
@@ -126,6 +126,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
         items: list[Outgoing] = []
         serial = ledger.last_draft_serial(at.year)
         outward = {team.name: team.outward for team in ledger.teams()}
+        secret = ledger.review_secret()
         failures: list[str] = []
         for submission in ledger.draftable_submissions():
             fields = json.loads(submission["data"])
@@ -142,7 +143,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                 release = compose(fields, kind=submission["kind"], draft_id=draft_id, settings=settings,
                                   unit=unit)
                 mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
-                                   submission, fields)
+                                   submission, fields, code=review_code(secret, draft_id))
             except RenderError as exc:
                 # One kind's broken template must not hold up the other kinds' drafts.
                 failures.append(f"{submission['id']}（{submission['kind']}）：{exc}")
@@ -167,7 +168,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                         ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
                 ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"],
                              version=submission["version"])
-        items += _remake_failed(settings, ledger, at, run, outward, dry_run=dry_run)
+        items += _remake_failed(settings, ledger, at, run, outward, secret, dry_run=dry_run)
         items += _propose_slots(settings, ledger, at, run)
         if dry_run:
             run.previews = items
@@ -181,7 +182,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
 
 
 def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, outward: dict[str, str],
-                   *, dry_run: bool) -> list[Outgoing]:
+                   secret: str, *, dry_run: bool) -> list[Outgoing]:
     """Drafts that failed the fact check, or were drafted before drafts were checked, composed again.
 
     Such a draft cannot be approved, so nothing the office decided rests on its
@@ -206,7 +207,7 @@ def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: Publis
         if release.content_hash == row["content_hash"] and not unchecked:
             continue
         mail = _draft_mail(settings, row["id"], row["version"], "", release, submission, fields,
-                           remade=release.content_hash[:12])
+                           code=review_code(secret, row["id"]), remade=release.content_hash[:12])
         run.drafted.append(row["id"])
         if dry_run:
             items += mail
@@ -222,7 +223,7 @@ def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: Publis
 
 
 def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, release: Release,
-                submission, fields: dict[str, str], *, remade: str = "") -> list[Outgoing]:
+                submission, fields: dict[str, str], *, code: str, remade: str = "") -> list[Outgoing]:
     """The office's mail about a draft; ``remade`` (a digest of the new text) when it is made again."""
     source = {"id": submission["id"], "team": fields.get("team", ""), "submitter": fields.get("submitter", ""),
               "kind": submission["kind"], "case_number": fields.get("case_number", ""),
@@ -233,7 +234,7 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
     # The release is dated when it is approved: until then the draft says so where the date will stand.
     rendered = render("draft", {
         "court": settings.court.as_context(),
-        "draft": {"id": draft_id, "version": version, "supersedes": previous, "remade": bool(remade)},
+        "draft": {"id": draft_id, "version": version, "supersedes": previous, "remade": bool(remade), "code": code},
         "release": {"headline": headline, "kind": submission["kind"]}, "release_text": fill_date(release.text, None),
         "release_html": fill_date(release.html, None), "source": source, "masked": release.masked,
         "review": release.review, "marked_html": fill_date(release.marked_html, None),

@@ -9,6 +9,9 @@ approves anything; such 审核 rows get a visible error instead.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
@@ -23,12 +26,30 @@ class Verdict:
     apply: bool          # a new, valid decision to record now
 
 
+def review_code(secret: str, item_id: str) -> str:
+    """The six-character code a draft's or an invitation's mail to the office carries (审核码).
+
+    Derived from the item's ID (its version included: D-2026-000045-v2) with a secret only the pipeline
+    keeps (in the ledger): anyone can type a listed reviewer's name into the 审核 tab, but only someone
+    who read the office's mail knows the code. Base32: no 0/1/8/9 to mistake for O/I/B/g.
+    """
+    digest = hmac.new(secret.encode(), item_id.upper().encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:6]
+
+
+def typed_code(value: str) -> str:
+    """A code as people type it: any case, spaces or dashes inside."""
+    return "".join(c for c in value.upper() if c.isalnum())
+
+
 def judge(rows: list[tuple[int, Review]], drafts: dict[str, tuple[str, str]], reviewers: set[str],
-          seen: set[tuple[str, str, str, str]], ready: frozenset[tuple[str, str]] = frozenset()) -> list[Verdict]:
+          seen: set[tuple[str, str, str, str]], ready: frozenset[tuple[str, str]] = frozenset(),
+          codes: dict[str, str] | None = None) -> list[Verdict]:
     """Judge every 审核 row.
 
     ``drafts`` maps a draft or invitation ID → (state, newest version's ID);
-    ``ready`` holds the (draft ID, channel) versions written for the office to post.
+    ``ready`` holds the (draft ID, channel) versions written for the office to post;
+    ``codes`` the 审核码 each ID's mail carries (a row counts only with its item's code).
     """
     verdicts = []
     for row, review in rows:
@@ -41,6 +62,9 @@ def judge(rows: list[tuple[int, Review]], drafts: dict[str, tuple[str, str]], re
             status, apply = f"无效：{what} {review.draft_id} 不存在", False
         elif key in seen:
             status, apply = f"已生效：{review.decision}", False
+        elif codes is not None and typed_code(review.code) != codes.get(review.draft_id):
+            what = "缺少审核码" if not review.code.strip() else "审核码不对"
+            status, apply = f"无效：{what}（见该{'邀请函' if is_invitation(review.draft_id) else '稿件'}的审核邮件）", False
         else:
             problem = (_posting_problem(review, state, ready) if review.decision in POSTED_MARKS
                        else _verdict_problem(review.draft_id, state, newest, review.decision))

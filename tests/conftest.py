@@ -97,6 +97,13 @@ class Workspace:
             sheet.cell(row=row, column=header.index(tab.column(key).name) + 1, value=value)
         book.save(self.workbook)
 
+    def review_code(self, item_id: str) -> str:
+        """The 审核码 the office's mail about ``item_id`` carries, as the office reads it there."""
+        from pipeline.ledger import Ledger
+        from pipeline.review import review_code
+        with Ledger(self.ledger) as ledger:
+            return review_code(ledger.review_secret(), item_id)
+
     def rows(self, tab: Tab = SUBMISSIONS) -> list[dict[str, Any]]:
         """The tab's data rows as dicts keyed by column key (blank rows dropped)."""
         book = openpyxl.load_workbook(self.workbook)

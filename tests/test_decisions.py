@@ -7,13 +7,16 @@ marks each channel's version posted, by a 审核 row or by ``python run.py poste
 
 from __future__ import annotations
 
+import re
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 
 import pytest
 
 from conftest import Workspace, material
 from pipeline import jobs, publishing
-from pipeline.layout import REVIEWS
+from pipeline.layout import REVIEWS, SUBMISSIONS
 from pipeline.ledger import Ledger
 
 FIRST = "D-2026-000001"
@@ -27,7 +30,8 @@ def published(ws: Workspace, reviews: list[dict[str, Any]] = ()) -> None:
     publishing.draft(ws.settings)
     publishing.review(ws.settings, FIRST, "通过", reviewer="符贤")
     publishing.publish(ws.settings)
-    if reviews:
+    if reviews:                   # each with the 审核码 of its item's mail, as the office types it
+        reviews = [{"code": ws.review_code(r["draft_id"]), **r} for r in reviews]
         ws.make_workbook([material()], media=MEDIA, reviews=list(reviews))
         jobs.pull(ws.settings)
 
@@ -77,7 +81,8 @@ def test_a_posted_mark_on_an_unpublished_draft_is_refused_in_the_sheet(workspace
     jobs.pull(workspace.settings)
     publishing.draft(workspace.settings)
     workspace.make_workbook([material()], media=MEDIA,
-                            reviews=[{"draft_id": FIRST, "decision": "已发网站", "reviewer": "符贤"}])
+                            reviews=[{"draft_id": FIRST, "decision": "已发网站", "reviewer": "符贤",
+                                      "code": workspace.review_code(FIRST)}])
 
     jobs.pull(workspace.settings)
 
@@ -126,3 +131,55 @@ def test_the_posted_command_refuses_what_cannot_be_marked(workspace, args, messa
 
     assert result.returncode == 2
     assert message in result.stderr
+
+
+# --- approvals nobody can forge: the 审核码 ------------------------------------------------------
+
+@pytest.mark.parametrize("code, says", [("", "无效：缺少审核码"), ("ABCDEF", "无效：审核码不对")],
+                         ids=["no code", "a wrong code"])
+def test_a_review_row_with_a_listed_name_but_no_right_code_does_nothing_and_is_listed(
+        workspace, code: str, says: str) -> None:
+    workspace.make_workbook([material()], media=MEDIA)
+    jobs.pull(workspace.settings)
+    publishing.draft(workspace.settings)
+    workspace.make_workbook([material()], media=MEDIA,
+                            reviews=[{"draft_id": FIRST, "decision": "通过", "reviewer": "符贤", "code": code}])
+
+    jobs.pull(workspace.settings)
+
+    assert status_of(workspace, FIRST).startswith(says)
+    with Ledger(workspace.ledger) as ledger:
+        assert ledger.draft(FIRST)["state"] == "pending" and ledger.decisions(FIRST) == []
+    assert says in digest_text(workspace)
+
+
+def test_the_code_from_the_draft_mail_approves_however_it_is_typed(workspace) -> None:
+    workspace.make_workbook([material()], media=MEDIA)
+    jobs.pull(workspace.settings)
+    publishing.draft(workspace.settings)
+    [mail] = workspace.settings.mail.outbox.glob(f"*-draft-{FIRST}-*.eml")
+    text = BytesParser(policy=policy.default).parsebytes(mail.read_bytes()).get_body(("plain",)).get_content()
+    code = re.search(r"审核码：(\w{6})", text).group(1)
+    typed = f" {code[:3].lower()} {code[3:]} "
+    workspace.make_workbook([material()], media=MEDIA,
+                            reviews=[{"draft_id": FIRST, "decision": "通过", "reviewer": "符贤", "code": typed}])
+
+    jobs.pull(workspace.settings)
+
+    assert status_of(workspace, FIRST) == "已生效：通过"
+    with Ledger(workspace.ledger) as ledger:
+        assert ledger.draft(FIRST)["state"] == "approved"
+
+
+def test_a_code_belongs_to_one_draft_version(workspace) -> None:
+    workspace.make_workbook([material()], media=MEDIA)
+    jobs.pull(workspace.settings)
+    publishing.draft(workspace.settings)
+    workspace.edit(SUBMISSIONS, 2, outcome="当场履行30万元。")
+    jobs.pull(workspace.settings)
+    publishing.draft(workspace.settings)                     # D-2026-000001-v2
+    workspace.make_workbook([material(outcome="当场履行30万元。")], media=MEDIA,
+                            reviews=[{"draft_id": f"{FIRST}-v2", "decision": "通过", "reviewer": "符贤",
+                                      "code": workspace.review_code(FIRST)}])
+    jobs.pull(workspace.settings)
+    assert status_of(workspace, f"{FIRST}-v2").startswith("无效：审核码不对")

@@ -291,7 +291,8 @@ def test_the_review_tab_path_records_the_decision_through_decide_invitation(draf
 
 def test_a_review_row_on_the_sheet_approves_an_invitation_and_the_next_send_delivers_it(drafted) -> None:
     book = openpyxl.load_workbook(drafted.ws.workbook)
-    write_rows(book[REVIEWS.name], REVIEWS, [{"draft_id": FIRST.lower(), "decision": "通过", "reviewer": "赵刚"}])
+    write_rows(book[REVIEWS.name], REVIEWS, [{"draft_id": FIRST.lower(), "decision": "通过", "reviewer": "赵刚",
+                                             "code": drafted.ws.review_code(FIRST).lower()}])
     book.save(drafted.ws.workbook)
 
     drafted.pull()

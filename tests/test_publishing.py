@@ -138,13 +138,15 @@ def delete_row(workspace: Workspace, tab: Tab, row: int) -> None:
 
 
 def add_review(workspace: Workspace, draft_id: str, decision: str = "通过", reviewer: str = "符贤",
-               comment: str = "") -> int:
-    """Append a row to the 审核 tab; returns its row number."""
+               comment: str = "", code: str | None = None) -> int:
+    """Append a row to the 审核 tab, with the 审核码 of the office's mail unless ``code`` is given;
+    returns its row number."""
+    code = workspace.review_code(draft_id.strip().upper()) if code is None else code
     book = openpyxl.load_workbook(workspace.workbook)
     sheet = book[REVIEWS.name]
     start = max([r["row"] for r in workspace.rows(REVIEWS)] + [1]) + 1
     write_rows(sheet, REVIEWS, [{"draft_id": draft_id, "decision": decision, "reviewer": reviewer,
-                                 "comment": comment}], start=start)
+                                 "comment": comment, "code": code}], start=start)
     book.save(workspace.workbook)
     return start
 

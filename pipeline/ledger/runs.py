@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from datetime import datetime
 
@@ -44,6 +45,14 @@ class RunStore:
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def review_secret(self) -> str:
+        """The secret the 审核码 are derived from: made once, kept in the ledger, never shown or mailed."""
+        secret = self.meta("review_secret")
+        if secret:
+            return secret
+        with self.transaction():
+            return self.set_meta_once("review_secret", secrets.token_hex(32))
 
     def set_meta_once(self, key: str, value: str) -> str:
         """Set ``key`` unless it is set; return its value."""
