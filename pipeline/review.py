@@ -31,15 +31,16 @@ def review_code(secret: str, item_id: str) -> str:
 
     Derived from the item's ID (its version included: D-2026-000045-v2) with a secret only the pipeline
     keeps (in the ledger): anyone can type a listed reviewer's name into the 审核 tab, but only someone
-    who read the office's mail knows the code. Base32: no 0/1/8/9 to mistake for O/I/B/g.
+    who read the office's mail knows the code. Base32: letters and 2-7, no 0, 1 or 8.
     """
     digest = hmac.new(secret.encode(), item_id.upper().encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode()[:6]
 
 
 def typed_code(value: str) -> str:
-    """A code as people type it: any case, spaces or dashes inside."""
-    return "".join(c for c in value.upper() if c.isalnum())
+    """A code as people type it: any case, spaces or dashes inside, 0/1/8 for O/I/B (the code has no
+    0, 1 or 8, so a reader who took O for 0 still typed the right code)."""
+    return "".join(c for c in value.upper() if c.isalnum()).translate(str.maketrans("018", "OIB"))
 
 
 def judge(rows: list[tuple[int, Review]], drafts: dict[str, tuple[str, str]], reviewers: set[str],
