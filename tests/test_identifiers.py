@@ -451,6 +451,10 @@ ORDINARY = {
     "court address": "本院地址：儋州市那大镇中兴大街12号",
     "company address": "儋州某某建材有限公司位于那大镇人民路88号",
     "residence in a town": "被执行人现住儋州市那大镇",
+    "case number with spaces": "（2026） 琼9003执 88号",
+    "amount in yuan": "判决偿还借款本金280000元",
+    "large amount": "执行到位金额4600余万元",
+    "date and time": "2026年11月28日15时30分",
 }
 
 
