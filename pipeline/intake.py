@@ -18,7 +18,7 @@ from . import normalize as norm
 from .headers import MappedTab, map_tabs
 from .rows import parse_cells
 from .model import Activity, MediaContact, PullSummary, Review, RowError, Submission, Team
-from .review import judge
+from .review import ReviewCodes, judge
 from .sources import CellUpdate, SheetData
 
 SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
@@ -92,7 +92,7 @@ class ReviewContext:
     reviewers: frozenset[str] = frozenset()
     seen: frozenset[tuple[str, str, str, str]] = frozenset()
     ready: frozenset[tuple[str, str]] = frozenset()     # (draft ID, channel) versions the office can post
-    codes: dict[str, str] | None = None                  # each draft's and invitation's 审核码 (None: not checked)
+    codes: ReviewCodes | None = None                     # each draft's and invitation's 审核码 (None: not checked)
 
 
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,

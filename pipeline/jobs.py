@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from . import channels, clock, decisions, invitations
 from .config import Settings
 from .errors import PipelineError, UsageError
-from .review import review_code
+from .review import ReviewCodes
 from .headers import wanted_title
 from .intake import ReviewContext, take_in
 from .ledger import Ledger
@@ -50,11 +50,9 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
     with Ledger(settings.ledger.path) as ledger:
         try:
             sheet = source.fetch(wanted_title)
-            states = decisions.states(ledger)
-            secret = ledger.review_secret()
-            context = ReviewContext(drafts=states, reviewers=frozenset(settings.review.reviewers),
+            context = ReviewContext(drafts=decisions.states(ledger), reviewers=frozenset(settings.review.reviewers),
                                     seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger),
-                                    codes={item: review_code(secret, item) for item in states})
+                                    codes=ReviewCodes(ledger.review_secret()))
             result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                              default_quota=settings.intake.default_quota,
                              last_sequence=ledger.last_serial(at.year), reviews=context)

@@ -37,6 +37,16 @@ def review_code(secret: str, item_id: str) -> str:
     return base64.b32encode(digest).decode()[:6]
 
 
+@dataclass(frozen=True)
+class ReviewCodes:
+    """The 审核码 of any draft or invitation, worked out when a 审核 row asks (not for the whole history)."""
+
+    secret: str
+
+    def get(self, item_id: str) -> str:
+        return review_code(self.secret, item_id)
+
+
 def typed_code(value: str) -> str:
     """A code as people type it: any case, spaces or dashes inside, 0/1/8 for O/I/B (the code has no
     0, 1 or 8, so a reader who took O for 0 still typed the right code)."""
@@ -45,7 +55,7 @@ def typed_code(value: str) -> str:
 
 def judge(rows: list[tuple[int, Review]], drafts: dict[str, tuple[str, str]], reviewers: set[str],
           seen: set[tuple[str, str, str, str]], ready: frozenset[tuple[str, str]] = frozenset(),
-          codes: dict[str, str] | None = None) -> list[Verdict]:
+          codes: ReviewCodes | None = None) -> list[Verdict]:
     """Judge every 审核 row.
 
     ``drafts`` maps a draft or invitation ID → (state, newest version's ID);
