@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import (__version__, brief, clock, config, decisions, invitations, jobs, normalize, publishing, report,
                scaffold, scheduler, shutdown, timetable)
-from .errors import PipelineError, UsageError
+from .errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from .model import CHANNELS
 from .ledger import trouble as ledger_trouble
 from .review import is_invitation
@@ -190,7 +190,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
         text += f"\n需补正的行已在 {where} 的“状态”列注明原因；修改后下一轮自动重新受理。"
     print(text)
     print("运行 python run.py status 查看本周各部门报送进度。")
-    return 0
+    # A workbook open or edited meanwhile heals by itself at a later cycle; anything else needs a person.
+    return 1 if summary.waiting is not None and not isinstance(summary.waiting, (SourceBusy, SourceChanged)) else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -10,8 +10,10 @@ ID cell was cleared is recognised by its content and gets its old ID back.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from . import normalize as norm
@@ -67,6 +69,7 @@ class IntakeResult:
     reviews: list[tuple[int, Review]] = field(default_factory=list)
     decisions: list[Review] = field(default_factory=list)      # new, valid 审核 rows to apply
     updates: list[CellUpdate] = field(default_factory=list)
+    owed: dict[str, tuple[str, ...]] = field(default_factory=dict)   # ID → item key, for 编号 cells not holding it
     summary: PullSummary = field(default_factory=PullSummary)
 
 
@@ -96,11 +99,15 @@ class ReviewContext:
 
 
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
-            default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext()) -> IntakeResult:
+            default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext(),
+            unwritten: Mapping[str, Sequence[str]] = MappingProxyType({})) -> IntakeResult:
     """Validate every tab of ``sheet`` against what the ledger ``known``.
 
     ``last_sequence`` is the highest submission serial already used in the
-    current year; new IDs continue from it.
+    current year; new IDs continue from it. ``unwritten`` holds the IDs a
+    waiting write-back never put in the sheet, with their items' keys: a row
+    without an ID whose content changed meanwhile keeps its ID when its key
+    (team, case number, kind, title) is the same.
     """
     tabs = map_tabs(sheet)
     result = IntakeResult()
@@ -108,7 +115,8 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     _take_media(tabs["media"], result)
     _take_activities(tabs["activities"], tz, result)
     _take_reviews(tabs["reviews"], reviews, result)
-    _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result)
+    _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result,
+                      {tuple(key): ident for ident, key in unwritten.items()})
     result.summary.other_errors = sum(1 for e in result.errors if e.tab_key != "submissions")
     result.summary.cells_written = len(result.updates)
     return result
@@ -117,7 +125,8 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
 # --- 素材 --------------------------------------------------------------------
 
 def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, Known],
-                      now: datetime, tz: ZoneInfo, last_sequence: int, result: IntakeResult) -> None:
+                      now: datetime, tz: ZoneInfo, last_sequence: int, result: IntakeResult,
+                      unwritten: dict[tuple[str, ...], str]) -> None:
     rows: list[_Row] = []
     # What every row's parse shares, worked out once for the tab.
     layout = tuple((c.key, mapped.columns[c.key]) for c in mapped.tab.columns if c.key in mapped.columns)
@@ -155,14 +164,21 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
                 row.problems.append(f"重复：与 {first_of[key]} 相同")
             elif not row.id:
                 twins = by_hash.get(row.content_hash)
+                waiting = known.get(unwritten.get(key, ""))
                 if twins:
                     row.known = twins.pop(0)
                     row.id = row.known.id
+                elif waiting is not None and not waiting.removed and waiting.id not in claimed:
+                    # Edited while its ID waited to be written: the same item, a new version.
+                    row.known, row.id = waiting, waiting.id
+                    by_hash[waiting.content_hash].remove(waiting)
                 else:
                     sequence += 1
                     row.id = f"S-{year}-{sequence:06d}"
             if row.state == "valid":
                 first_of[key] = row.id
+            if row.id:
+                claimed.add(row.id)
 
     holders = {r.id for r in rows if r.id}
     for row in rows:
@@ -188,8 +204,10 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
             result.summary.accepted += 1
         result.summary.new += taken.change in ("new", "adopted")
         result.summary.changed += taken.change == "changed"
-        result.summary.restored += taken.change == "restored"
+        result.summary.restored += taken.change == "restored" or (row.known is not None and row.cell_id != row.id)
         _own(mapped, result, row.number, cells, ident=taken.id, status=_status(taken))
+        if row.cell_id != taken.id and row.submission is not None:
+            result.owed[taken.id] = row.submission.duplicate_key()
 
     seen = {t.id for t in result.taken}
     result.removed = sorted(k.id for k in known.values() if not k.removed and k.id not in seen)
@@ -233,7 +251,9 @@ def _taken(row: _Row, now: datetime) -> Taken:
         if item.content_hash != row.content_hash:
             change, version = "changed", item.version + 1
         else:
-            change, version = ("restored" if item.removed or row.cell_id != row.id else "same"), item.version
+            # A live submission whose 编号 cell lost its ID (cleared, or never written while the workbook was
+            # open) is unchanged in the ledger: only the cell is owed.
+            change, version = ("restored" if item.removed else "same"), item.version
     week = norm.iso_week(row.submitted_at or received)
     return Taken(id=row.id, row=row.number, fields=row.fields, content_hash=row.content_hash,
                  state=row.state, problems=tuple(row.problems), change=change, version=version,

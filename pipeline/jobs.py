@@ -14,10 +14,10 @@ from datetime import date, datetime, timedelta
 
 from . import channels, clock, decisions, invitations
 from .config import Settings
-from .errors import PipelineError, UsageError
+from .errors import PipelineError, SourceError, UsageError
 from .review import ReviewCodes
 from .headers import wanted_title
-from .intake import ReviewContext, take_in
+from .intake import IntakeResult, ReviewContext, take_in
 from .ledger import Ledger
 from .mail.message import Outgoing, address
 from .mail.sender import FlushReport, flush, queue
@@ -38,12 +38,16 @@ TROUBLE_WINDOW = timedelta(days=7)
 
 
 def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | None = None) -> PullSummary:
-    """Read the sheet, validate, assign IDs, record, and write 编号/状态 back.
+    """Read the sheet, validate, assign IDs, record, then write 编号/状态 back.
 
-    The ledger changes and the write-back succeed or fail together: if the
-    workbook cannot be written (open in an office suite, changed since the
-    read), the ledger transaction is rolled back and the next cycle retries
-    from scratch, so nothing is half-done and nothing is lost.
+    The ledger first, the workbook second: what the pull read is recorded
+    (and drafted by the steps after it) even when the workbook cannot be
+    written — open in an office suite, changed since the read, read-only.
+    The cells it owes are then kept waiting: the next pull works them out
+    afresh from what the sheet holds by then (a row without its ID is known
+    by its content), so an edit made meanwhile is never overwritten, and
+    the workbook never shows an ID the ledger lacks. ``status`` and the
+    digest say since when the write-back has been waiting.
     """
     at = clock.now(settings.timezone)
     source = source or open_source(settings)
@@ -53,9 +57,11 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
             context = ReviewContext(drafts=decisions.states(ledger), reviewers=frozenset(settings.review.reviewers),
                                     seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger),
                                     codes=ReviewCodes(ledger.review_secret()))
+            waiting = json.loads(ledger.meta(WRITE_BACK_WAITING) or "{}")
             result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                              default_quota=settings.intake.default_quota,
-                             last_sequence=ledger.last_serial(at.year), reviews=context)
+                             last_sequence=ledger.last_serial(at.year), reviews=context,
+                             unwritten=waiting.get("owed", {}))
         except PipelineError as exc:
             if not dry_run:
                 ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
@@ -64,39 +70,74 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
         summary.warnings.extend(sheet.warnings)
         if dry_run:
             return summary
-        try:
-            with ledger.transaction():
-                for taken in result.taken:
-                    if taken.change != "same":
-                        ledger.save_submission(taken, at)
-                        ledger.audit(at, "pull", taken.change, taken.id, row=taken.row,
-                                     version=taken.version, state=taken.state)
-                ledger.mark_removed(result.removed, at)
-                for submission_id in result.removed:
-                    ledger.audit(at, "pull", "removed", submission_id)
-                changed = ledger.save_reference(result.teams, result.media, result.activities)
-                for name in changed:
-                    ledger.audit(at, "pull", "reference-updated", name)
-                invitations.withdraw_stale_invitations(ledger, at)   # a visit moved or gone: its letter with it
-                ledger.save_reviews(result.reviews, at)
-                for decision in result.decisions:
-                    try:
-                        decisions.apply(ledger, decision.draft_id, decision.decision, decision.reviewer,
-                                        decision.comment, source="sheet", at=at)
-                    except UsageError as exc:   # e.g. a second 通过 row for a draft approved above
-                        ledger.audit(at, "review", "ignored", decision.draft_id, reason=str(exc))
-                ledger.save_row_errors(result.errors, at)
-                source.save(sheet, result.updates)
-                ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
-                             accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
-                             changed=summary.changed, removed=summary.removed,
-                             cells_written=summary.cells_written, warnings=summary.warnings)
-        except PipelineError as exc:
-            ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
-            raise
+        with ledger.transaction():
+            _record(ledger, result, at)
+        summary.waiting = _write_back(ledger, source, sheet, result, at)
+        with ledger.transaction():
+            ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
+                         accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
+                         changed=summary.changed, removed=summary.removed,
+                         cells_written=summary.cells_written, warnings=summary.warnings)
         if any(d.decision in POSTED_MARKS for d in result.decisions):
             channels.write_index(ledger, settings.mail.outbox)     # the office marked a channel posted
     return summary
+
+
+def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:
+    """Everything one pull learnt, in the ledger (inside the caller's transaction)."""
+    for taken in result.taken:
+        if taken.change != "same":
+            ledger.save_submission(taken, at)
+            ledger.audit(at, "pull", taken.change, taken.id, row=taken.row,
+                         version=taken.version, state=taken.state)
+    ledger.mark_removed(result.removed, at)
+    for submission_id in result.removed:
+        ledger.audit(at, "pull", "removed", submission_id)
+    changed = ledger.save_reference(result.teams, result.media, result.activities)
+    for name in changed:
+        ledger.audit(at, "pull", "reference-updated", name)
+    invitations.withdraw_stale_invitations(ledger, at)   # a visit moved or gone: its letter with it
+    ledger.save_reviews(result.reviews, at)
+    for decision in result.decisions:
+        try:
+            decisions.apply(ledger, decision.draft_id, decision.decision, decision.reviewer,
+                            decision.comment, source="sheet", at=at)
+        except UsageError as exc:   # e.g. a second 通过 row for a draft approved above
+            ledger.audit(at, "review", "ignored", decision.draft_id, reason=str(exc))
+    ledger.save_row_errors(result.errors, at)
+
+
+WRITE_BACK_WAITING = "writeback_waiting"     # the ledger's meta key: since when, and why
+
+
+def _write_back(ledger: Ledger, source: SheetSource, sheet, result: IntakeResult, at: datetime) -> SourceError | None:
+    """Write the owned cells; when the sheet will not take them, note since when they wait, and why."""
+    summary = result.summary
+    try:
+        source.save(sheet, result.updates)
+    except SourceError as exc:
+        summary.cells_written = 0
+        recorded = ledger.meta(WRITE_BACK_WAITING)
+        since = datetime.fromisoformat(json.loads(recorded)["since"]) if recorded else at
+        with ledger.transaction():
+            ledger.set_meta(WRITE_BACK_WAITING, json.dumps(
+                {"since": since.isoformat(), "reason": str(exc), "owed": result.owed}, ensure_ascii=False))
+            ledger.audit(at, "pull", "write-back-waiting", source.describe(), cells=len(result.updates),
+                         error=str(exc))
+        log.warning("write-back waiting since %s: %s", since.isoformat(timespec="minutes"), exc)
+        summary.warnings.append(waiting_text(since, len(result.updates), exc))
+        return exc
+    if ledger.meta(WRITE_BACK_WAITING) is not None:
+        with ledger.transaction():
+            ledger.delete_meta(WRITE_BACK_WAITING)
+            ledger.audit(at, "pull", "write-back-done", source.describe(), cells=len(result.updates))
+    return None
+
+
+def waiting_text(since: datetime, cells: int, reason: Exception) -> str:
+    """The office's words for a write-back that waits: what is done, what is not, what happens next."""
+    return (f"编号和状态尚未写回工作簿（自 {since:%m月%d日 %H:%M} 起等待，本轮应写 {cells} 格）：{reason}。"
+            "本轮读到的素材已记账、照常起草；写回恢复后各行编号不变，期间的修改不会被覆盖")
 
 
 @dataclass

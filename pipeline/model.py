@@ -145,3 +145,4 @@ class PullSummary:
     other_errors: int = 0           # rows with errors on the other tabs
     cells_written: int = 0
     warnings: list[str] = field(default_factory=list)
+    waiting: Exception | None = None   # why the write-back of 编号/状态 waits (nothing written this pull)

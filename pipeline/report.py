@@ -53,8 +53,11 @@ def pull_summary(summary: PullSummary, where: str) -> str:
     lines = [f"读取素材 {summary.rows} 行：" + "；".join(parts) + "。"]
     if summary.other_errors:
         lines.append(f"部门、媒体、活动、审核页共有 {summary.other_errors} 行有问题，见各页“状态”列。")
-    lines.append(f"写回 {summary.cells_written} 个单元格（编号、状态）到 {where}。" if summary.cells_written
-                 else f"工作簿无需改动：{where}。")
+    if summary.waiting is not None:
+        lines.append(f"本轮未写回 {where}：编号和状态等待写回，原因见下。")
+    else:
+        lines.append(f"写回 {summary.cells_written} 个单元格（编号、状态）到 {where}。" if summary.cells_written
+                     else f"工作簿无需改动：{where}。")
     lines.extend(f"注意：{w}" for w in summary.warnings)
     return "\n".join(lines)
 

@@ -309,37 +309,88 @@ LOCKS = {
 
 @pytest.fixture(params=sorted(LOCKS))
 def locked(request, workspace):
-    """A fresh workbook with an office suite's lock file beside it; the pull's error."""
+    """A fresh workbook with an office suite's lock file beside it, pulled once while it is open."""
     pattern, content = LOCKS[request.param]
     workspace.make_workbook([item(1), item(2)])
     workspace.original = workspace.workbook.read_bytes()
     workspace.lock = workspace.workbook.parent / pattern.format(name=workspace.workbook.name)
     workspace.lock.write_text(content, encoding="utf-8")
-    with pytest.raises(SourceBusy) as caught:
-        jobs.pull(workspace.settings)
-    workspace.error = caught.value
+    workspace.summary = jobs.pull(workspace.settings)
     return workspace
 
 
-def test_lock_file_makes_pull_raise_source_busy_naming_the_lock_file(locked):
-    assert isinstance(locked.error, SourceBusy)
-    assert locked.lock.name in str(locked.error)
+def test_an_open_workbook_is_still_taken_in_and_recorded(locked):
+    assert locked.summary.accepted == 2 and locked.summary.new == 2
+    assert set(known(locked)) == {"S-2026-000001", "S-2026-000002"}
 
 
-def test_lock_file_leaves_the_workbook_untouched(locked):
+def test_an_open_workbook_is_not_written_and_the_wait_names_the_lock_file(locked):
     assert locked.workbook.read_bytes() == locked.original
+    assert isinstance(locked.summary.waiting, SourceBusy) and locked.summary.cells_written == 0
+    (warning,) = [w for w in locked.summary.warnings if "尚未写回" in w]
+    assert locked.lock.name in warning and "11月26日 10:00" in warning
 
 
-def test_lock_file_leaves_nothing_half_done_in_the_ledger(locked):
-    assert known(locked) == {}
+def test_the_cli_says_the_write_back_waits_in_one_line_and_exits_0(locked):
+    result = locked.cli("-v", "pull")
+    assert result.returncode == 0, result.stderr
+    assert "尚未写回" in result.stdout and locked.lock.name in result.stdout
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "write-back waiting" in line]) == 1
 
 
-def test_pull_after_the_lock_file_is_removed_writes_the_ids(locked):
+def test_status_and_the_digest_say_since_when_the_write_back_waits(locked, monkeypatch):
+    monkeypatch.setenv("PIPELINE_NOW", "2026-11-26T15:30:00+08:00")
+    assert locked.cli("pull").returncode == 0
+    shown = locked.cli("status").stdout
+    assert "尚未写回" in shown and "自 11月26日 10:00 起等待" in shown
+    (digest,) = jobs.digest(locked.settings, dry_run=True).previews
+    assert "自 11月26日 10:00 起等待" in digest.text and locked.lock.name in digest.text
+
+
+def test_repeated_pulls_while_the_workbook_is_open_change_nothing(locked):
+    before = known(locked)
+    again = jobs.pull(locked.settings)
+    assert (again.new, again.changed, again.accepted) == (0, 0, 2)
+    assert known(locked) == before
+
+
+def test_after_the_lock_goes_the_same_ids_are_written_and_edits_made_meanwhile_survive(locked):
+    # While it was open, someone fixed a typo in row 1's 执行过程 and added a row.
+    book = openpyxl.load_workbook(locked.workbook)
+    sheet = book[SUBMISSIONS.name]
+    sheet.cell(row=2, column=COL["process"]).value = "执行干警多次上门，被执行人终于主动履行，已全部结清。"
+    for key, value in item(3).items():
+        sheet.cell(row=4, column=COL[key]).value = value
+    book.save(locked.workbook)
+    edited = locked.rows()
+
     locked.lock.unlink()
     summary = jobs.pull(locked.settings)
-    assert summary.accepted == 2 and summary.new == 2
-    assert ids(locked) == ["S-2026-000001", "S-2026-000002"]
-    assert set(known(locked)) == {"S-2026-000001", "S-2026-000002"}
+
+    assert summary.waiting is None
+    assert ids(locked) == ["S-2026-000001", "S-2026-000002", "S-2026-000003"]
+    assert [r["process"] for r in locked.rows()] == [r["process"] for r in edited]
+    assert versions(locked, "S-2026-000001") == [1, 2]         # the typo fix: a new version, the same ID
+    assert not any(k.removed for k in known(locked).values())
+    assert not [w for w in summary.warnings if "尚未写回" in w]
+    assert "尚未写回" not in locked.cli("status").stdout
+
+
+def test_once_drafts_what_it_read_from_an_open_workbook(workspace, smtp_server):
+    settings = smtp_server.configure(workspace)
+    workspace.make_workbook([item(1)])
+    original = workspace.workbook.read_bytes()
+    (workspace.workbook.parent / f"~${workspace.workbook.name}").write_text("zhangsan", encoding="utf-8")
+
+    result = workspace.cli("once")
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert workspace.workbook.read_bytes() == original
+    drafts = [m for m in smtp_server.handler.messages if "D-2026-" in str(m.parse()["Subject"])]
+    assert len(drafts) == 1
+    assert {a.lower() for a in drafts[0].rcpt_tos} == {a.split("<")[-1].rstrip(">").lower() for a in settings.mail.office}
 
 
 # --- a corrupt or half-synced file ---------------------------------------------------
@@ -438,20 +489,19 @@ def raced(workspace):
     workspace.make_workbook([item(1), item(2)])
     settings = workspace.settings
     source = EditedDuringPull(workspace.workbook, settings.timezone, colleague_adds_a_row)
-    with pytest.raises(SourceError) as caught:
-        jobs.pull(settings, source=source)
+    workspace.summary = jobs.pull(settings, source=source)
     assert source.fetches == 1
-    workspace.error = caught.value
     return workspace
 
 
-def test_workbook_changed_after_the_read_raises_source_changed(raced):
-    assert isinstance(raced.error, SourceChanged)
-    assert str(raced.workbook) in str(raced.error)
+def test_workbook_changed_after_the_read_is_not_written_and_the_write_back_waits(raced):
+    assert isinstance(raced.summary.waiting, SourceChanged)
+    assert str(raced.workbook) in str(raced.summary.waiting)
+    assert any("尚未写回" in w for w in raced.summary.warnings)
 
 
-def test_workbook_changed_after_the_read_records_nothing(raced):
-    assert known(raced) == {}
+def test_workbook_changed_after_the_read_records_what_was_read(raced):
+    assert set(known(raced)) == {"S-2026-000001", "S-2026-000002"}
 
 
 def test_workbook_changed_after_the_read_keeps_the_other_persons_edit(raced):
@@ -460,9 +510,9 @@ def test_workbook_changed_after_the_read_keeps_the_other_persons_edit(raced):
     assert [r.get("id") for r in rows] == [None, None, None]
 
 
-def test_plain_pull_after_a_changed_workbook_succeeds(raced):
+def test_plain_pull_after_a_changed_workbook_writes_the_recorded_ids_and_takes_the_new_row(raced):
     summary = jobs.pull(raced.settings)
-    assert summary.accepted == 3 and summary.new == 3
+    assert summary.accepted == 3 and summary.new == 1 and summary.waiting is None
     assert ids(raced) == ["S-2026-000001", "S-2026-000002", "S-2026-000003"]
     assert set(known(raced)) == {"S-2026-000001", "S-2026-000002", "S-2026-000003"}
 
@@ -513,20 +563,21 @@ def test_cells_written_in_place_read_back_as_openpyxl_would_have_written_them(tm
 
 
 def test_a_read_only_workbook_is_never_replaced(workspace: Workspace) -> None:
-    """chmod 444 (or Windows' read-only attribute): the pull says so, records nothing, changes nothing."""
+    """chmod 444 (or Windows' read-only attribute): the pull records what it read, says the file is
+    read-only (exit 1: a person must act), and leaves the file as it was."""
     workspace.make_workbook([material()])
     workspace.workbook.chmod(0o444)
     before = workspace.workbook.read_bytes()
     try:
         result = workspace.cli("pull")
-        assert result.returncode == 1 and "只读" in result.stderr and "Traceback" not in result.stderr
+        assert result.returncode == 1 and "只读" in result.stdout and "Traceback" not in result.stderr
         assert workspace.workbook.read_bytes() == before
         assert stat.S_IMODE(workspace.workbook.stat().st_mode) == 0o444
-        with Ledger(workspace.ledger) as ledger:
-            assert ledger.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
+        assert set(known(workspace)) == {"S-2026-000001"}
     finally:
         workspace.workbook.chmod(0o644)
     assert workspace.cli("pull").returncode == 0          # writable again: the next cycle writes back
+    assert ids(workspace) == ["S-2026-000001"]
 
 
 def test_a_temporary_copy_a_killed_run_left_is_removed_by_the_next_write_back(workspace: Workspace) -> None:

@@ -54,6 +54,13 @@ class RunStore:
         with self.transaction():
             return self.set_meta_once("review_secret", secrets.token_hex(32))
 
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     def set_meta_once(self, key: str, value: str) -> str:
         """Set ``key`` unless it is set; return its value."""
         self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))

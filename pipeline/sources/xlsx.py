@@ -118,7 +118,7 @@ class XlsxSource:
             return
         holder = self.lock_holder()
         if holder:
-            raise SourceBusy(f"{self.path}: {holder}；编号和状态暂不写回，关闭后下一轮将写回")
+            raise SourceBusy(f"{self.path}: {holder}")
         data = self._read_bytes()
         if hashlib.sha256(data).hexdigest() != snapshot.version:
             raise SourceChanged(f"{self.path}: 读取后工作簿又被修改，本轮不写回，下一轮将重新读取")
