@@ -231,10 +231,10 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
                   "配置 [deputies] addresses 未填写代表委员的邮箱，执行工作简报未发送")
         if dry_run:
             return MailRun(skipped=reason)
-        with Ledger(settings.ledger.path) as ledger:
+        with Ledger.of(settings.ledger) as ledger:
             return MailRun(skipped=reason, report=flush(settings, ledger, at=at, transport=transport))
     key = f"brief/{month}"
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
                            report=flush(settings, ledger, at=at, transport=transport))

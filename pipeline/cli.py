@@ -143,10 +143,10 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 def _ledger_trouble(args: argparse.Namespace, exc: Exception) -> str:
     try:
-        where = _settings(args).ledger.path
+        ledger = _settings(args).ledger
     except PipelineError:
-        where = None
-    return ledger_trouble(where, exc)
+        return ledger_trouble(None, exc)
+    return ledger_trouble(ledger.path, exc, wait=ledger.wait_seconds)
 
 
 def _settings(args: argparse.Namespace) -> config.Settings:

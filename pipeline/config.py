@@ -51,6 +51,8 @@ class SheetSettings:
 @dataclass(frozen=True)
 class LedgerSettings:
     path: Path = field(metadata=_meta("the SQLite ledger file"))
+    wait_seconds: float = field(default=30.0, metadata=_meta(
+        "how long a command waits for another program's write to the ledger before it gives up"))
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,8 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{where}: [sheet] spreadsheet is required when backend = \"gsheets\"")
     if sheet.max_mb < 1:
         raise ConfigError(f"{where}: [sheet] max_mb must be at least 1 (megabytes a workbook may unpack to)")
+    if not 0 < settings.ledger.wait_seconds <= 3600:
+        raise ConfigError(f"{where}: [ledger] wait_seconds must be more than 0 and at most 3600 (seconds)")
     if not sheet.endpoint.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
     if not 1 <= settings.draft.slot_weekday <= 7:

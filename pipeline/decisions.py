@@ -62,7 +62,7 @@ def posted(settings: Settings, draft_id: str, channel: str, *, by: str) -> tuple
         channel = normalize.channel(channel)
     except normalize.Invalid as exc:
         raise UsageError(str(exc)) from None
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         with ledger.transaction():
             mark_posted(ledger, draft_id, channel, by, source="cli", at=at)
         channels.write_index(ledger, settings.mail.outbox)

@@ -174,7 +174,7 @@ def draft_invitations(settings: Settings, *, dry_run: bool = False,
     today = at.date()
     run = InvitationRun()
     items: list[Outgoing] = []
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         changes = _stale(ledger, today)
         _sort(run, changes)
         if not dry_run:
@@ -316,7 +316,7 @@ def review_invitation(settings: Settings, invitation_id: str, decision: str, *, 
     """``approve`` / ``reject`` of an invitation from the command line; returns what happens next, in Chinese."""
     at = clock.now(settings.timezone)
     invitation_id = normalize.draft_id(invitation_id)
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         withdraw_stale_invitations(ledger, at)
         with ledger.transaction():
             decide_invitation(ledger, invitation_id, decision, reviewer, comment, source=source, at=at)
@@ -335,7 +335,7 @@ def send_invitations(settings: Settings, *, dry_run: bool = False,
     """Send each approved invitation for a coming visit to every deputy, one message each; exactly once."""
     at = clock.now(settings.timezone)
     run = InvitationRun()
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         changes = _stale(ledger, at.date())
         _sort(run, changes)
         if not dry_run:

@@ -51,7 +51,7 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
     """
     at = clock.now(settings.timezone)
     source = source or open_source(settings)
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         try:
             sheet = source.fetch(wanted_title)
             context = ReviewContext(drafts=decisions.states(ledger), reviewers=frozenset(settings.review.reviewers),
@@ -163,7 +163,7 @@ def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
     at = clock.now(settings.timezone)
     week = iso_week(at)
     monday = at.date() - timedelta(days=at.weekday())
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         errors = [dict(r) for r in ledger.row_errors()]
         last = next((dict(r) for r in ledger.audit_log(200) if r["job"] == "pull"
                      and r["action"] in ("done", "failed")), None)
@@ -204,7 +204,7 @@ def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]
 def check(settings: Settings) -> list[Finding]:
     """Every obligation of the work plan not (yet) met this week, month and year."""
     at = clock.now(settings.timezone)
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         return _findings(settings, ledger, at)
 
 
@@ -214,7 +214,7 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
     at = clock.now(settings.timezone)
     day = at.date().isoformat()
     key = f"digest/{day}" + (f"/{at:%H%M%S}" if force else "")
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"今天（{day}）的简报已经发送过；如需再发一份，加 --force",
                            report=flush(settings, ledger, at=at, transport=transport))
@@ -252,7 +252,7 @@ def remind(settings: Settings, *, dry_run: bool = False, transport: Transport | 
     """One reminder per team behind its quota, once per team per week; never to a team on track."""
     at = clock.now(settings.timezone)
     week = iso_week(at)
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         if week in settings.rules.exempt_weeks:
             return MailRun(skipped=f"{week} 为豁免周，不发送催报提醒",
                            report=None if dry_run else flush(settings, ledger, at=at, transport=transport))

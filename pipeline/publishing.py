@@ -120,7 +120,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
     """Draft every new publishable submission and mail the drafts to the office."""
     at = clock.now(settings.timezone)
     run = PublishRun()
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         if not dry_run:
             run.withdrawn = withdraw_stale(ledger, at)
         items: list[Outgoing] = []
@@ -304,7 +304,7 @@ def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, c
            source: str = "cli") -> None:
     """``approve`` / ``reject`` from the command line (``source``: the command line and its OS account)."""
     at = clock.now(settings.timezone)
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         withdraw_stale(ledger, at)
         with ledger.transaction():
             decide(ledger, normalize.draft_id(draft_id), decision, reviewer, comment, source=source, at=at)
@@ -323,7 +323,7 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
     """
     at = clock.now(settings.timezone)
     run = PublishRun()
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         if not dry_run:
             run.withdrawn = withdraw_stale(ledger, at)
         contacts = [m for m in ledger.media() if m.enabled]
@@ -428,7 +428,7 @@ def resend(settings: Settings, draft_id: str, recipient: str, *, transport: Tran
     """Deliberately send one release again to one recipient whose delivery is unknown or failed."""
     at = clock.now(settings.timezone)
     key = f"release/{normalize.draft_id(draft_id)}"
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         row = ledger.delivery(key, recipient.strip().lower())
         if row is None:
             raise UsageError(f"{draft_id} 没有发往 {recipient} 的记录")

@@ -59,7 +59,7 @@ def cycle(settings: Settings) -> None:
             log.error("%s failed: %s", step.__name__, exc)
             errors.append(f"{step.__name__}: {exc}")
         except (sqlite3.Error, json.JSONDecodeError) as exc:   # the ledger itself: later steps would fail alike
-            raise LedgerError(ledger_trouble(settings.ledger.path, exc)) from None
+            raise LedgerError(ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds)) from None
     if errors:
         raise PipelineError("；".join(errors))
 
@@ -133,7 +133,7 @@ class Runner:
         settings, at = self.settings, clock.now(self.settings.timezone)
         if slot.job in self.hung and self.hung[slot.job].is_alive():
             return Outcome(slot.job, slot.period, "skipped", "上一次运行仍未结束")
-        with Ledger(settings.ledger.path) as ledger, ledger.transaction():
+        with Ledger.of(settings.ledger) as ledger, ledger.transaction():
             run_id = ledger.start_run(slot.job, slot.period, at)
         failure: list[str] = []
 
@@ -144,7 +144,7 @@ class Runner:
                 log.error("job %s (%s) failed: %s", slot.job, slot.period, exc)
                 failure.append(str(exc))
             except (sqlite3.Error, json.JSONDecodeError) as exc:     # the ledger, or a damaged record in it
-                message = ledger_trouble(settings.ledger.path, exc)
+                message = ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds)
                 log.error("job %s (%s) failed: %s", slot.job, slot.period, message)
                 failure.append(message)
             except BaseException as exc:  # noqa: BLE001 - every failure is recorded, none escapes
@@ -161,7 +161,7 @@ class Runner:
             log.error("job %s (%s) timed out; the loop goes on", slot.job, slot.period)
         else:
             result, error = ("failed", failure[0]) if failure else ("ok", "")
-        with Ledger(settings.ledger.path) as ledger, ledger.transaction():
+        with Ledger.of(settings.ledger) as ledger, ledger.transaction():
             ledger.finish_run(run_id, result, done, error)
             if result != "ok":
                 ledger.audit(done, "scheduler", f"job-{result}", slot.job, period=slot.period, error=error)
@@ -169,7 +169,7 @@ class Runner:
 
     def pending(self, now: datetime) -> list[Slot]:
         """Due slots that have not run (or failed, and may be tried again)."""
-        with Ledger(self.settings.ledger.path) as ledger:
+        with Ledger.of(self.settings.ledger) as ledger:
             with ledger.transaction():
                 since = datetime.fromisoformat(ledger.set_meta_once("scheduler_since", now.isoformat()))
             out = []
@@ -198,7 +198,7 @@ class Runner:
 
 def settle(settings: Settings) -> None:
     """Runs a killed process left 'running' are recorded as interrupted (we hold the lock)."""
-    with Ledger(settings.ledger.path) as ledger, ledger.transaction():
+    with Ledger.of(settings.ledger) as ledger, ledger.transaction():
         count = ledger.settle_running(clock.now(settings.timezone))
     if count:
         log.warning("%d job run(s) of a previous process were interrupted", count)

@@ -152,7 +152,7 @@ def summary(settings: Settings, kind: str, period: str, *, dry_run: bool = False
     at = clock.now(settings.timezone)
     recipients = list(settings.mail.office) + list(
         settings.summaries.leaders if kind == "weekly" else settings.summaries.higher_court)
-    with Ledger(settings.ledger.path) as ledger:
+    with Ledger.of(settings.ledger) as ledger:
         key = f"summary/{kind}/{period}"
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"{label}{title}已经发送过", report=flush(settings, ledger, at=at,

@@ -9,12 +9,14 @@ Writes are keyed on stable IDs so that running a job twice is always safe.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ..config import LedgerSettings
 from ..errors import LedgerError
 from .briefs import BriefStore
 from .channels import ChannelStore
@@ -26,38 +28,58 @@ from .schema import MIGRATIONS, statements
 from .submissions import SubmissionStore
 
 
-def trouble(path: Path | None, exc: Exception) -> str:
+def trouble(path: Path | None, exc: Exception, *, wait: float | None = None) -> str:
     """What went wrong with the ledger, and what to do, in words a clerk and the IT person can act on.
     A job that failed this way rolled its transaction back: nothing is half-done."""
     where = str(path) if path else "账本数据库"
     reason = str(exc).split(" with text ")[0]          # never echo a damaged page's bytes
     if "locked" in reason or "busy" in reason:
-        return f"{where}: 账本正被另一个程序长时间占用，本次未完成（已全部撤销），请稍后再试；定时任务下一轮会自动重试"
+        waited = f"超过 {wait:g} 秒（配置 [ledger] wait_seconds）" if wait else "过久"
+        return (f"{where}: 账本正被另一个程序占用{waited}，本次未完成（已全部撤销），请稍后再试；"
+                "定时任务下一轮会自动重试")
+    if "full" in reason or (path is not None and _disk_nearly_full(path)):
+        return f"{where}: 磁盘已满，无法记账，本次未完成（已全部撤销）；请清理磁盘后重试"
     if "readonly" in reason or "read-only" in reason:
         return f"{where}: 账本文件或其所在文件夹为只读，无法记账，本次未完成；请让管理员恢复写权限"
-    if "full" in reason:
-        return f"{where}: 磁盘已满，无法记账，本次未完成（已全部撤销）；请清理磁盘后重试"
+    if "unable to open" in reason:
+        return (f"{where}: 无法打开账本数据库（{reason}）：请检查该文件夹是否存在、是否有写权限；"
+                "本次未完成")
     return (f"{where}: 账本数据库读写出错（{reason}），文件可能已损坏，本次未完成（已全部撤销）。"
             "请先停止定时任务，用最近的备份恢复该文件，或请管理员检查")
+
+
+def _disk_nearly_full(path: Path) -> bool:
+    """Whether the ledger's disk has too little room left for a transaction: SQLite reports a full disk as a
+    'disk I/O error' when it cannot even grow its shared-memory file."""
+    try:
+        return shutil.disk_usage(path.parent).free < 2**20
+    except OSError:
+        return False
 
 
 class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, BriefStore, InvitationStore):
     """One open ledger; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, wait: float = 30.0) -> None:
         self.path = Path(path)
+        self.wait = wait
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=wait)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             # Every commit reaches the disk before the next step: a 'sending' mark lost to a power cut
             # would let a message that went out be sent again.
             self.db.execute("PRAGMA synchronous=FULL")
         except (sqlite3.Error, OSError) as exc:
-            raise LedgerError(f"{self.path}: 无法打开账本数据库（{exc}）") from None
+            raise LedgerError(trouble(self.path, exc, wait=wait)) from None
         self.db.row_factory = sqlite3.Row
         self._migrate()
+
+    @classmethod
+    def of(cls, settings: LedgerSettings) -> Ledger:
+        """The ledger ``[ledger]`` names, waiting as long as it says for another program's write."""
+        return cls(settings.path, wait=settings.wait_seconds)
 
     def __enter__(self) -> Ledger:
         return self
