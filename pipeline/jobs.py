@@ -86,7 +86,7 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
                     except UsageError as exc:   # e.g. a second 通过 row for a draft approved above
                         ledger.audit(at, "review", "ignored", decision.draft_id, reason=str(exc))
                 ledger.save_row_errors(result.errors, at)
-                source.save(sheet, result.updates)
+                summary.warnings.extend(source.save(sheet, result.updates))   # cells it could not write
                 ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
                              accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
                              changed=summary.changed, removed=summary.removed,

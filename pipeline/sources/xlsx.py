@@ -113,9 +113,10 @@ class XlsxSource:
 
     # -- writing -----------------------------------------------------------
 
-    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> None:
+    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> list[str]:
+        """Write ``updates`` in place, all of them or none (a workbook has no cells we may not write)."""
         if not updates:
-            return
+            return []
         holder = self.lock_holder()
         if holder:
             raise SourceBusy(f"{self.path}: {holder}；编号和状态暂不写回，关闭后下一轮将写回")
@@ -132,6 +133,7 @@ class XlsxSource:
             raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
         self._replace(result)
         log.info("wrote %d cells to %s", len(updates), self.path)
+        return []
 
     def _through_openpyxl(self, data: bytes, updates: Sequence[CellUpdate]) -> bytes:
         try:
