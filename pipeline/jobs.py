@@ -114,7 +114,9 @@ def _write_back(ledger: Ledger, source: SheetSource, sheet, result: IntakeResult
     """Write the owned cells; when the sheet will not take them, note since when they wait, and why."""
     summary = result.summary
     try:
-        source.save(sheet, result.updates)
+        saved = source.save(sheet, result.updates)
+        summary.cells_written = saved.written
+        summary.warnings.extend(saved.warnings)        # cells it may not write, named
     except SourceError as exc:
         summary.cells_written = 0
         recorded = ledger.meta(WRITE_BACK_WAITING)

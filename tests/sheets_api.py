@@ -15,9 +15,9 @@ path). Behaviour copied from the API: trailing empty cells and rows are
 left out of values; dates render as serial numbers or strings per
 ``dateTimeRenderOption``; RAW writes store strings as they are and ``""``
 clears a cell; a batchUpdate applies all or nothing; protected ranges stop
-writes by anyone not among their editors; false booleans and zero IDs are
-left out of the JSON (proto3 defaults); errors use Google's body
-``{"error": {"code", "message", "status"}}``.
+writes by anyone not among their editors, except in their unprotected
+ranges; false booleans and zero IDs are left out of the JSON (proto3
+defaults); errors use Google's body ``{"error": {"code", "message", "status"}}``.
 
 For the tests: a request log with a counter per kind, and faults on demand
 (429 or 503 for the next N requests or for T seconds, with or without
@@ -75,20 +75,33 @@ class ApiError(Exception):
 
 # --- the spreadsheet model ------------------------------------------------------------
 
+Bounds = tuple[int, int] | None              # 0-based, end exclusive; None: unbounded
+
+
+def _within(bounds: Bounds, number: int) -> bool:
+    """Whether 1-based ``number`` lies inside ``bounds``."""
+    return bounds is None or bounds[0] < number <= bounds[1]
+
+
 @dataclass
 class Protection:
-    """A ProtectedRange: a whole tab unless ``rows``/``columns`` bound it (0-based, end exclusive)."""
+    """A ProtectedRange: a whole tab unless ``rows``/``columns`` bound it (0-based, end exclusive).
+
+    ``unprotected`` holds its unprotectedRanges, each as (rows, columns):
+    holes anyone who may edit the sheet may write.
+    """
 
     editors: set[str]
     warning_only: bool = False
-    rows: tuple[int, int] | None = None
-    columns: tuple[int, int] | None = None
+    rows: Bounds = None
+    columns: Bounds = None
     id: int = 0
+    unprotected: tuple[tuple[Bounds, Bounds], ...] = ()
 
     def covers(self, row: int, column: int) -> bool:
-        """Whether 1-based (row, column) lies inside."""
-        return ((self.rows is None or self.rows[0] < row <= self.rows[1])
-                and (self.columns is None or self.columns[0] < column <= self.columns[1]))
+        """Whether 1-based (row, column) lies inside, and not in one of its holes."""
+        return (_within(self.rows, row) and _within(self.columns, column)
+                and not any(_within(rows, row) and _within(columns, column) for rows, columns in self.unprotected))
 
 
 @dataclass
@@ -218,11 +231,13 @@ class SheetsStandIn:
         return book
 
     def protect(self, key: str, title: str, *, editors: Iterable[str] = (), warning_only: bool = False,
-                rows: tuple[int, int] | None = None, columns: tuple[int, int] | None = None) -> None:
+                rows: Bounds = None, columns: Bounds = None,
+                unprotected: Iterable[tuple[Bounds, Bounds]] = ()) -> None:
+        """Protect a range of a tab (the whole tab by default); ``unprotected``: its holes, as (rows, columns)."""
         with self.lock:
             tab = self.spreadsheets[key].tab(title)
             tab.protections.append(Protection(set(editors), warning_only, rows, columns,
-                                              id=1000 + len(tab.protections)))
+                                              id=1000 + len(tab.protections), unprotected=tuple(unprotected)))
 
     def unprotect(self, key: str, title: str) -> None:
         with self.lock:
@@ -416,14 +431,11 @@ class SheetsStandIn:
 
     @staticmethod
     def _protected_range(tab: Tab, protection: Protection, caller: str) -> dict[str, Any]:
-        cells: dict[str, Any] = {"sheetId": tab.sheet_id}
-        if protection.rows:
-            cells.update(startRowIndex=protection.rows[0], endRowIndex=protection.rows[1])
-        if protection.columns:
-            cells.update(startColumnIndex=protection.columns[0], endColumnIndex=protection.columns[1])
         can_edit = protection.warning_only or caller in protection.editors
-        out = {"protectedRangeId": protection.id, "range": _dropping_defaults(cells),
+        out = {"protectedRangeId": protection.id, "range": _grid_range(tab, protection.rows, protection.columns),
                "warningOnly": protection.warning_only, "requestingUserCanEdit": can_edit}
+        if protection.unprotected:
+            out["unprotectedRanges"] = [_grid_range(tab, rows, columns) for rows, columns in protection.unprotected]
         if can_edit and not protection.warning_only:
             # Editors are only shown to those who may edit the range.
             out["editors"] = {"users": sorted(protection.editors)}
@@ -516,6 +528,16 @@ class SheetsStandIn:
         for tab, row, column, value in writes:
             tab.put(row, column, value)
         return summaries
+
+
+def _grid_range(tab: Tab, rows: Bounds, columns: Bounds) -> dict[str, Any]:
+    """A GridRange: 0-based, end exclusive, unbounded sides and sheetId 0 left out."""
+    cells: dict[str, Any] = {"sheetId": tab.sheet_id}
+    if rows:
+        cells.update(startRowIndex=rows[0], endRowIndex=rows[1])
+    if columns:
+        cells.update(startColumnIndex=columns[0], endColumnIndex=columns[1])
+    return _dropping_defaults(cells)
 
 
 # --- the HTTP handler -------------------------------------------------------------------------

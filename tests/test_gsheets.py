@@ -42,7 +42,7 @@ from pipeline import normalize as norm
 from pipeline.errors import ConfigError, SheetLayoutError, SourceError
 from pipeline.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
 from pipeline.ledger import Ledger
-from pipeline.sources import open_source
+from pipeline.sources import CellUpdate, SheetData, TabData, open_source
 from pipeline.sources import google_api, gsheets
 from pipeline.sources.google_api import RetryPolicy, backoff, spreadsheet_key
 from sheets_api import SheetsStandIn
@@ -609,17 +609,154 @@ def test_protected_tabs_raise_no_warning_and_the_cli_shows_warnings(sheet):
     assert result.returncode == 0 and "注意：“媒体”页未设保护" in result.stdout
 
 
-def test_a_protected_tab_the_account_cannot_edit_is_warned_about_and_its_write_back_fails_cleanly(sheet):
-    review = {"draft_id": "D-2026-000045", "decision": "通过", "reviewer": "符贤"}
-    sheet.load([material()], reviews=[review], protect=False)
-    sheet.api.protect(KEY, MEDIA.name, editors=[ACCOUNT])
-    sheet.api.protect(KEY, REVIEWS.name, editors=["fuxian@court.example"])
+# --- 5b. cells the service account may not edit: left out of the write-back, named in a warning ------------------
+
+REVIEW_STATUS = [c.key for c in REVIEWS.columns].index("status")
+MEDIA_STATUS = [c.key for c in MEDIA.columns].index("status")
+OFFICE = "fuxian@court.example"
+LEFT_OUT = "未能写回"
+
+
+def unknown_draft(number: int) -> dict[str, Any]:
+    """A 审核 row the pull answers in its 状态 (no such draft)."""
+    return {"draft_id": f"D-2026-{number:06d}", "decision": "通过", "reviewer": "符贤"}
+
+
+BAD_MEDIA = {"outlet": "海南日报", "email": "newsroom(at)hndaily.example"}   # its 状态 names the bad address
+
+
+def two_materials() -> list[dict[str, Any]]:
+    return [material(), material(title="第二件：被执行人主动履行5万元", case_number="（2026）琼9003执77号")]
+
+
+def statuses(sheet: GoogleSheet, tab: Tab, column: int) -> list[Any]:
+    return [_at(row, column) for row in sheet.cells(tab)[1:]]
+
+
+def left_out(warnings: list[str]) -> list[str]:
+    return [w for w in warnings if LEFT_OUT in w]
+
+
+def close_reviews_to_the_account(sheet: GoogleSheet, reviews: list[dict[str, Any]], **tabs: Any) -> None:
+    """审核 protected with only the office as editor; 媒体 protected as the README says."""
+    sheet.load(two_materials(), reviews=reviews, protect=False, **tabs)
+    sheet.api.protect(KEY, MEDIA.name, editors=[OFFICE, ACCOUNT])
+    sheet.api.protect(KEY, REVIEWS.name, editors=[OFFICE])
+
+
+def test_a_review_tab_closed_to_the_account_still_lets_the_material_be_numbered_and_says_what_was_left_out(sheet):
+    close_reviews_to_the_account(sheet, [unknown_draft(45), unknown_draft(46)])
+    before = sheet.cells(REVIEWS)
+    result = sheet.cli("pull")
+    assert result.returncode == 0, result.stderr
+    marks = sheet.marks()
+    assert [status for _, status in marks] == ["已受理", "已受理"]
+    assert all(re.fullmatch(r"S-2026-\d{6}", str(ident)) for ident, _ in marks)
+    recorded = ledger_dump(sheet.ledger)["submissions"]
+    assert sorted(row[0] for row in recorded) == sorted(ident for ident, _ in marks)
+    assert sheet.cells(REVIEWS) == before                             # 审核 as it was: no 状态 written there
+    assert "写回 4 个单元格" in result.stdout                            # 编号 and 状态 of two rows, no more
+    warning = "注意：“审核”页第 2、3 行的“状态”未能写回"
+    assert warning in result.stdout
+    line = next(line for line in result.stdout.splitlines() if line.startswith(warning))
+    assert f"把服务账号 {ACCOUNT} 加为该保护范围的编辑者" in line
+    status = sheet.cli("status")
+    assert status.returncode == 0 and line in status.stdout.splitlines()
+
+
+def test_the_digest_tells_the_office_which_status_cells_were_left_out_and_how_to_fix_it(sheet, smtp_server):
+    close_reviews_to_the_account(sheet, [unknown_draft(45)])
+    (warning,) = left_out(sheet.pull().warnings)
+    assert warning.startswith("“审核”页第 2 行的“状态”未能写回") and ACCOUNT in warning
+    settings = smtp_server.configure(sheet)
+    run = jobs.digest(settings)
+    assert run.report.counts["sent"] == 1
+    (mail,) = [m.parse() for m in smtp_server.handler.messages]
+    assert f"注意：{warning}" in mail.get_body(("plain",)).get_content()
+    assert f"注意：{warning}" in mail.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize("protection", [
+    {"editors": [OFFICE], "unprotected": [(None, (REVIEW_STATUS, REVIEW_STATUS + 1))]},
+    {"warning_only": True},
+], ids=["a-hole-over-the-status-column", "warning-only"])
+def test_a_protection_the_account_may_write_through_leaves_nothing_out(sheet, protection):
+    sheet.load(two_materials(), reviews=[unknown_draft(45)], media=[BAD_MEDIA], protect=False)
+    sheet.api.protect(KEY, REVIEWS.name, **protection)
+    sheet.api.protect(KEY, MEDIA.name, editors=[OFFICE])       # closed to the account: the one cell left out
     summary = sheet.pull()
-    assert "保护范围" in str(summary.waiting) and ACCOUNT in str(summary.waiting)
-    assert len(ledger_dump(sheet.ledger)["submissions"]) == 1
+    assert [status for _, status in sheet.marks()] == ["已受理", "已受理"]
+    assert statuses(sheet, REVIEWS, REVIEW_STATUS)[0]              # written through the hole / the warning
+    assert statuses(sheet, MEDIA, MEDIA_STATUS) == [None]
+    (warning,) = left_out(summary.warnings)
+    assert warning.startswith("“媒体”页第 2 行的“状态”未能写回")
+
+
+def test_a_protection_of_some_rows_leaves_out_only_those_rows_cells(sheet):
+    sheet.load(two_materials(), reviews=[unknown_draft(45), unknown_draft(46), unknown_draft(47)], protect=False)
+    sheet.api.protect(KEY, MEDIA.name, editors=[OFFICE, ACCOUNT])
+    sheet.api.protect(KEY, REVIEWS.name, editors=[OFFICE], rows=(2, 3))   # 0-based, end exclusive: sheet row 3
+    summary = sheet.pull()
+    written = statuses(sheet, REVIEWS, REVIEW_STATUS)
+    assert bool(written[0]) and written[1] is None and bool(written[2])
+    (warning,) = left_out(summary.warnings)
+    assert warning.startswith("“审核”页第 3 行的“状态”未能写回")
+
+
+def test_a_protection_added_after_the_metadata_was_read_fails_one_cycle_and_is_left_out_in_the_next(sheet):
+    sheet.load(two_materials(), reviews=[unknown_draft(45)])           # protected as the README says
     source = sheet.source()
-    (warning,) = source.fetch(lambda t: True).warnings
-    assert "“审核”页已保护" in warning and "无法写回" in warning
+    source.fetch(lambda title: True)                                   # the metadata is read and kept
+    sheet.api.unprotect(KEY, REVIEWS.name)
+    sheet.api.protect(KEY, REVIEWS.name, editors=[OFFICE])           # the office closes 审核 to the account
+    first = sheet.pull(source)
+    assert "保护范围" in str(first.waiting) and ACCOUNT in str(first.waiting)
+    assert len(ledger_dump(sheet.ledger)["submissions"]) == 2 and sheet.marks() == [(None, None), (None, None)]
+    summary = sheet.pull(source)                                       # the next cycle reads the protections again
+    assert summary.waiting is None
+    assert [status for _, status in sheet.marks()] == ["已受理", "已受理"]
+    assert len(left_out(summary.warnings)) == 1
+
+
+def test_once_the_account_is_made_an_editor_the_next_cycle_writes_what_was_left_out(sheet):
+    close_reviews_to_the_account(sheet, [unknown_draft(45)])
+    source = sheet.source()                                            # one process: `run`
+    assert left_out(sheet.pull(source).warnings)
+    assert statuses(sheet, REVIEWS, REVIEW_STATUS) == [None]
+    sheet.api.unprotect(KEY, REVIEWS.name)
+    sheet.api.protect(KEY, REVIEWS.name, editors=[OFFICE, ACCOUNT])  # the fix the warning asks for
+    summary = sheet.pull(source)
+    assert left_out(summary.warnings) == [] and statuses(sheet, REVIEWS, REVIEW_STATUS)[0]
+
+
+@pytest.mark.parametrize("protection, sheet_id, row, column, blocked", [
+    ({"range": {}}, 0, 1, 1, True),                                            # sheetId 0 is left out
+    ({"range": {}}, 7, 1, 1, False),                                           # ... so {} is the first tab
+    ({"range": {"sheetId": 7}}, 7, 900, 30, True),                             # unbounded sides
+    ({"range": {"startRowIndex": 2, "endRowIndex": 4}}, 0, 2, 1, False),       # 0-based: row index 1
+    ({"range": {"startRowIndex": 2, "endRowIndex": 4}}, 0, 3, 1, True),
+    ({"range": {"startRowIndex": 2, "endRowIndex": 4}}, 0, 4, 1, True),
+    ({"range": {"startRowIndex": 2, "endRowIndex": 4}}, 0, 5, 1, False),       # end exclusive
+    ({"range": {"startColumnIndex": 3}}, 0, 1, 3, False),
+    ({"range": {"startColumnIndex": 3}}, 0, 1, 4, True),
+    ({"range": {}, "warningOnly": True}, 0, 1, 1, False),
+    ({"range": {}, "requestingUserCanEdit": True}, 0, 1, 1, False),
+    ({"range": {}, "unprotectedRanges": [{"startColumnIndex": 3, "endColumnIndex": 4}]}, 0, 9, 4, False),
+    ({"range": {}, "unprotectedRanges": [{"startColumnIndex": 3, "endColumnIndex": 4}]}, 0, 9, 5, True),
+    ({"range": {}, "unprotectedRanges": [{"sheetId": 7, "startColumnIndex": 3}]}, 0, 9, 5, True),
+])
+def test_the_metadata_decides_which_cells_the_account_may_not_write(protection, sheet_id, row, column, blocked):
+    info = gsheets.SheetInfo("审核", sheet_id, 1000, 26, protections=(protection,))
+    assert gsheets.blocked(info, row, column) is blocked
+
+
+def test_the_warning_names_the_columns_by_their_layout_names_and_runs_of_rows():
+    header = [c.name for c in SUBMISSIONS.columns]
+    snapshot = SheetData({SUBMISSIONS.name: TabData(SUBMISSIONS.name, [header])}, "v")
+    cells = [CellUpdate(SUBMISSIONS.name, 4, ID_COLUMN + 1, "S-2026-000001")]
+    cells += [CellUpdate(SUBMISSIONS.name, row, STATUS_COLUMN + 1, "已受理") for row in (2, 3, 5, 6, 7, 8, 12)]
+    (warning,) = gsheets.left_out_warnings(snapshot, cells, ACCOUNT)
+    assert warning.startswith("“素材”页第 4 行的“编号”，第 2、3、5 至 8、12 行的“状态”未能写回")
 
 
 # --- 6. the contract suite: the same hostile input on xlsx and gsheets ----------------------------------------------

@@ -474,8 +474,8 @@ class EditedDuringPull:
         book.save(self.path)
         return snapshot
 
-    def save(self, snapshot, updates) -> None:
-        self.inner.save(snapshot, updates)
+    def save(self, snapshot, updates):
+        return self.inner.save(snapshot, updates)
 
 
 def colleague_adds_a_row(book) -> None:

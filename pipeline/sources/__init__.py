@@ -2,8 +2,8 @@
 
 A source does two things per cycle: :meth:`SheetSource.fetch` reads every
 tab it is asked for in one pass, and :meth:`SheetSource.save` writes the
-cells the pipeline owns (编号, 状态) in one batch. A source never decides
-anything; intake does.
+cells the pipeline owns (编号, 状态) in one batch and says, in warnings,
+which it could not write. A source never decides anything; intake does.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ class CellUpdate:
     value: str
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What one write-back did: how many cells it wrote, and warnings (Chinese) naming those it left out."""
+
+    written: int = 0
+    warnings: tuple[str, ...] = ()
+
+
 class SheetSource(Protocol):
     def describe(self) -> str:
         """Where the sheet is, for messages (a path or a spreadsheet key)."""
@@ -50,8 +58,14 @@ class SheetSource(Protocol):
     def fetch(self, wanted: Callable[[str], bool]) -> SheetData:
         """Read every tab whose title ``wanted`` accepts, in one pass."""
 
-    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> None:
-        """Write ``updates`` in one batch, only if the sheet is still ``snapshot``."""
+    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> Saved:
+        """Write ``updates`` in one batch, only if the sheet is still ``snapshot``.
+
+        Returns how many cells were written, and warnings (Chinese) naming
+        the cells it had to leave out and how to fix that (Google Sheets:
+        cells in a range protected against the service account).
+        Raises SourceError when nothing could be written this cycle.
+        """
 
 
 def open_source(settings: Settings) -> SheetSource:

@@ -215,7 +215,8 @@ class GoogleClient:
         self.policy = policy
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
         self.http = GatewayHTTPClient(credentials_for(key), self.endpoint, policy.timeout)
-        self.on_stale_tabs: Callable[[], None] = lambda: None
+        # Called when an answer shows the kept metadata (tabs, protections) is out of date.
+        self.on_stale_metadata: Callable[[], None] = lambda: None
 
     @property
     def account(self) -> str:
@@ -314,9 +315,13 @@ class GoogleClient:
                             retry_after=_retry_after(response))
         text = f"{error.get('status', '')} {message}".lower()
         if "protected" in text:
+            # The source leaves out the cells the metadata shows as protected against the
+            # account, so the protection is newer than the metadata: read it again next cycle.
+            self.on_stale_metadata()
             return _Failure("", retry=False, error=SourceError(
-                f"{where}: 写回被表格的保护范围拒绝（HTTP {status}）：请把服务账号 {self.account} "
-                "加为该保护范围的编辑者（README“Google Sheets”一节）"))
+                f"{where}: 写回被表格的保护范围拒绝（HTTP {status}）：保护设置可能在本轮读取后有变，本轮未写回任何单元格；"
+                f"下一轮将重新读取保护设置，跳过服务账号 {self.account} 无权编辑的单元格并列出。"
+                f"要让这些单元格也能写回，请把服务账号 {self.account} 加为该保护范围的编辑者（README“Google Sheets”一节）"))
         if status == 401:
             return _Failure("", retry=False, error=SourceError(
                 f"{where}: Google 不接受服务账号 {self.account} 的访问令牌（401 {message}）；"
@@ -334,7 +339,7 @@ class GoogleClient:
                 f"{where}: 找不到该电子表格（404）：请检查配置 [sheet] spreadsheet 中的表格 ID 或网址"
                 + ("，以及网关地址 [sheet] endpoint" if self.endpoint != GOOGLE_SHEETS_BASE else "")))
         if status == 400 and "unable to parse range" in text:
-            self.on_stale_tabs()
+            self.on_stale_metadata()
             return _Failure("", retry=False, error=SourceError(
                 f"{where}: 读取期间有分页被改名或删除（{message}）；下一轮将重新读取分页列表"))
         return _Failure("", retry=False, error=SourceError(

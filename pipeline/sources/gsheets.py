@@ -14,6 +14,11 @@ counting as one):
 - :meth:`GoogleSheetsSource.save` writes every owned cell (编号, 状态) with
   at most ONE ``values:batchUpdate``, and none when nothing changed.
 
+A batch is all or nothing, so one cell in a range protected against the
+service account would refuse every other cell with it: the cells the
+metadata says the account may not edit are left out of the batch and
+named in a warning (see :func:`blocked`).
+
 Values are read as the xlsx backend reads them: what the cell holds, not
 what it shows (see ``_READ``). Transport, retries and error messages live
 in ``google_api.py``.
@@ -34,9 +39,10 @@ from zoneinfo import ZoneInfo
 from gspread.utils import rowcol_to_a1
 
 from ..config import Settings
-from ..errors import SourceError
+from ..errors import SheetLayoutError, SourceError
+from ..headers import map_header
 from ..layout import MEDIA, REVIEWS, TABS, fold, names_for
-from . import Cell, CellUpdate, SheetData, TabData
+from . import Cell, CellUpdate, Saved, SheetData, TabData
 from .google_api import GoogleClient, KeyFile, RetryPolicy, read_key_file, spreadsheet_key
 
 log = logging.getLogger(__name__)
@@ -90,7 +96,7 @@ class GoogleSheetsSource:
         self.client = client
         self.tz = tz
         self._sheets: list[SheetInfo] | None = None
-        client.on_stale_tabs = self.forget_metadata
+        client.on_stale_metadata = self.forget_metadata
 
     @classmethod
     def from_settings(cls, settings: Settings, *, key: KeyFile | None = None, **client_options: Any
@@ -111,8 +117,10 @@ class GoogleSheetsSource:
         """The tabs, from metadata read once and kept while it serves.
 
         It is dropped when it lacks one of the five tabs (someone may be
-        adding it now: a missing tab must not stay missing until a restart)
-        and when a read names a tab that no longer exists.
+        adding it now: a missing tab must not stay missing until a restart),
+        when a read names a tab that no longer exists, when a write meets a
+        protection it did not show, and after a write that left cells out
+        (so that the protection the office fixes is seen by the next cycle).
         """
         if self._sheets is None:
             answer = self.client.metadata(_METADATA_FIELDS)
@@ -151,11 +159,19 @@ class GoogleSheetsSource:
 
     # -- writing -----------------------------------------------------------------
 
-    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> None:
-        """Write ``updates`` in one values.batchUpdate, as RAW text.
+    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> Saved:
+        """Write ``updates`` in one values.batchUpdate, as RAW text; say how many, and what was left out.
 
         RAW stores each string as typed: an ID stays text and a 状态 that
         quotes a cell starting with ``=`` never becomes a formula.
+
+        Cells in a range protected against the service account (as the
+        metadata read for ``snapshot`` says) are left out: the API would
+        refuse the whole batch for one of them, and 素材 would get no IDs.
+        The rest is written; the warnings name what was left out and the
+        fix. Should the API still refuse the batch (a protection added
+        since the metadata was read), the metadata is forgotten and the
+        cycle fails; the next one reads the protections again.
 
         Unlike the xlsx backend, row positions are not re-verified against
         ``snapshot`` before writing: the Sheets API has no conditional write
@@ -172,10 +188,25 @@ class GoogleSheetsSource:
         IDs it wrote (intake adopts well-formed IDs the ledger lacks).
         """
         if not updates:
-            return
-        self.client.batch_update(lambda: {"valueInputOption": "RAW", "includeValuesInResponse": False,
-                                          "data": value_ranges(updates)})
-        log.info("wrote %d cells to %s", len(updates), self.describe())
+            return Saved()
+        sheets = {info.title: info for info in self.sheets()}
+        writable: list[CellUpdate] = []
+        left_out: list[CellUpdate] = []
+        try:
+            for update in updates:
+                info = sheets.get(update.tab)
+                (left_out if info and blocked(info, update.row, update.column) else writable).append(update)
+        except (AttributeError, TypeError, ValueError):
+            raise SourceError(f"{self.describe()}: 表格结构的应答格式不对；请检查 [sheet] endpoint") from None
+        if left_out:
+            log.warning("%s: %d cells lie in ranges protected against %s; left out of the write-back",
+                        self.describe(), len(left_out), self.client.account)
+            self.forget_metadata()
+        if writable:
+            self.client.batch_update(lambda: {"valueInputOption": "RAW", "includeValuesInResponse": False,
+                                              "data": value_ranges(writable)})
+            log.info("wrote %d cells to %s", len(writable), self.describe())
+        return Saved(len(writable), tuple(left_out_warnings(snapshot, left_out, self.client.account)))
 
 
 # --- the process-wide cache -----------------------------------------------------------
@@ -326,6 +357,94 @@ def protection_warnings(sheets: Sequence[SheetInfo], account: str) -> list[str]:
             warnings.append(f"“{name}”页已保护，但服务账号 {account} 不在可编辑名单中，该页的“状态”列无法写回；"
                             "请把它加为该保护范围的编辑者")
     return warnings
+
+
+def blocked(info: SheetInfo, row: int, column: int) -> bool:
+    """Whether the metadata says the service account may not write this cell (1-based row and column).
+
+    A protection stops the account unless it only shows a warning
+    (``warningOnly``) or the account is among its editors
+    (``requestingUserCanEdit``); its ``unprotectedRanges`` are holes in it.
+    A protection without a range is taken as the whole tab it is listed
+    under: leaving a cell out is safe, a refused batch is not.
+    """
+    for protection in info.protections:
+        if protection.get("warningOnly", False) or protection.get("requestingUserCanEdit", False):
+            continue
+        cells = protection.get("range")
+        if not isinstance(cells, Mapping):
+            cells = {"sheetId": info.sheet_id}
+        if _inside(cells, info.sheet_id, row - 1, column - 1) and not any(
+                _inside(hole, info.sheet_id, row - 1, column - 1)
+                for hole in protection.get("unprotectedRanges") or () if isinstance(hole, Mapping)):
+            return True
+    return False
+
+
+def _inside(cells: Mapping[str, Any], sheet_id: int, row: int, column: int) -> bool:
+    """Whether the 0-based cell of tab ``sheet_id`` lies in a GridRange.
+
+    Starts are inclusive and ends exclusive; an absent side is unbounded
+    and an absent sheetId is 0 (proto3 leaves defaults out).
+    """
+    def within(start: str, end: str, index: int) -> bool:
+        return int(cells.get(start, 0)) <= index and (end not in cells or index < int(cells[end]))
+
+    return (int(cells.get("sheetId", 0)) == sheet_id and within("startRowIndex", "endRowIndex", row)
+            and within("startColumnIndex", "endColumnIndex", column))
+
+
+def left_out_warnings(snapshot: SheetData, cells: Sequence[CellUpdate], account: str) -> list[str]:
+    """One warning (Chinese) per tab: which of its cells were not written, and the fix.
+
+    ``“审核”页第 3、5 行的“状态”未能写回：…``; columns are named by the
+    layout (编号, 状态) whatever header the sheet uses.
+    """
+    by_tab: dict[str, dict[int, list[int]]] = {}
+    for cell in cells:                                   # tabs in the order intake planned them
+        by_tab.setdefault(cell.tab, {}).setdefault(cell.column, []).append(cell.row)
+    warnings = []
+    for title, columns in by_tab.items():
+        names = _column_names(snapshot.tabs.get(title))
+        where = "，".join(f"第 {_row_list(columns[column])} 行的{names.get(column) or _letter(column) + ' 列'}"
+                         for column in sorted(columns))
+        warnings.append(f"“{title}”页{where}未能写回：所在范围受保护，服务账号不在可编辑名单中。"
+                        f"请在 Google 表格“数据 → 保护工作表和范围”中把服务账号 {account} 加为该保护范围的编辑者，"
+                        "下一轮将自动补写")
+    return warnings
+
+
+def _column_names(data: TabData | None) -> dict[int, str]:
+    """1-based column -> “名称” of the layout's column there (the tab's header mapping)."""
+    tab = next((t for t in TABS if data is not None and fold(data.title) in names_for(t)), None)
+    if tab is None or data is None:
+        return {}
+    try:
+        mapped = map_header(tab, data)
+    except SheetLayoutError:
+        return {}
+    return {index + 1: f"“{tab.column(key).name}”" for key, index in mapped.columns.items()}
+
+
+def _letter(column: int) -> str:
+    """The letters of a 1-based column: 1 -> A, 27 -> AA."""
+    return rowcol_to_a1(1, column)[:-1]
+
+
+def _row_list(rows: Sequence[int], most: int = 10) -> str:
+    """``2、3、5 至 8、12``: runs of three or more rows as ranges; at most ``most`` parts."""
+    runs: list[list[int]] = []
+    for row in sorted(set(rows)):
+        if runs and row == runs[-1][1] + 1:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    parts: list[str] = []
+    for first, last in runs:
+        parts.extend([f"{first} 至 {last}"] if last - first >= 2 else map(str, range(first, last + 1)))
+    if len(parts) > most:
+        return "、".join(parts[:most]) + f" 等（共 {len(set(rows))} 行）"
+    return "、".join(parts)
 
 
 def _covers(protection: Mapping[str, Any], info: SheetInfo) -> bool:

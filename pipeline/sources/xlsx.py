@@ -32,7 +32,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import SourceBusy, SourceChanged, SourceError
-from . import CellUpdate, SheetData, TabData
+from . import CellUpdate, Saved, SheetData, TabData
 from .xlsx_cells import Unsupported, write_cells
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,10 @@ class XlsxSource:
 
     # -- writing -----------------------------------------------------------
 
-    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> None:
+    def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> Saved:
+        """Write ``updates`` in place, all of them or none (a workbook has no cells we may not write)."""
         if not updates:
-            return
+            return Saved()
         holder = self.lock_holder()
         if holder:
             raise SourceBusy(f"{self.path}: {holder}")
@@ -132,6 +133,7 @@ class XlsxSource:
             raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
         self._replace(result)
         log.info("wrote %d cells to %s", len(updates), self.path)
+        return Saved(written=len(updates))
 
     def _through_openpyxl(self, data: bytes, updates: Sequence[CellUpdate]) -> bytes:
         try:
