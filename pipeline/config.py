@@ -46,6 +46,8 @@ class SheetSettings:
     retry_budget: float = field(default=90.0, metadata=_meta("seconds a Sheets request may spend retrying"))
     timeout: float = field(default=60.0, metadata=_meta("seconds to wait for one Sheets API reply"))
     max_mb: int = field(default=200, metadata=_meta("the most megabytes a workbook may unpack to (xlsx)"))
+    max_rows: int = field(default=20_000, metadata=_meta("the most rows a tab may reach down to"))
+    max_columns: int = field(default=200, metadata=_meta("the most columns a tab may reach across to"))
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,11 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{where}: [sheet] spreadsheet is required when backend = \"gsheets\"")
     if sheet.max_mb < 1:
         raise ConfigError(f"{where}: [sheet] max_mb must be at least 1 (megabytes a workbook may unpack to)")
+    if sheet.max_rows < 100:
+        raise ConfigError(f"{where}: [sheet] max_rows must be at least 100 (rows a tab may reach down to)")
+    if sheet.max_columns < 30:
+        raise ConfigError(f"{where}: [sheet] max_columns must be at least 30 (columns a tab may reach across to; "
+                          "素材 alone has 19)")
     if not sheet.endpoint.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
     if not 1 <= settings.draft.slot_weekday <= 7:

@@ -32,7 +32,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import SourceBusy, SourceChanged, SourceError
-from . import CellUpdate, SheetData, TabData
+from . import Bounds, CellUpdate, SheetData, TabData, bounded_rows
 from .xlsx_cells import Unsupported, write_cells
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,11 @@ _UNREADABLE = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, InvalidFi
 class XlsxSource:
     """A workbook file; ``tz`` is kept for symmetry with the Sheets backend."""
 
-    def __init__(self, path: Path, tz: ZoneInfo, *, max_bytes: int = 200 * 2**20) -> None:
+    def __init__(self, path: Path, tz: ZoneInfo, *, max_bytes: int = 200 * 2**20, bounds: Bounds = Bounds()) -> None:
         self.path = Path(path)
         self.tz = tz
         self.max_bytes = max_bytes
+        self.bounds = bounds
 
     def describe(self) -> str:
         return str(self.path)
@@ -77,10 +78,8 @@ class XlsxSource:
                 # Some writers leave a wrong <dimension>; without a reset,
                 # read-only mode would silently truncate rows or columns.
                 sheet.reset_dimensions()
-                rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-                width = max((len(r) for r in rows), default=0)
-                for row in rows:
-                    row.extend([None] * (width - len(row)))
+                # Row by row, so that a tab beyond [sheet] max_rows or max_columns stops being kept at once.
+                rows = bounded_rows(str(self.path), sheet.title, sheet.iter_rows(values_only=True), self.bounds)
                 tabs[sheet.title] = TabData(sheet.title, rows)
         except _UNREADABLE as exc:
             raise SourceError(f"{self.path}: 工作簿内容无法解析（{_reason(exc)}），下一轮将重试") from None
