@@ -48,6 +48,7 @@ class SheetSettings:
     max_mb: int = field(default=200, metadata=_meta("the most megabytes a workbook may unpack to (xlsx)"))
     max_rows: int = field(default=20_000, metadata=_meta("the most rows a tab may reach down to"))
     max_columns: int = field(default=200, metadata=_meta("the most columns a tab may reach across to"))
+    max_row_chars: int = field(default=20_000, metadata=_meta("the most characters one 素材 row may hold"))
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,8 @@ def _check_consistency(settings: Settings) -> None:
     if sheet.max_columns < 30:
         raise ConfigError(f"{where}: [sheet] max_columns must be at least 30 (columns a tab may reach across to; "
                           "素材 alone has 19)")
+    if sheet.max_row_chars < 1000:
+        raise ConfigError(f"{where}: [sheet] max_row_chars must be at least 1000 (characters one 素材 row may hold)")
     if not sheet.endpoint.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
     if not 1 <= settings.draft.slot_weekday <= 7:

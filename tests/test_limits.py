@@ -1,10 +1,14 @@
-"""Limits: what a misbehaving or crafted workbook is refused by, and that memory stays bounded.
+"""Limits: what a misbehaving or crafted workbook or row is refused by, and that memory stays bounded.
 
-A tab reaching beyond ``[sheet] max_rows`` or ``max_columns`` is refused whole, with one Chinese line
-naming the tab, how far it reaches, the limit and the key, and exit 1; nothing is recorded.
+A 素材 row over ``[sheet] max_row_chars`` is refused with a row error in 状态, and the ledger keeps only
+the start of each of its cells; a tab reaching beyond ``[sheet] max_rows`` or ``max_columns`` is refused
+whole, with one Chinese line naming the tab, how far it reaches, the limit and the key, and exit 1;
+nothing is recorded.
 """
 
 from __future__ import annotations
+
+import re
 
 import openpyxl
 import pytest
@@ -14,6 +18,11 @@ from pipeline.layout import SUBMISSIONS
 from pipeline.ledger import Ledger
 
 KEYS = [c.key for c in SUBMISSIONS.columns]
+SENTENCE = "执行干警多次前往被执行人住所及经营场所查找财产线索，并依法查封其名下房产。"
+
+
+def text_of(length: int) -> str:
+    return (SENTENCE * (length // len(SENTENCE) + 1))[:length]
 
 
 def statuses(workspace: Workspace) -> dict[int, tuple[object, str]]:
@@ -39,6 +48,50 @@ def stored(workspace: Workspace) -> dict[str, int]:
                 "longest": max([len(r[0]) for r in db.execute("SELECT data FROM submission_versions")]
                                + [len(r[0] or "") for r in db.execute(
                                    "SELECT message || team || submitter FROM row_errors")] + [0])}
+
+
+# --- one 素材 row over [sheet] max_row_chars -----------------------------------------------
+
+def test_a_row_over_the_row_limit_is_refused_and_only_its_start_is_kept(workspace: Workspace) -> None:
+    # Every cell within Excel's limit, the row far beyond any real one (a long feature is a few thousand).
+    long_row = material(case_number="（2026）琼9003执1300号", facts=text_of(15_000), process=text_of(15_000))
+    workspace.make_workbook([material(), long_row])
+
+    result = workspace.cli("pull", check=True)
+
+    [(good_id, good), (long_id, refused)] = statuses(workspace).values()
+    assert good == "已受理" and good_id
+    assert long_id is None and re.fullmatch(r"本行超过 20000 字（30\d{3} 字），请删减或分成几条报送", refused)
+    assert "需补正或重复 1 条" in result.stdout
+    kept = stored(workspace)
+    assert kept["submissions"] == 1 and kept["longest"] < 5_000
+
+
+def test_the_row_limit_is_configurable_and_an_edited_row_comes_back_when_shortened(workspace: Workspace) -> None:
+    workspace.configure("sheet", max_row_chars=2_000)
+    workspace.make_workbook([material()])
+    workspace.cli("pull", check=True)
+    [(ident, _)] = statuses(workspace).values()
+    original = material()["facts"]
+
+    workspace.edit(SUBMISSIONS, 2, facts=original + text_of(2_500))          # an accepted row grows too long
+    workspace.cli("pull", check=True)
+
+    [(kept_id, status)] = statuses(workspace).values()
+    assert kept_id == ident and status.startswith("本行超过 2000 字（") and status.endswith("请删减或分成几条报送")
+    with Ledger(workspace.ledger) as ledger:
+        versions = [r[0] for r in ledger.db.execute("SELECT data FROM submission_versions ORDER BY version")]
+    assert len(versions) == 2 and len(versions[1]) < 3_000                # the refused version: each cell's start
+
+    workspace.edit(SUBMISSIONS, 2, facts=original)                          # shortened again: taken in again
+    workspace.cli("pull", check=True)
+    assert statuses(workspace)[2] == (ident, "已受理（第3版）")
+
+
+def test_a_row_limit_below_a_thousand_characters_is_a_config_error(workspace: Workspace) -> None:
+    workspace.configure("sheet", max_row_chars=500)
+    result = workspace.cli("pull")
+    assert result.returncode == 2 and "[sheet] max_row_chars must be at least 1000" in result.stderr
 
 
 # --- a tab beyond [sheet] max_rows or max_columns ---------------------------------------------
