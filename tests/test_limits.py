@@ -1,17 +1,24 @@
 """Limits: what a misbehaving or crafted workbook or row is refused by, and that memory stays bounded.
 
 A 素材 row over ``[sheet] max_row_chars`` is refused with a row error in 状态, and the ledger keeps only
-the start of each of its cells; a tab reaching beyond ``[sheet] max_rows`` or ``max_columns`` is refused
-whole, with one Chinese line naming the tab, how far it reaches, the limit and the key, and exit 1;
-nothing is recorded.
+the start of each of its cells; a tab reaching beyond ``[sheet] max_rows`` or ``max_columns``, or cells
+whose text adds up to more than ``[sheet] max_mb``, are refused whole, with one Chinese line and exit 1;
+nothing is recorded. The crafted workbooks are written as XML directly, their texts as shared strings,
+the way a few hundred kilobytes of file become hundreds of megabytes of cell text: every cell that
+points at one text reads as the whole text.
 """
 
 from __future__ import annotations
 
 import re
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from xml.sax.saxutils import escape
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from conftest import Workspace, material
 from pipeline.layout import SUBMISSIONS
@@ -23,6 +30,42 @@ SENTENCE = "执行干警多次前往被执行人住所及经营场所查找财�
 
 def text_of(length: int) -> str:
     return (SENTENCE * (length // len(SENTENCE) + 1))[:length]
+
+
+def craft(workspace: Workspace, rows: Iterable[Mapping[str, str]]) -> Path:
+    """The template workbook with ``rows`` (column key → text) in 素材, every text a shared string."""
+    workspace.make_workbook([])
+    with zipfile.ZipFile(workspace.workbook) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    strings: dict[str, int] = {}
+    xml = [re.search(rb'<row r="1".*?</row>', parts[sheet], re.S).group(0).decode()]
+    for number, row in enumerate(rows, start=2):
+        cells = "".join(f'<c r="{get_column_letter(KEYS.index(key) + 1)}{number}" t="s"><v>'
+                        f'{strings.setdefault(value, len(strings))}</v></c>' for key, value in row.items())
+        xml.append(f'<row r="{number}">{cells}</row>')
+    parts[sheet] = re.sub(rb"<sheetData>.*</sheetData>", lambda _: f"<sheetData>{''.join(xml)}</sheetData>".encode(),
+                          re.sub(rb'<dimension ref="[^"]*"/>', b"", parts[sheet]), flags=re.S)
+    parts["xl/sharedStrings.xml"] = (
+        f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="{len(strings)}">'
+        + "".join(f"<si><t>{escape(text)}</t></si>" for text in strings) + "</sst>").encode()
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                     b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/officeDocument/'
+                             b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+    with zipfile.ZipFile(workspace.workbook, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return workspace.workbook
+
+
+def plain(**values: str) -> dict[str, str]:
+    """A 素材 row of text cells: a good row's texts, then ``values``."""
+    row = {k: v for k, v in material().items() if isinstance(v, str)}
+    row.update(values)
+    return row
 
 
 def statuses(workspace: Workspace) -> dict[int, tuple[object, str]]:
@@ -138,3 +181,19 @@ def test_bounds_below_their_minimum_are_config_errors(workspace: Workspace, key:
     workspace.configure("sheet", **{key: value})
     result = workspace.cli("pull")
     assert result.returncode == 2 and f"[sheet] {key} must be at least {minimum}" in result.stderr
+
+
+# --- cells whose text adds up beyond [sheet] max_mb ---------------------------------------------
+
+def test_cells_sharing_one_long_text_count_as_often_as_they_use_it(workspace: Workspace) -> None:
+    workspace.configure("sheet", max_mb=5)
+    cell = text_of(30_000)                                     # ~90 KB of UTF-8, stored once in the file
+    craft(workspace, [plain(case_number=f"（2026）琼9003执{1000 + n}号", facts=cell, note=cell)
+                      for n in range(100)])                    # read as ~17 MB of cell text
+    assert workspace.workbook.stat().st_size < 100_000
+
+    result = workspace.cli("pull")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "工作簿各单元格的文字合计超过 5 MB（配置 [sheet] max_mb" in result.stderr
+    assert stored(workspace)["submissions"] == 0
