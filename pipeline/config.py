@@ -77,6 +77,7 @@ class MailSettings:
     retry_after: float = field(default=300.0, metadata=_meta("seconds before the first retry; doubles each time"))
     retry_cap: float = field(default=21600.0, metadata=_meta("the longest wait between two retries, in seconds"))
     rate_per_minute: int = field(default=0, metadata=_meta("messages per minute at most (0: no limit)"))
+    max_message_mb: float = field(default=10.0, metadata=_meta("the largest message sent, attachments included"))
     smtp: SmtpSettings = SmtpSettings()
 
 
@@ -229,6 +230,9 @@ def _check_consistency(settings: Settings) -> None:
                           "素材 alone has 19)")
     if sheet.max_row_chars < 1000:
         raise ConfigError(f"{where}: [sheet] max_row_chars must be at least 1000 (characters one 素材 row may hold)")
+    if settings.mail.max_message_mb < 0.1:
+        raise ConfigError(f"{where}: [mail] max_message_mb must be at least 0.1 (megabytes a message may have, "
+                          "attachments included)")
     if not sheet.endpoint.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
     if not 1 <= settings.draft.slot_weekday <= 7:

@@ -1,11 +1,12 @@
-"""Limits: what a misbehaving or crafted workbook or row is refused by, and that memory stays bounded.
+"""Limits: what a misbehaving or crafted workbook, row or message is refused by, and that memory stays bounded.
 
-A 素材 row over ``[sheet] max_row_chars`` is refused with a row error in 状态, and the ledger keeps only
-the start of each of its cells; a tab reaching beyond ``[sheet] max_rows`` or ``max_columns``, or cells
-whose text adds up to more than ``[sheet] max_mb``, are refused whole, with one Chinese line and exit 1;
-nothing is recorded. The crafted workbooks are written as XML directly, their texts as shared strings,
-the way a few hundred kilobytes of file become hundreds of megabytes of cell text: every cell that
-points at one text reads as the whole text.
+A 素材 row over Excel's 32,767 characters a cell or ``[sheet] max_row_chars`` is refused with a row error
+in 状态, and the ledger keeps only the start of each of its cells; a tab reaching beyond ``[sheet]
+max_rows`` or ``max_columns``, or cells whose text adds up to more than ``[sheet] max_mb``, are refused
+whole, with one Chinese line and exit 1, nothing recorded; a message over ``[mail] max_message_mb`` is not
+sent, and its delivery fails with the reason, which status and the digest show. The crafted workbooks are
+written as XML directly, their texts as shared strings, the way a few hundred kilobytes of file become
+hundreds of megabytes of cell text: every cell that points at one text reads as the whole text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -25,6 +28,7 @@ from pipeline.layout import SUBMISSIONS
 from pipeline.ledger import Ledger
 
 KEYS = [c.key for c in SUBMISSIONS.columns]
+MB = 2**20
 SENTENCE = "执行干警多次前往被执行人住所及经营场所查找财产线索，并依法查封其名下房产。"
 
 
@@ -197,3 +201,67 @@ def test_cells_sharing_one_long_text_count_as_often_as_they_use_it(workspace: Wo
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "工作簿各单元格的文字合计超过 5 MB（配置 [sheet] max_mb" in result.stderr
     assert stored(workspace)["submissions"] == 0
+
+
+# --- a message over [mail] max_message_mb ---------------------------------------------------
+
+def long_material() -> dict[str, object]:
+    """A long row, within the row limit: its draft mail and its release (.docx included) are each over
+    200 KB; an ordinary one is under 70 KB."""
+    return material(facts=text_of(6_000), process=text_of(6_000), outcome=text_of(6_000))
+
+
+LOW_LIMIT = 0.15          # MB: an office whose server takes little
+
+
+def test_a_draft_mail_over_the_message_limit_is_not_sent_and_the_office_is_told(workspace: Workspace) -> None:
+    workspace.configure("mail", max_message_mb=LOW_LIMIT)
+    workspace.make_workbook([long_material(), material(case_number="（2026）琼9003执1300号", title="另一篇")])
+    workspace.cli("pull", check=True)
+
+    result = workspace.cli("draft")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "未能发送稿件审核给 office@court.example（被拒收）：邮件过大（" in result.stdout
+    assert "超过上限 0.15 MB（配置 [mail] max_message_mb），系统未发送" in result.stdout
+    outbox = workspace.root / "outbox"
+    mails = {p.name: p.stat().st_size for p in outbox.glob("*.eml")}
+    assert [n for n in mails if "D-2026-000001" in n] == [] and any("D-2026-000002" in n for n in mails)
+    assert max(mails.values()) < LOW_LIMIT * MB
+    status = workspace.cli("status").stdout
+    assert "稿件审核 office@court.example：被拒收（邮件过大（" in status
+    workspace.cli("digest", check=True)
+    [digest] = outbox.glob("*-digest-*.eml")
+    assert "max_message_mb" in digest_text(digest)
+    assert workspace.cli("draft").returncode == 0                    # failed for good: not tried again
+
+
+def digest_text(path: Path) -> str:
+    return BytesParser(policy=policy.default).parsebytes(path.read_bytes()).get_body(("plain",)).get_content()
+
+
+def test_a_release_over_the_message_limit_reaches_no_outlet_and_status_says_why(workspace: Workspace,
+                                                                                 smtp_server) -> None:
+    smtp_server.configure(workspace)
+    workspace.configure("mail", max_message_mb=LOW_LIMIT)
+    workspace.make_workbook([long_material()], media=[{"outlet": "《法制时报》", "email": "fazhi@media.example",
+                                                       "kinds": "全部", "enabled": "是"}])
+    workspace.cli("pull", check=True)
+    workspace.cli("draft")                                            # its draft mail is too large as well
+    workspace.cli("approve", "D-2026-000001", "--by", "符贤", check=True)
+
+    result = workspace.cli("publish")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "未能发送媒体发布给 fazhi@media.example（被拒收）：邮件过大（" in result.stdout
+    assert smtp_server.handler.messages == []                         # nothing reached the server
+    with Ledger(workspace.ledger) as ledger:
+        [delivery] = ledger.deliveries("release/")
+    assert delivery["state"] == "permanent" and "[mail] max_message_mb" in delivery["detail"]
+    assert "媒体发布 fazhi@media.example：被拒收（邮件过大（" in workspace.cli("status").stdout
+
+
+def test_a_message_limit_below_a_tenth_of_a_megabyte_is_a_config_error(workspace: Workspace) -> None:
+    workspace.configure("mail", max_message_mb=0.05)
+    result = workspace.cli("status")
+    assert result.returncode == 2 and "[mail] max_message_mb must be at least 0.1" in result.stderr
