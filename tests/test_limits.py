@@ -11,7 +11,10 @@ hundreds of megabytes of cell text: every cell that points at one text reads as 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterable, Mapping
 from email import policy
@@ -23,7 +26,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from conftest import Workspace, material
+from conftest import NOW, PROJECT, Workspace, material
 from pipeline.layout import SUBMISSIONS
 from pipeline.ledger import Ledger
 
@@ -265,3 +268,89 @@ def test_a_message_limit_below_a_tenth_of_a_megabyte_is_a_config_error(workspace
     workspace.configure("mail", max_message_mb=0.05)
     result = workspace.cli("status")
     assert result.returncode == 2 and "[mail] max_message_mb must be at least 0.1" in result.stderr
+
+
+# --- a crafted workbook, refused within a memory bound --------------------------------------------
+
+# What the pull and a whole cycle may use at most, as the operating system counts a process's peak
+# resident memory: generous (an ordinary pull of a few rows peaks near 50 MB), and well within what
+# the small server an office runs this on can spare.
+MEMORY_BOUND_MB = 400
+# Runs a command and reports its peak resident memory on stderr's last line.
+_PEAK = ("import resource, subprocess, sys\n"
+         "code = subprocess.run(sys.argv[1:]).returncode\n"
+         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+         "print(f'PEAK {peak / 2**20 if sys.platform == \"darwin\" else peak / 1024:.0f}', file=sys.stderr)\n"
+         "sys.exit(code)\n")
+
+
+def measured(workspace: Workspace, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``python run.py ARGS`` in a fresh process; its result and its peak resident memory in MB."""
+    env = {**os.environ, "PIPELINE_NOW": NOW, "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, str(PROJECT / "run.py"),
+                             "--config", str(workspace.config_path), *args],
+                            cwd=workspace.root, env=env, capture_output=True, text=True, encoding="utf-8",
+                            timeout=300)
+    *rest, last = result.stderr.rstrip().splitlines()
+    assert last.startswith("PEAK "), result.stderr
+    result.stderr = "\n".join(rest)
+    return result, float(last.split()[1])
+
+
+@pytest.fixture(scope="module")
+def crafted(tmp_path_factory) -> Workspace:
+    """A few hundred kilobytes of workbook whose 素材 reads as ~150 MB of cell text: cells past Excel's
+    32,767 characters, rows of cells within it that add up to far more than any real row (valid but for
+    their size), long submitter names, and ordinary rows between them."""
+    workspace = Workspace.create(tmp_path_factory.mktemp("crafted"))
+    too_long, longest = text_of(40_000), text_of(32_767)
+    rows = []
+    for n in range(300):
+        case = f"（2026）琼9003执{1000 + n}号"
+        if n % 3 == 0:
+            rows.append(plain(case_number=case, title=f"第{n}件", facts=too_long, process=longest))
+        elif n % 3 == 1:
+            rows.append(plain(case_number=case, title=f"第{n}件", facts=longest, process=longest, outcome=longest,
+                              submitter=longest))
+        else:
+            rows.append(plain(case_number=case, title=f"第{n}件"))
+    craft(workspace, rows)
+    assert workspace.workbook.stat().st_size < 500_000
+    return workspace
+
+
+def test_a_crafted_workbook_is_refused_row_by_row_within_a_memory_bound(crafted: Workspace) -> None:
+    pulled, pull_peak = measured(crafted, "pull")
+    cycle, cycle_peak = measured(crafted, "once")                       # pull, draft, publish, digest …
+
+    assert pulled.returncode == 0 and "Traceback" not in pulled.stderr + cycle.stderr
+    assert pull_peak < MEMORY_BOUND_MB and cycle_peak < MEMORY_BOUND_MB
+    marks = statuses(crafted)
+    assert len(marks) == 300
+    for number, (ident, status) in marks.items():
+        n = number - 2
+        if n % 3 == 2:
+            assert ident and status.startswith("已受理")
+        else:
+            assert ident is None and "本行超过 20000 字（" in status
+            assert ("案情超过 32767 字（40000 字）" in status) == (n % 3 == 0)
+    assert crafted.ledger.stat().st_size < 10 * MB                      # 100 good rows and 200 short errors
+    assert stored(crafted)["longest"] < 5_000
+    outbox = crafted.root / "outbox"
+    assert len(list(outbox.glob("*-draft-*.eml"))) == 100
+    assert max(p.stat().st_size for p in outbox.glob("*.eml")) < MB
+
+
+def test_a_crafted_workbook_with_more_rows_than_allowed_is_refused_within_a_memory_bound(
+        tmp_path: Path) -> None:
+    workspace = Workspace.create(tmp_path)
+    cell = text_of(2_000)
+    craft(workspace, (plain(case_number=f"（2026）琼9003执{n}号", title=f"第{n}件", facts=cell)
+                      for n in range(20_500)))                        # default max_rows: 20,000
+
+    result, peak = measured(workspace, "pull")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "“素材”页有内容的行到第 20501 行，超过上限 20000 行（配置 [sheet] max_rows）" in result.stderr
+    assert peak < MEMORY_BOUND_MB
+    assert stored(workspace)["submissions"] == 0
