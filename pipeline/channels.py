@@ -146,12 +146,16 @@ def weibo_length(text: str) -> int:
 
 
 def shorten(text: str, limit: int, *, measure: Callable[[str], int] = len) -> str:
-    """``text`` within ``limit`` (by ``measure``): whole if it fits, else cut and ended with "……"."""
+    """``text`` within ``limit`` (by ``measure``): whole if it fits, else cut and ended with "……".
+
+    ``measure`` counts every character at least 1 (``len``, half-characters), so no cut longer than
+    ``limit`` fits: the search starts there, not at the end of a text that may be a whole release long.
+    """
     if measure(text) <= limit:
         return text
     if measure(ELLIPSIS) > limit:
         return ""
-    cut = len(text)
+    cut = min(len(text), limit)
     while cut > 0 and measure(text[:cut].rstrip(_TRAILING) + ELLIPSIS) > limit:
         cut -= 1
     return text[:cut].rstrip(_TRAILING) + ELLIPSIS

@@ -46,6 +46,9 @@ class SheetSettings:
     retry_budget: float = field(default=90.0, metadata=_meta("seconds a Sheets request may spend retrying"))
     timeout: float = field(default=60.0, metadata=_meta("seconds to wait for one Sheets API reply"))
     max_mb: int = field(default=200, metadata=_meta("the most megabytes a workbook may unpack to (xlsx)"))
+    max_rows: int = field(default=20_000, metadata=_meta("the most rows a tab may reach down to"))
+    max_columns: int = field(default=200, metadata=_meta("the most columns a tab may reach across to"))
+    max_row_chars: int = field(default=20_000, metadata=_meta("the most characters one 素材 row may hold"))
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class MailSettings:
     retry_after: float = field(default=300.0, metadata=_meta("seconds before the first retry; doubles each time"))
     retry_cap: float = field(default=21600.0, metadata=_meta("the longest wait between two retries, in seconds"))
     rate_per_minute: int = field(default=0, metadata=_meta("messages per minute at most (0: no limit)"))
+    max_message_mb: float = field(default=10.0, metadata=_meta("the largest message sent, attachments included"))
     smtp: SmtpSettings = SmtpSettings()
 
 
@@ -223,6 +227,16 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{where}: [sheet] max_mb must be at least 1 (megabytes a workbook may unpack to)")
     if not 0 < settings.ledger.wait_seconds <= 3600:
         raise ConfigError(f"{where}: [ledger] wait_seconds must be more than 0 and at most 3600 (seconds)")
+    if sheet.max_rows < 100:
+        raise ConfigError(f"{where}: [sheet] max_rows must be at least 100 (rows a tab may reach down to)")
+    if sheet.max_columns < 30:
+        raise ConfigError(f"{where}: [sheet] max_columns must be at least 30 (columns a tab may reach across to; "
+                          "素材 alone has 19)")
+    if sheet.max_row_chars < 1000:
+        raise ConfigError(f"{where}: [sheet] max_row_chars must be at least 1000 (characters one 素材 row may hold)")
+    if settings.mail.max_message_mb < 0.1:
+        raise ConfigError(f"{where}: [mail] max_message_mb must be at least 0.1 (megabytes a message may have, "
+                          "attachments included)")
     if not sheet.endpoint.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
     if not 1 <= settings.draft.slot_weekday <= 7:

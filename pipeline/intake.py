@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from . import normalize as norm
 from .headers import MappedTab, map_tabs
-from .rows import parse_cells
+from .rows import MAX_ROW_CHARS, parse_cells
 from .model import Activity, MediaContact, PullSummary, Review, RowError, Submission, Team
 from .review import ReviewCodes, judge
 from .sources import CellUpdate, SheetData
@@ -100,14 +100,16 @@ class ReviewContext:
 
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
             default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext(),
-            unwritten: Mapping[str, Sequence[str]] = MappingProxyType({})) -> IntakeResult:
+            unwritten: Mapping[str, Sequence[str]] = MappingProxyType({}),
+            max_row_chars: int = MAX_ROW_CHARS) -> IntakeResult:
     """Validate every tab of ``sheet`` against what the ledger ``known``.
 
     ``last_sequence`` is the highest submission serial already used in the
     current year; new IDs continue from it. ``unwritten`` holds the IDs a
     waiting write-back never put in the sheet, with their items' keys: a row
     without an ID whose content changed meanwhile keeps its ID when its key
-    (team, case number, kind, title) is the same.
+    (team, case number, kind, title) is the same. A 素材 row of more than
+    ``max_row_chars`` characters is refused (``rows.parse_cells``).
     """
     tabs = map_tabs(sheet)
     result = IntakeResult()
@@ -116,7 +118,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     _take_activities(tabs["activities"], tz, result)
     _take_reviews(tabs["reviews"], reviews, result)
     _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result,
-                      {tuple(key): ident for ident, key in unwritten.items()})
+                      {tuple(key): ident for ident, key in unwritten.items()}, max_row_chars)
     result.summary.other_errors = sum(1 for e in result.errors if e.tab_key != "submissions")
     result.summary.cells_written = len(result.updates)
     return result
@@ -126,13 +128,13 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
 
 def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, Known],
                       now: datetime, tz: ZoneInfo, last_sequence: int, result: IntakeResult,
-                      unwritten: dict[tuple[str, ...], str]) -> None:
+                      unwritten: dict[tuple[str, ...], str], max_row_chars: int) -> None:
     rows: list[_Row] = []
     # What every row's parse shares, worked out once for the tab.
     layout = tuple((c.key, mapped.columns[c.key]) for c in mapped.tab.columns if c.key in mapped.columns)
     teams = frozenset(team_names)
     for number, cells in mapped.body():
-        row = _parse_submission(number, cells, layout, teams, now.year, tz)
+        row = _parse_submission(number, cells, layout, teams, now.year, tz, max_row_chars)
         if row is None:
             _own(mapped, result, number, cells, ident="", status="")  # blank row: clear stale marks
             continue
@@ -215,10 +217,10 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
 
 
 def _parse_submission(number: int, cells: list[object], layout: tuple[tuple[str, int], ...],
-                      team_names: frozenset[str], year: int, tz: ZoneInfo) -> _Row | None:
+                      team_names: frozenset[str], year: int, tz: ZoneInfo, max_row_chars: int) -> _Row | None:
     # True == 1 as a cache key, but not as a cell: a row holding a boolean is parsed afresh.
     parse = parse_cells.__wrapped__ if any(type(c) is bool for c in cells) else parse_cells
-    parsed = parse(tuple(cells), layout, team_names, year, tz)
+    parsed = parse(tuple(cells), layout, team_names, year, tz, max_row_chars)
     if parsed is None:
         return None
     return _Row(number, parsed.cell_id, dict(parsed.fields), list(parsed.problems), parsed.submission,

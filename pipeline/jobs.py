@@ -61,7 +61,8 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
             result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                              default_quota=settings.intake.default_quota,
                              last_sequence=ledger.last_serial(at.year), reviews=context,
-                             unwritten=waiting.get("owed", {}))
+                             unwritten=waiting.get("owed", {}),
+                             max_row_chars=settings.sheet.max_row_chars)
         except PipelineError as exc:
             if not dry_run:
                 ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))

@@ -22,6 +22,12 @@ from .model import Submission
 _OWNED = frozenset(c.key for c in SUBMISSIONS.columns if c.owned)     # 编号 and 状态: not content
 # The most characters a cell holds: Excel's own limit (WPS and LibreOffice keep to it too).
 MAX_CELL_CHARS = 32_767
+# The most characters one row may hold in all its cells ([sheet] max_row_chars; this is its default).
+MAX_ROW_CHARS = 20_000
+# What the ledger keeps of each cell of a row refused for its size: enough to recognise it, no more.
+KEPT_OF_REFUSED = 200
+# The longest problem text: one that quotes a cell quotes only its start.
+MAX_PROBLEM_CHARS = 300
 # The structured columns added after the first release. Every row's fields carry
 # them ("" when blank or when the sheet has no such column), but a blank one is
 # left out of the content hash: a sheet without them, or one that gains them
@@ -47,7 +53,7 @@ class Parsed:
 # with ``parse_cells.__wrapped__``.)
 @functools.lru_cache(maxsize=1 << 15)
 def parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], team_names: frozenset[str],
-                 year: int, tz: ZoneInfo) -> Parsed | None:
+                 year: int, tz: ZoneInfo, max_row_chars: int = MAX_ROW_CHARS) -> Parsed | None:
     columns = dict(layout)
 
     def value(key: str) -> object:
@@ -61,10 +67,14 @@ def parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], 
     problems: list[str] = []
     for key, text in fields.items():
         if len(text) > MAX_CELL_CHARS:
-            # Excel itself stops a cell here: anything longer was made by a program, not typed. It is
-            # refused, and only its first part is kept (a crafted cell must not fill the ledger).
+            # Excel itself stops a cell here: anything longer was made by a program, not typed.
             problems.append(f"{SUBMISSIONS.column(key).name}超过 {MAX_CELL_CHARS} 字（{len(text)} 字），请删减")
-            fields[key] = text[:MAX_CELL_CHARS]
+    total = sum(map(len, fields.values()))
+    if total > max_row_chars:
+        problems.append(f"本行超过 {max_row_chars} 字（{total} 字），请删减或分成几条报送")
+    # A row refused for its size keeps only the start of each cell (a crafted row must not fill the ledger,
+    # nor the memory of the jobs that read it back); its hash is still taken from the row as typed below.
+    refused = bool(problems)
 
     team = norm.team_name(value("team"))
     if not team:
@@ -111,6 +121,9 @@ def parse_cells(cells: tuple[object, ...], layout: tuple[tuple[str, int], ...], 
 
     hashed = {k: v for k, v in fields.items() if v or k not in STRUCTURED}
     digest = hashlib.sha256(json.dumps(hashed, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    if refused:
+        fields = {k: v[:KEPT_OF_REFUSED] for k, v in fields.items()}
+    problems = [p if len(p) <= MAX_PROBLEM_CHARS else p[:MAX_PROBLEM_CHARS - 1] + "…" for p in problems]
     submission = None
     if not problems:
         submission = Submission(team=team, submitter=fields.get("submitter", ""), kind=kind,

@@ -224,6 +224,24 @@ def test_a_long_headline_and_lead_are_shortened_but_never_the_hashtag_or_the_lin
     assert len(meta["摘要"]) <= 120
 
 
+def test_shortening_a_text_as_long_as_a_whole_row_measures_it_a_few_times_not_once_per_character() -> None:
+    """A release's outcome may run to the row limit (20,000 characters): cutting it to a post's room
+    must not measure every one of its prefixes (that took minutes)."""
+    from pipeline.channels import shorten
+
+    text = "李某强最终履行全部款项，案件执行完毕。" * 1_000                      # 19,000 characters
+    measured = []
+
+    def counting(part: str) -> int:
+        measured.append(len(part))
+        return len(part)
+
+    short = shorten(text, 140, measure=counting)
+
+    assert len(short) <= 140 and short.endswith("……") and text.startswith(short[:-2])
+    assert sum(measured) < 2 * len(text) + 140 * 140
+
+
 def test_half_width_characters_count_half_and_the_link_counts_as_written(workspace) -> None:
     link = "https://www.dzcourt.example/news/2026/1126.html"     # 47 half-width characters: 24 as Weibo counts
     set_channel_value(workspace, "link", f'"{link}"')

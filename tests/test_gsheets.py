@@ -208,6 +208,17 @@ def test_a_cycle_costs_one_read_and_at_most_one_write_whatever_the_row_count(she
                                   "values.batchUpdate": 1}
 
 
+def test_a_tab_beyond_max_rows_is_refused_as_a_workbook_is_and_nothing_is_written(sheet):
+    sheet.config_path.write_text(sheet.config_path.read_text(encoding="utf-8").replace(
+        "[sheet]\n", "[sheet]\nmax_rows = 100\n", 1), encoding="utf-8")
+    sheet.load(rows_of(150))
+    with pytest.raises(SourceError) as caught:
+        jobs.pull(sheet.settings)                         # through open_source, as the CLI and `run` do
+    assert "“素材”页有内容的行到第 151 行，超过上限 100 行（配置 [sheet] max_rows）" in str(caught.value)
+    assert "values.batchUpdate" not in sheet.api.counts()
+    assert ledger_dump(sheet.ledger)["submissions"] == []
+
+
 def test_the_write_back_is_coalesced_into_column_runs(sheet):
     sheet.load(rows_of(300))
     sheet.pull()

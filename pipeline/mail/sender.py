@@ -12,6 +12,7 @@ behind, which the next flush turns into ``unknown`` for a person to decide
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import time
@@ -24,7 +25,7 @@ from .. import redact, shutdown
 from ..config import Settings
 from ..ledger import Ledger
 from . import message as mime
-from .transport import BLOCKED, SENT, TEMPORARY, Result, Transport, TransportError, open_transport
+from .transport import BLOCKED, PERMANENT, SENT, TEMPORARY, Result, Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,9 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
 
     Every message for the media passes ``redact.guard`` first: one that still
     carries an identifier is recorded as 'blocked' with the reason and never
-    sent. ``keys`` limits the flush to some messages; ``progress`` hears (done, total).
+    sent. A message larger than ``[mail] max_message_mb`` is never sent either: it
+    fails permanently, with the reason, like a message a server refuses. ``keys``
+    limits the flush to some messages; ``progress`` hears (done, total).
     """
     report = FlushReport()
     # A send older than the transport's timeout that is still 'sending' belongs to a dead process.
@@ -87,14 +90,23 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
     sender = mime.address(settings.mail.sender)[1]
     interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
     allowed = redact.own_numbers(settings.court.contact)
+    limit = int(settings.mail.max_message_mb * 2**20)
     handled: set[tuple[str, str]] = set()
 
     def prepare(outgoing: mime.Outgoing) -> _Ready:
         reason = _guard(outgoing, allowed)
         if reason:
             return _Ready(reason=reason)
+        # A character is at least a byte, and encoding only adds: a message whose parts are past the limit
+        # already is refused without being built.
+        carried = len(outgoing.text) + len(outgoing.html) + sum(len(a.content) for a in outgoing.attachments)
+        if carried > limit:
+            return _Ready(refused=_too_large(carried, settings.mail.max_message_mb))
         built = mime.build(outgoing, sender=settings.mail.sender, now=at)
-        return _Ready(message_id=built["Message-ID"], data=mime.as_bytes(built))
+        data = mime.as_bytes(built)
+        if len(data) > limit:
+            return _Ready(refused=_too_large(len(data), settings.mail.max_message_mb))
+        return _Ready(message_id=built["Message-ID"], data=data)
 
     # The next message is guarded and built while the server reads the current one.
     ahead: dict[int, _Ready] = {}
@@ -122,6 +134,13 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
                             _record_block(ledger, outgoing, ready.reason, at)
                         report.blocked.append((outgoing, ready.reason))
                         handled.add((outgoing.key, outgoing.recipient))
+                        continue
+                    if ready.refused:
+                        # Recorded as a server's refusal is: failed for good, the reason in the digest and status.
+                        result = Result(outgoing.recipient, PERMANENT, ready.refused)
+                        outcomes.add(outgoing, row, result)
+                        handled.add((outgoing.key, outgoing.recipient))
+                        report.results.append((outgoing, result))
                         continue
                     if interval and last_send is not None:
                         with ledger.transaction():
@@ -171,10 +190,17 @@ class Claimed(Exception):
 
 @dataclass(frozen=True)
 class _Ready:
-    """A message as it will go out, or why the guard stopped it."""
+    """A message as it will go out, or why the guard stopped it, or why it is too large to send."""
     reason: str | None = None
+    refused: str = ""
     message_id: str = ""
     data: bytes = b""
+
+
+def _too_large(size: int, limit_mb: float) -> str:
+    size_mb = math.ceil(size / 2**20 * 100) / 100            # rounded up: never shown as within the limit
+    return (f"邮件过大（{size_mb:g} MB），超过上限 {limit_mb:g} MB（配置 [mail] max_message_mb），系统未发送；"
+            "请删减素材或附件的内容")
 
 
 def _guard(outgoing: mime.Outgoing, allowed: list[str]) -> str | None:

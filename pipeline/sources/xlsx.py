@@ -23,7 +23,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ..errors import SourceBusy, SourceChanged, SourceError
-from . import CellUpdate, Saved, SheetData, TabData
+from . import Bounds, CellUpdate, Saved, SheetData, TabData, bounded_rows
 from .xlsx_cells import Unsupported, write_cells
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,11 @@ _UNREADABLE = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, InvalidFi
 class XlsxSource:
     """A workbook file; ``tz`` is kept for symmetry with the Sheets backend."""
 
-    def __init__(self, path: Path, tz: ZoneInfo, *, max_bytes: int = 200 * 2**20) -> None:
+    def __init__(self, path: Path, tz: ZoneInfo, *, max_bytes: int = 200 * 2**20, bounds: Bounds = Bounds()) -> None:
         self.path = Path(path)
         self.tz = tz
         self.max_bytes = max_bytes
+        self.bounds = bounds
 
     def describe(self) -> str:
         return str(self.path)
@@ -71,16 +72,16 @@ class XlsxSource:
             ) from None
         try:
             tabs: dict[str, TabData] = {}
+            meter = _TextMeter(self.path, self.max_bytes)
             for sheet in book.worksheets:
                 if not wanted(sheet.title):
                     continue
                 # Some writers leave a wrong <dimension>; without a reset,
                 # read-only mode would silently truncate rows or columns.
                 sheet.reset_dimensions()
-                rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-                width = max((len(r) for r in rows), default=0)
-                for row in rows:
-                    row.extend([None] * (width - len(row)))
+                # Row by row, so that a tab beyond [sheet] max_rows or max_columns stops being kept at once.
+                rows = bounded_rows(str(self.path), sheet.title, meter.rows(sheet.iter_rows(values_only=True)),
+                                    self.bounds)
                 tabs[sheet.title] = TabData(sheet.title, rows)
         except _UNREADABLE as exc:
             raise SourceError(f"{self.path}: 工作簿内容无法解析（{_reason(exc)}），下一轮将重试") from None
@@ -203,6 +204,28 @@ class XlsxSource:
                 return (f"Excel 或 WPS 正在编辑此工作簿，锁文件 {candidate.name}；"
                         "如无人打开，可删除该锁文件")
         return None
+
+
+class _TextMeter:
+    """The text of a workbook's cells, counted as it is read, against ``[sheet] max_mb``.
+
+    A text used by many cells is stored once (the shared strings), so the unpacked size does not
+    tell how much text reading the cells gives: a few hundred kilobytes of cells that all point to
+    one 32,767-character text read as hundreds of megabytes, which the ledger would store and every
+    draft read back. The count stops the read as soon as it passes the limit.
+    """
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit, self.used = path, limit, 0
+
+    def rows(self, rows: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
+        for row in rows:
+            self.used += sum(len(v.encode("utf-8", "surrogatepass")) for v in row if type(v) is str)
+            if self.used > self.limit:
+                raise SourceError(f"{self.path}: 工作簿各单元格的文字合计超过 {self.limit / 2**20:.0f} MB（配置 "
+                                  "[sheet] max_mb；同一段文字被大量单元格引用时，文件虽小，读出的文字却很多），"
+                                  "不予读取：文件可能是构造的，或有人粘贴了异常内容；下一轮将重试")
+            yield row
 
 
 def _reason(exc: BaseException) -> str:
