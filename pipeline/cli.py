@@ -186,8 +186,10 @@ def cmd_pull(args: argparse.Namespace) -> int:
     text = report.pull_summary(summary, where)
     if args.dry_run:
         text = "（试运行：未写账本，未写工作簿）\n" + text
-    elif summary.flagged or summary.other_errors:
+    elif (summary.flagged or summary.other_errors) and summary.waiting is None:
         text += f"\n需补正的行已在 {where} 的“状态”列注明原因；修改后下一轮自动重新受理。"
+    elif summary.flagged or summary.other_errors:
+        text += "\n需补正的行将在写回时于“状态”列注明原因；现在可用 python run.py status 查看。"
     print(text)
     print("运行 python run.py status 查看本周各部门报送进度。")
     # A workbook open or edited meanwhile heals by itself at a later cycle; anything else needs a person.
@@ -312,12 +314,16 @@ def cmd_once(args: argparse.Namespace) -> int:
     outcomes = scheduler.once(settings)
     labels = {"ok": "完成", "failed": "失败", "timeout": "超时", "skipped": "跳过"}
     for outcome in outcomes:
-        detail = f"：{outcome.error}" if outcome.error else ""
+        detail = f"：{outcome.error}" if outcome.error else (f"（注意：{outcome.note}）" if outcome.note else "")
         period = "" if outcome.job == "cycle" else f"（{outcome.period}）"
         print(f"{JOB_LABELS.get(outcome.job, outcome.job)}{period}：{labels[outcome.result]}{detail}")
-    if settings.sheet.path:
+    waiting = any(o.note for o in outcomes) or any("尚未写回" in o.error for o in outcomes)
+    if settings.sheet.path and not waiting:
         print(f"查看：工作簿 {_shown(settings.sheet.path)} 的“编号”“状态”列；{_where_mail(settings)}；"
               "python run.py status 查看本周进度和待审稿件。")
+    elif settings.sheet.path:
+        print(f"查看：{_where_mail(settings)}；python run.py status 查看本周进度和待审稿件"
+              "（“编号”“状态”写回后再看工作簿）。")
     return 1 if any(o.result in ("failed", "timeout") for o in outcomes) else 0
 
 

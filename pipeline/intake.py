@@ -10,7 +10,7 @@ ID cell was cleared is recognised by its content and gets its old ID back.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -69,7 +69,7 @@ class IntakeResult:
     reviews: list[tuple[int, Review]] = field(default_factory=list)
     decisions: list[Review] = field(default_factory=list)      # new, valid 审核 rows to apply
     updates: list[CellUpdate] = field(default_factory=list)
-    owed: dict[str, tuple[str, ...]] = field(default_factory=dict)   # ID → item key, for 编号 cells not holding it
+    owed: dict[str, dict[str, object]] = field(default_factory=dict)   # ID → its key and row, for 编号 cells not holding it
     summary: PullSummary = field(default_factory=PullSummary)
 
 
@@ -100,15 +100,16 @@ class ReviewContext:
 
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
             default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext(),
-            unwritten: Mapping[str, Sequence[str]] = MappingProxyType({}),
+            unwritten: Mapping[str, Mapping[str, object]] = MappingProxyType({}),
             max_row_chars: int = MAX_ROW_CHARS) -> IntakeResult:
     """Validate every tab of ``sheet`` against what the ledger ``known``.
 
     ``last_sequence`` is the highest submission serial already used in the
     current year; new IDs continue from it. ``unwritten`` holds the IDs a
-    waiting write-back never put in the sheet, with their items' keys: a row
-    without an ID whose content changed meanwhile keeps its ID when its key
-    (team, case number, kind, title) is the same. A 素材 row of more than
+    write-back has not put in the sheet yet (``{id: {"key": [...], "row": n}}``,
+    see ``owed``): the rows they were meant for are found again by content,
+    then by key (team, case number, kind, title), then by row number — as
+    the ID in the cell would have kept them. A 素材 row of more than
     ``max_row_chars`` characters is refused (``rows.parse_cells``).
     """
     tabs = map_tabs(sheet)
@@ -118,7 +119,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     _take_activities(tabs["activities"], tz, result)
     _take_reviews(tabs["reviews"], reviews, result)
     _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result,
-                      {tuple(key): ident for ident, key in unwritten.items()}, max_row_chars)
+                      unwritten, max_row_chars)
     result.summary.other_errors = sum(1 for e in result.errors if e.tab_key != "submissions")
     result.summary.cells_written = len(result.updates)
     return result
@@ -128,7 +129,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
 
 def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, Known],
                       now: datetime, tz: ZoneInfo, last_sequence: int, result: IntakeResult,
-                      unwritten: dict[tuple[str, ...], str], max_row_chars: int) -> None:
+                      unwritten: Mapping[str, Mapping[str, object]], max_row_chars: int) -> None:
     rows: list[_Row] = []
     # What every row's parse shares, worked out once for the tab.
     layout = tuple((c.key, mapped.columns[c.key]) for c in mapped.tab.columns if c.key in mapped.columns)
@@ -141,7 +142,8 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
         rows.append(row)
     result.summary.rows = len(rows)
 
-    _claim_ids(rows, known)
+    _claim_ids(rows, known, unwritten)
+    _find_unwritten(rows, known, unwritten)
     by_hash: dict[str, list[Known]] = {}
     claimed = {r.id for r in rows if r.id}
     for item in known.values():
@@ -166,21 +168,14 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
                 row.problems.append(f"重复：与 {first_of[key]} 相同")
             elif not row.id:
                 twins = by_hash.get(row.content_hash)
-                waiting = known.get(unwritten.get(key, ""))
                 if twins:
                     row.known = twins.pop(0)
                     row.id = row.known.id
-                elif waiting is not None and not waiting.removed and waiting.id not in claimed:
-                    # Edited while its ID waited to be written: the same item, a new version.
-                    row.known, row.id = waiting, waiting.id
-                    by_hash[waiting.content_hash].remove(waiting)
                 else:
                     sequence += 1
                     row.id = f"S-{year}-{sequence:06d}"
             if row.state == "valid":
                 first_of[key] = row.id
-            if row.id:
-                claimed.add(row.id)
 
     holders = {r.id for r in rows if r.id}
     for row in rows:
@@ -208,8 +203,8 @@ def _take_submissions(mapped: MappedTab, team_names: set[str], known: dict[str, 
         result.summary.changed += taken.change == "changed"
         result.summary.restored += taken.change == "restored" or (row.known is not None and row.cell_id != row.id)
         _own(mapped, result, row.number, cells, ident=taken.id, status=_status(taken))
-        if row.cell_id != taken.id and row.submission is not None:
-            result.owed[taken.id] = row.submission.duplicate_key()
+        if row.cell_id != taken.id:
+            result.owed[taken.id] = {"key": list(_key(row.fields)), "row": row.number}
 
     seen = {t.id for t in result.taken}
     result.removed = sorted(k.id for k in known.values() if not k.removed and k.id not in seen)
@@ -227,11 +222,13 @@ def _parse_submission(number: int, cells: list[object], layout: tuple[tuple[str,
                 parsed.submitted_at, parsed.content_hash)
 
 
-def _claim_ids(rows: list[_Row], known: dict[str, Known]) -> None:
+def _claim_ids(rows: list[_Row], known: dict[str, Known], unwritten: Mapping[str, Mapping[str, object]]) -> None:
     """Rows keep the ID in their 编号 cell; a copied ID stays with its first row.
 
     A well-formed ID the ledger does not know (a ledger restored from an old
     backup, say) is adopted as it stands, so the sheet's IDs never change.
+    An ID the pipeline has not written yet was typed or pasted by a person:
+    it counts only on a row that is its item (same content or key).
     """
     claimed: set[str] = set()
     for row in sorted(rows, key=lambda r: r.number):
@@ -239,9 +236,45 @@ def _claim_ids(rows: list[_Row], known: dict[str, Known]) -> None:
             continue
         if row.submission is None and row.cell_id not in known:
             continue  # an invalid row never gets an ID it did not already have
+        owed, item = unwritten.get(row.cell_id), known.get(row.cell_id)
+        if owed is not None and item is not None and item.content_hash != row.content_hash \
+                and list(_key(row.fields)) != list(owed.get("key") or ()):
+            continue  # someone else's ID, typed before it reached its own row
         claimed.add(row.cell_id)
         row.id = row.cell_id
-        row.known = known.get(row.cell_id)
+        row.known = item
+
+
+def _find_unwritten(rows: list[_Row], known: dict[str, Known], unwritten: Mapping[str, Mapping[str, object]]) -> None:
+    """Give each ID not yet written to the sheet back to its row, as the cell would have kept it.
+
+    Three passes over the rows without an ID, each only for IDs still
+    unclaimed: the same content first (over all rows, so an edited copy
+    never takes an untouched row's ID), then the same key, then the row the
+    ID was meant for. A row edited into an invalid one keeps its ID too,
+    as it would with the ID in its cell.
+    """
+    open_ids = {ident for ident in unwritten
+                if ident in known and not known[ident].removed and all(r.id != ident for r in rows)}
+    if not open_ids:
+        return
+    tests = (lambda row, ident: known[ident].content_hash == row.content_hash,
+             lambda row, ident: all(_key(row.fields)[i] for i in (0, 2, 3))
+             and list(_key(row.fields)) == list(unwritten[ident].get("key") or ()),
+             lambda row, ident: unwritten[ident].get("row") == row.number)
+    for matches in tests:
+        for row in sorted(rows, key=lambda r: r.number):
+            if row.id or not open_ids:
+                continue
+            ident = next((i for i in sorted(open_ids) if matches(row, i)), None)
+            if ident is not None:
+                open_ids.discard(ident)
+                row.id, row.known = ident, known[ident]
+
+
+def _key(fields: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """The item a row describes, as ``Submission.duplicate_key`` names it, from the row's fields."""
+    return (fields.get("team", ""), fields.get("case_number", ""), fields.get("kind", ""), fields.get("title", ""))
 
 
 def _taken(row: _Row, now: datetime) -> Taken:

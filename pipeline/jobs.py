@@ -8,13 +8,14 @@ is a small composition of fetch → pure stage → save.
 from __future__ import annotations
 
 import json
+import sqlite3
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from . import channels, clock, decisions, invitations
 from .config import Settings
-from .errors import PipelineError, SourceError, UsageError
+from .errors import LedgerError, PipelineError, SourceError, UsageError
 from .review import ReviewCodes
 from .headers import wanted_title
 from .intake import IntakeResult, ReviewContext, take_in
@@ -43,11 +44,13 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
     The ledger first, the workbook second: what the pull read is recorded
     (and drafted by the steps after it) even when the workbook cannot be
     written — open in an office suite, changed since the read, read-only.
-    The cells it owes are then kept waiting: the next pull works them out
-    afresh from what the sheet holds by then (a row without its ID is known
-    by its content), so an edit made meanwhile is never overwritten, and
-    the workbook never shows an ID the ledger lacks. ``status`` and the
-    digest say since when the write-back has been waiting.
+    The cells it owes then wait: each later pull works them out afresh
+    from what the sheet holds by then, and the IDs not yet in the sheet are
+    kept in the ledger (``UNWRITTEN``) so that their rows get them back —
+    by content, by key, or by the row they were meant for, as the ID in the
+    cell would have kept them. An edit made meanwhile is never overwritten,
+    and the workbook never shows an ID the ledger lacks. ``status`` and the
+    digest say since when the write-back has been waiting (``waiting_note``).
     """
     at = clock.now(settings.timezone)
     source = source or open_source(settings)
@@ -57,11 +60,10 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
             context = ReviewContext(drafts=decisions.states(ledger), reviewers=frozenset(settings.review.reviewers),
                                     seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger),
                                     codes=ReviewCodes(ledger.review_secret()))
-            waiting = json.loads(ledger.meta(WRITE_BACK_WAITING) or "{}")
             result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                              default_quota=settings.intake.default_quota,
                              last_sequence=ledger.last_serial(at.year), reviews=context,
-                             unwritten=waiting.get("owed", {}),
+                             unwritten=json.loads(ledger.meta(UNWRITTEN) or "{}"),
                              max_row_chars=settings.sheet.max_row_chars)
         except PipelineError as exc:
             if not dry_run:
@@ -73,12 +75,17 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
             return summary
         with ledger.transaction():
             _record(ledger, result, at)
-        summary.waiting = _write_back(ledger, source, sheet, result, at)
-        with ledger.transaction():
-            ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
-                         accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
-                         changed=summary.changed, removed=summary.removed,
-                         cells_written=summary.cells_written, warnings=summary.warnings)
+        _write_back(ledger, source, sheet, result, at)
+        try:
+            with ledger.transaction():
+                ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
+                             accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
+                             changed=summary.changed, removed=summary.removed,
+                             cells_written=summary.cells_written, warnings=summary.warnings,
+                             waiting=summary.waiting_note)
+        except sqlite3.Error as exc:       # everything is recorded and written; only this line of the log is not
+            raise LedgerError(f"{settings.ledger.path}: 素材已记账、编号和状态已处理，但本轮的运行记录未能写入账本"
+                              f"（{exc}）；请检查磁盘空间") from None
         if any(d.decision in POSTED_MARKS for d in result.decisions):
             channels.write_index(ledger, settings.mail.outbox)     # the office marked a channel posted
     return summary
@@ -108,39 +115,59 @@ def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:
     ledger.save_row_errors(result.errors, at)
 
 
-WRITE_BACK_WAITING = "writeback_waiting"     # the ledger's meta key: since when, and why
+WRITE_BACK_WAITING = "writeback_waiting"     # the ledger's meta keys: since when and why the write-back waits,
+UNWRITTEN = "unwritten_ids"                  # and the IDs not in the sheet yet, with their keys and rows
 
 
-def _write_back(ledger: Ledger, source: SheetSource, sheet, result: IntakeResult, at: datetime) -> SourceError | None:
-    """Write the owned cells; when the sheet will not take them, note since when they wait, and why."""
+def _write_back(ledger: Ledger, source: SheetSource, sheet, result: IntakeResult, at: datetime) -> None:
+    """Write the owned cells; note since when they wait, and why, and which IDs the sheet does not hold yet."""
     summary = result.summary
     try:
         saved = source.save(sheet, result.updates)
-        summary.cells_written = saved.written
-        summary.warnings.extend(saved.warnings)        # cells it may not write, named
     except SourceError as exc:
-        summary.cells_written = 0
+        summary.waiting, summary.cells_written, summary.restored = exc, 0, 0
         recorded = ledger.meta(WRITE_BACK_WAITING)
         since = datetime.fromisoformat(json.loads(recorded)["since"]) if recorded else at
+        summary.waiting_note = waiting_text(since, len(result.updates), exc)
         with ledger.transaction():
-            ledger.set_meta(WRITE_BACK_WAITING, json.dumps(
-                {"since": since.isoformat(), "reason": str(exc), "owed": result.owed}, ensure_ascii=False))
+            ledger.set_meta(WRITE_BACK_WAITING, json.dumps({"since": since.isoformat(), "reason": str(exc),
+                                                            "cells": len(result.updates)}, ensure_ascii=False))
+            _keep_unwritten(ledger, result.owed)
             ledger.audit(at, "pull", "write-back-waiting", source.describe(), cells=len(result.updates),
                          error=str(exc))
         log.warning("write-back waiting since %s: %s", since.isoformat(timespec="minutes"), exc)
-        summary.warnings.append(waiting_text(since, len(result.updates), exc))
-        return exc
-    if ledger.meta(WRITE_BACK_WAITING) is not None:
-        with ledger.transaction():
+        return
+    summary.cells_written = saved.written
+    summary.warnings.extend(saved.warnings)        # cells it may not write (Google Sheets protection), named
+    left_out = {(u.row, u.value) for u in saved.left_out}
+    with ledger.transaction():
+        _keep_unwritten(ledger, {ident: owed for ident, owed in result.owed.items()
+                                 if (owed["row"], ident) in left_out})
+        if ledger.meta(WRITE_BACK_WAITING) is not None:
             ledger.delete_meta(WRITE_BACK_WAITING)
-            ledger.audit(at, "pull", "write-back-done", source.describe(), cells=len(result.updates))
-    return None
+            ledger.audit(at, "pull", "write-back-done", source.describe(), cells=saved.written)
 
 
-def waiting_text(since: datetime, cells: int, reason: Exception) -> str:
-    """The office's words for a write-back that waits: what is done, what is not, what happens next."""
-    return (f"编号和状态尚未写回工作簿（自 {since:%m月%d日 %H:%M} 起等待，本轮应写 {cells} 格）：{reason}。"
-            "本轮读到的素材已记账、照常起草；写回恢复后各行编号不变，期间的修改不会被覆盖")
+def _keep_unwritten(ledger: Ledger, owed: dict[str, dict[str, object]]) -> None:
+    if owed:
+        ledger.set_meta(UNWRITTEN, json.dumps(owed, ensure_ascii=False))
+    else:
+        ledger.delete_meta(UNWRITTEN)
+
+
+def waiting_note(ledger: Ledger) -> str:
+    """The office's line about a write-back that waits, or ``""``."""
+    recorded = ledger.meta(WRITE_BACK_WAITING)
+    if not recorded:
+        return ""
+    waiting = json.loads(recorded)
+    return waiting_text(datetime.fromisoformat(waiting["since"]), int(waiting.get("cells", 0)), waiting["reason"])
+
+
+def waiting_text(since: datetime, cells: int, reason: object) -> str:
+    """What is done, what is not, what happens next, when the write-back waits."""
+    return (f"编号和状态尚未写回工作簿（自 {since:%m月%d日 %H:%M} 起等待，待写 {cells} 格）：{reason}。"
+            "读到的素材已记账，定时任务照常起草稿件；写回恢复后，各行写上记账时给的编号，期间的修改不会被覆盖")
 
 
 @dataclass
@@ -159,6 +186,7 @@ class WeekStatus:
     troubles: list[dict[str, object]] = field(default_factory=list)     # not delivered
     invitations: list[dict[str, object]] = field(default_factory=list)  # pending or approved
     channels: list[dict[str, object]] = field(default_factory=list)     # releases with a version to post
+    waiting: str = ""                                                   # the write-back waits: since when, why
 
 
 def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
@@ -176,8 +204,9 @@ def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
         troubles = [dict(t) for t in ledger.troubled_deliveries(at - TROUBLE_WINDOW)]
         letters = [dict(i) for i in ledger.invitations("pending", "approved")]
         board = [r for r in _channel_board(ledger, at) if r["open"]]
+        waiting = waiting_note(ledger)
     return WeekStatus(week=week, monday=monday, teams=teams, errors=errors[:error_limit],
-                      error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts,
+                      error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts, waiting=waiting,
                       deliveries=deliveries, troubles=troubles, invitations=letters, channels=board)
 
 
@@ -225,6 +254,8 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
         since = datetime.fromisoformat(last["created_at"]) if last else None
         pulled = ledger.last_audit("pull", "done")
         sheet_warnings = json.loads(pulled["detail"]).get("warnings", []) if pulled else []
+        if note := waiting_note(ledger):
+            sheet_warnings = [note, *sheet_warnings]
         findings = _findings(settings, ledger, at)
         week = iso_week(at)
         context = digest_context(

@@ -168,6 +168,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                         ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
                 ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"],
                              version=submission["version"])
+        items += _reinstate_restored(settings, ledger, at, run, outward, secret, dry_run=dry_run)
         items += _remake_failed(settings, ledger, at, run, outward, secret, dry_run=dry_run)
         items += _propose_slots(settings, ledger, at, run)
         if dry_run:
@@ -179,6 +180,38 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
         raise RenderError(f"已生成 {len(run.drafted)} 篇稿件；以下素材未能生成稿件，模板改正后下一轮会自动生成：\n"
                           + "\n".join(failures))
     return run
+
+
+def _reinstate_restored(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, outward: dict[str, str],
+                        secret: str, *, dry_run: bool) -> list[Outgoing]:
+    """Drafts withdrawn because their row vanished (or became invalid or unpublishable), whose row is back as it
+    was: each is made again under its own ID and goes back to the office for review."""
+    items: list[Outgoing] = []
+    for row in ledger.restorable_drafts():
+        version = next(v for v in ledger.submission_versions(row["submission_id"])
+                       if v["version"] == row["submission_version"])
+        submission = ledger.submission(row["submission_id"])
+        fields = json.loads(version["data"])
+        unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
+        try:
+            release = compose(fields, kind=row["kind"], draft_id=row["id"], settings=settings, unit=unit)
+        except RenderError:
+            continue                               # the new-draft path reports a broken template
+        mail = _draft_mail(settings, row["id"], row["version"], "", release, submission, fields,
+                           code=review_code(secret, row["id"]), remade=f"{at:%Y%m%d%H%M%S}", why=RESTORED)
+        run.drafted.append(row["id"])
+        if dry_run:
+            items += mail
+            continue
+        with ledger.transaction():
+            for item in mail:
+                ledger.save_message(item, at.date().isoformat(), at)
+            ledger.set_draft_state(row["id"], "pending", at, reason="素材已恢复")
+            ledger.replace_draft_release(row["id"], headline=release.headline, text=release.text, html=release.html,
+                                         content_hash=release.content_hash, masked=release.masked,
+                                         review=release.review)
+            ledger.audit(at, "draft", "reinstated", row["id"], submission=row["submission_id"])
+    return items
 
 
 def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, outward: dict[str, str],
@@ -222,9 +255,14 @@ def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: Publis
     return items
 
 
+REMADE = "本稿已按修改后的模板和核对规则重新生成（此前的版本未通过或未做事实核对），请以本稿为准。"
+RESTORED = "此稿件曾因素材被删除、需补正或标为不可公开而撤回；素材现已恢复原样，本稿重新提交审核，请以本稿为准。"
+
+
 def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, release: Release,
-                submission, fields: dict[str, str], *, code: str, remade: str = "") -> list[Outgoing]:
-    """The office's mail about a draft; ``remade`` (a digest of the new text) when it is made again."""
+                submission, fields: dict[str, str], *, code: str, remade: str = "",
+                why: str = REMADE) -> list[Outgoing]:
+    """The office's mail about a draft; ``remade`` (a digest of the new text) and ``why`` when it is made again."""
     source = {"id": submission["id"], "team": fields.get("team", ""), "submitter": fields.get("submitter", ""),
               "kind": submission["kind"], "case_number": fields.get("case_number", ""),
               "title": fields.get("title", ""),
@@ -234,7 +272,8 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
     # The release is dated when it is approved: until then the draft says so where the date will stand.
     rendered = render("draft", {
         "court": settings.court.as_context(),
-        "draft": {"id": draft_id, "version": version, "supersedes": previous, "remade": bool(remade), "code": code},
+        "draft": {"id": draft_id, "version": version, "supersedes": previous, "remade": why if remade else "",
+                  "code": code},
         "release": {"headline": headline, "kind": submission["kind"]}, "release_text": fill_date(release.text, None),
         "release_html": fill_date(release.html, None), "source": source, "masked": release.masked,
         "review": release.review, "marked_html": fill_date(release.marked_html, None),

@@ -58,7 +58,7 @@ def pull_summary(summary: PullSummary, where: str) -> str:
     else:
         lines.append(f"写回 {summary.cells_written} 个单元格（编号、状态）到 {where}。" if summary.cells_written
                      else f"工作簿无需改动：{where}。")
-    lines.extend(f"注意：{w}" for w in summary.warnings)
+    lines.extend(f"注意：{w}" for w in ([summary.waiting_note] if summary.waiting_note else []) + summary.warnings)
     return "\n".join(lines)
 
 
@@ -75,6 +75,8 @@ def week_status(status: WeekStatus) -> str:
         lines.append(f"上次读取：{last['at'][:16].replace('T', ' ')}")
         for warning in json.loads(str(last["detail"])).get("warnings", []):
             lines.append(f"注意：{warning}")
+    if status.waiting:
+        lines.append(f"注意：{status.waiting}")
     lines.append("")
     if status.teams:
         rows = [(t.team, t.valid, t.invalid, t.quota, f"差 {t.short}" if t.short else "已完成")

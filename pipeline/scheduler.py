@@ -29,7 +29,8 @@ from filelock import FileLock, Timeout
 
 from . import brief, clock, invitations, jobs, publishing, shutdown, summaries
 from .config import Settings
-from .errors import LedgerError, PipelineError
+from .errors import LedgerError, PipelineError, SourceBusy, SourceChanged
+from .model import PullSummary
 from .ledger import Ledger
 from .ledger import trouble as ledger_trouble
 from .timetable import BRIEF, CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
@@ -46,15 +47,24 @@ class InstanceBusy(PipelineError):
     """Another ``run`` or ``once`` holds the lock."""
 
 
-def cycle(settings: Settings) -> None:
-    """pull → draft → publish, invitations with them; later steps run even when the sheet cannot be read."""
-    errors = []
+def cycle(settings: Settings) -> str:
+    """pull → draft → publish, invitations with them; later steps run even when the sheet cannot be read.
+
+    Returns a note for the console when the write-back waits for a workbook that is open or was changed
+    meanwhile (it heals by itself); a write-back that needs a person (a read-only workbook) fails the cycle.
+    """
+    errors, note = [], ""
     for step in (jobs.pull, publishing.draft, invitations.draft_invitations, publishing.publish,
                  invitations.send_invitations):
         if shutdown.requested():
-            return
+            return note
         try:
-            step(settings)
+            done = step(settings)
+            if isinstance(done, PullSummary) and done.waiting is not None:
+                if isinstance(done.waiting, (SourceBusy, SourceChanged)):
+                    note = done.waiting_note
+                else:
+                    errors.append(f"pull: {done.waiting_note}")
         except PipelineError as exc:
             log.error("%s failed: %s", step.__name__, exc)
             errors.append(f"{step.__name__}: {exc}")
@@ -62,6 +72,7 @@ def cycle(settings: Settings) -> None:
             raise LedgerError(ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds)) from None
     if errors:
         raise PipelineError("；".join(errors))
+    return note
 
 
 JOBS: dict[str, JobFunction] = {
@@ -118,6 +129,7 @@ class Outcome:
     period: str
     result: str          # ok | failed | timeout | skipped
     error: str = ""
+    note: str = ""       # something the console should say although the job did its work
 
 
 @dataclass
@@ -136,10 +148,13 @@ class Runner:
         with Ledger.of(settings.ledger) as ledger, ledger.transaction():
             run_id = ledger.start_run(slot.job, slot.period, at)
         failure: list[str] = []
+        notes: list[str] = []
 
         def work() -> None:
             try:
-                self.functions[slot.job](settings, slot.period)
+                returned = self.functions[slot.job](settings, slot.period)
+                if isinstance(returned, str) and returned:
+                    notes.append(returned)
             except PipelineError as exc:        # a condition a person can act on: one line, said in Chinese
                 log.error("job %s (%s) failed: %s", slot.job, slot.period, exc)
                 failure.append(str(exc))
@@ -165,7 +180,7 @@ class Runner:
             ledger.finish_run(run_id, result, done, error)
             if result != "ok":
                 ledger.audit(done, "scheduler", f"job-{result}", slot.job, period=slot.period, error=error)
-        return Outcome(slot.job, slot.period, result, error)
+        return Outcome(slot.job, slot.period, result, error, notes[0] if notes and result == "ok" else "")
 
     def pending(self, now: datetime) -> list[Slot]:
         """Due slots that have not run (or failed, and may be tried again)."""

@@ -333,7 +333,7 @@ def test_a_write_back_that_keeps_failing_records_first_and_writes_the_same_ids_l
     sheet.load(rows_of(6))
     sheet.api.fail(503, seconds=10_000, kinds={"values.batchUpdate"})
     summary = sheet.pull()
-    assert "写回失败" in str(summary.waiting) and any("尚未写回" in w for w in summary.warnings)
+    assert "写回失败" in str(summary.waiting) and "尚未写回" in summary.waiting_note
     recorded = sorted(row[0] for row in ledger_dump(sheet.ledger)["submissions"])
     assert len(recorded) == 6
     assert all(ident is None for ident, _ in sheet.marks())
@@ -727,6 +727,23 @@ def test_a_protection_added_after_the_metadata_was_read_fails_one_cycle_and_is_l
     assert summary.waiting is None
     assert [status for _, status in sheet.marks()] == ["已受理", "已受理"]
     assert len(left_out(summary.warnings)) == 1
+
+
+def test_ids_a_protection_keeps_out_of_the_sheet_stay_with_their_rows_when_a_row_is_edited(sheet):
+    sheet.load(two_materials())
+    sheet.api.protect(KEY, SUBMISSIONS.name, editors=[OFFICE], columns=(ID_COLUMN, ID_COLUMN + 1))
+    first = sheet.pull()
+    assert [ident for ident, _ in sheet.marks()] == [None, None] and left_out(first.warnings)
+    recorded = sorted(row[0] for row in ledger_dump(sheet.ledger)["submissions"])
+
+    rows = sheet.cells()
+    rows[2][[c.key for c in SUBMISSIONS.columns].index("outcome")] = "被执行人已全部履行。"
+    sheet.api.set_rows(KEY, SUBMISSIONS.name, rows)
+    second = sheet.pull()
+
+    assert (second.new, second.changed, second.removed) == (0, 1, 0)
+    assert sorted(row[0] for row in ledger_dump(sheet.ledger)["submissions"]) == recorded
+    assert [status for _, status in sheet.marks()] == ["已受理", "已受理（第2版）"]
 
 
 def test_once_the_account_is_made_an_editor_the_next_cycle_writes_what_was_left_out(sheet):

@@ -560,3 +560,70 @@ def test_five_thousand_row_workbook_is_taken_in_whole(workspace):
     assert again.cells_written == 0
     assert again.new == again.changed == again.removed == 0
     assert file_state(workspace.workbook) == before
+
+
+# --- the workbook open in an office suite: its IDs wait, and end where the cell would have kept them -----
+
+def clear(row: int, key: str) -> Callable:
+    return lambda sheet: setattr(sheet.cell(row=row, column=COL[key]), "value", None)
+
+
+def copy_key(source: int, target: int) -> Callable:
+    """Row ``target`` is edited into a copy of row ``source``'s item (team, case number, kind, title)."""
+    def change(sheet):
+        for key in ("team", "case_number", "kind", "title"):
+            sheet.cell(row=target, column=COL[key]).value = sheet.cell(row=source, column=COL[key]).value
+    return change
+
+
+def type_id(row: int, ident: str, n: int) -> Callable:
+    """A clerk appends a row and types (or pastes) an ID into its 编号."""
+    return put(row, {**item(n), "id": ident})
+
+
+# Each scenario: the edits made between pulls, on a workbook of items 1–4 (S-2026-000001…4, rows 2–5).
+OPEN_SCENARIOS = {
+    "typo-fixed": [set_outcome(3, "经多次约谈，被执行人分期履行完毕。")],
+    "made-invalid": [clear(4, "process")],
+    "made-invalid-then-refilled": [clear(4, "process"), put(4, {"process": "执行干警再次上门，被执行人履行完毕。"})],
+    "removed-then-pasted-back": [lambda s: s.delete_rows(3), put(6, item(2))],
+    "edited-into-a-copy-of-the-row-below": [copy_key(4, 3)],
+    "someone-elses-id-typed-in-a-new-row": [type_id(6, "S-2026-000003", 5)],
+    "a-new-row-inserted-on-top": [lambda s: s.insert_rows(2), put(2, item(6))],
+    "deleted": [lambda s: s.delete_rows(2)],
+    "sorted": [sort_by_title_descending],
+    "sorted-and-edited": [sort_by_team_then_title, set_outcome(2, "全部履行。")],
+}
+
+
+def _outcome(workspace) -> tuple:
+    """What the office and the ledger end with: each row's 编号 and 状态, each submission's version and state."""
+    sheet = [(r.get("title"), r.get("id"), r.get("status")) for r in workspace.rows() if r.get("title")]
+    with Ledger(workspace.ledger) as book:
+        ledger = [tuple(r) for r in book.db.execute(
+            "SELECT id, version, state, removed_at IS NOT NULL, content_hash FROM submissions ORDER BY id")]
+    return sheet, ledger
+
+
+@pytest.mark.parametrize("scenario", sorted(OPEN_SCENARIOS))
+def test_edits_made_while_the_workbook_is_open_end_as_if_it_had_been_closed(tmp_path, scenario):
+    from conftest import Workspace
+    outcomes = []
+    for name, open_meanwhile in (("closed", False), ("open", True)):
+        (tmp_path / name).mkdir()
+        workspace = Workspace.create(tmp_path / name)
+        workspace.make_workbook([item(n) for n in range(1, 5)])
+        lock = workspace.workbook.parent / f"~${workspace.workbook.name}"
+        if open_meanwhile:
+            lock.write_text("zhangsan", encoding="utf-8")
+        jobs.pull(workspace.settings)
+        for change in OPEN_SCENARIOS[scenario]:
+            edit(workspace.workbook, change)
+            summary = jobs.pull(workspace.settings)
+            assert (summary.waiting is not None) == open_meanwhile
+        if open_meanwhile:
+            lock.unlink()
+            assert jobs.pull(workspace.settings).waiting is None
+        outcomes.append(_outcome(workspace))
+    closed, opened = outcomes
+    assert opened == closed

@@ -207,3 +207,29 @@ def test_a_full_disk_gives_one_line_records_nothing_and_the_next_pull_takes_ever
     assert (out / "second.rc").read_text().strip() == "0", (out / "second.err").read_text()
     assert submissions(out / "ledger-after-second.sqlite3") == 12
     assert len(ids_in(ready)) == 12 and all(ids_in(ready))
+
+
+def test_a_workbook_folder_the_service_may_not_write_gives_one_line_and_the_material_is_recorded(
+        shared_folder: Path) -> None:
+    """Saving a workbook replaces it through a temporary file beside it: the folder must be writable too."""
+    workspace = Workspace.create(shared_folder)
+    book = shared_folder / "book"
+    book.mkdir()
+    workspace.configure("sheet", path="book/workbook.xlsx")
+    workspace.workbook = book / "workbook.xlsx"
+    workspace.make_workbook(ROWS[:2])
+    original = workspace.workbook.read_bytes()
+    (shared_folder / "data").mkdir(mode=0o777)
+    for path in (shared_folder, workspace.config_path, workspace.workbook):
+        path.chmod(path.stat().st_mode | 0o066)
+    (shared_folder / "data").chmod(0o777)
+    book.chmod(0o755)                                          # the file is writable, its folder is not
+
+    result = subprocess.run([*as_another_user(), sys.executable, str(PROJECT / "run.py"), "--config",
+                             str(workspace.config_path), "pull"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=120)
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-800:]
+    assert "文件夹" in result.stdout and "写权限" in result.stdout
+    assert workspace.workbook.read_bytes() == original
+    assert submissions(workspace.ledger) == 2

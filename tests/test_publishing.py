@@ -296,6 +296,24 @@ def test_removing_the_row_withdraws_its_pending_draft(drafted) -> None:
     assert drafted.state(FIRST) == "withdrawn"
 
 
+def test_a_row_pasted_back_after_its_draft_was_withdrawn_is_drafted_again_for_review(drafted) -> None:
+    row = drafted.ws.rows()[0]
+    delete_row(drafted.ws, SUBMISSIONS, 2)
+    drafted.pull()
+    drafted.draft()
+    drafted.sheet([{k: v for k, v in row.items() if k not in ("id", "status")}])   # pasted back as it was
+    drafted.pull()
+    mark = drafted.mark()
+
+    run = drafted.draft()
+
+    assert run.drafted == [FIRST] and drafted.state(FIRST) == "pending"
+    mail = drafted.since(mark)
+    assert mail and all(FIRST in subject(m) for m in mail)
+    assert all("素材现已恢复原样，本稿重新提交审核" in body(m) for m in mail)
+    assert drafted.draft().drafted == []                      # once
+
+
 def test_marking_the_material_not_publishable_withdraws_its_approved_draft(approved) -> None:
     approved.ws.edit(SUBMISSIONS, 2, publishable="否")
     approved.pull()

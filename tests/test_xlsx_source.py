@@ -327,7 +327,8 @@ def test_an_open_workbook_is_still_taken_in_and_recorded(locked):
 def test_an_open_workbook_is_not_written_and_the_wait_names_the_lock_file(locked):
     assert locked.workbook.read_bytes() == locked.original
     assert isinstance(locked.summary.waiting, SourceBusy) and locked.summary.cells_written == 0
-    (warning,) = [w for w in locked.summary.warnings if "尚未写回" in w]
+    warning = locked.summary.waiting_note
+    assert "尚未写回" in warning
     assert locked.lock.name in warning and "11月26日 10:00" in warning
 
 
@@ -373,7 +374,7 @@ def test_after_the_lock_goes_the_same_ids_are_written_and_edits_made_meanwhile_s
     assert [r["process"] for r in locked.rows()] == [r["process"] for r in edited]
     assert versions(locked, "S-2026-000001") == [1, 2]         # the typo fix: a new version, the same ID
     assert not any(k.removed for k in known(locked).values())
-    assert not [w for w in summary.warnings if "尚未写回" in w]
+    assert not summary.waiting_note and not [w for w in summary.warnings if "尚未写回" in w]
     assert "尚未写回" not in locked.cli("status").stdout
 
 
@@ -388,6 +389,7 @@ def test_once_drafts_what_it_read_from_an_open_workbook(workspace, smtp_server):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert workspace.workbook.read_bytes() == original
+    assert "完成（注意：编号和状态尚未写回工作簿" in result.stdout and "“编号”“状态”列；" not in result.stdout
     drafts = [m for m in smtp_server.handler.messages if "D-2026-" in str(m.parse()["Subject"])]
     assert len(drafts) == 1
     assert {a.lower() for a in drafts[0].rcpt_tos} == {a.split("<")[-1].rstrip(">").lower() for a in settings.mail.office}
@@ -497,7 +499,7 @@ def raced(workspace):
 def test_workbook_changed_after_the_read_is_not_written_and_the_write_back_waits(raced):
     assert isinstance(raced.summary.waiting, SourceChanged)
     assert str(raced.workbook) in str(raced.summary.waiting)
-    assert any("尚未写回" in w for w in raced.summary.warnings)
+    assert "尚未写回" in raced.summary.waiting_note
 
 
 def test_workbook_changed_after_the_read_records_what_was_read(raced):
@@ -662,3 +664,28 @@ def test_a_workbook_that_unpacks_beyond_the_limit_is_not_read(workspace: Workspa
     assert result.returncode == 1 and "超过上限 1 MB" in result.stderr and "Traceback" not in result.stderr
     with Ledger(workspace.ledger) as ledger:
         assert ledger.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
+
+
+def test_once_on_a_read_only_workbook_records_drafts_and_exits_1_naming_it(workspace: Workspace) -> None:
+    """A read-only workbook needs a person: the scheduled cycle fails (so cron and the digest say so), but what
+    it read is recorded and drafted."""
+    workspace.make_workbook([item(1)])
+    workspace.workbook.chmod(0o444)
+    try:
+        result = workspace.cli("once")
+    finally:
+        workspace.workbook.chmod(0o644)
+    assert result.returncode == 1 and "只读" in result.stdout and "Traceback" not in result.stderr
+    assert set(known(workspace)) == {"S-2026-000001"}
+    with Ledger(workspace.ledger) as book:
+        assert [d["submission_id"] for d in book.drafts("pending")] == ["S-2026-000001"]
+
+
+def test_a_pull_of_an_open_workbook_does_not_claim_the_problems_are_marked_in_the_sheet(locked):
+    book = openpyxl.load_workbook(locked.workbook)
+    book[SUBMISSIONS.name].cell(row=3, column=COL["process"]).value = None
+    book.save(locked.workbook)
+    result = locked.cli("pull")
+    assert result.returncode == 0
+    assert "已在" not in result.stdout and "将在写回时于“状态”列注明" in result.stdout
+    assert "恢复编号" not in result.stdout

@@ -37,15 +37,19 @@ def trouble(path: Path | None, exc: Exception, *, wait: float | None = None) -> 
         waited = f"超过 {wait:g} 秒（配置 [ledger] wait_seconds）" if wait else "过久"
         return (f"{where}: 账本正被另一个程序占用{waited}，本次未完成（已全部撤销），请稍后再试；"
                 "定时任务下一轮会自动重试")
-    if "full" in reason or (path is not None and _disk_nearly_full(path)):
-        return f"{where}: 磁盘已满，无法记账，本次未完成（已全部撤销）；请清理磁盘后重试"
-    if "readonly" in reason or "read-only" in reason:
+    lowered = reason.lower()
+    if "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError):
         return f"{where}: 账本文件或其所在文件夹为只读，无法记账，本次未完成；请让管理员恢复写权限"
-    if "unable to open" in reason:
-        return (f"{where}: 无法打开账本数据库（{reason}）：请检查该文件夹是否存在、是否有写权限；"
-                "本次未完成")
-    return (f"{where}: 账本数据库读写出错（{reason}），文件可能已损坏，本次未完成（已全部撤销）。"
-            "请先停止定时任务，用最近的备份恢复该文件，或请管理员检查")
+    if "full" in lowered or (path is not None and _disk_nearly_full(path)):
+        return f"{where}: 磁盘已满，无法记账，本次未完成（已全部撤销）；请清理磁盘后重试"
+    if "unable to open" in lowered or isinstance(exc, OSError):
+        return (f"{where}: 无法打开账本数据库（{reason}）：请检查 [ledger] path 所在的文件夹能否创建、"
+                "是否有写权限、网络盘是否连着；本次未完成")
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return (f"{where}: 账本数据库已损坏（{reason}），本次未完成（已全部撤销）。"
+                "请先停止定时任务，删除它旁边的 -wal、-shm 文件，再用最近的备份替换该文件（见使用指南第七节）")
+    return (f"{where}: 账本数据库读写出错（{reason}），本次未完成（已全部撤销）。常见原因是磁盘空间或配额不足、"
+            "网络盘断开：请先检查磁盘后重试；反复出现时，再请管理员检查该文件是否损坏")
 
 
 def _disk_nearly_full(path: Path) -> bool:

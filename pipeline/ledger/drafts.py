@@ -38,6 +38,14 @@ class DraftStore:
             "ORDER BY s.year, s.serial"
         ).fetchall()
 
+    def restorable_drafts(self) -> list[sqlite3.Row]:
+        """Withdrawn drafts of a submission that is back, as it was: present, valid, publishable, same version."""
+        return self.db.execute(
+            "SELECT d.* FROM drafts d JOIN submissions s ON s.id = d.submission_id "
+            "WHERE d.state = 'withdrawn' AND d.submission_version = s.version AND s.removed_at IS NULL "
+            "AND s.state = 'valid' AND s.publishable = 1 ORDER BY d.year, d.serial, d.version"
+        ).fetchall()
+
     def stale_drafts(self) -> list[sqlite3.Row]:
         """Undecided or approved drafts whose material changed, vanished or may no longer be published."""
         return self.db.execute(

@@ -51,6 +51,7 @@ class Saved:
 
     written: int = 0
     warnings: tuple[str, ...] = ()
+    left_out: tuple[CellUpdate, ...] = ()     # the cells it may not write, as asked
 
 
 class SheetSource(Protocol):

@@ -206,7 +206,7 @@ class GoogleSheetsSource:
             self.client.batch_update(lambda: {"valueInputOption": "RAW", "includeValuesInResponse": False,
                                               "data": value_ranges(writable)})
             log.info("wrote %d cells to %s", len(writable), self.describe())
-        return Saved(len(writable), tuple(left_out_warnings(snapshot, left_out, self.client.account)))
+        return Saved(len(writable), tuple(left_out_warnings(snapshot, left_out, self.client.account)), tuple(left_out))
 
 
 # --- the process-wide cache -----------------------------------------------------------

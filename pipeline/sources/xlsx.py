@@ -106,7 +106,9 @@ class XlsxSource:
         try:
             return self.path.read_bytes()
         except FileNotFoundError:
-            raise SourceError(f"{self.path}: 工作簿不存在（python run.py init 可创建）") from None
+            raise SourceError(f"{self.path}: 工作簿不存在：请检查配置 [sheet] path、网络盘是否连着，或从备份恢复该文件"
+                              "（初次使用时 python run.py init 可创建；已在使用时请勿重新创建，否则各行将被当作删除）"
+                              ) from None
         except PermissionError:
             raise SourceBusy(f"{self.path}: 工作簿被占用或无权读取，下一轮将重试") from None
         except OSError as exc:
@@ -158,10 +160,14 @@ class XlsxSource:
         except OSError as exc:
             raise SourceError(f"{self.path}: 无法读取工作簿的属性（{exc.strerror}），下一轮将重试") from None
         if not writable:
-            raise SourceError(f"{self.path}: 工作簿是只读文件，系统不会改写它；编号和状态暂不写回。"
+            raise SourceError(f"{self.path}: 工作簿是只读文件，系统不会改写它。"
                               "请取消该文件的只读属性，下一轮将写回")
         self._remove_stale_temporaries()
-        handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".xlsx", dir=self.path.parent)
+        try:
+            handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".xlsx", dir=self.path.parent)
+        except OSError as exc:
+            raise SourceError(f"{self.path}: 无法在工作簿所在的文件夹中写文件（{exc.strerror}）：保存工作簿需要对该"
+                              "文件夹（而不只是文件）有写权限，或磁盘已满；编号和状态暂不写回，下一轮将重试") from None
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
