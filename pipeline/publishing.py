@@ -188,29 +188,15 @@ def _reinstate_restored(settings: Settings, ledger: Ledger, at: datetime, run: P
     was: each is made again under its own ID and goes back to the office for review."""
     items: list[Outgoing] = []
     for row in ledger.restorable_drafts():
-        version = next(v for v in ledger.submission_versions(row["submission_id"])
-                       if v["version"] == row["submission_version"])
-        submission = ledger.submission(row["submission_id"])
-        fields = json.loads(version["data"])
-        unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
+        source = _source_of(ledger, row, outward)
+        if source is None:
+            continue
         try:
-            release = compose(fields, kind=row["kind"], draft_id=row["id"], settings=settings, unit=unit)
+            release = compose(source[1], kind=row["kind"], draft_id=row["id"], settings=settings, unit=source[2])
         except RenderError:
             continue                               # the new-draft path reports a broken template
-        mail = _draft_mail(settings, row["id"], row["version"], "", release, submission, fields,
-                           code=review_code(secret, row["id"]), remade=f"{at:%Y%m%d%H%M%S}", why=RESTORED)
-        run.drafted.append(row["id"])
-        if dry_run:
-            items += mail
-            continue
-        with ledger.transaction():
-            for item in mail:
-                ledger.save_message(item, at.date().isoformat(), at)
-            ledger.set_draft_state(row["id"], "pending", at, reason="素材已恢复")
-            ledger.replace_draft_release(row["id"], headline=release.headline, text=release.text, html=release.html,
-                                         content_hash=release.content_hash, masked=release.masked,
-                                         review=release.review)
-            ledger.audit(at, "draft", "reinstated", row["id"], submission=row["submission_id"])
+        items += _make_again(settings, ledger, at, run, row, release, source, secret=secret, dry_run=dry_run,
+                             remade=f"{at:%Y%m%d%H%M%S}", why=RESTORED, action="reinstated")
     return items
 
 
@@ -229,30 +215,47 @@ def _remake_failed(settings: Settings, ledger: Ledger, at: datetime, run: Publis
         unchecked = "checks" not in review            # drafted before drafts were checked
         if not review.get("checks") and not unchecked:
             continue
-        version = next((v for v in ledger.submission_versions(row["submission_id"])
-                        if v["version"] == row["submission_version"]), None)
-        submission = ledger.submission(row["submission_id"])
-        if version is None or submission is None:
+        source = _source_of(ledger, row, outward)
+        if source is None:
             continue
-        fields = json.loads(version["data"])
-        unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
-        release = compose(fields, kind=row["kind"], draft_id=row["id"], settings=settings, unit=unit)
+        release = compose(source[1], kind=row["kind"], draft_id=row["id"], settings=settings, unit=source[2])
         if release.content_hash == row["content_hash"] and not unchecked:
             continue
-        mail = _draft_mail(settings, row["id"], row["version"], "", release, submission, fields,
-                           code=review_code(secret, row["id"]), remade=release.content_hash[:12])
-        run.drafted.append(row["id"])
-        if dry_run:
-            items += mail
-            continue
-        with ledger.transaction():
-            for item in mail:
-                ledger.save_message(item, at.date().isoformat(), at)
-            ledger.replace_draft_release(row["id"], headline=release.headline, text=release.text, html=release.html,
-                                         content_hash=release.content_hash, masked=release.masked,
-                                         review=release.review)
-            ledger.audit(at, "draft", "remade", row["id"], checks=release.checks)
+        items += _make_again(settings, ledger, at, run, row, release, source, secret=secret, dry_run=dry_run,
+                             remade=release.content_hash[:12], why=REMADE, action="remade")
     return items
+
+
+def _source_of(ledger: Ledger, row, outward: dict[str, str]) -> tuple[object, dict[str, str], str] | None:
+    """A draft's submission, the fields of the version it was made from, and the handling team's outward name."""
+    version = next((v for v in ledger.submission_versions(row["submission_id"])
+                    if v["version"] == row["submission_version"]), None)
+    submission = ledger.submission(row["submission_id"])
+    if version is None or submission is None:
+        return None
+    fields = json.loads(version["data"])
+    return submission, fields, outward.get(fields.get("handling_team") or fields.get("team", ""), "")
+
+
+def _make_again(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, row, release: Release,
+                source: tuple[object, dict[str, str], str], *, secret: str, dry_run: bool, remade: str, why: str,
+                action: str) -> list[Outgoing]:
+    """A draft made again under its own ID: its new text stored, pending review again, and mailed to the office."""
+    submission, fields, _ = source
+    mail = _draft_mail(settings, row["id"], row["version"], "", release, submission, fields,
+                       code=review_code(secret, row["id"]), remade=remade, why=why)
+    run.drafted.append(row["id"])
+    if dry_run:
+        return mail
+    with ledger.transaction():
+        for item in mail:
+            ledger.save_message(item, at.date().isoformat(), at)
+        if row["state"] != "pending":
+            ledger.set_draft_state(row["id"], "pending", at, reason="素材已恢复")
+        ledger.replace_draft_release(row["id"], headline=release.headline, text=release.text, html=release.html,
+                                     content_hash=release.content_hash, masked=release.masked, review=release.review)
+        ledger.audit(at, "draft", action, row["id"], checks=release.checks)
+    return []
 
 
 REMADE = "本稿已按修改后的模板和核对规则重新生成（此前的版本未通过或未做事实核对），请以本稿为准。"
