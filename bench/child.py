@@ -61,7 +61,8 @@ def main(what: str, arg: str) -> None:
     import openpyxl  # noqa: F401
 
     if what == "pull":
-        from pipeline import config, jobs
+        from pipeline.core import config
+        from pipeline.flows import jobs
     path = Path(arg)
     started = time.perf_counter()
     extra = {}

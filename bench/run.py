@@ -45,11 +45,12 @@ from child import bare_read  # noqa: E402  (bench/child.py: the floor, shared wi
 
 os.environ["PIPELINE_NOW"] = workload.NOW          # the same week every run (children inherit it)
 
-from pipeline import clock, jobs, publishing  # noqa: E402
-from pipeline.config import LedgerSettings, Settings, SheetSettings, SmtpSettings  # noqa: E402
-from pipeline.layout import MEDIA, REVIEWS, SUBMISSIONS  # noqa: E402
-from pipeline.mail import message as mime  # noqa: E402
-from pipeline.mail.transport import OutboxTransport  # noqa: E402
+from pipeline.core import clock
+from pipeline.core.config import LedgerSettings, Settings, SheetSettings, SmtpSettings
+from pipeline.core.layout import MEDIA, REVIEWS, SUBMISSIONS
+from pipeline.flows import jobs, publishing
+from pipeline.mail import message as mime
+from pipeline.mail.transport import OutboxTransport
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,10 @@ def bench_sheets(ctx: Context) -> list[Row]:
     names = [f"b. Sheets API per cycle, {n:,} rows" for n in ctx.sizes.sheet_rows]
     try:
         sys.path.insert(0, str(PROJECT / "tests"))
-        from sheets_api import SheetsStandIn  # the local Sheets API v4 stand-in of the test suite
+        from sheets_api import (
+            SheetsStandIn,  # the local Sheets API v4 stand-in of the test suite
+        )
+
         from pipeline.sources import gsheets
     except ImportError as exc:
         reason = f"not available: {exc}"
@@ -426,7 +430,7 @@ def bench_drafting(ctx: Context) -> list[Row]:
     profile = cProfile.Profile()
     profile.runcall(_drafter(sample), profiled)
     rows = [Row(f"d. drafting, {count:,} new submissions", rate(count, side, "drafts"))]
-    for rank, (name, share) in enumerate(top_costs(profile, "pipeline/publishing.py", "draft"), start=1):
+    for rank, (name, share) in enumerate(top_costs(profile, "pipeline/flows/publishing.py", "draft"), start=1):
         rows.append(Row(f"d. profile #{rank} ({sample} drafts)", f"{share:.0%} {name}"))
     return rows
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import openpyxl
 
-from pipeline import config, demo_data
-from pipeline.config import LedgerSettings, Settings
-from pipeline.layout import MEDIA, REVIEWS, SUBMISSIONS, TABS, Tab
-from pipeline.scaffold import write_workbook
+from pipeline.app import demo_data
+from pipeline.app.scaffold import write_workbook
+from pipeline.core import config
+from pipeline.core.config import LedgerSettings, Settings
+from pipeline.core.layout import MEDIA, REVIEWS, SUBMISSIONS, TABS, Tab
 
 # Thursday of ISO week 2026-W48 in Beijing: the same pinned clock as the tests.
 NOW = "2026-11-26T10:00:00+08:00"

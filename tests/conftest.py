@@ -14,9 +14,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from pipeline import config
-from pipeline.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS, Tab
-from pipeline.scaffold import write_workbook
+from pipeline.app.scaffold import write_workbook
+from pipeline.core import config
+from pipeline.core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS, Tab
 
 PROJECT = Path(__file__).resolve().parent.parent
 # Thursday of ISO week 2026-W48, mid-morning in Beijing.
@@ -100,7 +100,7 @@ class Workspace:
     def review_code(self, item_id: str) -> str:
         """The 审核码 the office's mail about ``item_id`` carries, as the office reads it there."""
         from pipeline.ledger import Ledger
-        from pipeline.review import review_code
+        from pipeline.plan.review import review_code
         with Ledger(self.ledger) as ledger:
             return review_code(ledger.review_secret(), item_id)
 

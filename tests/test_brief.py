@@ -18,10 +18,10 @@ import openpyxl
 import pytest
 from conftest import Workspace, material, write_rows
 
-from pipeline import brief, jobs, publishing
-from pipeline.brief import BriefBlocked
-from pipeline.errors import UsageError
-from pipeline.layout import SUBMISSIONS
+from pipeline.core.errors import UsageError
+from pipeline.core.layout import SUBMISSIONS
+from pipeline.flows import brief, jobs, publishing
+from pipeline.flows.brief import BriefBlocked
 
 DEPUTIES = ["王代表 <wang.daibiao@npc.example>", "li.weiyuan@cppcc.example"]
 DEPUTY_ADDRESSES = {"wang.daibiao@npc.example", "li.weiyuan@cppcc.example"}

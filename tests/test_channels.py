@@ -19,9 +19,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
 from conftest import NOW, Workspace, material
-from pipeline import config, jobs, publishing
+
+from pipeline.core import config
+from pipeline.flows import jobs, publishing
 from pipeline.ledger import Ledger
 
 FIRST = "D-2026-000001"
@@ -227,7 +228,7 @@ def test_a_long_headline_and_lead_are_shortened_but_never_the_hashtag_or_the_lin
 def test_shortening_a_text_as_long_as_a_whole_row_measures_it_a_few_times_not_once_per_character() -> None:
     """A release's outcome may run to the row limit (20,000 characters): cutting it to a post's room
     must not measure every one of its prefixes (that took minutes)."""
-    from pipeline.channels import shorten
+    from pipeline.flows.channels import shorten
 
     text = "李某强最终履行全部款项，案件执行完毕。" * 1_000                      # 19,000 characters
     measured = []

@@ -6,11 +6,10 @@ import getpass
 
 import openpyxl
 import pytest
-
-from pipeline.layout import SUBMISSIONS, TABS
-from pipeline.ledger import Ledger
-
 from conftest import Workspace, material
+
+from pipeline.core.layout import SUBMISSIONS, TABS
+from pipeline.ledger import Ledger
 
 
 def test_init_demo_writes_the_five_tabs_ready_to_fill(workspace: Workspace) -> None:

@@ -12,9 +12,9 @@ import sys
 from collections import Counter
 
 import pytest
-
 from conftest import NOW, PROJECT, Workspace, material
-from pipeline import jobs, publishing
+
+from pipeline.flows import jobs, publishing
 from pipeline.ledger import Ledger
 
 OUTLETS = 120

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline import config
-from pipeline.errors import ConfigError
+from pipeline.core import config
+from pipeline.core.errors import ConfigError
 
 MINIMAL = """
 [sheet]

@@ -13,10 +13,10 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
-
 from conftest import Workspace, material
-from pipeline import jobs, publishing
-from pipeline.layout import REVIEWS, SUBMISSIONS
+
+from pipeline.core.layout import REVIEWS, SUBMISSIONS
+from pipeline.flows import jobs, publishing
 from pipeline.ledger import Ledger
 
 FIRST = "D-2026-000001"

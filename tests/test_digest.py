@@ -8,11 +8,10 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-
-from pipeline import invitations, jobs
-from pipeline.ledger import Ledger
-
 from conftest import DEFAULT_TEAMS, Workspace, material
+
+from pipeline.flows import invitations, jobs
+from pipeline.ledger import Ledger
 
 
 def outbox_messages(workspace: Workspace, purpose: str) -> list:

@@ -24,10 +24,10 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
-from email import policy as email_policy
-from email.parser import BytesParser
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from email import policy as email_policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,17 +35,26 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 import requests
-
 from conftest import DEFAULT_TEAMS, Workspace, material
-from pipeline import config, jobs
-from pipeline import normalize as norm
-from pipeline.errors import ConfigError, SheetLayoutError, SourceError
-from pipeline.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
-from pipeline.ledger import Ledger
-from pipeline.sources import CellUpdate, SheetData, TabData, open_source
-from pipeline.sources import google_api, gsheets
-from pipeline.sources.google_api import RetryPolicy, backoff, spreadsheet_key
 from sheets_api import SheetsStandIn
+
+from pipeline.core import config
+from pipeline.core import normalize as norm
+from pipeline.core.errors import ConfigError, SheetLayoutError, SourceError
+from pipeline.core.grid import CellUpdate, SheetData, TabData
+from pipeline.core.layout import (
+    ACTIVITIES,
+    MEDIA,
+    REVIEWS,
+    SUBMISSIONS,
+    TABS,
+    TEAMS,
+    Tab,
+)
+from pipeline.flows import jobs
+from pipeline.ledger import Ledger
+from pipeline.sources import google_api, gsheets, open_source
+from pipeline.sources.google_api import RetryPolicy, backoff, spreadsheet_key
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 KEY = "1CourtSheetKey_0123456789abcdefghijklmnopqrs"
@@ -984,7 +993,7 @@ def test_the_same_hostile_input_gives_the_same_ledger_and_write_back_on_both_bac
 def test_non_characters_and_bidi_overrides_from_a_sheet_stop_no_release(sheet) -> None:
     """U+FFFE, U+FFFF and a right-to-left override can come through the Sheets API: they are dropped
     at intake, and no subject, file name or body carries them."""
-    from pipeline import publishing
+    from pipeline.flows import publishing
     title = "被执行人主动履行\ufffe\uffff 28万元\u202egpj.exe"
     media = [{"outlet": "《法制时报》", "contact": "", "email": "news@fzsb.example", "kinds": "全部", "enabled": "是"}]
     sheet.load([{**material(title=title), "submitted_at": "2026-11-24 09:30"}], media=media)

@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
+from conftest import PROJECT
 from docx import Document
 
-from conftest import PROJECT
-from pipeline import demo_data, publishing, redact
-from pipeline.document import DOCX_TYPE, release_docx
+from pipeline.app import demo_data
+from pipeline.flows import publishing
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build
+from pipeline.texts import redact
+from pipeline.texts.document import DOCX_TYPE, release_docx
 
 AT = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
 SENDER = "执行宣传工作办公室 <office@court.example>"

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from conftest import material
-from pipeline import jobs
-from pipeline.layout import SUBMISSIONS
+
+from pipeline.core.layout import SUBMISSIONS
+from pipeline.core.model import KINDS
+from pipeline.flows import jobs
 from pipeline.ledger import Ledger
-from pipeline.model import KINDS
 
 ID_FORMAT = re.compile(r"^S-2026-\d{6}$")
 COL = {column.key: index for index, column in enumerate(SUBMISSIONS.columns, start=1)}

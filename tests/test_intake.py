@@ -32,15 +32,15 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from conftest import DEFAULT_TEAMS, NOW, Workspace, material, read_rows
 from openpyxl.utils import get_column_letter
 
-from conftest import DEFAULT_TEAMS, NOW, Workspace, material, read_rows
-from pipeline import jobs
-from pipeline import normalize as norm
-from pipeline.errors import SheetLayoutError
-from pipeline.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS
+from pipeline.core import normalize as norm
+from pipeline.core.errors import SheetLayoutError
+from pipeline.core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS
+from pipeline.core.model import KINDS, PullSummary
+from pipeline.flows import jobs
 from pipeline.ledger import Ledger
-from pipeline.model import KINDS, PullSummary
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ACCEPTED = "已受理"

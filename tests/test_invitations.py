@@ -14,9 +14,10 @@ import openpyxl
 import pytest
 from conftest import Workspace, write_rows
 
-from pipeline import clock, invitations, jobs
-from pipeline.errors import UsageError
-from pipeline.layout import ACTIVITIES, REVIEWS
+from pipeline.core import clock
+from pipeline.core.errors import UsageError
+from pipeline.core.layout import ACTIVITIES, REVIEWS
+from pipeline.flows import invitations, jobs
 from pipeline.ledger import Ledger
 
 OFFICE = "office@court.example"                      # the default config's office

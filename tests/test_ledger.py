@@ -6,10 +6,10 @@ import random
 import sqlite3
 
 import pytest
-
 from conftest import Workspace, material
-from pipeline import jobs, publishing
-from pipeline.errors import LedgerError
+
+from pipeline.core.errors import LedgerError
+from pipeline.flows import jobs, publishing
 from pipeline.ledger import Ledger
 from pipeline.ledger.schema import MIGRATIONS
 

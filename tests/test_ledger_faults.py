@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT, Workspace, material
 
 ROWS = [material(title=f"第{n}号案例 被执行人履行欠款", case_number=f"（2026）琼9003执{2000 + n}号")

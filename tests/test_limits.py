@@ -24,10 +24,10 @@ from xml.sax.saxutils import escape
 
 import openpyxl
 import pytest
+from conftest import NOW, PROJECT, Workspace, material
 from openpyxl.utils import get_column_letter
 
-from conftest import NOW, PROJECT, Workspace, material
-from pipeline.layout import SUBMISSIONS
+from pipeline.core.layout import SUBMISSIONS
 from pipeline.ledger import Ledger
 
 KEYS = [c.key for c in SUBMISSIONS.columns]

@@ -18,16 +18,16 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-
 from conftest import NOW
-from pipeline import config
-from pipeline.errors import ConfigError, PipelineError
+from smtp_server import SMTP_PASSWORD, SMTP_PASSWORD_ENV, SMTP_USER, write_smtp_config
+
+from pipeline.core import config
+from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.flows import dispatch as sender
 from pipeline.ledger import Ledger
-from pipeline.document import release_docx
-from pipeline.mail import sender
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build, message_id
 from pipeline.mail.transport import SmtpTransport
-from smtp_server import SMTP_PASSWORD, SMTP_PASSWORD_ENV, SMTP_USER, write_smtp_config
+from pipeline.texts.document import release_docx
 
 AT = datetime.fromisoformat(NOW)
 LATER = AT + timedelta(minutes=10)

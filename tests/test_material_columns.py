@@ -28,10 +28,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-
 from conftest import DEFAULT_TEAMS, Workspace, material, read_rows
-from pipeline import jobs
-from pipeline.layout import SUBMISSIONS, TEAMS
+
+from pipeline.core.layout import SUBMISSIONS, TEAMS
+from pipeline.flows import jobs
 from pipeline.ledger import Ledger
 
 ACCEPTED = "已受理"

@@ -8,7 +8,8 @@ import csv
 import io
 
 from conftest import DEFAULT_TEAMS, Workspace, material
-from pipeline import jobs, summaries
+
+from pipeline.flows import jobs, summaries
 from pipeline.ledger import Ledger
 
 MEDIA = [{"outlet": "=HYPERLINK(\"http://evil.example\",\"点击\")", "contact": "", "email": "news@fzsb.example",

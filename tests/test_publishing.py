@@ -22,11 +22,11 @@ from typing import Any
 import docx
 import openpyxl
 import pytest
-
 from conftest import DEFAULT_TEAMS, NOW, PROJECT, Workspace, material, write_rows
-from pipeline import jobs, publishing
+
+from pipeline.core.layout import REVIEWS, SUBMISSIONS, Tab
+from pipeline.flows import jobs, publishing
 from pipeline.ledger import Ledger
-from pipeline.layout import REVIEWS, SUBMISSIONS, Tab
 
 AT = datetime.fromisoformat(NOW)                    # Thursday of 2026-W48
 OFFICE = ("fuxian@court.example", "gaoqiongfang@court.example")

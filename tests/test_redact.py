@@ -24,14 +24,16 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from conftest import NOW, Workspace, material
 from docx import Document
 
-from conftest import NOW, Workspace, material
-from pipeline import config, jobs, publishing, redact
-from pipeline.document import DOCX_TYPE, release_docx
-from pipeline.errors import UsageError
+from pipeline.core import config
+from pipeline.core.errors import UsageError
+from pipeline.flows import jobs, publishing
 from pipeline.ledger import Ledger
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build
+from pipeline.texts import redact
+from pipeline.texts.document import DOCX_TYPE, release_docx
 
 AT = datetime.fromisoformat(NOW)
 SENDER = "执行宣传工作办公室 <office@court.example>"

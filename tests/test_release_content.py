@@ -12,17 +12,17 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from email import policy
 from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT, Workspace, material
-from pipeline import jobs, publishing
-from pipeline.errors import UsageError
+
+from pipeline.core.errors import UsageError
+from pipeline.core.model import KINDS
+from pipeline.flows import jobs, publishing
 from pipeline.ledger import Ledger
-from pipeline.model import KINDS
 
 DEBTOR, APPLICANT = "李国强", "王文华"
 PARTIES = f"申请执行人：{APPLICANT}；被执行人：{DEBTOR}"

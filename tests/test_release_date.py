@@ -21,10 +21,19 @@ from email.message import EmailMessage
 
 import docx
 import pytest
-
 from conftest import material
-from pipeline import publishing
-from test_publishing import FIRST, MEDIA, NETWORK, OFFICE, TAKERS, Desk, add_review, review_status
+from test_publishing import (
+    FIRST,
+    MEDIA,
+    NETWORK,
+    OFFICE,
+    TAKERS,
+    Desk,
+    add_review,
+    review_status,
+)
+
+from pipeline.flows import publishing
 
 DRAFTED = "2026-11-29T10:00:00+08:00"        # Sunday
 APPROVED = "2026-11-30T09:15:00+08:00"       # Monday

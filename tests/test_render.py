@@ -22,13 +22,24 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import NOW, Workspace, material
 from markupsafe import escape
 
-from conftest import NOW, Workspace, material
-from pipeline import config, demo_data, jobs, normalize, publishing
-from pipeline.compose import public_texts
-from pipeline.model import KINDS
-from pipeline.render import DATE_TOKEN, TEMPLATES, RenderError, cn_amount, cn_date, fill_date, render, render_file
+from pipeline.app import demo_data
+from pipeline.core import config, normalize
+from pipeline.core.model import KINDS
+from pipeline.flows import jobs, publishing
+from pipeline.texts.compose import public_texts
+from pipeline.texts.render import (
+    DATE_TOKEN,
+    TEMPLATES,
+    RenderError,
+    cn_amount,
+    cn_date,
+    fill_date,
+    render,
+    render_file,
+)
 
 DAY = date(2026, 11, 28)
 COURT = "儋州市人民法院"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
-from pipeline import jobs
-
 from conftest import DEFAULT_TEAMS, Workspace, material
+
+from pipeline.flows import jobs
 
 
 def pull_and_check(workspace: Workspace, monkeypatch: pytest.MonkeyPatch, pulled_at: str,

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from pipeline import jobs, publishing, scheduler, summaries
-from pipeline.ledger import Ledger
-
 from conftest import PROJECT, Workspace, material
+
+from pipeline.app import scheduler
+from pipeline.flows import jobs, publishing, summaries
+from pipeline.ledger import Ledger
 
 BEIJING = "+08:00"
 

@@ -19,13 +19,13 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
+from conftest import Workspace, material
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 
-from conftest import Workspace, material
-from pipeline import jobs
-from pipeline.errors import SourceBusy, SourceChanged, SourceError
-from pipeline.layout import SUBMISSIONS
+from pipeline.core.errors import SourceBusy, SourceChanged, SourceError
+from pipeline.core.layout import SUBMISSIONS
+from pipeline.flows import jobs
 from pipeline.ledger import Ledger
 from pipeline.sources.xlsx import XlsxSource
 from pipeline.sources.xlsx_cells import write_cells

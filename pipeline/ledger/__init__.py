@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from ..config import LedgerSettings
-from ..errors import LedgerError
+from ..core.config import LedgerSettings
+from ..core.errors import LedgerError
 from .briefs import BriefStore
 from .channels import ChannelStore
 from .drafts import DraftStore

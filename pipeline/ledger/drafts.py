@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import date, datetime
 
-from ..review import draft_review, effective_state
+from ..plan.review import draft_review, effective_state
 
 
 class DraftStore:

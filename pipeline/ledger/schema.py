@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 
-
 # Each entry moves the schema from version i to i + 1. Never edit a shipped
 # entry: append a new one, so that every existing ledger can follow.
 MIGRATIONS: tuple[str, ...] = (

@@ -8,9 +8,9 @@ import re
 import sqlite3
 from datetime import date, datetime
 
-from .. import redact
-from ..intake import Known
-from ..model import Activity, MediaContact, Review, RowError, Team, TeamWeek
+from ..core.model import Activity, MediaContact, Review, RowError, Team, TeamWeek
+from ..intake.tabs import Known
+from ..texts import redact
 
 # What stands in the ledger where material held an ID-card number.
 ID_PLACEHOLDER = "×××"

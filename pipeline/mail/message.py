@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import hashlib
+import io
 import mimetypes
 import re
 from dataclasses import dataclass, field
@@ -35,9 +35,9 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote
 
-from .. import normalize
-from ..normalize import INVISIBLE
-from ..errors import PipelineError
+from ..core import normalize
+from ..core.errors import PipelineError
+from ..core.normalize import INVISIBLE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 class _WirePolicy(type(policy.compat32)):  # type: ignore[misc]  # compat32's class

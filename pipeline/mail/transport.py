@@ -32,9 +32,9 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Protocol
 
-from ..config import Settings, is_loopback
-from ..errors import PipelineError
-from ..files import write_atomic
+from ..core.config import Settings, is_loopback
+from ..core.errors import PipelineError
+from ..core.files import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from gspread.exceptions import APIError, NoValidUrlKeyFound
 from gspread.http_client import HTTPClient
 from gspread.utils import extract_id_from_url
 
-from ..errors import ConfigError, SourceError
+from ..core.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -38,12 +38,18 @@ from zoneinfo import ZoneInfo
 
 from gspread.utils import rowcol_to_a1
 
-from ..config import Settings
-from ..errors import SheetLayoutError, SourceError
-from ..headers import map_header
-from ..layout import MEDIA, REVIEWS, TABS, fold, names_for
-from . import Cell, CellUpdate, Saved, SheetData, TabData
-from .google_api import GoogleClient, KeyFile, RetryPolicy, read_key_file, spreadsheet_key
+from ..core.config import Settings
+from ..core.errors import SheetLayoutError, SourceError
+from ..core.grid import Cell, CellUpdate, Saved, SheetData, TabData
+from ..core.headers import map_header
+from ..core.layout import MEDIA, REVIEWS, TABS, fold, names_for
+from .google_api import (
+    GoogleClient,
+    KeyFile,
+    RetryPolicy,
+    read_key_file,
+    spreadsheet_key,
+)
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,9 @@ from zoneinfo import ZoneInfo
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ..errors import SourceBusy, SourceChanged, SourceError
-from . import Bounds, CellUpdate, Saved, SheetData, TabData, bounded_rows
+from ..core.errors import SourceBusy, SourceChanged, SourceError
+from ..core.grid import CellUpdate, Saved, SheetData, TabData
+from . import Bounds, bounded_rows
 from .xlsx_cells import Unsupported, write_cells
 
 log = logging.getLogger(__name__)

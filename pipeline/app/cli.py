@@ -10,18 +10,20 @@ import argparse
 import getpass
 import json
 import logging
-import sqlite3
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import (__version__, brief, clock, config, decisions, invitations, jobs, normalize, publishing, report,
-               scaffold, scheduler, shutdown, timetable)
-from .errors import PipelineError, SourceBusy, SourceChanged, UsageError
-from .model import CHANNELS
-from .ledger import trouble as ledger_trouble
-from .review import is_invitation
+from .. import __version__
+from ..core import clock, config, normalize, shutdown
+from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
+from ..core.model import CHANNELS
+from ..flows import brief, decisions, invitations, jobs, publishing
+from ..ledger import trouble as ledger_trouble
+from ..plan.review import is_invitation
+from . import report, scaffold, scheduler, timetable
 
 log = logging.getLogger("pipeline")
 

@@ -27,12 +27,13 @@ from pathlib import Path
 import schedule
 from filelock import FileLock, Timeout
 
-from . import brief, clock, invitations, jobs, publishing, shutdown, summaries
-from .config import Settings
-from .errors import LedgerError, PipelineError, SourceBusy, SourceChanged
-from .model import PullSummary
-from .ledger import Ledger
-from .ledger import trouble as ledger_trouble
+from ..core import clock, shutdown
+from ..core.config import Settings
+from ..core.errors import LedgerError, PipelineError, SourceBusy, SourceChanged
+from ..core.model import PullSummary
+from ..flows import brief, invitations, jobs, publishing, summaries
+from ..ledger import Ledger
+from ..ledger import trouble as ledger_trouble
 from .timetable import BRIEF, CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
 
 log = logging.getLogger(__name__)

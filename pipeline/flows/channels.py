@@ -28,14 +28,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import redact
-from .config import Settings
-from .errors import ConfigError, PipelineError
-from .files import write_atomic
-from .ledger import Ledger
-from .mail.message import Attachment, Outgoing, address
-from .model import CHANNELS, POSTED_BY_HAND
-from .render import RenderError, render, render_file
+from ..core.config import Settings
+from ..core.errors import ConfigError, PipelineError
+from ..core.files import write_atomic
+from ..core.model import CHANNELS, POSTED_BY_HAND
+from ..ledger import Ledger
+from ..mail.message import Attachment, Outgoing, address
+from ..texts import redact
+from ..texts.render import RenderError, render, render_file
 
 log = logging.getLogger(__name__)
 

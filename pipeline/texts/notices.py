@@ -12,9 +12,9 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
-from .review import effective_state
-from .rules import Finding
+from ..core.model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
+from ..plan.review import effective_state
+from ..plan.rules import Finding
 
 BAR_WIDTH = 160  # pixels: table cells with widths render in every mail client, Outlook included
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from openpyxl.utils import get_column_letter
 
 from .errors import SheetLayoutError
+from .grid import SheetData, TabData
 from .layout import TABS, Tab, fold, names_for
-from .sources import SheetData, TabData
 
 _HEADER_SEARCH_ROWS = 10
 

@@ -8,28 +8,29 @@ is a small composition of fetch → pure stage → save.
 from __future__ import annotations
 
 import json
-import sqlite3
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from . import channels, clock, decisions, invitations
-from .config import Settings
-from .errors import LedgerError, PipelineError, SourceError, UsageError
-from .review import ReviewCodes
-from .headers import wanted_title
-from .intake import IntakeResult, ReviewContext, take_in
-from .ledger import Ledger
-from .mail.message import Outgoing, address
-from .mail.sender import FlushReport, flush, queue
-from .mail.transport import Transport
-from .model import POSTED_MARKS, PullSummary, TeamWeek
-from .normalize import iso_week, week_bounds
-from .notices import channel_board, digest_context, reminder_context
-from .render import render
+from ..core import clock
+from ..core.config import Settings
+from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
+from ..core.headers import wanted_title
+from ..core.model import POSTED_MARKS, PullSummary, TeamWeek
+from ..core.normalize import iso_week, week_bounds
+from ..intake.tabs import IntakeResult, ReviewContext, take_in
+from ..ledger import Ledger
+from ..mail.message import Outgoing, address
+from ..mail.transport import Transport
+from ..plan.review import ReviewCodes
+from ..plan.rules import Finding, RuleSettings, evaluate
+from ..sources import SheetSource, open_source
+from ..texts.notices import channel_board, digest_context, reminder_context
+from ..texts.render import render
+from . import channels, decisions, invitations
+from .dispatch import FlushReport, flush, queue
 from .publishing import slot_gaps
-from .rules import Finding, RuleSettings, evaluate
-from .sources import SheetSource, open_source
 
 log = logging.getLogger(__name__)
 

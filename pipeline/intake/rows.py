@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from . import normalize as norm
-from .layout import SUBMISSIONS
-from .model import Submission
+from ..core import normalize as norm
+from ..core.layout import SUBMISSIONS
+from ..core.model import Submission
 
 _OWNED = frozenset(c.key for c in SUBMISSIONS.columns if c.owned)     # 编号 and 状态: not content
 # The most characters a cell holds: Excel's own limit (WPS and LibreOffice keep to it too).

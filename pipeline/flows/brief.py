@@ -28,17 +28,18 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import clock, redact
-from .config import Settings
-from .document import DOCX_TYPE, Block, brief_docx
-from .errors import PipelineError, UsageError
+from ..core import clock
+from ..core.config import Settings
+from ..core.errors import PipelineError, UsageError
+from ..core.model import KINDS, Activity
+from ..ledger import Ledger
+from ..mail.message import Attachment, Outgoing, address
+from ..mail.transport import Transport
+from ..texts import redact
+from ..texts.document import DOCX_TYPE, Block, brief_docx
+from ..texts.render import Rendered, cn_date, render
+from .dispatch import flush, queue
 from .jobs import MailRun
-from .ledger import Ledger
-from .mail.message import Attachment, Outgoing, address
-from .mail.sender import flush, queue
-from .mail.transport import Transport
-from .model import KINDS, Activity
-from .render import Rendered, cn_date, render
 from .summaries import Figures, gather, monthly_period
 
 TITLE = "执行工作简报"

@@ -18,20 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from . import channels, clock, names, normalize, redact
-from . import compose as composer
-from .compose import Release
-from .config import Settings
-from .document import DOCX_TYPE, release_docx
-from .errors import UsageError
-from .ledger import Ledger
-from .mail.message import Attachment, Outgoing, address
-from .mail.sender import FlushReport, flush, queue
-from .mail.transport import Transport
-from .normalize import iso_week, week_bounds
-from .render import DATE_TOKEN, RenderError, fill_date, render
-from .review import check_decision, review_code
-from .rules import DEADBEAT_OR_SUCCESS, INABILITY
+from ..core import clock, normalize
+from ..core.config import Settings
+from ..core.errors import UsageError
+from ..core.normalize import iso_week, week_bounds
+from ..ledger import Ledger
+from ..mail.message import Attachment, Outgoing, address
+from ..mail.transport import Transport
+from ..plan.review import check_decision, review_code
+from ..plan.rules import DEADBEAT_OR_SUCCESS, INABILITY
+from ..texts import compose as composer
+from ..texts import names, redact
+from ..texts.compose import Release
+from ..texts.document import DOCX_TYPE, release_docx
+from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
+from . import channels
+from .dispatch import FlushReport, flush, queue
 
 # The weekly slots of the plan: 三(七) and 三(八).
 SLOTS: dict[str, tuple[str, ...]] = {"执行不能": INABILITY, "教科书式老赖或执行成功": DEADBEAT_OR_SUCCESS}

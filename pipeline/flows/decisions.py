@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import channels, clock, invitations, normalize
-from .config import Settings
-from .errors import UsageError
-from .ledger import Ledger
-from .model import CHANNELS, POSTED_MARKS
+from ..core import clock, normalize
+from ..core.config import Settings
+from ..core.errors import UsageError
+from ..core.model import CHANNELS, POSTED_MARKS
+from ..ledger import Ledger
+from ..plan.review import is_invitation
+from . import channels, invitations
 from .publishing import decide
-from .review import is_invitation
 
 
 def apply(ledger: Ledger, item_id: str, decision: str, reviewer: str, comment: str, *, source: str,

@@ -18,10 +18,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..core.errors import UsageError
+from ..core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
+from ..core.model import (
+    ACTIVITY_KINDS,
+    CLOSURES,
+    DECISIONS,
+    INABILITIES,
+    KINDS,
+    LISTINGS,
+)
 from . import demo_data
-from .errors import UsageError
-from .layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
-from .model import ACTIVITY_KINDS, CLOSURES, DECISIONS, INABILITIES, KINDS, LISTINGS
 
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 _OWNED_FILL = PatternFill("solid", fgColor="D9D9D9")

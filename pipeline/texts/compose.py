@@ -29,9 +29,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.config import Settings
 from . import factcheck, names, redact
-from .config import Settings
-from .render import COURT, DATE_TOKEN, FOOTER, LAW, TEAM, exact_amount, mark, render_file
+from .render import (
+    COURT,
+    DATE_TOKEN,
+    FOOTER,
+    LAW,
+    TEAM,
+    exact_amount,
+    mark,
+    render_file,
+)
 
 _MARKS = {TEAM[0]: "team", COURT[0]: "court", LAW[0]: "law", FOOTER[0]: "footer"}
 _CLOSERS = {TEAM[1], COURT[1], LAW[1], FOOTER[1]}

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from .model import Activity, Team, TeamWeek
-from .normalize import iso_week
+from ..core.model import Activity, Team, TeamWeek
+from ..core.normalize import iso_week
 
 # 三(七): one 教科书式老赖 or successful-enforcement release every week.
 DEADBEAT_OR_SUCCESS = ("教科书式老赖", "执行成功")

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from .config import WEEKDAYS, ScheduleSettings
-from .normalize import iso_week
+from ..core.config import WEEKDAYS, ScheduleSettings
+from ..core.normalize import iso_week
 
 CYCLE, DIGEST, REMIND, WEEKLY, MONTHLY = "cycle", "digest", "remind", "weekly-summary", "monthly-summary"
 BRIEF = "brief"

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from . import clock
-from .config import Settings
+from ..core import clock
+from ..core.config import Settings
+from ..core.model import KINDS
+from ..core.normalize import iso_week
+from ..ledger import Ledger
+from ..mail.message import Attachment, Outgoing, address
+from ..mail.transport import Transport
+from ..plan.rules import DEADBEAT_OR_SUCCESS, INABILITY
+from ..texts.render import render
+from .dispatch import flush, queue
 from .jobs import MailRun
-from .ledger import Ledger
-from .mail.message import Attachment, Outgoing, address
-from .mail.sender import flush, queue
-from .mail.transport import Transport
-from .model import KINDS
-from .normalize import iso_week
-from .render import render
-from .rules import DEADBEAT_OR_SUCCESS, INABILITY
 
 BAR_WIDTH = 240
 

@@ -13,7 +13,16 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from .model import ACTIVITY_KINDS, CHANNELS, CLOSURES, DECISIONS, INABILITIES, KINDS, LISTINGS, POSTED_MARKS
+from .model import (
+    ACTIVITY_KINDS,
+    CHANNELS,
+    CLOSURES,
+    DECISIONS,
+    INABILITIES,
+    KINDS,
+    LISTINGS,
+    POSTED_MARKS,
+)
 
 
 class Invalid(ValueError):

@@ -21,11 +21,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .. import redact, shutdown
-from ..config import Settings
+from ..core import shutdown
+from ..core.config import Settings
 from ..ledger import Ledger
-from . import message as mime
-from .transport import BLOCKED, PERMANENT, SENT, TEMPORARY, Result, Transport, TransportError, open_transport
+from ..mail import message as mime
+from ..mail.transport import (
+    BLOCKED,
+    PERMANENT,
+    SENT,
+    TEMPORARY,
+    Result,
+    Transport,
+    TransportError,
+    open_transport,
+)
+from ..texts import redact
 
 log = logging.getLogger(__name__)
 

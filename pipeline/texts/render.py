@@ -15,11 +15,18 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+)
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from .config import PROJECT_ROOT
-from .errors import PipelineError
+from ..core.config import PROJECT_ROOT
+from ..core.errors import PipelineError
 
 TEMPLATES = PROJECT_ROOT / "templates"
 # Where a release's date stands until it is fixed: a release is dated the day it

@@ -16,12 +16,20 @@ from datetime import datetime
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from . import normalize as norm
-from .headers import MappedTab, map_tabs
+from ..core import normalize as norm
+from ..core.grid import CellUpdate, SheetData
+from ..core.headers import MappedTab, map_tabs
+from ..core.model import (
+    Activity,
+    MediaContact,
+    PullSummary,
+    Review,
+    RowError,
+    Submission,
+    Team,
+)
+from ..plan.review import ReviewCodes, judge
 from .rows import MAX_ROW_CHARS, parse_cells
-from .model import Activity, MediaContact, PullSummary, Review, RowError, Submission, Team
-from .review import ReviewCodes, judge
-from .sources import CellUpdate, SheetData
 
 SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
 DRAFT_ID = re.compile(r"^(?:D-\d{4}-\d{6}(?:-v\d+)?|I-\d{4}-\d{6})$")   # a draft release or an invitation

@@ -7,14 +7,13 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
 
-from .jobs import MailRun, WeekStatus
-from .publishing import PublishRun
-from .mail.transport import SENT
-from .model import PullSummary
-from .notices import PURPOSE_LABELS, STATE_LABELS
-from .review import FAILED_CHECK, effective_state
-from .rules import Finding
-
+from ..core.model import PullSummary
+from ..flows.jobs import MailRun, WeekStatus
+from ..flows.publishing import PublishRun
+from ..mail.transport import SENT
+from ..plan.review import FAILED_CHECK, effective_state
+from ..plan.rules import Finding
+from ..texts.notices import PURPOSE_LABELS, STATE_LABELS
 
 _DRAFT_STATES = {"approved": "已通过，待发布", FAILED_CHECK: "未通过事实核对，待修改素材或模板"}
 

@@ -15,7 +15,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from .model import CHANNELS, POSTED_MARKS, Review
+from ..core.model import CHANNELS, POSTED_MARKS, Review
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from . import clock, normalize
-from .config import Settings
-from .errors import UsageError
-from .ledger import Ledger
-from .mail.message import Outgoing, address
-from .mail.sender import FlushReport, flush
-from .mail.transport import Transport
-from .model import DECISIONS, Activity
-from .review import review_code
-from .render import cn_date, render
+from ..core import clock, normalize
+from ..core.config import Settings
+from ..core.errors import UsageError
+from ..core.model import DECISIONS, Activity
+from ..ledger import Ledger
+from ..mail.message import Outgoing, address
+from ..mail.transport import Transport
+from ..plan.review import review_code
+from ..texts.render import cn_date, render
+from .dispatch import FlushReport, flush
 
 VISIT = "代表委员看执行"                                # the activity kind of 四(四)
 OPEN = ("pending", "approved", "rejected")           # drafted, not sent: may still be withdrawn or expire
