@@ -48,7 +48,7 @@ os.environ["PIPELINE_NOW"] = workload.NOW          # the same week every run (ch
 from pipeline.core import clock
 from pipeline.core.config import LedgerSettings, Settings, SheetSettings, SmtpSettings
 from pipeline.core.layout import MEDIA, REVIEWS, SUBMISSIONS
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.mail import message as mime
 from pipeline.mail.transport import OutboxTransport
 
@@ -371,7 +371,7 @@ def bench_publish(ctx: Context) -> list[Row]:
         drafted = publishing.draft(base, transport=OutboxTransport(ctx.tmp / "c" / "outbox")).drafted
         if len(drafted) != 1:
             raise AssertionError(f"expected one draft, got {drafted}")
-        publishing.review(base, drafted[0], "通过", reviewer="符贤")
+        decisions.review(base, drafted[0], "通过", reviewer="符贤")
 
         # The floor's messages: exactly what publish would send, built before the clock starts.
         previews = publishing.publish(base, dry_run=True).previews

@@ -20,7 +20,7 @@ from conftest import Workspace, material, write_rows
 
 from pipeline.core.errors import UsageError
 from pipeline.core.layout import SUBMISSIONS
-from pipeline.flows import brief, jobs, publishing
+from pipeline.flows import brief, decisions, jobs, publishing
 from pipeline.flows.brief import BriefBlocked
 
 DEPUTIES = ["王代表 <wang.daibiao@npc.example>", "li.weiyuan@cppcc.example"]
@@ -73,7 +73,7 @@ def approve_and_publish(workspace: Workspace) -> None:
     with sqlite3.connect(workspace.ledger) as db:
         pending = [r[0] for r in db.execute("SELECT id FROM drafts WHERE state = 'pending'")]
     for draft_id in pending:
-        publishing.review(settings, draft_id, "通过", reviewer="符贤")
+        decisions.review(settings, draft_id, "通过", reviewer="符贤")
     publishing.publish(settings)
 
 

@@ -22,7 +22,7 @@ import pytest
 from conftest import NOW, Workspace, material
 
 from pipeline.core import config
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.ledger import Ledger
 
 FIRST = "D-2026-000001"
@@ -97,7 +97,7 @@ def publish_one(workspace: Workspace, row: dict | None = None, media: list[dict]
     settings = workspace.settings
     jobs.pull(settings)
     assert publishing.draft(settings).drafted == [FIRST]
-    publishing.review(settings, FIRST, "通过", reviewer="符贤")
+    decisions.review(settings, FIRST, "通过", reviewer="符贤")
     return publishing.publish(settings, dry_run=dry_run)
 
 
@@ -152,7 +152,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         workspace.cli("init", "--demo", check=True)
         jobs.pull(settings)
         for draft_id in publishing.draft(settings).drafted:
-            publishing.review(settings, draft_id, "通过", reviewer="符贤")
+            decisions.review(settings, draft_id, "通过", reviewer="符贤")
         run = publishing.publish(settings)
     assert len(run.published) >= 10 and run.blocked == []
     return Demo(workspace, settings, run.published)

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from conftest import NOW, PROJECT, Workspace, material
 
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.ledger import Ledger
 
 OUTLETS = 120
@@ -33,7 +33,7 @@ def approved(workspace: Workspace, smtp_server) -> tuple[Workspace, object]:
                              for i in range(3)], media=media(OUTLETS))
     jobs.pull(settings)
     for draft_id in publishing.draft(settings).drafted:
-        publishing.review(settings, draft_id, "通过", reviewer="符贤")
+        decisions.review(settings, draft_id, "通过", reviewer="符贤")
     smtp_server.handler.messages.clear()
     return workspace, smtp_server
 

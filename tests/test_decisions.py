@@ -16,7 +16,7 @@ import pytest
 from conftest import Workspace, material
 
 from pipeline.core.layout import REVIEWS, SUBMISSIONS
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.ledger import Ledger
 
 FIRST = "D-2026-000001"
@@ -28,7 +28,7 @@ def published(ws: Workspace, reviews: list[dict[str, Any]] = ()) -> None:
     ws.make_workbook([material()], media=MEDIA)
     jobs.pull(ws.settings)
     publishing.draft(ws.settings)
-    publishing.review(ws.settings, FIRST, "通过", reviewer="符贤")
+    decisions.review(ws.settings, FIRST, "通过", reviewer="符贤")
     publishing.publish(ws.settings)
     if reviews:                   # each with the 审核码 of its item's mail, as the office types it
         reviews = [{"code": ws.review_code(r["draft_id"]), **r} for r in reviews]

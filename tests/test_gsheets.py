@@ -51,7 +51,7 @@ from pipeline.core.layout import (
     TEAMS,
     Tab,
 )
-from pipeline.flows import jobs
+from pipeline.flows import decisions, jobs
 from pipeline.ledger import Ledger
 from pipeline.sources import google_api, gsheets, open_source
 from pipeline.sources.google_api import RetryPolicy, backoff, spreadsheet_key
@@ -999,7 +999,7 @@ def test_non_characters_and_bidi_overrides_from_a_sheet_stop_no_release(sheet) -
     sheet.load([{**material(title=title), "submitted_at": "2026-11-24 09:30"}], media=media)
     sheet.pull()
     [draft_id] = publishing.draft(sheet.settings).drafted
-    publishing.review(sheet.settings, draft_id, "通过", reviewer="符贤")
+    decisions.review(sheet.settings, draft_id, "通过", reviewer="符贤")
     run = publishing.publish(sheet.settings)
     assert run.published == [draft_id] and run.report.counts["sent"] >= 1
     mail = list(sheet.settings.mail.outbox.glob("*.eml"))

@@ -17,7 +17,7 @@ from conftest import Workspace, write_rows
 from pipeline.core import clock
 from pipeline.core.errors import UsageError
 from pipeline.core.layout import ACTIVITIES, REVIEWS
-from pipeline.flows import invitations, jobs
+from pipeline.flows import decisions, invitations, jobs
 from pipeline.ledger import Ledger
 
 OFFICE = "office@court.example"                      # the default config's office
@@ -59,10 +59,10 @@ class Office:
         return invitations.send_invitations(self.settings, **kwargs)
 
     def approve(self, invitation_id: str = FIRST, by: str = "符贤") -> str:
-        return invitations.review_invitation(self.settings, invitation_id, "通过", reviewer=by)
+        return decisions.review(self.settings, invitation_id, "通过", reviewer=by)
 
     def reject(self, invitation_id: str = FIRST, reason: str = "活动细节待定") -> str:
-        return invitations.review_invitation(self.settings, invitation_id, "退回", reviewer="高琼芳", comment=reason)
+        return decisions.review(self.settings, invitation_id, "退回", reviewer="高琼芳", comment=reason)
 
     def mark(self) -> int:
         return len(self.handler.messages)
@@ -279,13 +279,13 @@ def test_a_rejected_invitation_may_still_be_approved_and_then_goes_out(drafted) 
     assert drafted.send().sent == [FIRST]
 
 
-def test_the_review_tab_path_records_the_decision_through_decide_invitation(drafted) -> None:
+def test_the_review_tab_path_records_the_decision_through_the_one_lifecycle(drafted) -> None:
     now = clock.now(drafted.settings.timezone)
     with Ledger(drafted.ws.ledger) as ledger:
-        assert invitations.invitation_states(ledger) == {FIRST: ("pending", FIRST)}
+        assert {i: s.state for i, s in decisions.states(ledger, now).items() if i.startswith("I-")} == {FIRST: "pending"}
         with ledger.transaction():
-            invitations.decide_invitation(ledger, FIRST, "通过", "王小露", "", source="sheet", at=now)
-        assert invitations.invitation_states(ledger) == {FIRST: ("approved", FIRST)}
+            decisions.apply(ledger, FIRST, "通过", "王小露", "", source="sheet", at=now)
+        assert {i: s.state for i, s in decisions.states(ledger, now).items() if i.startswith("I-")} == {FIRST: "approved"}
         [decision] = ledger.decisions(FIRST)
     assert (decision["decision"], decision["reviewer"], decision["source"]) == ("通过", "王小露", "sheet")
 
@@ -321,7 +321,7 @@ def test_approving_twice_is_refused(approved) -> None:
 
 def test_a_decision_other_than_pass_or_return_is_refused(drafted) -> None:
     with pytest.raises(UsageError, match="通过.*退回"):
-        invitations.review_invitation(drafted.settings, FIRST, "同意", reviewer="符贤")
+        decisions.review(drafted.settings, FIRST, "同意", reviewer="符贤")
     assert drafted.state() == "pending"
 
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import Workspace, material
 
 from pipeline.core.errors import LedgerError
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.ledger import Ledger
 from pipeline.ledger.schema import MIGRATIONS
 
@@ -31,7 +31,7 @@ def test_a_ledger_of_the_first_release_is_migrated_and_keeps_its_history(workspa
     workspace.make_workbook([material()], media=MEDIA)
     jobs.pull(workspace.settings)
     [draft_id] = publishing.draft(workspace.settings).drafted
-    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
     as_first_release(workspace.ledger)
 
     run = publishing.publish(workspace.settings)        # the new release opens the old ledger

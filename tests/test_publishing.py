@@ -25,7 +25,7 @@ import pytest
 from conftest import DEFAULT_TEAMS, NOW, PROJECT, Workspace, material, write_rows
 
 from pipeline.core.layout import REVIEWS, SUBMISSIONS, Tab
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.ledger import Ledger
 
 AT = datetime.fromisoformat(NOW)                    # Thursday of 2026-W48
@@ -93,7 +93,7 @@ class Desk:
         return publishing.publish(self.settings)
 
     def approve(self, draft_id: str = FIRST, by: str = "符贤") -> None:
-        publishing.review(self.settings, draft_id, "通过", reviewer=by)
+        decisions.review(self.settings, draft_id, "通过", reviewer=by)
 
     def mark(self) -> int:
         return len(self.handler.messages)

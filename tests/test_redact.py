@@ -29,7 +29,7 @@ from docx import Document
 
 from pipeline.core import config
 from pipeline.core.errors import UsageError
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.ledger import Ledger
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build
 from pipeline.texts import redact
@@ -116,7 +116,7 @@ def court_numbers(settings: config.Settings) -> list[str]:
 
 def approve_all(settings: config.Settings, draft_ids: list[str]) -> None:
     for draft_id in draft_ids:
-        publishing.review(settings, draft_id, "通过", reviewer="符贤")
+        decisions.review(settings, draft_id, "通过", reviewer="符贤")
 
 
 # --- numbers: found however they are typed, masked so that nothing survives ----------
@@ -643,7 +643,7 @@ def test_the_publish_command_blocks_a_stored_release_that_carries_a_phone(worksp
     assert_blocked_before_queueing(workspace, draft_id, "正文")
     # A blocked release cannot be approved again and slip out on the next run.
     with pytest.raises(UsageError, match="拦截"):
-        publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+        decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
     again = publishing.publish(workspace.settings)
     assert again.published == [] and media_messages(workspace) == []
 

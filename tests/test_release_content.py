@@ -21,7 +21,7 @@ from conftest import PROJECT, Workspace, material
 
 from pipeline.core.errors import UsageError
 from pipeline.core.model import KINDS
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.ledger import Ledger
 
 DEBTOR, APPLICANT = "李国强", "王文华"
@@ -271,7 +271,7 @@ def test_a_stored_release_that_names_a_masked_person_is_blocked_at_publishing(wo
                                       facts=f"申请执行人{APPLICANT}与被执行人{DEBTOR}借款纠纷一案。")], media=media)
     jobs.pull(workspace.settings)
     [draft_id] = publishing.draft(workspace.settings).drafted
-    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
     with Ledger(workspace.ledger) as ledger, ledger.transaction():
         row = ledger.draft(draft_id)
         ledger.db.execute("UPDATE drafts SET release_text = ? WHERE id = ?",
@@ -430,9 +430,9 @@ def test_a_draft_made_before_the_fact_check_is_made_again_before_it_can_be_appro
         ledger.db.execute("UPDATE drafts SET review = '{}' WHERE id = ?", (draft_id,))
 
     with pytest.raises(UsageError, match="事实核对"):
-        publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+        decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
     assert publishing.draft(workspace.settings).drafted == [draft_id]     # made again, under its own ID
-    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
     with Ledger(workspace.ledger) as ledger:
         assert ledger.draft(draft_id)["state"] == "approved"
 
@@ -533,7 +533,7 @@ def test_notes_stay_internal_from_the_workbook_to_the_media(workspace: Workspace
     assert "建议作为本周重点稿件推送。" in office.split("稿件正文")[0]
     assert "申请执行人不愿接受采访" in office
 
-    publishing.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
     publishing.publish(workspace.settings)
     outgoing = [*(workspace.root / "outbox").glob("*-release-*.eml"), *(workspace.root / "outbox").glob("*-network-*.eml"),
                 *(workspace.root / "outbox" / "channels").rglob("*.*")]

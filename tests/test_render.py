@@ -28,7 +28,7 @@ from markupsafe import escape
 from pipeline.app import demo_data
 from pipeline.core import config, normalize
 from pipeline.core.model import KINDS
-from pipeline.flows import jobs, publishing
+from pipeline.flows import decisions, jobs, publishing
 from pipeline.texts.compose import public_texts
 from pipeline.texts.render import (
     DATE_TOKEN,
@@ -432,7 +432,7 @@ def mailed(tmp_path_factory: pytest.TempPathFactory) -> Mailed:
         jobs.pull(settings)
         drafted = publishing.draft(settings).drafted
         for draft_id in drafted:
-            publishing.review(settings, draft_id, "通过", reviewer="符贤")
+            decisions.review(settings, draft_id, "通过", reviewer="符贤")
         publishing.publish(settings)
     titles = [r["title"] for r in rows]
     folder = settings.mail.outbox

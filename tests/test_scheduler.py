@@ -21,7 +21,7 @@ import pytest
 from conftest import PROJECT, Workspace, material
 
 from pipeline.app import scheduler
-from pipeline.flows import jobs, publishing, summaries
+from pipeline.flows import decisions, jobs, publishing, summaries
 from pipeline.ledger import Ledger
 
 BEIJING = "+08:00"
@@ -286,7 +286,7 @@ def test_sigterm_during_a_publish_batch_finishes_the_message_and_records_every_s
     workspace.configure("mail", rate_per_minute=120)     # half a second between messages
     jobs.pull(settings)
     publishing.draft(settings)
-    publishing.review(settings, "D-2026-000001", "通过", reviewer="符贤")
+    decisions.review(settings, "D-2026-000001", "通过", reviewer="符贤")
     env = {**os.environ, "PIPELINE_NOW": os.environ["PIPELINE_NOW"], "PYTHONIOENCODING": "utf-8"}
     process = subprocess.Popen([sys.executable, str(PROJECT / "run.py"), "--config", str(workspace.config_path),
                                 "publish"], cwd=workspace.root, env=env, stdout=subprocess.PIPE,
@@ -318,7 +318,7 @@ def test_summary_figures_equal_what_the_ledger_holds(workspace) -> None:
     jobs.pull(settings)
     publishing.draft(settings)
     for draft_id in ("D-2026-000003", "D-2026-000006"):
-        publishing.review(settings, draft_id, "通过", reviewer="符贤")
+        decisions.review(settings, draft_id, "通过", reviewer="符贤")
     publishing.publish(settings)
     run = summaries.summary(settings, "weekly", "2026-W48")
     assert run.queued == 1

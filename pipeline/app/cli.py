@@ -20,9 +20,8 @@ from .. import __version__
 from ..core import clock, config, normalize, shutdown
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNELS
-from ..flows import brief, decisions, invitations, jobs, publishing
+from ..flows import brief, decisions, jobs, publishing
 from ..ledger import trouble as ledger_trouble
-from ..plan.review import is_invitation
 from . import report, scaffold, scheduler, timetable
 
 log = logging.getLogger("pipeline")
@@ -250,26 +249,15 @@ def _reviewer(settings, name: str) -> tuple[str, str]:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    item_id = normalize.draft_id(args.draft_id)
     by, source = _reviewer(settings, args.by)
-    if is_invitation(item_id):
-        print(invitations.review_invitation(settings, item_id, "通过", reviewer=by, source=source))
-    else:
-        publishing.review(settings, item_id, "通过", reviewer=by, source=source)
-        print(f"{item_id} 已通过审核（{by}）；运行 python run.py publish 发往媒体。")
+    print(decisions.review(settings, args.draft_id, "通过", reviewer=by, source=source))
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    item_id = normalize.draft_id(args.draft_id)
     by, source = _reviewer(settings, args.by)
-    if is_invitation(item_id):
-        print(invitations.review_invitation(settings, item_id, "退回", reviewer=by, comment=args.reason,
-                                            source=source))
-    else:
-        publishing.review(settings, item_id, "退回", reviewer=by, comment=args.reason, source=source)
-        print(f"{item_id} 已退回：{args.reason}")
+    print(decisions.review(settings, args.draft_id, "退回", reviewer=by, comment=args.reason, source=source))
     return 0
 
 

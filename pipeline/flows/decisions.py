@@ -1,22 +1,32 @@
-"""The office's word, applied: verdicts on drafts and invitations, and channels marked posted.
+"""The office's word, applied: decisions on everything it reviews, and channels marked posted.
 
-It comes from a 审核 row (judged first by ``review.judge``) or from the
-command line (``approve``, ``reject``, ``posted``); both end here, inside the
-caller's transaction, so the two paths can never disagree.
+A decision comes from a 审核 row (judged first by ``review.judge``) or from
+the command line (``approve``, ``reject``, ``posted``); both end here, inside
+the caller's transaction, and both are refused for the one reason
+``review.refusal`` gives, so the two paths can never disagree.
+
+Each kind of reviewed item (``review.REVIEWED``) has its flow module here,
+registered in :data:`FLOWS`: it says where each item stands (``standings``),
+records an allowed decision (``record_decision``), settles items whose
+material moved on before anyone decides (``settle``), and says what happens
+next (``decided``). A new reviewed artefact is one ``Reviewed`` entry and
+one flow module.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from types import ModuleType
 
 from ..core import clock, normalize
 from ..core.config import Settings
 from ..core.errors import UsageError
 from ..core.model import CHANNELS, POSTED_MARKS
 from ..ledger import Ledger
-from ..plan.review import is_invitation
-from . import channels, invitations
-from .publishing import decide
+from ..plan.review import DRAFT, INVITATION, Standing, refusal, reviewed
+from . import channels, invitations, publishing
+
+FLOWS: dict[str, ModuleType] = {DRAFT.prefix: publishing, INVITATION.prefix: invitations}
 
 
 def apply(ledger: Ledger, item_id: str, decision: str, reviewer: str, comment: str, *, source: str,
@@ -24,15 +34,31 @@ def apply(ledger: Ledger, item_id: str, decision: str, reviewer: str, comment: s
     """Record one decision (raises :class:`UsageError` when it cannot be taken)."""
     if decision in POSTED_MARKS:
         mark_posted(ledger, item_id, POSTED_MARKS[decision], reviewer, source=source, at=at)
-    elif is_invitation(item_id):
-        invitations.decide_invitation(ledger, item_id, decision, reviewer, comment, source=source, at=at)
-    else:
-        decide(ledger, item_id, decision, reviewer, comment, source=source, at=at)
+        return
+    flow = FLOWS[reviewed(item_id).prefix]
+    problem = refusal(item_id, flow.standings(ledger, at.date()).get(item_id), decision)
+    if problem:
+        raise UsageError(problem)
+    flow.record_decision(ledger, item_id, decision, reviewer, comment, source=source, at=at)
 
 
-def states(ledger: Ledger) -> dict[str, tuple[str, str]]:
-    """Every draft's and invitation's state, for judging 审核 rows."""
-    return {**ledger.draft_states(), **invitations.invitation_states(ledger)}
+def states(ledger: Ledger, at: datetime) -> dict[str, Standing]:
+    """Where every reviewed item stands, for judging 审核 rows."""
+    return {item_id: standing for flow in FLOWS.values() for item_id, standing in flow.standings(ledger, at.date()).items()}
+
+
+def review(settings: Settings, item_id: str, decision: str, *, reviewer: str, comment: str = "",
+           source: str = "cli") -> str:
+    """``approve`` / ``reject`` from the command line (``source``: the command line and its OS account);
+    returns what happens next, in Chinese."""
+    at = clock.now(settings.timezone)
+    item_id = normalize.draft_id(item_id)
+    flow = FLOWS[reviewed(item_id).prefix]
+    with Ledger.of(settings.ledger) as ledger:
+        flow.settle(ledger, at)
+        with ledger.transaction():
+            apply(ledger, item_id, decision, reviewer, comment, source=source, at=at)
+    return flow.decided(settings, item_id, decision, reviewer, comment)
 
 
 def ready(ledger: Ledger) -> frozenset[tuple[str, str]]:

@@ -11,7 +11,8 @@ only after the office approves it: nothing leaves the court unreviewed.
   moved or was renamed is withdrawn (the moved visit gets a new one); one whose
   day passed unsent expires. When a visit changes after its invitation was sent,
   the new letter says so, or the office is told to let the deputies know.
-- ``decide_invitation`` / ``review_invitation``: the office's 通过 or 退回.
+- the office's 通过 or 退回 (``standings``, ``record_decision``: this flow's part
+  of the one lifecycle in ``plan/review.py``, applied by ``decisions``).
 - ``send_invitations``: each approved invitation goes to every deputy address,
   one message each, exactly once.
 
@@ -25,14 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..core import clock, normalize
+from ..core import clock
 from ..core.config import Settings
-from ..core.errors import UsageError
-from ..core.model import DECISIONS, Activity
+from ..core.model import Activity
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..mail.transport import Transport
-from ..plan.review import review_code
+from ..plan.review import Standing, review_code
 from ..texts.render import cn_date, render
 from .dispatch import FlushReport, flush
 
@@ -268,58 +268,46 @@ def _changed_alert(settings: Settings, row) -> list[Outgoing]:
 
 # --- review --------------------------------------------------------------------------
 
-def check_invitation(ledger: Ledger, invitation_id: str, decision: str, today: date) -> str | None:
-    """Why ``decision`` cannot be taken on ``invitation_id`` (None when it can)."""
-    if decision not in DECISIONS:
-        return f"结论只能是“通过”或“退回”，不能是“{decision}”"
-    row = ledger.invitation(invitation_id)
-    if row is None:
-        return f"邀请函编号 {invitation_id} 不存在"
-    day = date.fromisoformat(row["activity_day"])
-    if row["state"] == "sent":
-        return f"{invitation_id} 已于{(row['sent_at'] or '')[:16].replace('T', ' ')}发给代表委员"
-    if row["state"] == "expired" or day < today:
-        return f"{invitation_id} 的活动日期（{cn_date(day)}）已过，邀请函未发出，已作废"
+def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
+    """Where every invitation stands for a decision: one whose visit is past counts as expired, one whose
+    visit was changed or deleted as withdrawn (with the invitation drafted for the changed visit)."""
     current = {(a.day, a.name) for a in _visits(ledger)}
-    if row["state"] == "withdrawn" or (day, row["activity_name"]) not in current:
-        successor = ledger.invitation_successor(invitation_id)
-        newer = f"，请审核新的邀请函 {successor['id']}" if successor is not None else ""
-        return f"{invitation_id} 对应的{CHANGED}，邀请函已撤回{newer}"
-    if decision == "通过" and row["state"] == "approved":
-        return f"{invitation_id} 已经通过审核"
-    return None
+    out = {}
+    for row in ledger.invitations():
+        day, state = date.fromisoformat(row["activity_day"]), row["state"]
+        successor = ""
+        if state == "sent":
+            pass
+        elif state == "expired" or day < today:
+            state = "expired"
+        elif state == "withdrawn" or (day, row["activity_name"]) not in current:
+            state = "withdrawn"
+            newer = ledger.invitation_successor(row["id"])
+            successor = newer["id"] if newer is not None else ""
+        out[row["id"]] = Standing(state, sent_at=(row["sent_at"] or "")[:16].replace("T", " "), day=cn_date(day),
+                                  successor=successor)
+    return out
 
 
-def decide_invitation(ledger: Ledger, invitation_id: str, decision: str, reviewer: str, comment: str, *,
-                      source: str, at: datetime) -> None:
-    """Record the office's decision on one invitation, inside the caller's transaction.
+def record_decision(ledger: Ledger, invitation_id: str, decision: str, reviewer: str, comment: str, *,
+                    source: str, at: datetime) -> None:
+    """Record a decision ``review.refusal`` allowed, inside the caller's transaction.
 
-    Raises :class:`UsageError` with the reason when the decision cannot be taken.
     A rejected invitation stays rejected: its visit gets a new one only if it changes.
     """
-    problem = check_invitation(ledger, invitation_id, decision, at.date())
-    if problem:
-        raise UsageError(problem)
     state = "approved" if decision == "通过" else "rejected"
     ledger.set_invitation_state(invitation_id, state, at, by=reviewer, reason=comment)
     ledger.save_decision(invitation_id, decision, reviewer, comment, source, at)
     ledger.audit(at, "review", state, invitation_id, reviewer=reviewer, source=source, comment=comment)
 
 
-def invitation_states(ledger: Ledger) -> dict[str, tuple[str, str]]:
-    """Every invitation's state, as ``review.judge`` takes drafts': ID → (state, ID)."""
-    return {row["id"]: (row["state"], row["id"]) for row in ledger.invitations()}
+def settle(ledger: Ledger, at: datetime) -> None:
+    """Invitations whose visit passed or changed are expired or withdrawn before anyone decides on them."""
+    withdraw_stale_invitations(ledger, at)
 
 
-def review_invitation(settings: Settings, invitation_id: str, decision: str, *, reviewer: str,
-                      comment: str = "", source: str = "cli") -> str:
-    """``approve`` / ``reject`` of an invitation from the command line; returns what happens next, in Chinese."""
-    at = clock.now(settings.timezone)
-    invitation_id = normalize.draft_id(invitation_id)
-    with Ledger.of(settings.ledger) as ledger:
-        withdraw_stale_invitations(ledger, at)
-        with ledger.transaction():
-            decide_invitation(ledger, invitation_id, decision, reviewer, comment, source=source, at=at)
+def decided(settings: Settings, invitation_id: str, decision: str, reviewer: str, comment: str) -> str:
+    """What the office reads once its decision on an invitation is recorded."""
     if decision == "退回":
         return f"邀请函 {invitation_id} 已退回，不会发出"
     deputies = settings.deputies.addresses

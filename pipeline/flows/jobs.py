@@ -58,7 +58,7 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
     with Ledger.of(settings.ledger) as ledger:
         try:
             sheet = source.fetch(wanted_title)
-            context = ReviewContext(drafts=decisions.states(ledger), reviewers=frozenset(settings.review.reviewers),
+            context = ReviewContext(items=decisions.states(ledger, at), reviewers=frozenset(settings.review.reviewers),
                                     seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger),
                                     codes=ReviewCodes(ledger.review_secret()))
             result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,

@@ -3,8 +3,9 @@
 - ``draft``: each new accepted, publishable submission becomes a masked draft
   release mailed to the office; an edited submission becomes a new version
   and the old one is superseded (it can no longer be published).
-- ``decide``: approve or reject, from the command line or the 审核 tab; the
-  day of approval becomes the release's date, the one every copy carries.
+- the office's review (``standings``, ``record_decision``: this flow's part of
+  the one lifecycle in ``plan/review.py``, applied by ``decisions``); the day
+  of approval becomes the release's date, the one every copy carries.
 - ``publish``: each approved release goes to every active media contact who
   takes its kind, one message each, with a .docx attached; exactly once.
 - ``resend``: deliberately send one delivery again (an unknown outcome).
@@ -25,7 +26,7 @@ from ..core.normalize import iso_week, week_bounds
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
-from ..plan.review import check_decision, review_code
+from ..plan.review import Standing, review_code
 from ..plan.rules import DEADBEAT_OR_SUCCESS, INABILITY
 from ..texts import compose as composer
 from ..texts import names, redact
@@ -328,14 +329,15 @@ def slot_gaps(ledger: Ledger, at: datetime) -> list[str]:
 
 # --- review -----------------------------------------------------------------------
 
-def decide(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment: str, *, source: str,
-           at: datetime) -> None:
-    """Record the office's decision on one draft (raises :class:`UsageError` when it cannot be taken)."""
-    row = ledger.draft(draft_id)
-    newest = ledger.draft_states().get(draft_id, ("", ""))[1]
-    problem = check_decision(ledger.effective_state(row) if row else None, draft_id, decision, newest)
-    if problem:
-        raise UsageError(problem)
+def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
+    """Where every draft stands for a decision: its state (a pending draft failing the fact check is
+    ``FAILED_CHECK``) and the newest version of its base."""
+    return {draft_id: Standing(state, newest) for draft_id, (state, newest) in ledger.draft_states().items()}
+
+
+def record_decision(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment: str, *, source: str,
+                    at: datetime) -> None:
+    """Record a decision ``review.refusal`` allowed, inside the caller's transaction."""
     state = "approved" if decision == "通过" else "rejected"
     ledger.set_draft_state(draft_id, state, at, by=reviewer, reason=comment)
     # A release is dated the day it is approved, however much later it goes out.
@@ -344,14 +346,16 @@ def decide(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment:
     ledger.audit(at, "review", state, draft_id, reviewer=reviewer, source=source, comment=comment)
 
 
-def review(settings: Settings, draft_id: str, decision: str, *, reviewer: str, comment: str = "",
-           source: str = "cli") -> None:
-    """``approve`` / ``reject`` from the command line (``source``: the command line and its OS account)."""
-    at = clock.now(settings.timezone)
-    with Ledger.of(settings.ledger) as ledger:
-        withdraw_stale(ledger, at)
-        with ledger.transaction():
-            decide(ledger, normalize.draft_id(draft_id), decision, reviewer, comment, source=source, at=at)
+def settle(ledger: Ledger, at: datetime) -> None:
+    """Drafts whose material changed or vanished are superseded or withdrawn before anyone decides on them."""
+    withdraw_stale(ledger, at)
+
+
+def decided(settings: Settings, draft_id: str, decision: str, reviewer: str, comment: str) -> str:
+    """What the office reads once its decision on a draft is recorded."""
+    if decision == "通过":
+        return f"{draft_id} 已通过审核（{reviewer}）；运行 python run.py publish 发往媒体。"
+    return f"{draft_id} 已退回：{comment}"
 
 
 # --- publishing -------------------------------------------------------------------

@@ -28,7 +28,7 @@ from ..core.model import (
     Submission,
     Team,
 )
-from ..plan.review import ReviewCodes, judge
+from ..plan.review import ReviewCodes, Standing, judge
 from .rows import MAX_ROW_CHARS, parse_cells
 
 SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
@@ -99,7 +99,7 @@ class _Row:
 class ReviewContext:
     """What judging the 审核 tab needs to know (see ``review.judge``)."""
 
-    drafts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    items: dict[str, Standing] = field(default_factory=dict)    # every reviewed item: where it stands
     reviewers: frozenset[str] = frozenset()
     seen: frozenset[tuple[str, str, str, str]] = frozenset()
     ready: frozenset[tuple[str, str]] = frozenset()     # (draft ID, channel) versions the office can post
@@ -423,7 +423,7 @@ def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResul
         result.reviews.append((number, Review(draft_id, decision, reviewer, norm.text(value("comment")),
                                               norm.text(value("code")))))
     rows = {number: cells for number, cells in mapped.body()}
-    for verdict in judge(result.reviews, context.drafts, set(context.reviewers), set(context.seen), context.ready,
+    for verdict in judge(result.reviews, context.items, set(context.reviewers), set(context.seen), context.ready,
                          context.codes):
         if verdict.apply:
             result.decisions.append(verdict.review)

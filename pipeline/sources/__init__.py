@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from ..core.config import Settings
 from ..core.errors import ConfigError, SourceError
-from ..core.grid import Cell, CellUpdate, Saved, SheetData, TabData
+from ..core.grid import Cell, CellUpdate, Saved, SheetData
 
 
 class SheetSource(Protocol):
