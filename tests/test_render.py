@@ -591,3 +591,15 @@ def test_the_filters_work_inside_a_template(tmp_path: Path) -> None:
     assert rendered.subject == "主题"
     assert rendered.text.strip() == "2026年11月28日 28万元"
     assert rendered.html.strip() == "<p>28万元</p>"
+
+
+def test_the_office_notices_are_templates_and_escape_what_they_quote() -> None:
+    """The blocked-release alert quotes the guard's reason, which quotes the row: in HTML it is text, never markup."""
+    from pipeline.texts.render import render
+    notice = render("notices/blocked", {"draft_id": "D-2026-000007", "reason": "含<script>x</script>的手机号"})
+    assert notice.subject == "【发布被拦截】D-2026-000007 含未遮蔽的个人信息"
+    assert "<script>" not in notice.html and "&lt;script&gt;" in notice.html
+    assert "含<script>x</script>的手机号" in notice.text
+    changed = render("notices/invitation_changed", {"invitation_id": "I-2026-000002", "what": "12月12日（星期六）",
+                                                    "sent_at": "2026-12-01 09:00"})
+    assert changed.subject.startswith("【邀请函变更提醒】I-2026-000002") and "请及时通知受邀的代表委员" in changed.text

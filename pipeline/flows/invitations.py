@@ -255,15 +255,10 @@ def _changed_alert(settings: Settings, row) -> list[Outgoing]:
     """Tell the office that deputies hold an invitation to a visit that is no longer on the tab as it was."""
     visit = _row_context(row)
     what = f"{cn_date(visit['day'])}（{visit['weekday']}）" + (f"“{visit['name']}”" if visit["name"] else "")
-    subject = f"【邀请函变更提醒】{row['id']} 已发出，但活动已删除或改动"
-    text = (f"邀请函 {row['id']}（{what}代表委员看执行活动）已于{visit['sent_at'][:16].replace('T', ' ')}"
-            "发给代表委员，但该活动现已从“活动”页删除，或日期、名称已修改。\n\n"
-            "如活动取消或改期，请及时通知受邀的代表委员。活动改期、改名的，请在“活动”页登记新的日期和名称，"
-            "系统将起草新的邀请函供审核。\n")
-    html = "".join(f"<p>{line}</p>" for line in
-                   text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split("\n") if line)
-    return [Outgoing(f"invitation-changed/{row['id']}", ALERT_PURPOSE, addr, subject, text, html, name=name)
-            for name, addr in _office(settings)]
+    notice = render("notices/invitation_changed", {"invitation_id": row["id"], "what": what,
+                                                    "sent_at": visit["sent_at"][:16].replace("T", " ")})
+    return [Outgoing(f"invitation-changed/{row['id']}", ALERT_PURPOSE, addr, notice.subject, notice.text,
+                     notice.html, name=name) for name, addr in _office(settings)]
 
 
 # --- review --------------------------------------------------------------------------

@@ -462,12 +462,8 @@ def _block(settings: Settings, ledger: Ledger, row, reason: str, at: datetime,
 
 def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: datetime) -> None:
     """Tell the office at once that a release was stopped, and why."""
-    subject = f"【发布被拦截】{draft_id} 含未遮蔽的个人信息"
-    text = (f"稿件 {draft_id} 未发往媒体：{reason}。\n\n"
-            "请在素材表中删除或改写该信息（或在当事人栏写明当事人，以便系统遮蔽姓名），"
-            "系统将生成新版本稿件供重新审核。\n")
-    html = f"<p>稿件 <b>{draft_id}</b> 未发往媒体：{reason}。</p><p>请在素材表中删除或改写该信息，系统将生成新版本稿件供重新审核。</p>"
-    items = [Outgoing(f"blocked/{draft_id}", "alert", addr, subject, text, html, name=name)
+    notice = render("notices/blocked", {"draft_id": draft_id, "reason": reason})
+    items = [Outgoing(f"blocked/{draft_id}", "alert", addr, notice.subject, notice.text, notice.html, name=name)
              for name, addr in _office(settings)]
     queue(ledger, items, period=at.date().isoformat(), at=at)
 
