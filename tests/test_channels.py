@@ -15,6 +15,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -437,3 +438,19 @@ def test_an_index_page_links_every_releases_versions_and_shows_what_was_posted(w
     again = (outbox / "channels" / "index.html").read_text(encoding="utf-8-sig")
     assert "已发（何雪" in again and again.count("待发布") == first.count("待发布") - 1
     assert run.published == [FIRST]
+
+
+def test_every_channel_of_the_registry_has_its_switch_its_writer_and_its_files(workspace) -> None:
+    """The registry (core/model.CHANNEL_LIST) is the one list: the config's switches, the writers, the files."""
+    from pipeline.core.config import ChannelSettings
+    from pipeline.core.model import CHANNEL_LIST
+    from pipeline.core.normalize import channel as parse_channel
+    from pipeline.flows.channels import WRITERS, story
+    settings = workspace.settings
+    told = story("标题\n正文第一段。\n", draft_id="D-2026-000001", kind="执行成功", day=date(2026, 11, 26))
+    for channel in CHANNEL_LIST:
+        assert isinstance(getattr(ChannelSettings(), channel.key), bool)
+        if channel.by_hand:
+            assert tuple(f.name for f in WRITERS[channel.key](told, settings)) == channel.files
+            assert all(parse_channel(alias) == channel.key for alias in channel.aliases)
+    assert set(WRITERS) == {c.key for c in CHANNEL_LIST if c.by_hand}

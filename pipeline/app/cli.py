@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import __version__
 from ..core import clock, config, normalize, shutdown
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
-from ..core.model import CHANNELS
+from ..core.model import CHANNEL_LIST, CHANNELS
 from ..flows import brief, decisions, jobs, publishing
 from ..ledger import trouble as ledger_trouble
 from . import report, scaffold, scheduler, timetable
@@ -28,6 +28,7 @@ log = logging.getLogger("pipeline")
 
 Command = Callable[[argparse.Namespace], int]
 
+HAND = [c for c in CHANNEL_LIST if c.by_hand]     # the channels the office posts and marks posted
 DRY_RUN_HELP = "只显示将发送的邮件，不发送也不记账"     # every sending command's --dry-run
 
 
@@ -113,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
     posted = commands.add_parser("posted", help="记录已把稿件的微信、微博或网站版本发出")
     posted.add_argument("draft_id", metavar="DRAFT_ID")
-    posted.add_argument("--channel", required=True, metavar="CHANNEL", help="微信 / 微博 / 网站（或 wechat / weibo / website）")
+    posted.add_argument("--channel", required=True, metavar="CHANNEL", help=f"{' / '.join(c.label for c in HAND)}（或 {' / '.join(c.key for c in HAND)}）")
     posted.add_argument("--by", default="命令行", metavar="NAME", help="发布人")
     posted.set_defaults(handler=cmd_posted)
 

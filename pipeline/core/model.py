@@ -26,8 +26,26 @@ ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "
 # The court's own channels (四(三)), by their Chinese names. The pipeline writes a
 # version of every approved release for each; the office posts the first three
 # by hand and marks them posted, the national network is mailed.
-CHANNELS: dict[str, str] = {"wechat": "微信", "weibo": "微博", "website": "网站", "network": "信息网"}
-POSTED_BY_HAND: tuple[str, ...] = ("wechat", "weibo", "website")
+@dataclass(frozen=True)
+class Channel:
+    """One of the court's own channels (work plan 四(三)); ``[channels] <key>`` switches it on."""
+
+    key: str                      # wechat | weibo | website | network
+    label: str                    # how the office names it
+    aliases: tuple[str, ...]      # what people type for it (the label first)
+    by_hand: bool                 # the office posts it and marks it posted (已发微信); else it is mailed
+    files: tuple[str, ...]        # what it writes into outbox/channels/<draft>/ (the first is the main one)
+
+
+# The registry: the config's switches, the CLI's help, the 审核 tab's marks and the outbox's pages derive from it.
+CHANNEL_LIST: tuple[Channel, ...] = (
+    Channel("wechat", "微信", ("微信", "公众号", "微信公众号", "wechat"), True, ("wechat.html",)),
+    Channel("weibo", "微博", ("微博", "weibo"), True, ("weibo.txt",)),
+    Channel("website", "网站", ("网站", "官网", "官方网站", "website"), True, ("website.html", "website.txt")),
+    Channel("network", "信息网", ("信息网", "全国法院执行信息网", "network"), False, ()),
+)
+CHANNELS: dict[str, str] = {c.key: c.label for c in CHANNEL_LIST}
+POSTED_BY_HAND: tuple[str, ...] = tuple(c.key for c in CHANNEL_LIST if c.by_hand)
 
 # What the office marks on the 审核 tab when it has posted a channel's version.
 POSTED_MARKS: dict[str, str] = {f"已发{CHANNELS[c]}": c for c in POSTED_BY_HAND}

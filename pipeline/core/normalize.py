@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from .model import (
     ACTIVITY_KINDS,
+    CHANNEL_LIST,
     CHANNELS,
     CLOSURES,
     DECISIONS,
@@ -171,8 +172,7 @@ def activity_kind(value: object) -> str:
 _DECISIONS = {"通过": "通过", "同意": "通过", "批准": "通过", "approve": "通过", "approved": "通过",
               "退回": "退回", "驳回": "退回", "不通过": "退回", "reject": "退回", "rejected": "退回"}
 # 已发微信, 微信已发, 已发布到微信, 公众号已发布, posted wechat, …: one mark per hand-posted channel.
-_CHANNEL_NAMES = {"wechat": ("微信", "公众号", "微信公众号", "wechat"), "weibo": ("微博", "weibo"),
-                  "website": ("网站", "官网", "官方网站", "website")}
+_CHANNEL_NAMES = {c.key: c.aliases for c in CHANNEL_LIST if c.by_hand}
 for _mark, _channel in POSTED_MARKS.items():
     for _name in _CHANNEL_NAMES[_channel]:
         for _form in ("已发{}", "{}已发", "已发布{}", "{}已发布", "已发到{}", "已发布到{}", "posted{}", "{}posted"):

@@ -31,7 +31,7 @@ from typing import Any
 from ..core.config import Settings
 from ..core.errors import ConfigError, PipelineError
 from ..core.files import write_atomic
-from ..core.model import CHANNELS, POSTED_BY_HAND
+from ..core.model import CHANNEL_LIST, CHANNELS, POSTED_BY_HAND
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..texts import redact
@@ -252,18 +252,23 @@ def network(story_: Story, settings: Settings, *, release_text: str, release_htm
                     rendered.text, rendered.html, (attachment,), name=name)
 
 
+# How each channel the office posts by hand is written (the registry, core/model.CHANNEL_LIST, lists them).
+WRITERS: dict[str, Callable[[Story, Settings], tuple[ChannelFile, ...]]] = {
+    "wechat": lambda told, settings: (wechat(told, settings),),
+    "weibo": lambda told, settings: (weibo(told, settings),),
+    "website": website,
+}
+
+
 def versions(settings: Settings, *, draft_id: str, kind: str, release_text: str, release_html: str,
              day: date, attachment: Attachment) -> Versions:
     """Every switched-on channel's version of one masked release (pure: nothing written, nothing queued)."""
     switched = settings.channels
     told = story(release_text, draft_id=draft_id, kind=kind, day=day, contact=settings.court.contact)
     files: list[ChannelFile] = []
-    if switched.wechat:
-        files.append(wechat(told, settings))
-    if switched.weibo:
-        files.append(weibo(told, settings))
-    if switched.website:
-        files.extend(website(told, settings))
+    for channel in CHANNEL_LIST:
+        if channel.by_hand and getattr(switched, channel.key):
+            files.extend(WRITERS[channel.key](told, settings))
     mail = (network(told, settings, release_text=release_text, release_html=release_html,
                     attachment=attachment),) if switched.network else ()
     return Versions(draft_id, tuple(files), mail)

@@ -35,6 +35,7 @@ from typing import Protocol
 from ..core.config import Settings, is_loopback
 from ..core.errors import PipelineError
 from ..core.files import write_atomic
+from ..core.model import CHANNEL_LIST
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,8 @@ class OutboxTransport:
                 f"<td><a href=\"{html.escape(eml.stem)}.html\">{html.escape(str(headers.get('Subject', '')))}</a></td>"
                 f"<td><a href=\"{html.escape(eml.name)}\">.eml</a></td></tr>"
             )
-        channels = ("<p><a href=\"channels/index.html\">微信、微博、网站版本（发布渠道）</a></p>"
+        channels = (f"<p><a href=\"channels/index.html\">{'、'.join(c.label for c in CHANNEL_LIST if c.by_hand)}"
+                    "版本（发布渠道）</a></p>"
                     if (self.folder / "channels" / "index.html").exists() else "")
         page = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>发件箱</title></head>"
                 "<body style=\"font-family:sans-serif\"><h1>发件箱</h1>" + channels
