@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Sequence
-from datetime import timedelta
 
 from ..core.model import PullSummary
 from ..flows.jobs import MailRun, WeekStatus
@@ -62,8 +61,8 @@ def pull_summary(summary: PullSummary, where: str) -> str:
 
 
 def week_status(status: WeekStatus) -> str:
-    sunday = status.monday + timedelta(days=6)
-    lines = [f"本周 {status.week}（{status.monday:%m月%d日}—{sunday:%m月%d日}，"
+    week = status.week
+    lines = [f"本周 {week.key}（{week.monday:%m月%d日}—{week.sunday:%m月%d日}，"
              f"截至 {status.generated_at:%Y-%m-%d %H:%M}）"]
     last = status.last_pull
     if last is None:

@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..core.calendar import Week
 from ..core.errors import UsageError
 from ..core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
 from ..core.model import (
@@ -146,11 +147,11 @@ def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
 
 def _demo_moment(now: datetime, day: int, clock_time: str, index: int) -> datetime:
     """A wall-clock time this ISO week, never later than ``now`` (cells are naive)."""
-    monday = now.date() - timedelta(days=now.weekday())
+    week = Week.of(now)
     hour, minute = (int(p) for p in clock_time.split(":"))
-    moment = datetime.combine(monday + timedelta(days=day), time(hour, minute), now.tzinfo)
+    moment = datetime.combine(week.day(day), time(hour, minute), now.tzinfo)
     if moment > now:
-        earliest = datetime.combine(monday, time(0, 0), now.tzinfo)
+        earliest = datetime.combine(week.monday, time(0, 0), now.tzinfo)
         moment = max(earliest, now - timedelta(minutes=7 * (index + 1)))
     return moment.replace(tzinfo=None, second=0, microsecond=0)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .calendar import WEEK_KEY
 from .errors import ConfigError
 from .model import KINDS
 
@@ -347,7 +348,7 @@ class _Builder:
                         raise self.fail(section, key, f"unknown kind {item!r} (kinds: {'、'.join(KINDS)})")
             if meta.get("kind") == "weeks":
                 for item in value:
-                    if not re.fullmatch(r"\d{4}-W(0[1-9]|[1-4]\d|5[0-3])", item):
+                    if not WEEK_KEY.fullmatch(item):
                         raise self.fail(section, key, f"not an ISO week like \"2027-W06\": {item!r}")
             return tuple(value)
         if hint is bool:

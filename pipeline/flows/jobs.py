@@ -11,14 +11,14 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ..core import clock
+from ..core.calendar import Week
 from ..core.config import Settings
 from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
 from ..core.headers import wanted_title
 from ..core.model import POSTED_MARKS, PullSummary, TeamWeek
-from ..core.normalize import iso_week, week_bounds
 from ..intake.tabs import IntakeResult, ReviewContext, take_in
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
@@ -175,8 +175,7 @@ def waiting_text(since: datetime, cells: int, reason: object) -> str:
 class WeekStatus:
     """What ``status`` shows: this ISO week per team and the latest row errors."""
 
-    week: str
-    monday: date
+    week: Week
     teams: list[TeamWeek]
     errors: list[dict[str, object]]
     error_count: int
@@ -193,20 +192,19 @@ class WeekStatus:
 def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
     """This ISO week (in the configured zone) per team, and the latest row errors."""
     at = clock.now(settings.timezone)
-    week = iso_week(at)
-    monday = at.date() - timedelta(days=at.weekday())
+    week = Week.of(at)
     with Ledger.of(settings.ledger) as ledger:
         errors = [dict(r) for r in ledger.row_errors()]
         last = next((dict(r) for r in ledger.audit_log(200) if r["job"] == "pull"
                      and r["action"] in ("done", "failed")), None)
-        teams = ledger.team_weeks(week)
+        teams = ledger.team_weeks(week.key)
         drafts = [dict(d) for d in ledger.drafts("pending", "approved")]
         deliveries = ledger.delivery_counts()
         troubles = [dict(t) for t in ledger.troubled_deliveries(at - TROUBLE_WINDOW)]
         letters = [dict(i) for i in ledger.invitations("pending", "approved")]
         board = [r for r in _channel_board(ledger, at) if r["open"]]
         waiting = waiting_note(ledger)
-    return WeekStatus(week=week, monday=monday, teams=teams, errors=errors[:error_limit],
+    return WeekStatus(week=week, teams=teams, errors=errors[:error_limit],
                       error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts, waiting=waiting,
                       deliveries=deliveries, troubles=troubles, invitations=letters, channels=board)
 
@@ -229,8 +227,9 @@ def _rule_settings(settings: Settings) -> RuleSettings:
 
 
 def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
-    return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(iso_week(at)),
-                    published_kinds=ledger.published_kinds(*week_bounds(at)),
+    week = Week.of(at)
+    return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(week.key),
+                    published_kinds=ledger.published_kinds(*week.bounds(at.tzinfo)),
                     activities=ledger.activities(), settings=_rule_settings(settings))
 
 
@@ -258,7 +257,7 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
         if note := waiting_note(ledger):
             sheet_warnings = [note, *sheet_warnings]
         findings = _findings(settings, ledger, at)
-        week = iso_week(at)
+        week = Week.of(at).key
         context = digest_context(
             now=at, court=settings.court.as_context(), teams=ledger.team_weeks(week), findings=findings,
             new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
@@ -286,7 +285,7 @@ def _channel_board(ledger: Ledger, at: datetime) -> list[dict[str, object]]:
 def remind(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None) -> MailRun:
     """One reminder per team behind its quota, once per team per week; never to a team on track."""
     at = clock.now(settings.timezone)
-    week = iso_week(at)
+    week = Week.of(at).key
     with Ledger.of(settings.ledger) as ledger:
         if week in settings.rules.exempt_weeks:
             return MailRun(skipped=f"{week} 为豁免周，不发送催报提醒",

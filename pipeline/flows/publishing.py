@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ..core import clock, normalize
+from ..core.calendar import Week
 from ..core.config import Settings
 from ..core.errors import UsageError
-from ..core.normalize import iso_week, week_bounds
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
@@ -293,25 +293,25 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
     """By the configured weekday, make sure this week's 执行不能 and 老赖/success slots have a candidate."""
     if at.isoweekday() < settings.draft.slot_weekday:
         return []
-    monday, _ = week_bounds(at)
-    published = set(ledger.published_kinds(*week_bounds(at)))
-    week = iso_week(at)
+    week = Week.of(at)
+    start, end = week.bounds(at.tzinfo)
+    published = set(ledger.published_kinds(start, end))
     items = []
     for slot, kinds in SLOTS.items():
         if published & set(kinds):
             continue
         drafts = [d for d in ledger.drafts("pending", "approved") if d["kind"] in kinds]
-        if any(datetime.fromisoformat(d["created_at"]) >= monday for d in drafts):
+        if any(datetime.fromisoformat(d["created_at"]) >= start for d in drafts):
             continue  # drafted this week already: the office has it
         if not drafts:
             run.no_candidate.append(slot)
             continue
         best = max(drafts, key=lambda d: (d["state"] == "approved", d["created_at"]))
         run.proposed.append(best["id"])
-        key = f"slot/{week}/{slot}"
+        key = f"slot/{week.key}/{slot}"
         if ledger.has_message(key):
             continue
-        text = (f"本周（{week}）尚无{slot}稿件。工作方案要求每周公开报道一次{slot}案件，"
+        text = (f"本周（{week.key}）尚无{slot}稿件。工作方案要求每周公开报道一次{slot}案件，"
                 f"建议审核并发布 {best['id']}：{best['headline']}\n\n"
                 f"通过：python run.py approve {best['id']} --by 姓名\n或在“审核”页填写草稿编号 {best['id']}，结论“通过”。\n")
         html = "".join(f"<p>{line}</p>" for line in text.replace("&", "&amp;").replace("<", "&lt;").split("\n") if line)
@@ -322,7 +322,7 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
 
 def slot_gaps(ledger: Ledger, at: datetime) -> list[str]:
     """Slots this week that have neither a release, nor any draft that could fill them."""
-    published = set(ledger.published_kinds(*week_bounds(at)))
+    published = set(ledger.published_kinds(*Week.of(at).bounds(at.tzinfo)))
     waiting = {d["kind"] for d in ledger.drafts("pending", "approved")}
     return [slot for slot, kinds in SLOTS.items() if not published & set(kinds) and not waiting & set(kinds)]
 

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from ..core import normalize as norm
+from ..core.calendar import Week
 from ..core.grid import CellUpdate, SheetData
 from ..core.headers import MappedTab, map_tabs
 from ..core.model import (
@@ -297,7 +298,7 @@ def _taken(row: _Row, now: datetime) -> Taken:
             # A live submission whose 编号 cell lost its ID (cleared, or never written while the workbook was
             # open) is unchanged in the ledger: only the cell is owed.
             change, version = ("restored" if item.removed else "same"), item.version
-    week = norm.iso_week(row.submitted_at or received)
+    week = Week.of(row.submitted_at or received).key
     return Taken(id=row.id, row=row.number, fields=row.fields, content_hash=row.content_hash,
                  state=row.state, problems=tuple(row.problems), change=change, version=version,
                  submission=row.submission if row.state == "valid" else None,
@@ -311,7 +312,7 @@ def _status(taken: Taken) -> str:
 
 
 def _week(row: _Row, now: datetime) -> str:
-    return norm.iso_week(row.submitted_at or now)
+    return Week.of(row.submitted_at or now).key
 
 
 def _own(mapped: MappedTab, result: IntakeResult, number: int, cells: list[object], *,

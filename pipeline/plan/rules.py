@@ -8,13 +8,12 @@ in the configured zone from an aware ``now``, never from the host's clock.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from ..core.calendar import Month, Week
 from ..core.model import Activity, Team, TeamWeek
-from ..core.normalize import iso_week
 
 # 三(七): one 教科书式老赖 or successful-enforcement release every week.
 DEADBEAT_OR_SUCCESS = ("教科书式老赖", "执行成功")
@@ -48,8 +47,7 @@ def evaluate(now: datetime, *, teams: Sequence[Team], counts: Sequence[TeamWeek]
              settings: RuleSettings) -> list[Finding]:
     """Every finding for the week, month and year that contain ``now``."""
     today = now.date()
-    week = iso_week(today)
-    sunday = today + timedelta(days=6 - today.weekday())
+    week, sunday = Week.of(today).key, Week.of(today).sunday
     findings: list[Finding] = []
     if week not in settings.exempt_weeks:
         findings += team_quotas(counts, week, sunday)
@@ -88,12 +86,11 @@ def weekly_releases(published_kinds: Sequence[str], week: str, sunday: date) -> 
 
 def deputies_visits(activities: Sequence[Activity], today: date, per_month: int) -> list[Finding]:
     """四(四): at least one 代表委员看执行 activity a month (planned ones count)."""
-    month = f"{today:%Y-%m}"
-    held = [a for a in activities if a.kind == "代表委员看执行" and f"{a.day:%Y-%m}" == month]
+    month = Month.of(today)
+    held = [a for a in activities if a.kind == "代表委员看执行" and Month.of(a.day) == month]
     if len(held) >= per_month:
         return []
-    last_day = today.replace(day=calendar.monthrange(today.year, today.month)[1])
-    return [Finding("monthly-deputies", "本院", month, per_month - len(held), last_day,
+    return [Finding("monthly-deputies", "本院", month.key, per_month - len(held), month.last_day,
                     f"本月尚未安排“代表委员看执行”活动（每月至少 {per_month} 次）")]
 
 
@@ -134,6 +131,6 @@ def plan_lead_times(activities: Sequence[Activity], today: date, lead_days: int)
 
 def team_contacts(teams: Sequence[Team], today: date) -> list[Finding]:
     """A team without a usable address cannot be reminded: the office must know."""
-    return [Finding("team-contact", t.name, iso_week(today), 0, today,
+    return [Finding("team-contact", t.name, Week.of(today).key, 0, today,
                     f"部门表中{t.name}的邮箱缺失或无效，无法发送催报提醒", severity="warning")
             for t in teams if not t.email]

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ..core.calendar import Month, Week
 from ..core.model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
 from ..plan.review import effective_state
 from ..plan.rules import Finding
@@ -28,11 +29,6 @@ STATE_LABELS = {
 PURPOSE_LABELS = {"digest": "每日简报", "reminder": "催报提醒", "draft": "稿件审核", "release": "媒体发布",
                   "network": "信息网投稿", "alert": "拦截通知", "summary": "工作小结", "brief": "代表委员简报",
                   "invitation_draft": "邀请函审核", "invitation": "代表委员邀请函", "invitation_alert": "邀请函变更提醒"}
-
-
-def week_span(today: date) -> tuple[date, date]:
-    monday = today - timedelta(days=today.weekday())
-    return monday, monday + timedelta(days=6)
 
 
 def progress(team: TeamWeek) -> dict[str, Any]:
@@ -53,8 +49,7 @@ def outlook(today: date, activities: Sequence[Activity], lead_days: int) -> list
     if planned:
         line += f"；已安排 {planned[0].month}月{planned[0].day}日"
     lines.append(line)
-    month = [a.day for a in activities if a.kind == "代表委员看执行"
-             and (a.day.year, a.day.month) == (today.year, today.month)]
+    month = [a.day for a in activities if a.kind == "代表委员看执行" and Month.of(a.day) == Month.of(today)]
     if month:
         days = "、".join(f"{d.month}月{d.day}日" for d in sorted(month))
         lines.append(f"代表委员看执行：本月 {len(month)} 次（{days}），每月至少 1 次")
@@ -102,7 +97,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
                    sheet_warnings: Sequence[str] = (), channels: Sequence[dict[str, Any]] = (),
                    invitations: Sequence[Any] = ()) -> dict[str, Any]:
     today = now.date()
-    monday, sunday = week_span(today)
+    week = Week.of(today)
     new, changed = [], []
     for version in new_versions:
         data = json.loads(version["data"])
@@ -114,9 +109,9 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "court": court,
         "today": today,
         "now": now,
-        "week": f"{monday.isocalendar()[0]}年第{monday.isocalendar()[1]}周",
-        "monday": monday,
-        "sunday": sunday,
+        "week": week.label,
+        "monday": week.monday,
+        "sunday": week.sunday,
         "exempt": exempt,
         "teams": [progress(t) for t in teams],
         "behind": [t.team for t in teams if t.short],
@@ -140,12 +135,12 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
 
 def reminder_context(*, now: datetime, court: dict[str, str], team: TeamWeek, leader: str,
                      row_errors: Sequence[Any]) -> dict[str, Any]:
-    monday, sunday = week_span(now.date())
+    week = Week.of(now.date())
     return {
         "court": court,
         "today": now.date(),
-        "monday": monday,
-        "sunday": sunday,
+        "monday": week.monday,
+        "sunday": week.sunday,
         "team": team.team,
         "leader": leader,
         "valid": team.valid,
