@@ -36,6 +36,7 @@ from conftest import DEFAULT_TEAMS, NOW, Workspace, material, read_rows
 from openpyxl.utils import get_column_letter
 
 from pipeline.core import normalize as norm
+from pipeline.core.calendar import Week
 from pipeline.core.errors import SheetLayoutError
 from pipeline.core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS
 from pipeline.core.model import KINDS, PullSummary
@@ -315,7 +316,7 @@ def test_blank_moment_is_none(raw):
     (date(2027, 1, 1), "2026-W53"),
 ])
 def test_iso_week_runs_monday_to_sunday(when, week):
-    assert norm.iso_week(when) == week
+    assert Week.of(when).key == week
 
 
 def test_pull_stores_submission_time_of_every_cell_spelling_in_shanghai_time(workspace):

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..core import clock, config, normalize, shutdown
+from ..core.calendar import Month
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
 from ..flows import brief, decisions, jobs, publishing
 from ..ledger import trouble as ledger_trouble
-from . import report, scaffold, scheduler, timetable
+from . import report, scaffold, scheduler
 
 log = logging.getLogger("pipeline")
 
@@ -271,7 +272,7 @@ def cmd_posted(args: argparse.Namespace) -> int:
 
 def cmd_brief(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    month = args.month or timetable.previous_month(clock.now(settings.timezone))
+    month = args.month or Month.of(clock.now(settings.timezone)).previous.key
     try:
         month = normalize.month(month)
     except normalize.Invalid as exc:

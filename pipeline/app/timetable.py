@@ -13,10 +13,10 @@ a week that is already over.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
+from ..core.calendar import Month, Week
 from ..core.config import WEEKDAYS, ScheduleSettings
-from ..core.normalize import iso_week
 
 CYCLE, DIGEST, REMIND, WEEKLY, MONTHLY = "cycle", "digest", "remind", "weekly-summary", "monthly-summary"
 BRIEF = "brief"
@@ -62,22 +62,23 @@ def digest_slot(now: datetime, plan: ScheduleSettings) -> Slot | None:
 
 def _weekly(now: datetime, spec: str) -> datetime:
     name, clock_text = spec.split()
-    weekday = WEEKDAYS.index(name)
-    monday = now.date() - timedelta(days=now.weekday())
-    moment = datetime.combine(monday + timedelta(days=weekday), _clock(clock_text), now.tzinfo)
-    return moment if moment <= now else moment - timedelta(days=7)
+    weekday, at = WEEKDAYS.index(name), _clock(clock_text)
+    week = Week.of(now)
+    moment = datetime.combine(week.day(weekday), at, now.tzinfo)
+    return moment if moment <= now else datetime.combine(week.previous.day(weekday), at, now.tzinfo)
 
 
 def remind_slot(now: datetime, plan: ScheduleSettings) -> Slot | None:
     """This week's reminder time, once passed; never a reminder for a week already over."""
     moment = _weekly(now, plan.remind)
-    return Slot(REMIND, iso_week(moment), moment) if iso_week(moment) == iso_week(now) else None
+    week = Week.of(moment)
+    return Slot(REMIND, week.key, moment) if week == Week.of(now) else None
 
 
 def weekly_summary_slot(now: datetime, plan: ScheduleSettings) -> Slot:
     """The summary of the week before the latest summary time."""
     moment = _weekly(now, plan.weekly_summary)
-    return Slot(WEEKLY, iso_week(moment - timedelta(days=7)), moment)
+    return Slot(WEEKLY, Week.of(moment).previous.key, moment)
 
 
 def monthly_summary_slot(now: datetime, plan: ScheduleSettings) -> Slot:
@@ -92,20 +93,13 @@ def brief_slot(now: datetime, plan: ScheduleSettings) -> Slot:
 
 def _monthly(now: datetime, spec: str, job: str) -> Slot:
     day_text, clock_text = spec.split()
-    moment = datetime.combine(now.date().replace(day=int(day_text)), _clock(clock_text), now.tzinfo)
+    day, at = int(day_text), _clock(clock_text)
+    month = Month.of(now)
+    moment = datetime.combine(month.day(day), at, now.tzinfo)
     if moment > now:
-        moment = datetime.combine(_previous_month(moment.date()).replace(day=int(day_text)), moment.time(),
-                                  now.tzinfo)
-    return Slot(job, f"{_previous_month(moment.date()):%Y-%m}", moment)
-
-
-def previous_month(now: datetime) -> str:
-    """``"2026-10"`` on any day of November 2026."""
-    return f"{_previous_month(now.date()):%Y-%m}"
-
-
-def _previous_month(day: date) -> date:
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+        month = month.previous
+        moment = datetime.combine(month.day(day), at, now.tzinfo)
+    return Slot(job, month.previous.key, moment)
 
 
 def due(now: datetime, plan: ScheduleSettings, *, since: datetime | None = None) -> list[Slot]:

@@ -386,18 +386,6 @@ def day(value: object, tz: ZoneInfo, *, label: str) -> date | None:
     return parsed.date() if parsed else None
 
 
-def week_bounds(at: datetime) -> tuple[datetime, datetime]:
-    """Monday 00:00 of the ISO week holding ``at`` and the Monday after, in ``at``'s zone."""
-    monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), at.tzinfo)
-    return monday, monday + timedelta(days=7)
-
-
-def iso_week(when: datetime | date) -> str:
-    """``2026-W48``: the ISO week (Monday to Sunday) a moment falls in."""
-    year, week, _ = when.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 # --- contacts --------------------------------------------------------------
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"

@@ -21,14 +21,14 @@ number is given once per month and kept (``briefs`` table); the mail is keyed
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core import clock
+from ..core.calendar import Month
 from ..core.config import Settings
 from ..core.errors import PipelineError, UsageError
 from ..core.model import KINDS, Activity
@@ -40,7 +40,7 @@ from ..texts.document import DOCX_TYPE, Block, brief_docx
 from ..texts.render import Rendered, cn_date, render
 from .dispatch import flush, queue
 from .jobs import MailRun
-from .summaries import Figures, gather, monthly_period
+from .summaries import Figures, gather
 
 TITLE = "执行工作简报"
 DISTRIBUTION = "送：各位全国、省人大代表，政协委员"
@@ -50,7 +50,6 @@ UPCOMING_MONTHS = 2
 # Only these are announced ahead: a major enforcement operation (重大执行活动) named
 # before it happens could warn the very debtors it is aimed at.
 UPCOMING_KINDS = ("代表委员看执行", "新闻发布会")
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
 class BriefBlocked(PipelineError):
@@ -97,14 +96,15 @@ class Brief:
         return f"编印：{self.issuer}　　{cn_date(self.issued)}印发　　（共{self.copies}份）"
 
 
-def parse_month(month: str, today: date) -> tuple[date, date, str]:
-    """``2026-11`` → (first day, first day of the next month, ``2026年11月``); not a month to come."""
-    if not _MONTH.fullmatch(month or ""):
-        raise UsageError(f"月份应写作 YYYY-MM（如 2026-11），而不是 {month!r}")
-    start, end, label = monthly_period(month)
-    if start > today:
-        raise UsageError(f"{label}尚未开始，不能编发该月的简报")
-    return start, end, label
+def parse_month(month: str, today: date) -> Month:
+    """``2026-11`` → the month; not a month to come."""
+    try:
+        parsed = Month.parse(month)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if parsed.first_day > today:
+        raise UsageError(f"{parsed.label}尚未开始，不能编发该月的简报")
+    return parsed
 
 
 def compose(*, month: str, issue: int, issued: date, issuer: str, court: str, contact: str, figures: Figures,
@@ -131,8 +131,7 @@ def compose(*, month: str, issue: int, issued: date, issuer: str, court: str, co
               "adopted": sum(1 for r in sent if r["kind"] == k)}
              for k in [k for k in KINDS if k in present] + sorted(present - set(KINDS))]
     start, end = figures.start, figures.end
-    year, number = issued.year, issued.month + UPCOMING_MONTHS + 1
-    horizon = date(year + (number - 1) // 12, (number - 1) % 12 + 1, 1)
+    horizon = Month.of(issued).shifted(UPCOMING_MONTHS + 1).first_day
     held = [_activity(a) for a in activities if start <= a.day < end and a.day <= issued]
     coming = [_activity(a) for a in activities if a.kind in UPCOMING_KINDS and issued < a.day < horizon]
     brief = Brief(month=month, label=figures.label, year=start.year, issue=issue, issued=issued, issuer=issuer,
@@ -225,7 +224,8 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
     carries an identifier, since it leaves the court as a release does.
     """
     at = clock.now(settings.timezone)
-    start, end, label = parse_month(month, at.date())
+    covered = parse_month(month, at.date())
+    label = covered.label
     deputies = settings.deputies
     if not deputies.brief or not deputies.addresses:
         reason = ("配置 [deputies] brief = false，不发送代表委员执行工作简报" if not deputies.brief else
@@ -239,9 +239,9 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
                            report=flush(settings, ledger, at=at, transport=transport))
-        begin, finish = (datetime.combine(d, time(), settings.timezone) for d in (start, end))
-        facts = {"figures": gather(ledger, start, end, label, settings.timezone),
-                 "releases": ledger.releases_sent_between(begin, finish), "activities": ledger.activities()}
+        facts = {"figures": gather(ledger, covered, settings.timezone),
+                 "releases": ledger.releases_sent_between(*covered.bounds(settings.timezone)),
+                 "activities": ledger.activities()}
         recipients: dict[str, str] = {}
         for name, addr in map(address, deputies.addresses):
             recipients.setdefault(addr, name)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from ..core import clock
+from ..core.calendar import Month, Week
 from ..core.config import Settings
 from ..core.model import KINDS
-from ..core.normalize import iso_week
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
@@ -42,26 +42,13 @@ class Figures:
     releases: int = 0
 
 
-def weekly_period(week: str) -> tuple[date, date, str]:
-    year, number = week.split("-W")
-    monday = date.fromisocalendar(int(year), int(number), 1)
-    return monday, monday + timedelta(days=7), f"{year}年第{int(number)}周"
-
-
-def monthly_period(month: str) -> tuple[date, date, str]:
-    year, number = (int(p) for p in month.split("-"))
-    start = date(year, number, 1)
-    end = date(year + (number == 12), number % 12 + 1, 1)
-    return start, end, f"{year}年{number}月"
-
-
-def gather(ledger: Ledger, start: date, end: date, label: str, tz: ZoneInfo) -> Figures:
-    """Every figure of the summary for [start, end), read from the ledger."""
-    begin, finish = (datetime.combine(d, time(), tz) for d in (start, end))
+def gather(ledger: Ledger, period: Week | Month, tz: ZoneInfo) -> Figures:
+    """Every figure of the summary for the week or month, read from the ledger."""
+    start, end = period.span
+    begin, finish = period.bounds(tz)
     teams = ledger.teams()
     counts = ledger.valid_items_between(begin, finish)            # (team, kind, week) -> n
-    weeks = sorted({iso_week(start + timedelta(days=d)) for d in range((end - start).days)
-                    if (start + timedelta(days=d)).weekday() == 0})
+    weeks = [week.key for week in period.weeks]
     kinds = [k for k in KINDS if any(k == kind for (_, kind, _) in counts)]
     rows = []
     for team in teams:
@@ -76,28 +63,28 @@ def gather(ledger: Ledger, start: date, end: date, label: str, tz: ZoneInfo) -> 
     outlets = ledger.releases_per_outlet(begin, finish)
     top = max([n for _, n in outlets] + [1])
     outlet_rows = [{"outlet": o, "releases": n, "bar": round(BAR_WIDTH * n / top)} for o, n in outlets]
-    obligations = _obligations(ledger, weeks, start, end, tz, rows)
-    return Figures(label, start, end, kinds, rows, outlet_rows, obligations,
+    obligations = _obligations(ledger, period, tz, rows)
+    return Figures(period.label, start, end, kinds, rows, outlet_rows, obligations,
                    releases=ledger.releases_published_between(begin, finish))
 
 
-def _obligations(ledger: Ledger, weeks: list[str], start: date, end: date, tz: ZoneInfo,
-                 rows: list[dict]) -> list[dict]:
+def _obligations(ledger: Ledger, period: Week | Month, tz: ZoneInfo, rows: list[dict]) -> list[dict]:
     out = []
+    start, end = period.span
+    weeks = period.weeks
     slots = {"每周“教科书式老赖”或执行成功报道（三(七)）": DEADBEAT_OR_SUCCESS, "每周执行不能报道（三(八)）": INABILITY}
     for what, kinds in slots.items():
         met = 0
         for week in weeks:
-            monday = datetime.combine(date.fromisocalendar(int(week[:4]), int(week[6:]), 1), time(), tz)
-            published = set(ledger.published_kinds(monday, monday + timedelta(days=7)))
+            published = set(ledger.published_kinds(*week.bounds(tz)))
             met += bool(published & set(kinds))
         out.append({"what": what, "met": met, "owed": len(weeks)})
     teams_met = sum(r["weeks_met"] for r in rows)
     out.append({"what": "各部门每周报送任务（四(五)）", "met": teams_met, "owed": len(weeks) * len(rows)})
     activities = ledger.activities()
-    months = sorted({(start + timedelta(days=d)).strftime("%Y-%m") for d in range((end - start).days)})
+    months = period.months
     # A month's visit counts for every period inside that month (四(四) is a monthly duty).
-    visits = {f"{a.day:%Y-%m}" for a in activities if a.kind == "代表委员看执行"}
+    visits = {Month.of(a.day) for a in activities if a.kind == "代表委员看执行"}
     out.append({"what": "每月代表委员看执行活动（四(四)）", "met": len(visits & set(months)), "owed": len(months)})
     press = [a for a in activities if a.kind == "新闻发布会" and a.day.year == start.year and a.day < end]
     out.append({"what": f"{start.year}年新闻发布会（四(二)，全年至少 2 次）", "met": len(press), "owed": 2})
@@ -141,14 +128,15 @@ def to_csv(figures: Figures) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-SUMMARY_KINDS = {"weekly": ("每周工作小结", weekly_period), "monthly": ("月度工作报告", monthly_period)}
+SUMMARY_KINDS = {"weekly": ("每周工作小结", Week.parse), "monthly": ("月度工作报告", Month.parse)}
 
 
 def summary(settings: Settings, kind: str, period: str, *, dry_run: bool = False,
             transport: Transport | None = None) -> MailRun:
     """Mail the weekly summary (office and leaders) or the monthly report (office and the higher court)."""
-    title, period_of = SUMMARY_KINDS[kind]
-    start, end, label = period_of(period)
+    title, parse = SUMMARY_KINDS[kind]
+    covered = parse(period)
+    label = covered.label
     at = clock.now(settings.timezone)
     recipients = list(settings.mail.office) + list(
         settings.summaries.leaders if kind == "weekly" else settings.summaries.higher_court)
@@ -157,10 +145,10 @@ def summary(settings: Settings, kind: str, period: str, *, dry_run: bool = False
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"{label}{title}已经发送过", report=flush(settings, ledger, at=at,
                                                                         transport=transport))
-        figures = gather(ledger, start, end, label, settings.timezone)
+        figures = gather(ledger, covered, settings.timezone)
         context = {"court": settings.court.as_context(),
                    "title": title, "today": at.date(),
-                   "f": {**figures.__dict__, "last": end - timedelta(days=1)}}
+                   "f": {**figures.__dict__, "last": covered.last_day}}
         rendered = render("summary", context)
         attachment = Attachment(f"执行宣传{title}_{period}.csv", to_csv(figures), "text/csv")
         seen: set[str] = set()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from ..core.calendar import Month
+
 
 class BriefStore:
     db: sqlite3.Connection
@@ -24,7 +26,7 @@ class BriefStore:
         issue = self.brief_issue(month)
         if issue is not None:
             return issue
-        row = self.db.execute("SELECT MAX(issue) FROM briefs WHERE year = ?", (int(month[:4]),)).fetchone()
+        row = self.db.execute("SELECT MAX(issue) FROM briefs WHERE year = ?", (Month.parse(month).year,)).fetchone()
         return (row[0] or 0) + 1
 
     def assign_brief_issue(self, month: str, at: datetime) -> int:
@@ -34,7 +36,7 @@ class BriefStore:
             return issue
         issue = self.next_brief_issue(month)
         self.db.execute("INSERT INTO briefs (month, year, issue, created_at) VALUES (?, ?, ?, ?)",
-                        (month, int(month[:4]), issue, at.isoformat()))
+                        (month, Month.parse(month).year, issue, at.isoformat()))
         return issue
 
     def releases_sent_between(self, start: datetime, end: datetime) -> list[sqlite3.Row]:
