@@ -388,15 +388,9 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
                                          day=day, attachment=attachment)
             plan = _name_plan(ledger, row, settings)
             try:
-                for where, text in (("标题", headline), ("正文", release_text),
-                                    ("HTML", redact.html_text(release_html)),
-                                    ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()):
-                    found = redact.find(text, allowed=allowed)
-                    if found:
-                        raise redact.Blocked(where, found[0])
-                    leaked = names.leaked(text, plan)
-                    if leaked:
-                        raise redact.Blocked(where, redact.Found("姓名", leaked[0]))
+                redact.check([("标题", headline), ("正文", release_text), ("HTML", redact.html_text(release_html)),
+                              ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()],
+                             allowed=allowed, leaked=lambda text: names.leaked(text, plan))
             except redact.Blocked as blocked:
                 run.blocked.append((row["id"], str(blocked)))
                 if not dry_run:

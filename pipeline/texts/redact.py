@@ -23,7 +23,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -480,27 +480,20 @@ def guard(data: bytes, *, allowed: Iterable[str] = ()) -> None:
     allowed = tuple(allowed)
     places: list[tuple[str, str]] = [("主题", str(message.get("Subject", ""))),
                                      ("收件人", str(message.get("To", "")))]
-    attachments: list[tuple[str, tuple[Found, ...]]] = []
+    attachments: list[tuple[str, bytes, str]] = []
     for part in message.walk():
         if part.is_multipart():
             continue
         name = part.get_filename()
         content_type = part.get_content_type()
         if name:
-            attachments.append((f"附件 {name}", _attachment_findings(part.get_payload(decode=True) or b"",
-                                                                   content_type, allowed)))
+            attachments.append((f"附件 {name}", part.get_payload(decode=True) or b"", content_type))
             places.append(("附件名", name))
         elif content_type == "text/html":
             places.append(("HTML 正文", html_text(part.get_content())))
         elif content_type.startswith("text/"):
             places.append(("正文", part.get_content()))
-    for where, text in places:
-        found = _find_cached(text, allowed)
-        if found:
-            raise Blocked(where, found[0])
-    for where, found in attachments:
-        if found:
-            raise Blocked(where, found[0])
+    check(places, attachments, allowed=allowed)
 
 
 # A line break no identifier can span: the character before it is neither a digit, a mask
@@ -542,15 +535,30 @@ def guard_fields(*, subject: str, name: str, text: str, html: str,
     from the config and the clock), so this sees exactly what :func:`guard`
     would find in the finished bytes, without parsing them for every outlet.
     """
+    attachments = tuple(attachments)
+    check([("主题", subject), ("收件人", name), ("正文", text), ("HTML 正文", html_text(html)),
+           *((f"附件 {filename}", filename) for filename, _, _ in attachments)],
+          [(f"附件 {filename}", content, content_type) for filename, content, content_type in attachments],
+          allowed=allowed)
+
+
+def check(places: Iterable[tuple[str, str]], attachments: Iterable[tuple[str, bytes, str]] = (), *,
+          allowed: Iterable[str] = (), leaked: Callable[[str], list[str]] | None = None) -> None:
+    """The last guard, in its one shape: raise :class:`Blocked` for the first identifier (or, with
+    ``leaked``, the first name the row's rules mask) in any place a reader sees — ``(where, text)`` — or in
+    any attachment — ``(where, bytes, content type)``. ``guard``, ``guard_fields`` and publishing call it."""
     allowed = tuple(allowed)
-    for where, value in (("主题", subject), ("收件人", name), ("正文", text), ("HTML 正文", html_text(html))):
-        found = _find_cached(value, allowed)
+    for where, text in places:
+        found = _find_cached(text, allowed)
         if found:
             raise Blocked(where, found[0])
-    for filename, content, content_type in attachments:
-        found = _find_cached(filename, allowed) or _attachment_findings(content, content_type, allowed)
+        names = leaked(text) if leaked is not None else []
+        if names:
+            raise Blocked(where, Found("姓名", names[0]))
+    for where, content, content_type in attachments:
+        found = _attachment_findings(content, content_type, allowed)
         if found:
-            raise Blocked(f"附件 {filename}", found[0])
+            raise Blocked(where, found[0])
 
 
 # --- text as a reader sees it --------------------------------------------------------
