@@ -65,9 +65,15 @@ MEDIA_PURPOSES = ("release", "network", "invitation", "brief")
 
 def queue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: datetime,
           topic: str = "") -> int:
-    """Record ``items`` for delivery; returns how many were new."""
+    """Record ``items`` for delivery in a transaction of their own; returns how many were new."""
     with ledger.transaction():
-        return sum(ledger.save_message(item, period, at, topic) for item in items)
+        return enqueue(ledger, items, period=period, at=at, topic=topic)
+
+
+def enqueue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: datetime, topic: str = "") -> int:
+    """Record ``items`` for delivery inside the caller's transaction (a draft and its mail to the office are
+    recorded together: neither without the other); the one way mail enters the queue."""
+    return sum(ledger.save_message(item, period, at, topic) for item in items)
 
 
 def retry_at(settings: Settings, attempts: int, at: datetime) -> datetime:

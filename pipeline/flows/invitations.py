@@ -34,7 +34,7 @@ from ..mail.message import Outgoing, address
 from ..mail.transport import Transport
 from ..plan.review import Standing, review_code
 from ..texts.render import cn_date, render
-from .dispatch import FlushReport, flush
+from .dispatch import FlushReport, enqueue, flush
 
 VISIT = "代表委员看执行"                                # the activity kind of 四(四)
 OPEN = ("pending", "approved", "rejected")           # drafted, not sent: may still be withdrawn or expire
@@ -204,8 +204,7 @@ def draft_invitations(settings: Settings, *, dry_run: bool = False,
                     ledger.save_invitation(invitation_id=invitation_id, day=visit.day, name=visit.name,
                                            subject=letter.subject, text=letter.text, html=letter.html, at=at,
                                            previous=previous["id"] if previous else "")
-                    for mail in mails:
-                        ledger.save_message(mail, today.isoformat(), at, VISIT)
+                    enqueue(ledger, mails, period=today.isoformat(), at=at, topic=VISIT)
                     ledger.audit(at, "invitation", "drafted", invitation_id, day=visit.day.isoformat(),
                                  name=visit.name, previous=previous["id"] if previous else "")
             if run.drafted and not settings.deputies.addresses:
@@ -224,8 +223,7 @@ def draft_invitations(settings: Settings, *, dry_run: bool = False,
         alerts = [m for m in items if m.purpose == ALERT_PURPOSE]
         if alerts:
             with ledger.transaction():
-                for mail in alerts:
-                    ledger.save_message(mail, today.isoformat(), at, VISIT)
+                enqueue(ledger, alerts, period=today.isoformat(), at=at, topic=VISIT)
                 for invitation_id in run.alerts:
                     ledger.audit(at, "invitation", "changed-after-sending", invitation_id)
         run.report = flush(settings, ledger, at=at, transport=transport)
@@ -341,8 +339,7 @@ def send_invitations(settings: Settings, *, dry_run: bool = False,
                 continue
             # Marked sent in the same commit that queues it: a second run finds nothing approved to send.
             with ledger.transaction():
-                for item in items:
-                    ledger.save_message(item, row["id"], at, VISIT)
+                enqueue(ledger, items, period=row["id"], at=at, topic=VISIT)
                 ledger.set_invitation_state(row["id"], "sent", at, reason=f"发往 {len(items)} 位代表委员")
                 ledger.audit(at, "invitation", "queued", row["id"], recipients=len(items))
         if dry_run:

@@ -34,7 +34,7 @@ from ..texts.compose import Release
 from ..texts.document import DOCX_TYPE, release_docx
 from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
-from .dispatch import FlushReport, flush, queue
+from .dispatch import FlushReport, enqueue, flush, queue
 
 # The weekly slots of the plan: 三(七) and 三(八).
 SLOTS: dict[str, tuple[str, ...]] = {"执行不能": INABILITY, "教科书式老赖或执行成功": DEADBEAT_OR_SUCCESS}
@@ -159,8 +159,7 @@ def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | N
                 continue
             # The draft and the office's mail about it are recorded together: neither without the other.
             with ledger.transaction():
-                for item in mail:
-                    ledger.save_message(item, at.date().isoformat(), at)
+                enqueue(ledger, mail, period=at.date().isoformat(), at=at)
                 ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
                                   submission_version=submission["version"], kind=submission["kind"],
                                   headline=release.headline, text=release.text, html=release.html,
@@ -251,8 +250,7 @@ def _make_again(settings: Settings, ledger: Ledger, at: datetime, run: PublishRu
     if dry_run:
         return mail
     with ledger.transaction():
-        for item in mail:
-            ledger.save_message(item, at.date().isoformat(), at)
+        enqueue(ledger, mail, period=at.date().isoformat(), at=at)
         if row["state"] != "pending":
             ledger.set_draft_state(row["id"], "pending", at, reason="素材已恢复")
         ledger.replace_draft_release(row["id"], headline=release.headline, text=release.text, html=release.html,
