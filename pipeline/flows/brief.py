@@ -35,6 +35,7 @@ from ..core.model import KINDS, Activity
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
+from ..plan.obligations import Plan
 from ..texts import redact
 from ..texts.document import DOCX_TYPE, Block, brief_docx
 from ..texts.render import Rendered, cn_date, render
@@ -239,7 +240,7 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
                            report=flush(settings, ledger, at=at, transport=transport))
-        facts = {"figures": gather(ledger, covered, settings.timezone),
+        facts = {"figures": gather(ledger, covered, settings.timezone, Plan.of(settings)),
                  "releases": ledger.releases_sent_between(*covered.bounds(settings.timezone)),
                  "activities": ledger.activities()}
         recipients: dict[str, str] = {}

@@ -23,8 +23,9 @@ from ..intake.tabs import IntakeResult, ReviewContext, take_in
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..mail.transport import Transport
+from ..plan.obligations import Plan
 from ..plan.review import ReviewCodes
-from ..plan.rules import Finding, RuleSettings, evaluate
+from ..plan.rules import Finding, evaluate
 from ..sources import SheetSource, open_source
 from ..texts.notices import channel_board, digest_context, reminder_context
 from ..texts.render import render
@@ -221,16 +222,11 @@ class MailRun:
     report: FlushReport | None = None
 
 
-def _rule_settings(settings: Settings) -> RuleSettings:
-    return RuleSettings(exempt_weeks=frozenset(settings.rules.exempt_weeks),
-                        plan_lead_days=settings.rules.plan_lead_days)
-
-
 def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
     week = Week.of(at)
     return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(week.key),
                     published_kinds=ledger.published_kinds(*week.bounds(at.tzinfo)),
-                    activities=ledger.activities(), settings=_rule_settings(settings))
+                    activities=ledger.activities(), plan=Plan.of(settings))
 
 
 def check(settings: Settings) -> list[Finding]:
@@ -258,12 +254,12 @@ def digest(settings: Settings, *, force: bool = False, dry_run: bool = False,
             sheet_warnings = [note, *sheet_warnings]
         findings = _findings(settings, ledger, at)
         week = Week.of(at).key
+        plan = Plan.of(settings)
         context = digest_context(
             now=at, court=settings.court.as_context(), teams=ledger.team_weeks(week), findings=findings,
             new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
             troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
-            lead_days=settings.rules.plan_lead_days, since=since,
-            exempt=week in settings.rules.exempt_weeks, slot_gaps=slot_gaps(ledger, at),
+            plan=plan, since=since, exempt=not plan.weekly(Week.of(at)), slot_gaps=slot_gaps(ledger, at, plan),
             waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since),
             sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
             invitations=ledger.invitations("pending", "approved"))
@@ -287,7 +283,7 @@ def remind(settings: Settings, *, dry_run: bool = False, transport: Transport | 
     at = clock.now(settings.timezone)
     week = Week.of(at).key
     with Ledger.of(settings.ledger) as ledger:
-        if week in settings.rules.exempt_weeks:
+        if not Plan.of(settings).weekly(Week.of(at)):
             return MailRun(skipped=f"{week} 为豁免周，不发送催报提醒",
                            report=None if dry_run else flush(settings, ledger, at=at, transport=transport))
         leaders = {t.name: t for t in ledger.teams()}

@@ -26,8 +26,8 @@ from ..core.errors import UsageError
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
+from ..plan.obligations import Plan
 from ..plan.review import Standing, review_code
-from ..plan.rules import DEADBEAT_OR_SUCCESS, INABILITY
 from ..texts import compose as composer
 from ..texts import names, redact
 from ..texts.compose import Release
@@ -35,9 +35,6 @@ from ..texts.document import DOCX_TYPE, release_docx
 from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
 from .dispatch import FlushReport, enqueue, flush, queue
-
-# The weekly slots of the plan: 三(七) and 三(八).
-SLOTS: dict[str, tuple[str, ...]] = {"执行不能": INABILITY, "教科书式老赖或执行成功": DEADBEAT_OR_SUCCESS}
 
 
 @dataclass
@@ -293,12 +290,13 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
         return []
     week = Week.of(at)
     start, end = week.bounds(at.tzinfo)
-    published = set(ledger.published_kinds(start, end))
+    published = ledger.published_kinds(start, end)
     items = []
-    for slot, kinds in SLOTS.items():
-        if published & set(kinds):
+    for rule in Plan.of(settings).slots:
+        slot = rule.name
+        if rule.tally(published) >= rule.count:
             continue
-        drafts = [d for d in ledger.drafts("pending", "approved") if d["kind"] in kinds]
+        drafts = [d for d in ledger.drafts("pending", "approved") if rule.counted(d["kind"])]
         if any(datetime.fromisoformat(d["created_at"]) >= start for d in drafts):
             continue  # drafted this week already: the office has it
         if not drafts:
@@ -309,7 +307,7 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
         key = f"slot/{week.key}/{slot}"
         if ledger.has_message(key):
             continue
-        text = (f"本周（{week.key}）尚无{slot}稿件。工作方案要求每周公开报道一次{slot}案件，"
+        text = (f"本周（{week.key}）尚无{slot}稿件。工作方案要求{rule.required}，"
                 f"建议审核并发布 {best['id']}：{best['headline']}\n\n"
                 f"通过：python run.py approve {best['id']} --by 姓名\n或在“审核”页填写草稿编号 {best['id']}，结论“通过”。\n")
         html = "".join(f"<p>{line}</p>" for line in text.replace("&", "&amp;").replace("<", "&lt;").split("\n") if line)
@@ -318,11 +316,12 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
     return items
 
 
-def slot_gaps(ledger: Ledger, at: datetime) -> list[str]:
+def slot_gaps(ledger: Ledger, at: datetime, plan: Plan) -> list[str]:
     """Slots this week that have neither a release, nor any draft that could fill them."""
-    published = set(ledger.published_kinds(*Week.of(at).bounds(at.tzinfo)))
+    published = ledger.published_kinds(*Week.of(at).bounds(at.tzinfo))
     waiting = {d["kind"] for d in ledger.drafts("pending", "approved")}
-    return [slot for slot, kinds in SLOTS.items() if not published & set(kinds) and not waiting & set(kinds)]
+    return [rule.name for rule in plan.slots if rule.tally(published) < rule.count
+            and not any(rule.counted(kind) for kind in waiting)]
 
 
 # --- review -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ..core.model import KINDS
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
-from ..plan.rules import DEADBEAT_OR_SUCCESS, INABILITY
+from ..plan.obligations import Plan
 from ..texts.render import render
 from .dispatch import flush, queue
 from .jobs import MailRun
@@ -42,8 +42,8 @@ class Figures:
     releases: int = 0
 
 
-def gather(ledger: Ledger, period: Week | Month, tz: ZoneInfo) -> Figures:
-    """Every figure of the summary for the week or month, read from the ledger."""
+def gather(ledger: Ledger, period: Week | Month, tz: ZoneInfo, plan: Plan) -> Figures:
+    """Every figure of the summary for the week or month, read from the ledger, held to ``plan``."""
     start, end = period.span
     begin, finish = period.bounds(tz)
     teams = ledger.teams()
@@ -63,32 +63,16 @@ def gather(ledger: Ledger, period: Week | Month, tz: ZoneInfo) -> Figures:
     outlets = ledger.releases_per_outlet(begin, finish)
     top = max([n for _, n in outlets] + [1])
     outlet_rows = [{"outlet": o, "releases": n, "bar": round(BAR_WIDTH * n / top)} for o, n in outlets]
-    obligations = _obligations(ledger, period, tz, rows)
+    obligations = _obligations(ledger, period, tz, rows, plan)
     return Figures(period.label, start, end, kinds, rows, outlet_rows, obligations,
                    releases=ledger.releases_published_between(begin, finish))
 
 
-def _obligations(ledger: Ledger, period: Week | Month, tz: ZoneInfo, rows: list[dict]) -> list[dict]:
-    out = []
+def _obligations(ledger: Ledger, period: Week | Month, tz: ZoneInfo, rows: list[dict], plan: Plan) -> list[dict]:
     start, end = period.span
-    weeks = period.weeks
-    slots = {"每周“教科书式老赖”或执行成功报道（三(七)）": DEADBEAT_OR_SUCCESS, "每周执行不能报道（三(八)）": INABILITY}
-    for what, kinds in slots.items():
-        met = 0
-        for week in weeks:
-            published = set(ledger.published_kinds(*week.bounds(tz)))
-            met += bool(published & set(kinds))
-        out.append({"what": what, "met": met, "owed": len(weeks)})
-    teams_met = sum(r["weeks_met"] for r in rows)
-    out.append({"what": "各部门每周报送任务（四(五)）", "met": teams_met, "owed": len(weeks) * len(rows)})
-    activities = ledger.activities()
-    months = period.months
-    # A month's visit counts for every period inside that month (四(四) is a monthly duty).
-    visits = {Month.of(a.day) for a in activities if a.kind == "代表委员看执行"}
-    out.append({"what": "每月代表委员看执行活动（四(四)）", "met": len(visits & set(months)), "owed": len(months)})
-    press = [a for a in activities if a.kind == "新闻发布会" and a.day.year == start.year and a.day < end]
-    out.append({"what": f"{start.year}年新闻发布会（四(二)，全年至少 2 次）", "met": len(press), "owed": 2})
-    return out
+    published = {week: ledger.published_kinds(*week.bounds(tz)) for week in period.weeks}
+    return plan.tally(published=published, teams_met=sum(r["weeks_met"] for r in rows), teams=len(rows),
+                      months=period.months, activities=ledger.activities(), year=start.year, end=end)
 
 
 # A cell a spreadsheet would run as a formula (OWASP: CSV injection): = + - @, or a tab or CR first.
@@ -145,7 +129,7 @@ def summary(settings: Settings, kind: str, period: str, *, dry_run: bool = False
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"{label}{title}已经发送过", report=flush(settings, ledger, at=at,
                                                                         transport=transport))
-        figures = gather(ledger, covered, settings.timezone)
+        figures = gather(ledger, covered, settings.timezone, Plan.of(settings))
         context = {"court": settings.court.as_context(),
                    "title": title, "today": at.date(),
                    "f": {**figures.__dict__, "last": covered.last_day}}

@@ -1,1 +1,1 @@
-"""The court's publicity work plan as rules (``rules``), and the office's review of what it drafts (``review``)."""
+"""The court's publicity work plan as data (``obligations``) and as rules that yield findings (``rules``), and the office's review of what it drafts (``review``)."""

@@ -1,9 +1,10 @@
 """The work plan's obligations as rules that yield findings.
 
 Pure functions over plain data: what the ledger holds for this week, month
-and year goes in, a list of :class:`Finding` comes out. Each rule cites the
-section of the plan (seed/work-plan.zh.txt) it enforces. Periods are computed
-in the configured zone from an aware ``now``, never from the host's clock.
+and year goes in, a list of :class:`Finding` comes out. What each rule counts,
+how many, its section of the plan (seed/work-plan.zh.txt) and its words come
+from the plan as configured (``obligations.Plan``). Periods are computed in
+the configured zone from an aware ``now``, never from the host's clock.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from datetime import date, datetime, timedelta
 
 from ..core.calendar import Month, Week
 from ..core.model import Activity, Team, TeamWeek
-
-# 三(七): one 教科书式老赖 or successful-enforcement release every week.
-DEADBEAT_OR_SUCCESS = ("教科书式老赖", "执行成功")
-# 三(八): one 执行不能 release every week.
-INABILITY = ("执行不能",)
+from .obligations import (
+    AS_WRITTEN,
+    DEPUTIES,
+    PLAN_LEAD,
+    PRESS,
+    PRESS_PACE,
+    TEAM_QUOTA,
+    WEEKLY_RELEASES,
+    Obligation,
+    Plan,
+)
 
 
 @dataclass(frozen=True)
@@ -34,98 +41,86 @@ class Finding:
     severity: str = "missing"   # "missing" or "warning"
 
 
-@dataclass(frozen=True)
-class RuleSettings:
-    exempt_weeks: frozenset[str] = frozenset()
-    plan_lead_days: int = 3
-    press_conferences_per_year: int = 2
-    deputies_visits_per_month: int = 1
-
-
 def evaluate(now: datetime, *, teams: Sequence[Team], counts: Sequence[TeamWeek],
              published_kinds: Sequence[str], activities: Sequence[Activity],
-             settings: RuleSettings) -> list[Finding]:
+             plan: Plan = AS_WRITTEN) -> list[Finding]:
     """Every finding for the week, month and year that contain ``now``."""
     today = now.date()
     week, sunday = Week.of(today).key, Week.of(today).sunday
     findings: list[Finding] = []
-    if week not in settings.exempt_weeks:
-        findings += team_quotas(counts, week, sunday)
-        findings += weekly_releases(published_kinds, week, sunday)
-    findings += deputies_visits(activities, today, settings.deputies_visits_per_month)
-    findings += press_conferences(activities, today, settings.press_conferences_per_year)
-    findings += plan_lead_times(activities, today, settings.plan_lead_days)
+    if plan.weekly(Week.of(today)):
+        findings += team_quotas(counts, week, sunday, plan[TEAM_QUOTA])
+        findings += weekly_releases(published_kinds, week, sunday, plan.weekly_releases)
+    findings += deputies_visits(activities, today, plan[DEPUTIES])
+    findings += press_conferences(activities, today, plan[PRESS], plan[PRESS_PACE])
+    findings += plan_lead_times(activities, today, plan[PLAN_LEAD])
     findings += team_contacts(teams, today)
     return findings
 
 
-def team_quotas(counts: Sequence[TeamWeek], week: str, sunday: date) -> list[Finding]:
-    """四(五): every team and the command centre, at least its quota a week."""
+def team_quotas(counts: Sequence[TeamWeek], week: str, sunday: date,
+                rule: Obligation = TEAM_QUOTA) -> list[Finding]:
+    """四(五): every team and the command centre, at least its quota (its 每周任务) a week."""
     return [
-        Finding("team-quota", c.team, week, c.quota - c.valid, sunday,
-                f"{c.team}本周有效素材 {c.valid} 条，任务 {c.quota} 条，还差 {c.quota - c.valid} 条")
+        Finding(rule.rule, c.team, week, c.quota - c.valid, sunday,
+                rule.message(team=c.team, valid=c.valid, quota=c.quota, short=c.quota - c.valid))
         for c in counts if c.valid < c.quota
     ]
 
 
-def weekly_releases(published_kinds: Sequence[str], week: str, sunday: date) -> list[Finding]:
+def weekly_releases(published_kinds: Sequence[str], week: str, sunday: date,
+                    rules: Sequence[Obligation] = WEEKLY_RELEASES) -> list[Finding]:
     """三(七), 三(八), 四(二): what must reach the media every week."""
     nothing = "" if published_kinds else "（本周尚未发布任何稿件）"
     findings = []
-    if not any(k in DEADBEAT_OR_SUCCESS for k in published_kinds):
-        findings.append(Finding("weekly-deadbeat-or-success", "本院", week, 1, sunday,
-                                f"本周尚未公开报道“教科书式老赖”或执行成功案件{nothing}"))
-    if not any(k in INABILITY for k in published_kinds):
-        findings.append(Finding("weekly-inability", "本院", week, 1, sunday,
-                                f"本周尚未公开报道执行不能案件{nothing}"))
-    if not published_kinds:
-        findings.append(Finding("weekly-media", "本院", week, 1, sunday,
-                                "本周尚未通过媒体发布执行工作稿件"))
+    for rule in rules:
+        done = rule.tally(published_kinds)
+        if done < rule.count:
+            findings.append(Finding(rule.rule, rule.owner, week, rule.count - done, sunday,
+                                    rule.message(nothing=nothing)))
     return findings
 
 
-def deputies_visits(activities: Sequence[Activity], today: date, per_month: int) -> list[Finding]:
-    """四(四): at least one 代表委员看执行 activity a month (planned ones count)."""
+def deputies_visits(activities: Sequence[Activity], today: date, rule: Obligation = DEPUTIES) -> list[Finding]:
+    """四(四): at least ``rule.count`` 代表委员看执行 activities a month (planned ones count)."""
     month = Month.of(today)
-    held = [a for a in activities if a.kind == "代表委员看执行" and Month.of(a.day) == month]
-    if len(held) >= per_month:
+    held = rule.tally(a.kind for a in activities if Month.of(a.day) == month)
+    if held >= rule.count:
         return []
-    return [Finding("monthly-deputies", "本院", month.key, per_month - len(held), month.last_day,
-                    f"本月尚未安排“代表委员看执行”活动（每月至少 {per_month} 次）")]
+    return [Finding(rule.rule, rule.owner, month.key, rule.count - held, month.last_day, rule.message())]
 
 
-def press_conferences(activities: Sequence[Activity], today: date, per_year: int) -> list[Finding]:
-    """四(二): at least two press conferences a year; warn when none by the end of June."""
+def press_conferences(activities: Sequence[Activity], today: date, rule: Obligation = PRESS,
+                      pace: Obligation = PRESS_PACE) -> list[Finding]:
+    """四(二): at least ``rule.count`` press conferences a year; warn when none was held by the end of June."""
     year = today.year
-    this_year = [a for a in activities if a.kind == "新闻发布会" and a.day.year == year]
+    this_year = [a for a in activities if rule.counted(a.kind) and a.day.year == year]
     findings = []
-    if len(this_year) < per_year:
-        findings.append(Finding("yearly-press", "本院", str(year), per_year - len(this_year),
-                                date(year, 12, 31),
-                                f"今年已召开或安排新闻发布会 {len(this_year)} 次，全年至少 {per_year} 次"))
-    held = [a for a in this_year if a.day <= today]
-    if today > date(year, 6, 30) and not held:
-        findings.append(Finding("press-pace", "本院", str(year), 0, date(year, 12, 31),
-                                "上半年未召开新闻发布会，进度落后", severity="warning"))
+    if len(this_year) < rule.count:
+        findings.append(Finding(rule.rule, rule.owner, str(year), rule.count - len(this_year),
+                                date(year, 12, 31), rule.message(held=len(this_year))))
+    held = [a for a in this_year if a.day <= today and pace.counted(a.kind)]
+    if today > date(year, 6, 30) and len(held) < pace.count:
+        findings.append(Finding(pace.rule, pace.owner, str(year), 0, date(year, 12, 31),
+                                pace.message(), severity=pace.severity))
     return findings
 
 
-def plan_lead_times(activities: Sequence[Activity], today: date, lead_days: int) -> list[Finding]:
-    """四(五): a major operation's plan reaches the office ``lead_days`` ahead."""
+def plan_lead_times(activities: Sequence[Activity], today: date, rule: Obligation = PLAN_LEAD) -> list[Finding]:
+    """四(五): a major operation's plan reaches the office ``rule.days`` ahead."""
     findings = []
     for activity in sorted(activities, key=lambda a: a.day):
-        if activity.kind != "重大执行活动" or activity.day < today:
+        if not rule.counted(activity.kind) or activity.day < today:
             continue
-        deadline = activity.day - timedelta(days=lead_days)
-        name = f"重大执行活动“{activity.name or '未命名'}”（{activity.day.month}月{activity.day.day}日）"
+        deadline = activity.day - timedelta(days=rule.days)
+        name = f"{rule.name}“{activity.name or '未命名'}”（{activity.day.month}月{activity.day.day}日）"
         if activity.plan_date is None:
-            findings.append(Finding("plan-lead", "执行局", activity.day.isoformat(), 1, deadline,
-                                    f"{name}的活动方案尚未报送宣传办，应不晚于"
-                                    f"{deadline.month}月{deadline.day}日报送"))
+            findings.append(Finding(rule.rule, rule.owner, activity.day.isoformat(), 1, deadline,
+                                    rule.message(activity=name, due=f"{deadline.month}月{deadline.day}日")))
         elif activity.plan_date > deadline:
-            findings.append(Finding("plan-lead", "执行局", activity.day.isoformat(), 0, deadline,
-                                    f"{name}的方案于{activity.plan_date.month}月{activity.plan_date.day}日"
-                                    f"报送，晚于要求的提前 {lead_days} 天", severity="warning"))
+            filed = f"{activity.plan_date.month}月{activity.plan_date.day}日"
+            findings.append(Finding(rule.rule, rule.owner, activity.day.isoformat(), 0, deadline,
+                                    rule.late_message(activity=name, filed=filed), severity="warning"))
     return findings
 
 

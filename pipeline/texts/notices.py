@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.calendar import Month, Week
 from ..core.model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
+from ..plan.obligations import AS_WRITTEN, DEPUTIES, PLAN_LEAD, PRESS, Plan
 from ..plan.review import effective_state
 from ..plan.rules import Finding
 
@@ -39,29 +40,30 @@ def progress(team: TeamWeek) -> dict[str, Any]:
             "filled": filled, "empty": BAR_WIDTH - filled, "on_track": team.short == 0}
 
 
-def outlook(today: date, activities: Sequence[Activity], lead_days: int) -> list[str]:
+def outlook(today: date, activities: Sequence[Activity], plan: Plan = AS_WRITTEN) -> list[str]:
     """The coming obligations, met or not: press conferences, deputies' visits, plans due."""
     lines = []
-    press = sorted(a.day for a in activities if a.kind == "新闻发布会" and a.day.year == today.year)
+    press_rule, visit_rule, lead_rule = plan[PRESS], plan[DEPUTIES], plan[PLAN_LEAD]
+    press = sorted(a.day for a in activities if press_rule.counted(a.kind) and a.day.year == today.year)
     held = [d for d in press if d <= today]
     planned = [d for d in press if d > today]
-    line = f"新闻发布会：今年已召开 {len(held)} 次，全年至少 2 次"
+    line = f"{press_rule.name}：今年已召开 {len(held)} 次，{press_rule.required}"
     if planned:
         line += f"；已安排 {planned[0].month}月{planned[0].day}日"
     lines.append(line)
-    month = [a.day for a in activities if a.kind == "代表委员看执行" and Month.of(a.day) == Month.of(today)]
+    month = [a.day for a in activities if visit_rule.counted(a.kind) and Month.of(a.day) == Month.of(today)]
     if month:
         days = "、".join(f"{d.month}月{d.day}日" for d in sorted(month))
-        lines.append(f"代表委员看执行：本月 {len(month)} 次（{days}），每月至少 1 次")
+        lines.append(f"{visit_rule.name}：本月 {len(month)} 次（{days}），{visit_rule.required}")
     else:
-        lines.append("代表委员看执行：本月尚未安排，每月至少 1 次")
+        lines.append(f"{visit_rule.name}：本月尚未安排，{visit_rule.required}")
     for activity in sorted(activities, key=lambda a: a.day):
-        if activity.kind != "重大执行活动" or activity.day < today:
+        if not lead_rule.counted(activity.kind) or activity.day < today:
             continue
-        due = activity.day - timedelta(days=lead_days)
-        plan = (f"方案已于{activity.plan_date.month}月{activity.plan_date.day}日报送" if activity.plan_date
-                else f"方案应于{due.month}月{due.day}日前报送，尚未收到")
-        lines.append(f"重大执行活动：{activity.day.month}月{activity.day.day}日“{activity.name}”，{plan}")
+        due = activity.day - timedelta(days=lead_rule.days)
+        plan_line = (f"方案已于{activity.plan_date.month}月{activity.plan_date.day}日报送" if activity.plan_date
+                     else f"方案应于{due.month}月{due.day}日前报送，尚未收到")
+        lines.append(f"{lead_rule.name}：{activity.day.month}月{activity.day.day}日“{activity.name}”，{plan_line}")
     return lines
 
 
@@ -91,7 +93,7 @@ def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict
 
 def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[TeamWeek],
                    findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
-                   troubles: Sequence[Any], activities: Sequence[Activity], lead_days: int,
+                   troubles: Sequence[Any], activities: Sequence[Activity], plan: Plan,
                    since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
                    waiting: Sequence[Any] = (), job_failures: Sequence[Any] = (),
                    sheet_warnings: Sequence[str] = (), channels: Sequence[dict[str, Any]] = (),
@@ -123,7 +125,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "row_errors": [dict(r) for r in row_errors],
         "troubles": [{**dict(t), "state_label": STATE_LABELS.get(t["state"], t["state"]),
                       "purpose_label": PURPOSE_LABELS.get(t["purpose"], t["purpose"])} for t in troubles],
-        "outlook": outlook(today, activities, lead_days),
+        "outlook": outlook(today, activities, plan),
         "slot_gaps": list(slot_gaps),
         "waiting": [{**dict(d), "state": effective_state(d)} for d in waiting],
         "job_failures": [dict(j) for j in job_failures],
