@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from email import policy
+from email.parser import BytesParser
 
 import pytest
 from conftest import DEFAULT_TEAMS, Workspace, material
 
-from pipeline.flows import jobs
+from pipeline.flows import brief, jobs, summaries
 
 
 def pull_and_check(workspace: Workspace, monkeypatch: pytest.MonkeyPatch, pulled_at: str,
@@ -217,3 +219,40 @@ def test_check_gives_the_same_answer_on_a_server_in_another_zone(workspace) -> N
                for zone in ("Asia/Shanghai", "UTC", "America/New_York")}
     assert len(set(outputs.values())) == 1
     assert "执行四组本周有效素材 2 条" in outputs["UTC"]
+
+
+# --- one quota, every place that states it ---------------------------------------
+
+def test_a_configured_quota_is_the_number_check_the_digest_the_summary_and_the_brief_state(workspace,
+                                                                                             monkeypatch) -> None:
+    workspace.configure("intake", default_quota=4)
+    workspace.configure("deputies", addresses=["li.weiyuan@cppcc.example"])
+    teams = [dict(t, quota=None) for t in DEFAULT_TEAMS]      # 每周任务 blank: the config's default
+    workspace.make_workbook(items("执行一组", 3) + items("执行二组", 4) + items("执行指挥中心", 4), teams=teams)
+    quota = by_rule(pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00"), "team-quota")
+    assert [f.message for f in quota] == ["执行一组本周有效素材 3 条，任务 4 条，还差 1 条"]
+
+    settings = workspace.settings
+    jobs.digest(settings)
+    summaries.summary(settings, "weekly", "2026-W48")
+    brief.brief(settings, "2026-11")
+    digest, summary, issued = (plain(workspace, purpose) for purpose in ("digest", "summary", "brief"))
+
+    assert "执行一组：有效 3 / 任务 4，还差 1 条" in digest
+    assert "执行一组：共 3 条，执行成功 3；每周任务 4 条，达标 0 周，未达标 1 周" in summary
+    assert "工作方案要求每周每部门不少于 4 条" in issued and "不少于 3 条" not in issued
+
+
+def test_the_brief_states_the_teams_own_quotas_when_they_differ(workspace, monkeypatch) -> None:
+    workspace.configure("deputies", addresses=["li.weiyuan@cppcc.example"])
+    teams = [dict(DEFAULT_TEAMS[0], quota=5), DEFAULT_TEAMS[1], dict(DEFAULT_TEAMS[2], quota=2)]
+    workspace.make_workbook(items("执行一组", 3), teams=teams)
+    pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")
+    brief.brief(workspace.settings, "2026-11")
+    assert "工作方案要求每周每部门不少于部门表所定条数（2 至 5 条）" in plain(workspace, "brief")
+
+
+def plain(workspace: Workspace, purpose: str) -> str:
+    """The plain text of the one message of ``purpose`` in the outbox."""
+    (path,) = workspace.settings.mail.outbox.glob(f"*-{purpose}-*.eml")
+    return BytesParser(policy=policy.default).parsebytes(path.read_bytes()).get_body(("plain",)).get_content()

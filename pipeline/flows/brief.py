@@ -35,7 +35,7 @@ from ..core.model import KINDS, Activity
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
-from ..plan.obligations import Plan
+from ..plan.obligations import AS_WRITTEN, Plan
 from ..texts import redact
 from ..texts.document import DOCX_TYPE, Block, brief_docx
 from ..texts.render import Rendered, cn_date, render
@@ -76,6 +76,7 @@ class Brief:
     held: list[dict]                # day, kind, name: the month's activities up to the issue date
     coming: list[dict]              # day, kind, name: announced ones after the issue date
     copies: int
+    quota: str = AS_WRITTEN.quota_required()   # the weekly quota in words, as the teams' 每周任务 set it
     submitted: int = 0
     adopted: int = 0
     visits: int = 0
@@ -110,7 +111,7 @@ def parse_month(month: str, today: date) -> Month:
 
 def compose(*, month: str, issue: int, issued: date, issuer: str, court: str, contact: str, figures: Figures,
             releases: Sequence[Mapping[str, Any]], activities: Sequence[Activity], copies: int,
-            tz: ZoneInfo) -> Brief:
+            tz: ZoneInfo, plan: Plan = AS_WRITTEN) -> Brief:
     """The brief from the ledger's facts (pure).
 
     "Submitted" (报送) counts the month's valid items, as the monthly report and
@@ -137,7 +138,8 @@ def compose(*, month: str, issue: int, issued: date, issuer: str, court: str, co
     coming = [_activity(a) for a in activities if a.kind in UPCOMING_KINDS and issued < a.day < horizon]
     brief = Brief(month=month, label=figures.label, year=start.year, issue=issue, issued=issued, issuer=issuer,
                   court=court, contact=contact, figures=figures, teams=teams, kinds=kinds, releases=sent,
-                  held=held, coming=coming, copies=copies, submitted=sum(t["submitted"] for t in teams),
+                  held=held, coming=coming, copies=copies, quota=plan.quota_required(t["quota"] for t in teams),
+                  submitted=sum(t["submitted"] for t in teams),
                   adopted=len(sent), visits=sum(1 for a in held if a["kind"] == VISIT),
                   outlets=len(figures.outlets))
     brief.blocks = blocks(brief)
@@ -198,7 +200,7 @@ def intro(b: Brief) -> str:
 
 def material_line(b: Brief) -> str:
     return (f"执行局各组、指挥中心报送案情和执行过程完整的宣传素材 {b.submitted} 条"
-            f"（工作方案要求每周每部门不少于 3 条），编发为新闻稿件并向媒体发布（采用）{b.adopted} 篇。")
+            f"（工作方案要求{b.quota}），编发为新闻稿件并向媒体发布（采用）{b.adopted} 篇。")
 
 
 def closing(b: Brief) -> str:
@@ -240,7 +242,8 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
         if ledger.has_message(key) and not dry_run:
             return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
                            report=flush(settings, ledger, at=at, transport=transport))
-        facts = {"figures": gather(ledger, covered, settings.timezone, Plan.of(settings)),
+        plan = Plan.of(settings)
+        facts = {"figures": gather(ledger, covered, settings.timezone, plan),
                  "releases": ledger.releases_sent_between(*covered.bounds(settings.timezone)),
                  "activities": ledger.activities()}
         recipients: dict[str, str] = {}
@@ -251,7 +254,7 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
         def build(issue: int) -> list[Outgoing]:
             b = compose(month=month, issue=issue, issued=at.date(),
                         issuer=deputies.editor.strip() or f"{court.name}执行局", court=court.name,
-                        contact=court.contact, copies=len(recipients), tz=settings.timezone, **facts)
+                        contact=court.contact, copies=len(recipients), tz=settings.timezone, plan=plan, **facts)
             rendered, attachment = _render(b)
             try:
                 redact.guard_fields(subject=rendered.subject, name="", text=rendered.text, html=rendered.html,
