@@ -9,7 +9,7 @@ from email.parser import BytesParser
 import pytest
 from conftest import DEFAULT_TEAMS, Workspace, material
 
-from pipeline.flows import brief, jobs, summaries
+from pipeline.flows import brief, jobs, publishing, summaries
 
 
 def pull_and_check(workspace: Workspace, monkeypatch: pytest.MonkeyPatch, pulled_at: str,
@@ -106,6 +106,35 @@ def test_an_exempt_week_does_not_exempt_the_next_one(workspace, monkeypatch) -> 
     findings = pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00", "2026-11-30T09:00:00+08:00")
     assert len(by_rule(findings, "team-quota")) == 3
 
+
+
+def test_an_exempt_week_is_owed_in_no_summary(workspace, monkeypatch) -> None:
+    with_rules(workspace, 'exempt_weeks = ["2026-W48"]')
+    workspace.make_workbook(items("执行一组", 1))
+    pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")
+    summaries.summary(workspace.settings, "weekly", "2026-W48")
+    summaries.summary(workspace.settings, "monthly", "2026-11")
+    weekly, monthly = plain(workspace, "summary-weekly"), plain(workspace, "summary-monthly")
+    assert "执行一组：共 1 条，执行成功 1；每周任务 3 条，达标 0 周，未达标 0 周" in weekly
+    assert "每周执行不能报道（三(八)）：完成 0 / 应完成 0\n" in weekly
+    # November 2026 has five ISO weeks; without W48 four are owed.
+    assert "执行一组：共 1 条，执行成功 1；每周任务 3 条，达标 0 周，未达标 4 周" in monthly
+    assert "每周执行不能报道（三(八)）：完成 0 / 应完成 4（未完成）" in monthly
+
+
+@pytest.mark.parametrize("exempt", [False, True])
+def test_an_exempt_week_has_no_weekly_slot_to_fill(workspace, monkeypatch, exempt) -> None:
+    if exempt:
+        with_rules(workspace, 'exempt_weeks = ["2026-W48"]')
+    workspace.make_workbook([material(kind="打击拒执", title="拒不履行被司法拘留")])
+    pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")   # Thursday: past the slot weekday
+    run = publishing.draft(workspace.settings)
+    jobs.digest(workspace.settings)
+    gaps = [] if exempt else ["执行不能", "教科书式老赖或执行成功"]
+    assert run.no_candidate == gaps
+    digest = plain(workspace, "digest")
+    assert all(f"本周{slot}稿件没有候选素材" in digest for slot in gaps)
+    assert ("没有候选素材" in digest) is not exempt
 
 # --- weekly releases (三(七), 三(八), 四(二)) ------------------------------------
 

@@ -286,13 +286,14 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
 
 def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun) -> list[Outgoing]:
     """By the configured weekday, make sure this week's 执行不能 and 老赖/success slots have a candidate."""
-    if at.isoweekday() < settings.draft.slot_weekday:
-        return []
+    plan = Plan.of(settings)
     week = Week.of(at)
+    if at.isoweekday() < settings.draft.slot_weekday or not plan.weekly(week):
+        return []       # not yet, or an exempt week: no slot to fill
     start, end = week.bounds(at.tzinfo)
     published = ledger.published_kinds(start, end)
     items = []
-    for rule in Plan.of(settings).slots:
+    for rule in plan.slots:
         slot = rule.name
         if rule.tally(published) >= rule.count:
             continue
@@ -318,7 +319,10 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
 
 def slot_gaps(ledger: Ledger, at: datetime, plan: Plan) -> list[str]:
     """Slots this week that have neither a release, nor any draft that could fill them."""
-    published = ledger.published_kinds(*Week.of(at).bounds(at.tzinfo))
+    week = Week.of(at)
+    if not plan.weekly(week):
+        return []
+    published = ledger.published_kinds(*week.bounds(at.tzinfo))
     waiting = {d["kind"] for d in ledger.drafts("pending", "approved")}
     return [rule.name for rule in plan.slots if rule.tally(published) < rule.count
             and not any(rule.counted(kind) for kind in waiting)]

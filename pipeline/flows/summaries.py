@@ -48,7 +48,7 @@ def gather(ledger: Ledger, period: Week | Month, tz: ZoneInfo, plan: Plan) -> Fi
     begin, finish = period.bounds(tz)
     teams = ledger.teams()
     counts = ledger.valid_items_between(begin, finish)            # (team, kind, week) -> n
-    weeks = [week.key for week in period.weeks]
+    weeks = [week.key for week in plan.owed_weeks(period.weeks)]   # an exempt week owes no weekly duty
     kinds = [k for k in KINDS if any(k == kind for (_, kind, _) in counts)]
     rows = []
     for team in teams:
@@ -70,7 +70,7 @@ def gather(ledger: Ledger, period: Week | Month, tz: ZoneInfo, plan: Plan) -> Fi
 
 def _obligations(ledger: Ledger, period: Week | Month, tz: ZoneInfo, rows: list[dict], plan: Plan) -> list[dict]:
     start, end = period.span
-    published = {week: ledger.published_kinds(*week.bounds(tz)) for week in period.weeks}
+    published = {week: ledger.published_kinds(*week.bounds(tz)) for week in plan.owed_weeks(period.weeks)}
     return plan.tally(published=published, teams_met=sum(r["weeks_met"] for r in rows), teams=len(rows),
                       months=period.months, activities=ledger.activities(), year=start.year, end=end)
 
