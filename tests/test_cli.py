@@ -27,6 +27,15 @@ def test_init_demo_writes_the_five_tabs_ready_to_fill(workspace: Workspace) -> N
     assert book["媒体"].max_row > 5 and book["活动"].max_row > 3
 
 
+
+@pytest.mark.parametrize("quota", [3, 4])
+def test_the_templates_quota_note_states_the_configured_default(workspace: Workspace, quota: int) -> None:
+    workspace.configure("intake", default_quota=quota)
+    workspace.cli("init", check=True)
+    header = openpyxl.load_workbook(workspace.workbook)["部门"][1]
+    (cell,) = [c for c in header if c.value == "每周任务"]
+    assert cell.comment.text == f"每周应报送条数，空白为 {quota}"
+
 def test_init_never_overwrites_a_workbook_without_force(workspace: Workspace) -> None:
     workspace.make_workbook([material()])
     before = workspace.workbook.read_bytes()

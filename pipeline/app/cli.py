@@ -23,6 +23,7 @@ from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
 from ..flows import brief, decisions, jobs, publishing
 from ..ledger import trouble as ledger_trouble
+from ..plan.obligations import Plan
 from . import report, scaffold, scheduler
 
 log = logging.getLogger("pipeline")
@@ -171,7 +172,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     assert workbook is not None
     now = clock.now(settings.timezone)
     try:
-        scaffold.write_workbook(workbook, now=now, demo=args.demo, force=args.force)
+        scaffold.write_workbook(workbook, now=now, demo=args.demo, force=args.force, plan=Plan.of(settings))
     except FileExistsError:
         print(f"工作簿已存在，保留不动：{_shown(workbook)}")
         print("如需重新开始，运行 python run.py init --demo --force（会覆盖该工作簿）")

@@ -29,6 +29,7 @@ from ..core.model import (
     KINDS,
     LISTINGS,
 )
+from ..plan.obligations import AS_WRITTEN, TEAM_QUOTA, Plan
 from . import demo_data
 
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
@@ -42,13 +43,14 @@ _WRAP = Alignment(vertical="top", wrap_text=True)
 _TEMPLATE_ROWS = 500  # rows that get drop-downs and wrapping in an empty template
 
 
-def write_workbook(path: Path, *, now: datetime, demo: bool, force: bool) -> None:
-    """Create the workbook at ``path``; never replaces one without ``force``."""
+def write_workbook(path: Path, *, now: datetime, demo: bool, force: bool, plan: Plan = AS_WRITTEN) -> None:
+    """Create the workbook at ``path``; never replaces one without ``force``. The headers' notes
+    state ``plan``'s numbers (a blank 每周任务 is the configured default quota)."""
     if path.exists() and not force:
         raise FileExistsError(path)
     book = Workbook()
     book.remove(book.active)
-    sheets = {tab.key: _add_tab(book, tab) for tab in TABS}
+    sheets = {tab.key: _add_tab(book, tab, plan) for tab in TABS}
     if demo:
         _fill_demo(sheets, now)
     _add_suggestions(sheets)
@@ -63,7 +65,7 @@ def write_workbook(path: Path, *, now: datetime, demo: bool, force: bool) -> Non
         temp.unlink(missing_ok=True)
 
 
-def _add_tab(book: Workbook, tab: Tab) -> Worksheet:
+def _add_tab(book: Workbook, tab: Tab, plan: Plan) -> Worksheet:
     sheet = book.create_sheet(tab.name)
     for index, column in enumerate(tab.columns, start=1):
         cell = sheet.cell(row=1, column=index, value=column.name)
@@ -73,7 +75,8 @@ def _add_tab(book: Workbook, tab: Tab) -> Worksheet:
         cell.alignment = Alignment(horizontal="center", vertical="center")
         cell.border = Border(bottom=_THIN)
         if column.note:
-            comment = Comment(column.note, "执行宣传工作办公室")
+            note = column.note.replace("{default_quota}", str(plan[TEAM_QUOTA].count))
+            comment = Comment(note, "执行宣传工作办公室")
             comment.width, comment.height = 260, 80
             cell.comment = comment
         sheet.column_dimensions[get_column_letter(index)].width = column.width

@@ -81,7 +81,7 @@ TEAMS = Tab("teams", "部门", ("teams", "departments"), (
     Column("team", "部门", ("team", "department", "name"), required=True, width=16),
     Column("leader", "负责人", ("leader", "head", "contact"), width=10),
     Column("email", "邮箱", ("email", "e-mail", "mail"), required=True, width=28),
-    Column("quota", "每周任务", ("quota", "weekly quota"), width=10, note="每周应报送条数，空白为 3"),
+    Column("quota", "每周任务", ("quota", "weekly quota"), width=10, note="每周应报送条数，空白为 {default_quota}"),
     Column("outward", "对外名称", ("outward name", "outward"), width=26,
            note="对外稿件中使用的名称，如“儋州市人民法院执行局”；空白时稿件写“法院名称＋执行局”"),
     STATUS,
