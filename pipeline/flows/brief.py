@@ -35,7 +35,7 @@ from ..core.model import KINDS, Activity
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..mail.transport import Transport
-from ..plan.obligations import AS_WRITTEN, Plan
+from ..plan.obligations import AS_WRITTEN, DEPUTIES, Plan
 from ..texts import redact
 from ..texts.document import DOCX_TYPE, Block, brief_docx
 from ..texts.render import Rendered, cn_date, render
@@ -45,7 +45,6 @@ from .summaries import Figures, gather
 
 TITLE = "执行工作简报"
 DISTRIBUTION = "送：各位全国、省人大代表，政协委员"
-VISIT = "代表委员看执行"
 # The rest of the issue month and this many months after it count as "coming".
 UPCOMING_MONTHS = 2
 # Only these are announced ahead: a major enforcement operation (重大执行活动) named
@@ -140,7 +139,7 @@ def compose(*, month: str, issue: int, issued: date, issuer: str, court: str, co
                   court=court, contact=contact, figures=figures, teams=teams, kinds=kinds, releases=sent,
                   held=held, coming=coming, copies=copies, quota=plan.quota_required(t["quota"] for t in teams),
                   submitted=sum(t["submitted"] for t in teams),
-                  adopted=len(sent), visits=sum(1 for a in held if a["kind"] == VISIT),
+                  adopted=len(sent), visits=sum(1 for a in held if plan[DEPUTIES].counted(a["kind"])),
                   outlets=len(figures.outlets))
     brief.blocks = blocks(brief)
     return brief
