@@ -66,10 +66,12 @@ class Obligation:
         return sum(1 for kind in kinds if self.counted(kind))
 
     def message(self, **facts: Any) -> str:
+        """The finding when it is not met, with ``facts`` (a team's counts, an activity's dates)."""
         return self.missing.format(required=self.required, n=self.count, days=self.days, **facts)
 
     def late_message(self, **facts: Any) -> str:
-        return self.late.format(required=self.required, n=self.count, days=self.days, **facts)
+        """The warning when it was met too late."""
+        return replace(self, missing=self.late).message(**facts)
 
     def heading(self, year: int) -> str:
         """The row of a summary: a yearly duty names its year and its number (a week or a month holds part of it)."""
@@ -145,10 +147,9 @@ class Plan:
         return replace(self, obligations=tuple(replace(o, **changes) if o.rule == obligation.rule else o
                                                for o in self.obligations))
 
-    def __getitem__(self, obligation: Obligation | str) -> Obligation:
-        """The configured form of ``obligation`` (or of its rule)."""
-        rule = obligation if isinstance(obligation, str) else obligation.rule
-        return next(o for o in self.obligations if o.rule == rule)
+    def __getitem__(self, obligation: Obligation) -> Obligation:
+        """The configured form of ``obligation``."""
+        return next(o for o in self.obligations if o.rule == obligation.rule)
 
     @property
     def weekly_releases(self) -> list[Obligation]:
