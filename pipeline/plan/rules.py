@@ -2,7 +2,7 @@
 
 Pure functions over plain data: what the ledger holds for this week, month
 and year goes in, a list of :class:`Finding` comes out. What each rule counts,
-how many, its section of the plan (seed/work-plan.zh.txt) and its words come
+how many, its section of the court's work plan (四(五), 三(七) …) and its words come
 from the plan as configured (``obligations.Plan``). Periods are computed in
 the configured zone from an aware ``now``, never from the host's clock.
 """
