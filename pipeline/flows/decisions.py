@@ -7,7 +7,7 @@ the caller's transaction, and both are refused for the one reason
 
 Each kind of reviewed item (``review.REVIEWED``) has its flow module here,
 registered in :data:`FLOWS`: it says where each item stands (``standings``),
-records an allowed decision (``record_decision``), settles items whose
+sets the state an allowed decision gives (``set_state``), settles items whose
 material moved on before anyone decides (``settle``), and says what happens
 next (``decided``). A new reviewed artefact is one ``Reviewed`` entry and
 one flow module.
@@ -39,7 +39,10 @@ def apply(ledger: Ledger, item_id: str, decision: str, reviewer: str, comment: s
     problem = refusal(item_id, flow.standings(ledger, at.date()).get(item_id), decision)
     if problem:
         raise UsageError(problem)
-    flow.record_decision(ledger, item_id, decision, reviewer, comment, source=source, at=at)
+    state = "approved" if decision == "通过" else "rejected"
+    flow.set_state(ledger, item_id, state, at, by=reviewer, reason=comment)
+    ledger.save_decision(item_id, decision, reviewer, comment, source, at)
+    ledger.audit(at, "review", state, item_id, reviewer=reviewer, source=source, comment=comment)
 
 
 def states(ledger: Ledger, at: datetime) -> dict[str, Standing]:

@@ -11,7 +11,7 @@ only after the office approves it: nothing leaves the court unreviewed.
   moved or was renamed is withdrawn (the moved visit gets a new one); one whose
   day passed unsent expires. When a visit changes after its invitation was sent,
   the new letter says so, or the office is told to let the deputies know.
-- the office's 通过 or 退回 (``standings``, ``record_decision``: this flow's part
+- the office's 通过 or 退回 (``standings``, ``set_state``: this flow's part
   of the one lifecycle in ``plan/review.py``, applied by ``decisions``).
 - ``send_invitations``: each approved invitation goes to every deputy address,
   one message each, exactly once.
@@ -282,16 +282,10 @@ def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
     return out
 
 
-def record_decision(ledger: Ledger, invitation_id: str, decision: str, reviewer: str, comment: str, *,
-                    source: str, at: datetime) -> None:
-    """Record a decision ``review.refusal`` allowed, inside the caller's transaction.
-
-    A rejected invitation stays rejected: its visit gets a new one only if it changes.
-    """
-    state = "approved" if decision == "通过" else "rejected"
-    ledger.set_invitation_state(invitation_id, state, at, by=reviewer, reason=comment)
-    ledger.save_decision(invitation_id, decision, reviewer, comment, source, at)
-    ledger.audit(at, "review", state, invitation_id, reviewer=reviewer, source=source, comment=comment)
+def set_state(ledger: Ledger, invitation_id: str, state: str, at: datetime, *, by: str, reason: str) -> None:
+    """An invitation approved or rejected. A rejected one stays rejected: its visit gets a new one only if it
+    changes."""
+    ledger.set_invitation_state(invitation_id, state, at, by=by, reason=reason)
 
 
 def settle(ledger: Ledger, at: datetime) -> None:

@@ -3,7 +3,7 @@
 - ``draft``: each new accepted, publishable submission becomes a masked draft
   release mailed to the office; an edited submission becomes a new version
   and the old one is superseded (it can no longer be published).
-- the office's review (``standings``, ``record_decision``: this flow's part of
+- the office's review (``standings``, ``set_state``: this flow's part of
   the one lifecycle in ``plan/review.py``, applied by ``decisions``); the day
   of approval becomes the release's date, the one every copy carries.
 - ``publish``: each approved release goes to every active media contact who
@@ -336,15 +336,10 @@ def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
     return {draft_id: Standing(state, newest) for draft_id, (state, newest) in ledger.draft_states().items()}
 
 
-def record_decision(ledger: Ledger, draft_id: str, decision: str, reviewer: str, comment: str, *, source: str,
-                    at: datetime) -> None:
-    """Record a decision ``review.refusal`` allowed, inside the caller's transaction."""
-    state = "approved" if decision == "通过" else "rejected"
-    ledger.set_draft_state(draft_id, state, at, by=reviewer, reason=comment)
-    # A release is dated the day it is approved, however much later it goes out.
+def set_state(ledger: Ledger, draft_id: str, state: str, at: datetime, *, by: str, reason: str) -> None:
+    """A draft approved or rejected; a release is dated the day it is approved, however much later it goes out."""
+    ledger.set_draft_state(draft_id, state, at, by=by, reason=reason)
     ledger.set_release_date(draft_id, at.date() if state == "approved" else None)
-    ledger.save_decision(draft_id, decision, reviewer, comment, source, at)
-    ledger.audit(at, "review", state, draft_id, reviewer=reviewer, source=source, comment=comment)
 
 
 def settle(ledger: Ledger, at: datetime) -> None:
