@@ -521,31 +521,15 @@ BAD_SUBMISSIONS: list[dict] = [
         "day": 1,
         "time": "14:30",
     },
-    {
-        "problem": "duplicate of an earlier submission (same team, case number, kind and title)",
-        "team": "执行一组",
-        "submitter": "陈小燕",
-        "kind": "老赖",
-        "case_number": "（2026）琼9003执恢45号",
-        "title": "对外“哭穷”却在朋友圈晒豪车 被执行人陈海波一次性履行51万元",
-        "facts": (
-            "申请执行人儋州某某建材有限公司与被执行人陈海波买卖合同纠纷一案，本院判决陈海波支付货款46.8万元。"
-            "陈海波长期以“生意失败、无力偿还”为由拒不履行，案件曾于2025年终结本次执行程序。"
-        ),
-        "process": (
-            "申请执行人向本院提供线索，称陈海波近期频繁在微信朋友圈发布驾驶豪车、外出旅游的照片，本院依法恢复执行。"
-            "执行干警调查查明，陈海波实际经营一家海鲜餐馆，营业收入均通过其妻子名下账户收取。"
-            "本院依法将其纳入失信被执行人名单并限制高消费，同时约谈其本人，明确告知拒不履行可能承担的刑事责任。"
-        ),
-        "outcome": (
-            "在法律震慑下，陈海波于约谈后第三天一次性支付全部货款及迟延履行期间的债务利息共计51.2万元，案件执行完毕。"
-        ),
-        "parties": "申请执行人：儋州某某建材有限公司；被执行人：陈海波",
-        "publishable": "是",
-        "day": 3,
-        "time": "08:50",
-    },
 ]
+
+# The same item typed twice, two days later: the pull flags the second copy as 重复.
+BAD_SUBMISSIONS.append({
+    **{key: value for key, value in SUBMISSIONS[1].items() if key not in ("listing", "closure")},
+    "problem": "duplicate of an earlier submission (same team, case number, kind and title)",
+    "day": 3,
+    "time": "08:50",
+})
 
 # ---------------------------------------------------------------------------
 # 4. Media: (媒体, 联系人, 邮箱, 接收类别, 启用)
