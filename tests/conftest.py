@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -118,6 +119,18 @@ class Workspace:
         if check and result.returncode != 0:
             raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         return result
+
+
+def docx_of_runs(*pieces: str) -> bytes:
+    """A .docx whose one paragraph is split into several Word runs, as Word does after edits."""
+    from docx import Document
+    document = Document()
+    paragraph = document.add_paragraph()
+    for piece in pieces:
+        paragraph.add_run(piece)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
 
 
 def write_rows(sheet, tab: Tab, rows: list[dict[str, Any]], start: int = 2) -> None:

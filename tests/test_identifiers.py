@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
-from conftest import PROJECT
+from conftest import PROJECT, docx_of_runs
 from docx import Document
 
 from pipeline.app import demo_data
@@ -268,16 +268,6 @@ CLEAN = ("被执行人李某拒不履行 被依法拘留十五日\n\n"
 CLEAN_DOCX = release_docx(CLEAN, title="被执行人李某拒不履行")
 FILENAME = "被执行人李某拒不履行.docx"
 
-
-def docx_of_runs(*pieces: str) -> bytes:
-    """A .docx whose one paragraph is split into several Word runs, as Word does after edits."""
-    document = Document()
-    paragraph = document.add_paragraph()
-    for piece in pieces:
-        paragraph.add_run(piece)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def clean_html(text: str) -> str:

@@ -24,8 +24,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Workspace, material
-from docx import Document
+from conftest import NOW, Workspace, docx_of_runs, material
 
 from pipeline.core import config
 from pipeline.core.errors import UsageError
@@ -370,16 +369,6 @@ def media_message(*, subject: str = "儋州市人民法院新闻通稿：被执�
     return as_bytes(build(outgoing, sender=SENDER, now=AT))
 
 
-def split_runs_docx(*pieces: str) -> bytes:
-    """A .docx whose one paragraph is split into several Word runs, as Word does after edits."""
-    document = Document()
-    paragraph = document.add_paragraph()
-    for piece in pieces:
-        paragraph.add_run(piece)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
 
 def test_a_clean_media_message_passes_the_guard() -> None:
     data = media_message()
@@ -396,7 +385,7 @@ def test_the_courts_own_number_blocks_unless_allowed() -> None:
 LEAKS = {
     "id in the attachment": (dict(docx=release_docx(CLEAN_RELEASE + f"\n被执行人身份证号{DEMO_ID}\n", title="稿件")),
                              "附件 被执行人李某拒不履行.docx", "身份证号"),
-    "id split across Word runs": (dict(docx=split_runs_docx("身份证号4600031985", "0317125X")),
+    "id split across Word runs": (dict(docx=docx_of_runs("身份证号4600031985", "0317125X")),
                                   "附件 被执行人李某拒不履行.docx", "身份证号"),
     "mobile in the subject": (dict(subject=f"被执行人李某（电话{DEMO_PHONE}）被拘留"), "主题", "手机号"),
     "mobile in the To name": (dict(name=f"《儋州晚报》{DEMO_PHONE}"), "收件人", "手机号"),
