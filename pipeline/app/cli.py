@@ -21,7 +21,7 @@ from ..core import clock, config, normalize, shutdown
 from ..core.calendar import Month
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
-from ..flows import brief, decisions, jobs, publishing
+from ..flows import brief, decisions, dispatch, jobs, publishing
 from ..ledger import trouble as ledger_trouble
 from ..plan.obligations import Plan
 from . import report, scaffold, scheduler
@@ -293,7 +293,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_resend(args: argparse.Namespace) -> int:
     settings = _settings(args)
     flushed = publishing.resend(settings, args.draft_id, args.to)
-    text, failed = report.mail_run(jobs.MailRun(report=flushed), "媒体稿件", _where_mail(settings))
+    text, failed = report.mail_run(dispatch.MailRun(report=flushed), "媒体稿件", _where_mail(settings))
     print(text)
     return 1 if failed else 0
 
@@ -334,7 +334,7 @@ def _progress(done: int, total: int) -> None:
     print(f"\r已处理 {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
-def _mail_outcome(settings: config.Settings, run: jobs.MailRun, label: str) -> int:
+def _mail_outcome(settings: config.Settings, run: dispatch.MailRun, label: str) -> int:
     """Say what a mail job did; exit 1 when anything could not be delivered."""
     text, failed = report.mail_run(run, label, _where_mail(settings))
     print(text)

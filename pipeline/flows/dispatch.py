@@ -55,6 +55,16 @@ class FlushReport:
         return Counter(result.outcome for _, result in self.results)
 
 
+@dataclass
+class MailRun:
+    """What a mail job did: how many it queued, what the flush delivered, or why it did nothing."""
+
+    queued: int = 0
+    skipped: str = ""
+    previews: list[mime.Outgoing] = field(default_factory=list)   # --dry-run: what would be sent
+    report: FlushReport | None = None
+
+
 Progress = Callable[[int, int], None]
 
 # Messages that leave the court pass the last guard, whichever job flushes them: the releases,

@@ -30,7 +30,7 @@ from ..sources import SheetSource, open_source
 from ..texts.notices import channel_board, digest_context, reminder_context
 from ..texts.render import render
 from . import channels, decisions, invitations
-from .dispatch import FlushReport, flush, queue
+from .dispatch import MailRun, flush, queue
 from .publishing import slot_gaps
 
 log = logging.getLogger(__name__)
@@ -211,16 +211,6 @@ def status(settings: Settings, *, error_limit: int = 20) -> WeekStatus:
 
 
 # --- the plan's obligations, the digest and the reminders ---------------------
-
-@dataclass
-class MailRun:
-    """What a mail job did: how many it queued, what the flush delivered, or why it did nothing."""
-
-    queued: int = 0
-    skipped: str = ""
-    previews: list[Outgoing] = field(default_factory=list)   # --dry-run: what would be sent
-    report: FlushReport | None = None
-
 
 def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
     week = Week.of(at)

@@ -25,7 +25,7 @@ from ..mail.transport import Transport
 from ..plan.obligations import Plan
 from ..texts.render import render
 from .dispatch import flush, queue
-from .jobs import MailRun
+from .dispatch import MailRun
 
 BAR_WIDTH = 240
 
