@@ -494,3 +494,14 @@ def test_an_invitation_that_carries_a_phone_number_never_reaches_a_deputy(office
         states = {r["state"] for r in ledger.db.execute(
             "SELECT state FROM deliveries WHERE key = ?", (f"invitation/{FIRST}",))}
     assert states == {"blocked"}
+
+
+def test_one_invitations_standing_is_what_the_whole_list_says_of_it(drafted) -> None:
+    now = clock.now(drafted.settings.timezone)
+    with Ledger(drafted.ws.ledger) as ledger:
+        every = invitations.standings(ledger, now.date())
+        assert list(every) == [FIRST]
+        assert invitations.standing(ledger, FIRST, now.date()) == every[FIRST]
+        later = invitations.standing(ledger, FIRST, date(2027, 1, 1))
+        assert later.state == "expired"
+        assert invitations.standing(ledger, "I-2026-000099", now.date()) is None

@@ -811,3 +811,16 @@ def test_an_unknown_delivery_appears_in_the_next_digest(interrupted) -> None:
     text = body(first)
     assert address in text
     assert "无法确认是否送达" in text
+
+
+def test_one_drafts_standing_is_what_the_whole_list_says_of_it(drafted) -> None:
+    """A decision reads only its own draft's standing; it must agree with the list the 审核 tab is judged by."""
+    drafted.ws.edit(SUBMISSIONS, 2, process="执行干警依法拘留被执行人李某强十五日，其家属代为履行全部款项。")
+    drafted.pull()
+    drafted.draft()
+    today = datetime.fromisoformat(NOW).date()
+    with drafted.ledger() as ledger:
+        every = publishing.standings(ledger, today)
+        assert every[FIRST].state == "superseded" and every[FIRST].newest == f"{FIRST}-v2"
+        assert {draft_id: publishing.standing(ledger, draft_id, today) for draft_id in every} == every
+        assert publishing.standing(ledger, "D-2026-000099", today) is None

@@ -6,7 +6,7 @@ the caller's transaction, and both are refused for the one reason
 ``review.refusal`` gives, so the two paths can never disagree.
 
 Each kind of reviewed item (``review.REVIEWED``) has its flow module here,
-registered in :data:`FLOWS`: it says where each item stands (``standings``),
+registered in :data:`FLOWS`: it says where its items stand (``standings``, ``standing`` for one),
 sets the state an allowed decision gives (``set_state``), settles items whose
 material moved on before anyone decides (``settle``), and says what happens
 next (``decided``). A new reviewed artefact is one ``Reviewed`` entry and
@@ -36,7 +36,7 @@ def apply(ledger: Ledger, item_id: str, decision: str, reviewer: str, comment: s
         mark_posted(ledger, item_id, POSTED_MARKS[decision], reviewer, source=source, at=at)
         return
     flow = FLOWS[reviewed(item_id).prefix]
-    problem = refusal(item_id, flow.standings(ledger, at.date()).get(item_id), decision)
+    problem = refusal(item_id, flow.standing(ledger, item_id, at.date()), decision)
     if problem:
         raise UsageError(problem)
     state = "approved" if decision == "通过" else "rejected"

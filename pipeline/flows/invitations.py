@@ -265,21 +265,29 @@ def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
     """Where every invitation stands for a decision: one whose visit is past counts as expired, one whose
     visit was changed or deleted as withdrawn (with the invitation drafted for the changed visit)."""
     current = {(a.day, a.name) for a in _visits(ledger)}
-    out = {}
-    for row in ledger.invitations():
-        day, state = date.fromisoformat(row["activity_day"]), row["state"]
-        successor = ""
-        if state == "sent":
-            pass
-        elif state == "expired" or day < today:
-            state = "expired"
-        elif state == "withdrawn" or (day, row["activity_name"]) not in current:
-            state = "withdrawn"
-            newer = ledger.invitation_successor(row["id"])
-            successor = newer["id"] if newer is not None else ""
-        out[row["id"]] = Standing(state, sent_at=(row["sent_at"] or "")[:16].replace("T", " "), day=cn_date(day),
-                                  successor=successor)
-    return out
+    return {row["id"]: _standing(ledger, row, current, today) for row in ledger.invitations()}
+
+
+def standing(ledger: Ledger, invitation_id: str, today: date) -> Standing | None:
+    """Where one invitation stands: what :func:`standings` says of it, read for that invitation alone."""
+    row = ledger.invitation(invitation_id)
+    if row is None:
+        return None
+    return _standing(ledger, row, {(a.day, a.name) for a in _visits(ledger)}, today)
+
+
+def _standing(ledger: Ledger, row, current: set[tuple[date, str]], today: date) -> Standing:
+    day, state, successor = date.fromisoformat(row["activity_day"]), row["state"], ""
+    if state == "sent":
+        pass
+    elif state == "expired" or day < today:
+        state = "expired"
+    elif state == "withdrawn" or (day, row["activity_name"]) not in current:
+        state = "withdrawn"
+        newer = ledger.invitation_successor(row["id"])
+        successor = newer["id"] if newer is not None else ""
+    return Standing(state, sent_at=(row["sent_at"] or "")[:16].replace("T", " "), day=cn_date(day),
+                    successor=successor)
 
 
 def set_state(ledger: Ledger, invitation_id: str, state: str, at: datetime, *, by: str, reason: str) -> None:

@@ -17,6 +17,7 @@ from ..core import clock
 from ..core.calendar import Week
 from ..core.config import Settings
 from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
+from ..core.grid import Saved
 from ..core.headers import wanted_title
 from ..core.model import POSTED_MARKS, PullSummary, TeamWeek
 from ..intake.tabs import IntakeResult, ReviewContext, take_in
@@ -77,9 +78,10 @@ def pull(settings: Settings, *, dry_run: bool = False, source: SheetSource | Non
             return summary
         with ledger.transaction():
             _record(ledger, result, at)
-        _write_back(ledger, source, sheet, result, at)
+        saved = _write_back(source, sheet, result)
         try:
             with ledger.transaction():
+                _note_write_back(ledger, source, result, saved, at)
                 ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
                              accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
                              changed=summary.changed, removed=summary.removed,
@@ -121,33 +123,37 @@ WRITE_BACK_WAITING = "writeback_waiting"     # the ledger's meta keys: since whe
 UNWRITTEN = "unwritten_ids"                  # and the IDs not in the sheet yet, with their keys and rows
 
 
-def _write_back(ledger: Ledger, source: SheetSource, sheet, result: IntakeResult, at: datetime) -> None:
-    """Write the owned cells; note since when they wait, and why, and which IDs the sheet does not hold yet."""
-    summary = result.summary
+def _write_back(source: SheetSource, sheet, result: IntakeResult) -> Saved | SourceError:
+    """Write the owned cells; what was written, or why the sheet would not take them (the write-back waits)."""
     try:
         saved = source.save(sheet, result.updates)
     except SourceError as exc:
-        summary.waiting, summary.cells_written, summary.restored = exc, 0, 0
-        recorded = ledger.meta(WRITE_BACK_WAITING)
+        result.summary.waiting, result.summary.cells_written, result.summary.restored = exc, 0, 0
+        return exc
+    result.summary.cells_written = saved.written
+    result.summary.warnings.extend(saved.warnings)      # cells it may not write (Google Sheets protection), named
+    return saved
+
+
+def _note_write_back(ledger: Ledger, source: SheetSource, result: IntakeResult, saved: Saved | SourceError,
+                     at: datetime) -> None:
+    """Since when and why the write-back waits, and which IDs the sheet does not hold yet (inside the caller's
+    transaction, with the pull's own record)."""
+    summary, recorded = result.summary, ledger.meta(WRITE_BACK_WAITING)
+    if isinstance(saved, SourceError):
         since = datetime.fromisoformat(json.loads(recorded)["since"]) if recorded else at
-        summary.waiting_note = waiting_text(since, len(result.updates), exc)
-        with ledger.transaction():
-            ledger.set_meta(WRITE_BACK_WAITING, json.dumps({"since": since.isoformat(), "reason": str(exc),
-                                                            "cells": len(result.updates)}, ensure_ascii=False))
-            _keep_unwritten(ledger, result.owed)
-            ledger.audit(at, "pull", "write-back-waiting", source.describe(), cells=len(result.updates),
-                         error=str(exc))
-        log.warning("write-back waiting since %s: %s", since.isoformat(timespec="minutes"), exc)
+        summary.waiting_note = waiting_text(since, len(result.updates), saved)
+        ledger.set_meta(WRITE_BACK_WAITING, json.dumps({"since": since.isoformat(), "reason": str(saved),
+                                                        "cells": len(result.updates)}, ensure_ascii=False))
+        _keep_unwritten(ledger, result.owed)
+        ledger.audit(at, "pull", "write-back-waiting", source.describe(), cells=len(result.updates), error=str(saved))
+        log.warning("write-back waiting since %s: %s", since.isoformat(timespec="minutes"), saved)
         return
-    summary.cells_written = saved.written
-    summary.warnings.extend(saved.warnings)        # cells it may not write (Google Sheets protection), named
     left_out = {(u.row, u.value) for u in saved.left_out}
-    with ledger.transaction():
-        _keep_unwritten(ledger, {ident: owed for ident, owed in result.owed.items()
-                                 if (owed["row"], ident) in left_out})
-        if ledger.meta(WRITE_BACK_WAITING) is not None:
-            ledger.delete_meta(WRITE_BACK_WAITING)
-            ledger.audit(at, "pull", "write-back-done", source.describe(), cells=saved.written)
+    _keep_unwritten(ledger, {ident: owed for ident, owed in result.owed.items() if (owed["row"], ident) in left_out})
+    if recorded is not None:
+        ledger.delete_meta(WRITE_BACK_WAITING)
+        ledger.audit(at, "pull", "write-back-done", source.describe(), cells=saved.written)
 
 
 def _keep_unwritten(ledger: Ledger, owed: dict[str, dict[str, object]]) -> None:

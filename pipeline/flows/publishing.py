@@ -336,6 +336,14 @@ def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
     return {draft_id: Standing(state, newest) for draft_id, (state, newest) in ledger.draft_states().items()}
 
 
+def standing(ledger: Ledger, draft_id: str, today: date) -> Standing | None:
+    """Where one draft stands: what :func:`standings` says of it, read for that draft alone."""
+    row = ledger.draft(draft_id)
+    if row is None:
+        return None
+    return Standing(ledger.effective_state(row), ledger.drafts_of_base(row["base"])[-1]["id"])
+
+
 def set_state(ledger: Ledger, draft_id: str, state: str, at: datetime, *, by: str, reason: str) -> None:
     """A draft approved or rejected; a release is dated the day it is approved, however much later it goes out."""
     ledger.set_draft_state(draft_id, state, at, by=by, reason=reason)

@@ -24,6 +24,10 @@ class DraftStore:
         where = f"WHERE state IN ({marks})" if states else ""
         return self.db.execute(f"SELECT * FROM drafts {where} ORDER BY year, serial, version", states).fetchall()
 
+    def drafts_of_base(self, base: str) -> list[sqlite3.Row]:
+        """Every version of one draft, oldest first."""
+        return self.db.execute("SELECT * FROM drafts WHERE base = ? ORDER BY version", (base,)).fetchall()
+
     def drafts_of_submission(self, submission_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM drafts WHERE submission_id = ? ORDER BY version",
                                (submission_id,)).fetchall()
