@@ -22,6 +22,7 @@ from ..core.calendar import Month
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
 from ..flows import brief, decisions, dispatch, jobs, publishing
+from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
 from ..plan.obligations import Plan
 from . import report, scaffold, scheduler
@@ -310,7 +311,8 @@ def cmd_once(args: argparse.Namespace) -> int:
         detail = f"：{outcome.error}" if outcome.error else (f"（注意：{outcome.note}）" if outcome.note else "")
         period = "" if outcome.job == "cycle" else f"（{outcome.period}）"
         print(f"{JOB_LABELS.get(outcome.job, outcome.job)}{period}：{labels[outcome.result]}{detail}")
-    waiting = any(o.note for o in outcomes) or any("尚未写回" in o.error for o in outcomes)
+    with Ledger.of(settings.ledger) as ledger:
+        waiting = bool(jobs.waiting_note(ledger))           # the 编号/状态 cells are not in the workbook yet
     if settings.sheet.path and not waiting:
         print(f"查看：工作簿 {_shown(settings.sheet.path)} 的“编号”“状态”列；{_where_mail(settings)}；"
               "python run.py status 查看本周进度和待审稿件。")
