@@ -13,7 +13,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,52 +96,43 @@ def test_the_wait_is_checked_when_the_config_is_read(workspace: Workspace) -> No
 
 # --- read-only ------------------------------------------------------------------------------
 
-def as_another_user() -> list[str]:
-    """The command prefix that runs a child without root's power to write anything (nothing when not root)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("needs setpriv to drop root's privileges")
-    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+def namespaces() -> str:
+    """``unshare``, if this machine lets a test make a private mount namespace (as root or not); else skip.
+
+    A read-only mount and a small disk stop root as they stop anyone, so these tests mean the same whoever
+    runs the suite and wherever the checkout lies."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-Urm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs unshare -Urm (user and mount namespaces) for a read-only mount or a small disk")
+    return unshare
 
 
-@pytest.fixture
-def shared_folder() -> Iterator[Path]:
-    """A folder another user can reach (pytest's own temporary folders are private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="pipeline-ro-"))
-    folder.chmod(0o755)
-    yield folder
-    for path in folder.rglob("*"):
-        path.chmod(0o777 if path.is_dir() else 0o666)
-    shutil.rmtree(folder)
+def run_read_only(workspace: Workspace, *paths: Path, command: str = "pull") -> subprocess.CompletedProcess[str]:
+    """``python run.py COMMAND`` in a private mount namespace where each of ``paths`` is mounted read-only."""
+    mounts = " && ".join(f'mount --bind "{path}" "{path}" && mount -o remount,bind,ro "{path}"' for path in paths)
+    script = f'{mounts} && exec "{sys.executable}" "{PROJECT / "run.py"}" --config "{workspace.config_path}" {command}'
+    return subprocess.run([namespaces(), "-Urm", "sh", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8", "PIPELINE_NOW": "2026-11-26T10:00:00+08:00"})
 
 
 @pytest.mark.parametrize("what", ["file", "folder"])
-def test_a_read_only_ledger_gives_one_line_and_leaves_the_workbook(shared_folder: Path, what: str) -> None:
-    workspace = Workspace.create(shared_folder)
-    workspace.make_workbook(ROWS)
-    workspace.cli("status", check=True)
-    original = workspace.workbook.read_bytes()
-    data = workspace.ledger.parent
-    for path in (shared_folder, workspace.config_path, workspace.workbook):
-        path.chmod(path.stat().st_mode | 0o066)            # the other user may read and write all but the ledger
-    data.chmod(0o777 if what == "file" else 0o755)
-    workspace.ledger.chmod(0o444 if what == "file" else 0o666)
+def test_a_read_only_ledger_gives_one_line_and_leaves_the_workbook(ready: Workspace, what: str) -> None:
+    read_only = ready.ledger if what == "file" else ready.ledger.parent.parent / "ledger-folder"
+    if what == "folder":                                   # the ledger alone in a folder nobody may write
+        read_only.mkdir()
+        ready.ledger.rename(read_only / ready.ledger.name)
+        ready.configure("ledger", path=str(read_only / ready.ledger.name))
+        ready.ledger = read_only / ready.ledger.name
 
-    result = subprocess.run([*as_another_user(), sys.executable, str(PROJECT / "run.py"), "--config",
-                             str(workspace.config_path), "pull"], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=120)
+    result = run_read_only(ready, read_only)
 
     assert result.returncode == 1
     line = one_line(result.stderr)
-    assert str(workspace.ledger) in line and "只读" in line and "恢复写权限" in line
-    assert workspace.workbook.read_bytes() == original
-    assert submissions(workspace.ledger) == 0
-    data.chmod(0o755)
-    workspace.ledger.chmod(0o644)
-    assert workspace.cli("pull").returncode == 0
-    assert submissions(workspace.ledger) == 12 and len(ids_in(workspace)) == 12
+    assert str(ready.ledger) in line and "只读" in line and "恢复写权限" in line
+    assert ready.workbook.read_bytes() == ready.original
+    assert submissions(ready.ledger) == 0
+    assert ready.cli("pull").returncode == 0                  # writable again: everything is taken in
+    assert submissions(ready.ledger) == 12 and len(ids_in(ready)) == 12
 
 
 # --- a full disk ----------------------------------------------------------------------------
@@ -170,10 +160,7 @@ def on_a_full_disk(workspace: Workspace, command: str, *, room_kb: int) -> Path:
     The small disk is a tmpfs in a private mount namespace (``unshare``), so
     the test needs no privilege beyond what unprivileged user namespaces give.
     """
-    unshare = shutil.which("unshare")
-    probe = subprocess.run([unshare or "unshare", "-Urm", "true"], capture_output=True) if unshare else None
-    if probe is None or probe.returncode != 0:
-        pytest.skip("needs unshare -Urm (user and mount namespaces) to give the ledger a small disk")
+    namespaces()
     small = workspace.root / "small"
     small.mkdir()
     out = workspace.root / "out"
@@ -208,24 +195,17 @@ def test_a_full_disk_gives_one_line_records_nothing_and_the_next_pull_takes_ever
 
 
 def test_a_workbook_folder_the_service_may_not_write_gives_one_line_and_the_material_is_recorded(
-        shared_folder: Path) -> None:
+        workspace: Workspace) -> None:
     """Saving a workbook replaces it through a temporary file beside it: the folder must be writable too."""
-    workspace = Workspace.create(shared_folder)
-    book = shared_folder / "book"
+    book = workspace.root / "book"
     book.mkdir()
     workspace.configure("sheet", path="book/workbook.xlsx")
     workspace.workbook = book / "workbook.xlsx"
     workspace.make_workbook(ROWS[:2])
+    workspace.cli("status", check=True)
     original = workspace.workbook.read_bytes()
-    (shared_folder / "data").mkdir(mode=0o777)
-    for path in (shared_folder, workspace.config_path, workspace.workbook):
-        path.chmod(path.stat().st_mode | 0o066)
-    (shared_folder / "data").chmod(0o777)
-    book.chmod(0o755)                                          # the file is writable, its folder is not
 
-    result = subprocess.run([*as_another_user(), sys.executable, str(PROJECT / "run.py"), "--config",
-                             str(workspace.config_path), "pull"], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=120)
+    result = run_read_only(workspace, book)                   # the file keeps its modes; its folder takes no file
 
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-800:]
     assert "文件夹" in result.stdout and "写权限" in result.stdout

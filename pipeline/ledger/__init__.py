@@ -9,6 +9,7 @@ Writes are keyed on stable IDs so that running a job twice is always safe.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -38,7 +39,8 @@ def trouble(path: Path | None, exc: Exception, *, wait: float | None = None) -> 
         return (f"{where}: 账本正被另一个程序占用{waited}，本次未完成（已全部撤销），请稍后再试；"
                 "定时任务下一轮会自动重试")
     lowered = reason.lower()
-    if "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError):
+    if "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError) \
+            or ("unable to open" in lowered and path is not None and _folder_read_only(path)):
         return f"{where}: 账本文件或其所在文件夹为只读，无法记账，本次未完成；请让管理员恢复写权限"
     if "full" in lowered or (path is not None and _disk_nearly_full(path)):
         return f"{where}: 磁盘已满，无法记账，本次未完成（已全部撤销）；请清理磁盘后重试"
@@ -50,6 +52,11 @@ def trouble(path: Path | None, exc: Exception, *, wait: float | None = None) -> 
                 "请先停止定时任务，删除它旁边的 -wal、-shm 文件，再用最近的备份替换该文件（见使用指南第七节）")
     return (f"{where}: 账本数据库读写出错（{reason}），本次未完成（已全部撤销）。常见原因是磁盘空间或配额不足、"
             "网络盘断开：请先检查磁盘后重试；反复出现时，再请管理员检查该文件是否损坏")
+
+
+def _folder_read_only(path: Path) -> bool:
+    """Whether the ledger's folder exists but takes no new file (SQLite must create its -wal and -shm there)."""
+    return path.parent.is_dir() and not os.access(path.parent, os.W_OK)
 
 
 def _disk_nearly_full(path: Path) -> bool:
