@@ -3,7 +3,7 @@
 A fresh process per operation gives each its own peak memory, and a pull
 the cold start a cron ``once`` has.
 
-- ``pull CONFIG``       one ``jobs.pull`` with that config;
+- ``pull CONFIG``       one ``pulling.pull`` with that config;
 - ``read PATH``         the floor of an unchanged pull: openpyxl read-only, values only, every row of every sheet;
 - ``load-save PATH``    the floor of a first pull: openpyxl full load, then save beside the file.
 
@@ -62,12 +62,14 @@ def main(what: str, arg: str) -> None:
 
     if what == "pull":
         from pipeline.core import config
-        from pipeline.flows import jobs
+        from pipeline.flows import pulling
+        from pipeline.flows.context import Context
     path = Path(arg)
     started = time.perf_counter()
     extra = {}
     if what == "pull":
-        summary = jobs.pull(config.load(path))
+        with Context.open(config.load(path)) as ctx:
+            summary = pulling.pull(ctx)
         extra = {"rows": summary.rows, "cells_written": summary.cells_written}
     elif what == "read":
         bare_read(path)

@@ -48,9 +48,16 @@ os.environ["PIPELINE_NOW"] = workload.NOW          # the same week every run (ch
 from pipeline.core import clock
 from pipeline.core.config import LedgerSettings, Settings, SheetSettings, SmtpSettings
 from pipeline.core.layout import MEDIA, REVIEWS, SUBMISSIONS
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling
+from pipeline.flows.context import Context as JobContext
 from pipeline.mail import message as mime
 from pipeline.mail.transport import OutboxTransport
+
+
+def job(settings: Settings, fn, *args, transport=None, **kwargs):
+    """A pipeline job on its own context, as the command line runs it."""
+    with JobContext.open(settings, transport=transport) as on:
+        return fn(on, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -227,7 +234,7 @@ def bench_pull(ctx: Context) -> list[Row]:
     settings = workspaces[-1]
     config_path, workbook = settings.source, settings.sheet.path
     written: list[int] = []
-    again = Side(lambda _: written.append(jobs.pull(settings).cells_written))
+    again = Side(lambda _: written.append(job(settings, pulling.pull).cells_written))
     read_only = Side(lambda _: bare_read(workbook))
     race(sizes.reps, again, read_only, warm=True)
     wrote = max(written)
@@ -306,7 +313,7 @@ def bench_sheets(ctx: Context) -> list[Row]:
 
             def cycle() -> Cycle:
                 before = api.counts()
-                summary = jobs.pull(settings)
+                summary = job(settings, pulling.pull)
                 after = api.counts()
                 spent = {k: after.get(k, 0) - before.get(k, 0) for k in after}
                 if summary.rows != count:
@@ -367,14 +374,14 @@ def bench_publish(ctx: Context) -> list[Row]:
     try:
         base = dataclasses.replace(base, mail=dataclasses.replace(
             base.mail, transport="smtp", smtp=SmtpSettings(host="127.0.0.1", port=sink.port, security="none")))
-        jobs.pull(base)
-        drafted = publishing.draft(base, transport=OutboxTransport(ctx.tmp / "c" / "outbox")).drafted
+        job(base, pulling.pull)
+        drafted = job(base, publishing.draft, transport=OutboxTransport(ctx.tmp / "c" / "outbox")).drafted
         if len(drafted) != 1:
             raise AssertionError(f"expected one draft, got {drafted}")
-        decisions.review(base, drafted[0], "通过", reviewer="符贤")
+        job(base, decisions.review, drafted[0], "通过", reviewer="符贤")
 
         # The floor's messages: exactly what publish would send, built before the clock starts.
-        previews = publishing.publish(base, dry_run=True).previews
+        previews = job(base, publishing.publish, dry_run=True).previews
         if len(previews) != count:
             raise AssertionError(f"the release would go to {len(previews)} of {count} contacts")
         at, sender = clock.now(base.timezone), mime.address(base.mail.sender)[1]
@@ -388,7 +395,7 @@ def bench_publish(ctx: Context) -> list[Row]:
             conn.quit()
 
         def publish(settings: Settings) -> None:
-            report = publishing.publish(settings).report
+            report = job(settings, publishing.publish).report
             if report is None or report.counts["sent"] != count:
                 raise AssertionError(f"publish sent {report and dict(report.counts)} of {count}")
 
@@ -439,7 +446,7 @@ def _pulled(ctx: Context, name: str, count: int) -> Settings:
     """A workspace whose ledger holds ``count`` new, valid, publishable submissions."""
     settings = ctx.workspace(name)
     workload.write(settings.sheet.path, workload.submission_rows(count, bad_every=0, repeat_every=0, publishable=True))
-    summary = jobs.pull(settings)
+    summary = job(settings, pulling.pull)
     if summary.accepted != count:
         raise AssertionError(f"the pull accepted {summary.accepted} of {count} submissions")
     return settings
@@ -447,7 +454,7 @@ def _pulled(ctx: Context, name: str, count: int) -> Settings:
 
 def _drafter(count: int) -> Callable[[Settings], None]:
     def draft(settings: Settings) -> None:
-        drafted = publishing.draft(settings).drafted
+        drafted = job(settings, publishing.draft).drafted
         if len(drafted) != count:
             raise AssertionError(f"drafted {len(drafted)} of {count}")
     return draft

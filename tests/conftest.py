@@ -18,6 +18,7 @@ import pytest
 from pipeline.app.scaffold import write_workbook
 from pipeline.core import config
 from pipeline.core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS, Tab
+from pipeline.flows.context import Context
 
 PROJECT = Path(__file__).resolve().parent.parent
 # Thursday of ISO week 2026-W48, mid-morning in Beijing.
@@ -119,6 +120,12 @@ class Workspace:
         if check and result.returncode != 0:
             raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         return result
+
+
+def run_job(settings: config.Settings, job: Any, *args: Any, transport: Any = None, **kwargs: Any) -> Any:
+    """One job as the command line runs it: on its own context (the ledger, a clock reading, the transport)."""
+    with Context.open(settings, transport=transport) as ctx:
+        return job(ctx, *args, **kwargs)
 
 
 def docx_of_runs(*pieces: str) -> bytes:

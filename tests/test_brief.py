@@ -16,11 +16,11 @@ from datetime import date, datetime
 import docx
 import openpyxl
 import pytest
-from conftest import Workspace, material, write_rows
+from conftest import Workspace, material, run_job, write_rows
 
 from pipeline.core.errors import UsageError
 from pipeline.core.layout import SUBMISSIONS
-from pipeline.flows import brief, decisions, jobs, publishing
+from pipeline.flows import brief, decisions, publishing, pulling
 from pipeline.flows.brief import BriefBlocked
 
 DEPUTIES = ["王代表 <wang.daibiao@npc.example>", "li.weiyuan@cppcc.example"]
@@ -69,12 +69,12 @@ def at(monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
 
 def approve_and_publish(workspace: Workspace) -> None:
     settings = workspace.settings
-    publishing.draft(settings)
+    run_job(settings, publishing.draft)
     with sqlite3.connect(workspace.ledger) as db:
         pending = [r[0] for r in db.execute("SELECT id FROM drafts WHERE state = 'pending'")]
     for draft_id in pending:
-        decisions.review(settings, draft_id, "通过", reviewer="符贤")
-    publishing.publish(settings)
+        run_job(settings, decisions.review, draft_id, "通过", reviewer="符贤")
+    run_job(settings, publishing.publish)
 
 
 def newsroom(workspace: Workspace, server, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,14 +83,14 @@ def newsroom(workspace: Workspace, server, monkeypatch: pytest.MonkeyPatch) -> N
     workspace.configure("deputies", addresses=DEPUTIES)
     at(monkeypatch, "2026-10-28T10:00:00+08:00")
     workspace.make_workbook([OCTOBER], media=MEDIA, activities=ACTIVITIES)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     approve_and_publish(workspace)
     at(monkeypatch, "2026-11-26T10:00:00+08:00")
     book = openpyxl.load_workbook(workspace.workbook)
     last = max(r["row"] for r in workspace.rows())
     write_rows(book[SUBMISSIONS.name], SUBMISSIONS, NOVEMBER, start=last + 1)
     book.save(workspace.workbook)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     approve_and_publish(workspace)
     at(monkeypatch, ISSUED)
 
@@ -129,7 +129,7 @@ def section(text: str, start: str, end: str | None) -> str:
 
 def test_the_briefs_figures_equal_what_the_ledger_holds(workspace, smtp_server, monkeypatch) -> None:
     newsroom(workspace, smtp_server, monkeypatch)
-    run = brief.brief(workspace.settings, "2026-11")
+    run = run_job(workspace.settings, brief.brief, "2026-11")
     assert run.queued == 2 and run.skipped == ""
     text = body(briefs_received(smtp_server)[0])
     # From the material written above: November's complete rows, and the publishable ones among them.
@@ -171,14 +171,14 @@ def test_the_briefs_figures_equal_what_the_ledger_holds(workspace, smtp_server, 
 
 def test_the_months_releases_are_listed_and_other_months_are_not(workspace, smtp_server, monkeypatch) -> None:
     newsroom(workspace, smtp_server, monkeypatch)
-    brief.brief(workspace.settings, "2026-11")
+    run_job(workspace.settings, brief.brief, "2026-11")
     message = briefs_received(smtp_server)[0]
     listed = section(body(message), "二、本月发布的执行新闻", "三、")
     assert "2026年11月26日　【执行不能】被执行人下落不明且名下无财产 法院依法终结本次执行" in listed
     assert "2026年11月26日　【打击拒执】拒不申报财产 被执行人被司法拘留十五日" in listed
     assert "十月执结买卖合同纠纷" not in body(message) and "十月执结买卖合同纠纷" not in html(message)
     assert "失信被执行人被限制高消费" not in listed                           # not to be published
-    october = brief.brief(workspace.settings, "2026-10", dry_run=True).previews[0]
+    october = run_job(workspace.settings, brief.brief, "2026-10", dry_run=True).previews[0]
     assert "十月执结买卖合同纠纷 被执行人履行15万元" in section(october.text, "二、本月发布的执行新闻", "三、")
     assert "拒不申报财产" not in october.text
 
@@ -186,7 +186,7 @@ def test_the_months_releases_are_listed_and_other_months_are_not(workspace, smtp
 def test_activities_held_this_month_and_coming_ones_go_to_their_sections(workspace, smtp_server,
                                                                          monkeypatch) -> None:
     newsroom(workspace, smtp_server, monkeypatch)
-    brief.brief(workspace.settings, "2026-11")
+    run_job(workspace.settings, brief.brief, "2026-11")
     text = body(briefs_received(smtp_server)[0])
     held = section(text, "（一）本月活动", "（二）近期安排")
     coming = section(text, "（二）近期安排", "送：")
@@ -205,11 +205,11 @@ def test_activities_held_this_month_and_coming_ones_go_to_their_sections(workspa
 def test_issue_numbers_follow_the_months_and_restart_with_each_year(workspace, monkeypatch) -> None:
     workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
 
     def subject_of(month: str, moment: str) -> str:
         at(monkeypatch, moment)
-        run = brief.brief(workspace.settings, month)
+        run = run_job(workspace.settings, brief.brief, month)
         assert run.queued == 2
         return run.report.results[0][0].subject
 
@@ -217,9 +217,9 @@ def test_issue_numbers_follow_the_months_and_restart_with_each_year(workspace, m
     assert "2026年第2期" in subject_of("2026-11", "2026-12-02T09:00:00+08:00")
     assert "2026年第3期" in subject_of("2026-12", "2027-01-02T09:00:00+08:00")   # the month's year counts
     assert "2027年第1期" in subject_of("2027-01", "2027-02-02T09:00:00+08:00")
-    again = brief.brief(workspace.settings, "2026-11")
+    again = run_job(workspace.settings, brief.brief, "2026-11")
     assert again.queued == 0 and "第2期" in again.skipped
-    assert "2026年第2期" in brief.brief(workspace.settings, "2026-11", dry_run=True).previews[0].subject
+    assert "2026年第2期" in run_job(workspace.settings, brief.brief, "2026-11", dry_run=True).previews[0].subject
     with sqlite3.connect(workspace.ledger) as db:
         assert db.execute("SELECT month, issue FROM briefs ORDER BY month").fetchall() == [
             ("2026-10", 1), ("2026-11", 2), ("2026-12", 3), ("2027-01", 1)]
@@ -231,12 +231,12 @@ def test_a_second_run_for_the_same_month_sends_nothing(workspace, smtp_server, m
     smtp_server.configure(workspace)
     workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([material()])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     at(monkeypatch, ISSUED)
-    first = brief.brief(workspace.settings, "2026-11")
+    first = run_job(workspace.settings, brief.brief, "2026-11")
     assert first.queued == 2
     assert sorted(smtp_server.handler.recipients()) == sorted(DEPUTY_ADDRESSES)
-    second = brief.brief(workspace.settings, "2026-11")
+    second = run_job(workspace.settings, brief.brief, "2026-11")
     assert second.queued == 0 and "2026年11月执行工作简报（第1期）已经发送过" == second.skipped
     assert len(smtp_server.handler.messages) == 2
 
@@ -245,21 +245,21 @@ def test_a_dry_run_sends_and_records_nothing(workspace, smtp_server, monkeypatch
     smtp_server.configure(workspace)
     workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([material()])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     at(monkeypatch, ISSUED)
     with sqlite3.connect(workspace.ledger) as db:
         audit_before = db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
-    preview = brief.brief(workspace.settings, "2026-11", dry_run=True)
+    preview = run_job(workspace.settings, brief.brief, "2026-11", dry_run=True)
     assert preview.queued == 0 and preview.report is None
     assert {o.recipient for o in preview.previews} == DEPUTY_ADDRESSES
     assert "2026年第1期" in preview.previews[0].subject
-    assert brief.brief(workspace.settings, "2026-11", dry_run=True).previews[0].subject == preview.previews[0].subject
+    assert run_job(workspace.settings, brief.brief, "2026-11", dry_run=True).previews[0].subject == preview.previews[0].subject
     assert smtp_server.handler.messages == []
     with sqlite3.connect(workspace.ledger) as db:
         assert db.execute("SELECT COUNT(*) FROM briefs").fetchone()[0] == 0
         assert db.execute("SELECT COUNT(*) FROM messages WHERE purpose = 'brief'").fetchone()[0] == 0
         assert db.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == audit_before
-    sent = brief.brief(workspace.settings, "2026-11")                  # the real one gets the previewed number
+    sent = run_job(workspace.settings, brief.brief, "2026-11")                  # the real one gets the previewed number
     assert sent.report.results[0][0].subject == preview.previews[0].subject
 
 
@@ -267,9 +267,9 @@ def test_without_addresses_the_brief_is_skipped_and_nothing_sent(workspace, smtp
     smtp_server.configure(workspace)
     workspace.configure("deputies", addresses=[])
     workspace.make_workbook([material()])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     at(monkeypatch, ISSUED)
-    run = brief.brief(workspace.settings, "2026-11")
+    run = run_job(workspace.settings, brief.brief, "2026-11")
     assert run.queued == 0 and run.skipped == "配置 [deputies] addresses 未填写代表委员的邮箱，执行工作简报未发送"
     assert smtp_server.handler.messages == []
     with sqlite3.connect(workspace.ledger) as db:
@@ -280,10 +280,10 @@ def test_with_brief_false_the_brief_is_skipped_and_nothing_sent(workspace, smtp_
     smtp_server.configure(workspace)
     workspace.configure("deputies", addresses=DEPUTIES, brief=False)
     workspace.make_workbook([material()])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     at(monkeypatch, ISSUED)
     for dry_run in (True, False):
-        run = brief.brief(workspace.settings, "2026-11", dry_run=dry_run)
+        run = run_job(workspace.settings, brief.brief, "2026-11", dry_run=dry_run)
         assert run.queued == 0 and run.previews == []
         assert run.skipped == "配置 [deputies] brief = false，不发送代表委员执行工作简报"
     assert smtp_server.handler.messages == []
@@ -293,9 +293,9 @@ def test_each_deputy_gets_one_copy_and_the_imprint_counts_them(workspace, smtp_s
     smtp_server.configure(workspace)
     workspace.configure("deputies", addresses=[*DEPUTIES, "Wang.Daibiao@npc.example"])
     workspace.make_workbook([])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     at(monkeypatch, ISSUED)
-    assert brief.brief(workspace.settings, "2026-11").queued == 2
+    assert run_job(workspace.settings, brief.brief, "2026-11").queued == 2
     assert sorted(smtp_server.handler.recipients()) == sorted(DEPUTY_ADDRESSES)
     text = body(smtp_server.handler.messages[0].parse())
     assert "送：各位全国、省人大代表，政协委员" in text and "（共2份）" in text
@@ -306,9 +306,9 @@ def test_a_month_that_is_malformed_or_still_to_come_is_refused(workspace, monkey
     at(monkeypatch, ISSUED)
     for month in ("2026-13", "2026/11", "11", ""):
         with pytest.raises(UsageError, match="YYYY-MM"):
-            brief.brief(workspace.settings, month)
+            run_job(workspace.settings, brief.brief, month)
     with pytest.raises(UsageError, match="尚未开始"):
-        brief.brief(workspace.settings, "2027-01")
+        run_job(workspace.settings, brief.brief, "2027-01")
 
 
 def test_an_identifier_in_an_activity_name_stops_the_brief(workspace, smtp_server, monkeypatch) -> None:
@@ -316,10 +316,10 @@ def test_an_identifier_in_an_activity_name_stops_the_brief(workspace, smtp_serve
     workspace.configure("deputies", addresses=DEPUTIES)
     workspace.make_workbook([], activities=[{"date": date(2026, 11, 20), "kind": "代表委员看执行",
                                              "name": "见证执行 联系人13812345678"}])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     at(monkeypatch, ISSUED)
     with pytest.raises(BriefBlocked, match="活动表"):
-        brief.brief(workspace.settings, "2026-11")
+        run_job(workspace.settings, brief.brief, "2026-11")
     assert smtp_server.handler.messages == []
     with sqlite3.connect(workspace.ledger) as db:
         assert db.execute("SELECT COUNT(*) FROM briefs").fetchone()[0] == 0
@@ -330,7 +330,7 @@ def test_an_identifier_in_an_activity_name_stops_the_brief(workspace, smtp_serve
 def test_the_docx_attachment_opens_and_holds_the_masthead_and_the_sections(workspace, smtp_server,
                                                                            monkeypatch) -> None:
     newsroom(workspace, smtp_server, monkeypatch)
-    brief.brief(workspace.settings, "2026-11")
+    run_job(workspace.settings, brief.brief, "2026-11")
     message = briefs_received(smtp_server)[0]
     (part,) = list(message.iter_attachments())
     assert part.get_filename() == "执行工作简报_2026年第1期.docx"
@@ -352,7 +352,7 @@ def test_the_docx_attachment_opens_and_holds_the_masthead_and_the_sections(works
 def test_the_editor_named_in_the_config_issues_the_brief(workspace, monkeypatch) -> None:
     workspace.configure("deputies", addresses=DEPUTIES, editor="儋州市人民法院执行局综合办公室")
     at(monkeypatch, ISSUED)
-    preview = brief.brief(workspace.settings, "2026-11", dry_run=True).previews[0]
+    preview = run_job(workspace.settings, brief.brief, "2026-11", dry_run=True).previews[0]
     document = docx.Document(io.BytesIO(preview.attachments[0].content))
     assert document.paragraphs[2].text.startswith("儋州市人民法院执行局综合办公室\t")
     assert "编印：儋州市人民法院执行局综合办公室" in preview.text

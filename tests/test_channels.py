@@ -1,6 +1,6 @@
 """The court's own channels (四(三)): every published release, in the form each channel takes.
 
-Through the public interfaces only: a real workbook pulled by ``jobs.pull``,
+Through the public interfaces only: a real workbook pulled by ``pulling.pull``,
 ``publishing.draft``/``review``/``publish``, then the files left in the
 outbox's ``channels/<draft id>/`` folder, the ledger's ``channel_versions``,
 and what a real SMTP server on 127.0.0.1 received from the national network's
@@ -20,10 +20,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Workspace, material
+from conftest import NOW, Workspace, material, run_job
 
 from pipeline.core import config
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling
 from pipeline.ledger import Ledger
 
 FIRST = "D-2026-000001"
@@ -96,10 +96,10 @@ def publish_one(workspace: Workspace, row: dict | None = None, media: list[dict]
     """One submission pulled, drafted, approved and published."""
     workspace.make_workbook([row or material()], media=media)
     settings = workspace.settings
-    jobs.pull(settings)
-    assert publishing.draft(settings).drafted == [FIRST]
-    decisions.review(settings, FIRST, "通过", reviewer="符贤")
-    return publishing.publish(settings, dry_run=dry_run)
+    run_job(settings, pulling.pull)
+    assert run_job(settings, publishing.draft).drafted == [FIRST]
+    run_job(settings, decisions.review, FIRST, "通过", reviewer="符贤")
+    return run_job(settings, publishing.publish, dry_run=dry_run)
 
 
 def wechat_meta(page: str) -> dict[str, str]:
@@ -151,10 +151,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         workspace = Workspace.create(root)
         settings = workspace.settings
         workspace.cli("init", "--demo", check=True)
-        jobs.pull(settings)
-        for draft_id in publishing.draft(settings).drafted:
-            decisions.review(settings, draft_id, "通过", reviewer="符贤")
-        run = publishing.publish(settings)
+        run_job(settings, pulling.pull)
+        for draft_id in run_job(settings, publishing.draft).drafted:
+            run_job(settings, decisions.review, draft_id, "通过", reviewer="符贤")
+        run = run_job(settings, publishing.publish)
     assert len(run.published) >= 10 and run.blocked == []
     return Demo(workspace, settings, run.published)
 
@@ -353,7 +353,7 @@ def test_the_network_submission_goes_once_with_the_releases_docx(workspace, smtp
     smtp_server.configure(workspace)
     publish_one(workspace)
 
-    again = publishing.publish(workspace.settings)
+    again = run_job(workspace.settings, publishing.publish)
 
     assert again.published == []
     [mail] = network_mail(smtp_server.handler)
@@ -405,7 +405,7 @@ def test_a_second_publish_writes_and_records_nothing_more(workspace) -> None:
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     rows = channel_rows(workspace)
 
-    again = publishing.publish(workspace.settings)
+    again = run_job(workspace.settings, publishing.publish)
 
     assert again.published == [] and again.channels == []
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before      # no temp files left either

@@ -12,9 +12,9 @@ import sys
 from collections import Counter
 
 import pytest
-from conftest import NOW, PROJECT, Workspace, material
+from conftest import NOW, PROJECT, Workspace, material, run_job
 
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling
 from pipeline.ledger import Ledger
 
 OUTLETS = 120
@@ -31,9 +31,9 @@ def approved(workspace: Workspace, smtp_server) -> tuple[Workspace, object]:
     settings = smtp_server.configure(workspace)
     workspace.make_workbook([material(case_number=f"（2026）琼9003执{1234 + i}号", title=f"第{i + 1}篇")
                              for i in range(3)], media=media(OUTLETS))
-    jobs.pull(settings)
-    for draft_id in publishing.draft(settings).drafted:
-        decisions.review(settings, draft_id, "通过", reviewer="符贤")
+    run_job(settings, pulling.pull)
+    for draft_id in run_job(settings, publishing.draft).drafted:
+        run_job(settings, decisions.review, draft_id, "通过", reviewer="符贤")
     smtp_server.handler.messages.clear()
     return workspace, smtp_server
 

@@ -1,6 +1,6 @@
 """The office's word on the 审核 tab and the command line: channels marked posted, shown in the digest.
 
-A release is published through the public jobs (a real workbook, ``jobs.pull``,
+A release is published through the public jobs (a real workbook, ``pulling.pull``,
 ``publishing.draft``/``review``/``publish`` into the outbox); the office then
 marks each channel's version posted, by a 审核 row or by ``python run.py posted``.
 """
@@ -13,10 +13,10 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
-from conftest import Workspace, material
+from conftest import Workspace, material, run_job
 
 from pipeline.core.layout import REVIEWS, SUBMISSIONS
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling, week
 from pipeline.ledger import Ledger
 
 FIRST = "D-2026-000001"
@@ -26,14 +26,14 @@ MEDIA = [{"outlet": "《法制时报》", "contact": "张编辑", "email": "fazh
 def published(ws: Workspace, reviews: list[dict[str, Any]] = ()) -> None:
     """One release drafted, approved and published; then the workbook holds ``reviews``."""
     ws.make_workbook([material()], media=MEDIA)
-    jobs.pull(ws.settings)
-    publishing.draft(ws.settings)
-    decisions.review(ws.settings, FIRST, "通过", reviewer="符贤")
-    publishing.publish(ws.settings)
+    run_job(ws.settings, pulling.pull)
+    run_job(ws.settings, publishing.draft)
+    run_job(ws.settings, decisions.review, FIRST, "通过", reviewer="符贤")
+    run_job(ws.settings, publishing.publish)
     if reviews:                   # each with the 审核码 of its item's mail, as the office types it
         reviews = [{"code": ws.review_code(r["draft_id"]), **r} for r in reviews]
         ws.make_workbook([material()], media=MEDIA, reviews=list(reviews))
-        jobs.pull(ws.settings)
+        run_job(ws.settings, pulling.pull)
 
 
 def posted(ws: Workspace) -> dict[str, tuple[str | None, str | None]]:
@@ -46,7 +46,7 @@ def status_of(ws: Workspace, draft_id: str) -> str:
 
 
 def digest_text(ws: Workspace) -> str:
-    [preview, *_] = jobs.digest(ws.settings, dry_run=True).previews
+    [preview, *_] = run_job(ws.settings, week.digest, dry_run=True).previews
     return preview.text
 
 
@@ -78,13 +78,13 @@ def test_the_digest_shows_each_release_s_channels_ready_and_posted(workspace) ->
 
 def test_a_posted_mark_on_an_unpublished_draft_is_refused_in_the_sheet(workspace) -> None:
     workspace.make_workbook([material()], media=MEDIA)
-    jobs.pull(workspace.settings)
-    publishing.draft(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)
     workspace.make_workbook([material()], media=MEDIA,
                             reviews=[{"draft_id": FIRST, "decision": "已发网站", "reviewer": "符贤",
                                       "code": workspace.review_code(FIRST)}])
 
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
 
     assert status_of(workspace, FIRST) == f"无效：{FIRST} 尚未发布，没有网站版本可发"
     assert posted(workspace) == {}
@@ -124,8 +124,8 @@ def test_the_posted_command_marks_once_and_says_when_it_was_marked_before(worksp
 ])
 def test_the_posted_command_refuses_what_cannot_be_marked(workspace, args, message) -> None:
     workspace.make_workbook([material()], media=MEDIA)
-    jobs.pull(workspace.settings)
-    publishing.draft(workspace.settings)           # drafted, not published: no channel versions yet
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)           # drafted, not published: no channel versions yet
 
     result = workspace.cli("posted", FIRST, *args)
 
@@ -140,12 +140,12 @@ def test_the_posted_command_refuses_what_cannot_be_marked(workspace, args, messa
 def test_a_review_row_with_a_listed_name_but_no_right_code_does_nothing_and_is_listed(
         workspace, code: str, says: str) -> None:
     workspace.make_workbook([material()], media=MEDIA)
-    jobs.pull(workspace.settings)
-    publishing.draft(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)
     workspace.make_workbook([material()], media=MEDIA,
                             reviews=[{"draft_id": FIRST, "decision": "通过", "reviewer": "符贤", "code": code}])
 
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
 
     assert status_of(workspace, FIRST).startswith(says)
     with Ledger(workspace.ledger) as ledger:
@@ -155,8 +155,8 @@ def test_a_review_row_with_a_listed_name_but_no_right_code_does_nothing_and_is_l
 
 def test_the_code_from_the_draft_mail_approves_however_it_is_typed(workspace) -> None:
     workspace.make_workbook([material()], media=MEDIA)
-    jobs.pull(workspace.settings)
-    publishing.draft(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)
     [mail] = workspace.settings.mail.outbox.glob(f"*-draft-{FIRST}-*.eml")
     text = BytesParser(policy=policy.default).parsebytes(mail.read_bytes()).get_body(("plain",)).get_content()
     code = re.search(r"审核码：(\w{6})", text).group(1)
@@ -164,7 +164,7 @@ def test_the_code_from_the_draft_mail_approves_however_it_is_typed(workspace) ->
     workspace.make_workbook([material()], media=MEDIA,
                             reviews=[{"draft_id": FIRST, "decision": "通过", "reviewer": "符贤", "code": typed}])
 
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
 
     assert status_of(workspace, FIRST) == "已生效：通过"
     with Ledger(workspace.ledger) as ledger:
@@ -173,13 +173,13 @@ def test_the_code_from_the_draft_mail_approves_however_it_is_typed(workspace) ->
 
 def test_a_code_belongs_to_one_draft_version(workspace) -> None:
     workspace.make_workbook([material()], media=MEDIA)
-    jobs.pull(workspace.settings)
-    publishing.draft(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)
     workspace.edit(SUBMISSIONS, 2, outcome="当场履行30万元。")
-    jobs.pull(workspace.settings)
-    publishing.draft(workspace.settings)                     # D-2026-000001-v2
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)                     # D-2026-000001-v2
     workspace.make_workbook([material(outcome="当场履行30万元。")], media=MEDIA,
                             reviews=[{"draft_id": f"{FIRST}-v2", "decision": "通过", "reviewer": "符贤",
                                       "code": workspace.review_code(FIRST)}])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     assert status_of(workspace, f"{FIRST}-v2").startswith("无效：审核码不对")

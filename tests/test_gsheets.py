@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 import requests
-from conftest import DEFAULT_TEAMS, Workspace, material
+from conftest import DEFAULT_TEAMS, Workspace, material, run_job
 from sheets_api import SheetsStandIn
 
 from pipeline.core import config
@@ -51,7 +51,7 @@ from pipeline.core.layout import (
     TEAMS,
     Tab,
 )
-from pipeline.flows import decisions, jobs
+from pipeline.flows import decisions, pulling, week
 from pipeline.ledger import Ledger
 from pipeline.sources import google_api, gsheets, open_source
 from pipeline.sources.google_api import RetryPolicy, backoff, spreadsheet_key
@@ -146,7 +146,7 @@ class GoogleSheet:
             policy=options.pop("policy", self.policy), **options)
 
     def pull(self, source: gsheets.GoogleSheetsSource | None = None):
-        return jobs.pull(self.settings, source=source or self.source())
+        return run_job(self.settings, pulling.pull, source=source or self.source())
 
     def cells(self, tab: Tab = SUBMISSIONS) -> list[list[Any]]:
         return self.api.cells(KEY, tab.name)
@@ -204,14 +204,14 @@ def rows_of(count: int, bad_every: int = 0) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("count", [10, 5000])
 def test_a_cycle_costs_one_read_and_at_most_one_write_whatever_the_row_count(sheet, count):
     sheet.load(rows_of(count, bad_every=100))
-    first = jobs.pull(sheet.settings)                     # through open_source, as the CLI and `run` do
+    first = run_job(sheet.settings, pulling.pull)                     # through open_source, as the CLI and `run` do
     assert sheet.api.counts() == {"token": 1, "spreadsheets.get": 1, "values.batchGet": 1,
                                   "values.batchUpdate": 1}
     assert first.rows == count and first.accepted + first.flagged == count
     ids = [ident for ident, _ in sheet.marks() if ident]
     assert len(ids) == len(set(ids)) == first.accepted
 
-    second = jobs.pull(sheet.settings)                    # nothing changed: read once, write nothing
+    second = run_job(sheet.settings, pulling.pull)                    # nothing changed: read once, write nothing
     assert second.cells_written == 0 and second.new == second.changed == 0
     assert sheet.api.counts() == {"token": 1, "spreadsheets.get": 1, "values.batchGet": 2,
                                   "values.batchUpdate": 1}
@@ -222,7 +222,7 @@ def test_a_tab_beyond_max_rows_is_refused_as_a_workbook_is_and_nothing_is_writte
         "[sheet]\n", "[sheet]\nmax_rows = 100\n", 1), encoding="utf-8")
     sheet.load(rows_of(150))
     with pytest.raises(SourceError) as caught:
-        jobs.pull(sheet.settings)                         # through open_source, as the CLI and `run` do
+        run_job(sheet.settings, pulling.pull)                         # through open_source, as the CLI and `run` do
     assert "“素材”页有内容的行到第 151 行，超过上限 100 行（配置 [sheet] max_rows）" in str(caught.value)
     assert "values.batchUpdate" not in sheet.api.counts()
     assert ledger_dump(sheet.ledger)["submissions"] == []
@@ -405,7 +405,7 @@ def test_dates_come_back_as_the_same_moments_as_from_a_workbook(sheet, workspace
     sheet.load(rows, activities=activity)
     workspace.make_workbook(rows, activities=activity)
     sheet.pull()
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     ours, theirs = ledger_dump(sheet.ledger), ledger_dump(workspace.ledger)
     assert [r[11] for r in ours["submissions"]] == [r[11] for r in theirs["submissions"]]  # submitted_at
     assert ours["activities"] == theirs["activities"]
@@ -422,7 +422,7 @@ def test_the_structured_columns_read_from_sheets_as_from_a_workbook(sheet, works
     sheet.load(rows, teams=teams)
     workspace.make_workbook(rows, teams=teams)
     sheet.pull()
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     ours, theirs = ledger_dump(sheet.ledger), ledger_dump(workspace.ledger)
     keys = ("listing", "closure", "amount", "handling_team", "inability", "note")
     structured = [{k: json.loads(r[5])[k] for k in keys} for r in sorted(ours["submission_versions"])]
@@ -486,7 +486,7 @@ def test_header_problems_give_the_same_error_as_the_workbook(sheet, workspace, h
     with pytest.raises(SheetLayoutError) as ours:
         sheet.pull()
     with pytest.raises(SheetLayoutError) as theirs:
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     assert str(ours.value) == str(theirs.value)
 
 
@@ -559,7 +559,7 @@ def test_without_credentials_the_environment_variable_is_used(sheet, api, tmp_pa
     with pytest.raises(ConfigError, match="GOOGLE_APPLICATION_CREDENTIALS"):
         open_source(config.load(path))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sheet.key_file))
-    assert jobs.pull(config.load(path)).accepted == 1
+    assert run_job(config.load(path), pulling.pull).accepted == 1
 
 
 def test_a_revoked_key_is_a_config_error_naming_the_account(sheet):
@@ -689,7 +689,7 @@ def test_the_digest_tells_the_office_which_status_cells_were_left_out_and_how_to
     (warning,) = left_out(sheet.pull().warnings)
     assert warning.startswith("“审核”页第 2 行的“状态”未能写回") and ACCOUNT in warning
     settings = smtp_server.configure(sheet)
-    run = jobs.digest(settings)
+    run = run_job(settings, week.digest)
     assert run.report.counts["sent"] == 1
     (mail,) = [m.parse() for m in smtp_server.handler.messages]
     assert f"注意：{warning}" in mail.get_body(("plain",)).get_content()
@@ -811,7 +811,7 @@ class XlsxBook:
         self.workspace.make_workbook(submissions, **tabs)
 
     def pull(self):
-        return jobs.pull(self.workspace.settings)
+        return run_job(self.workspace.settings, pulling.pull)
 
     def rows(self, tab: Tab) -> list[list[Any]]:
         book = openpyxl.load_workbook(self.workspace.workbook)
@@ -998,9 +998,9 @@ def test_non_characters_and_bidi_overrides_from_a_sheet_stop_no_release(sheet) -
     media = [{"outlet": "《法制时报》", "contact": "", "email": "news@fzsb.example", "kinds": "全部", "enabled": "是"}]
     sheet.load([{**material(title=title), "submitted_at": "2026-11-24 09:30"}], media=media)
     sheet.pull()
-    [draft_id] = publishing.draft(sheet.settings).drafted
-    decisions.review(sheet.settings, draft_id, "通过", reviewer="符贤")
-    run = publishing.publish(sheet.settings)
+    [draft_id] = run_job(sheet.settings, publishing.draft).drafted
+    run_job(sheet.settings, decisions.review, draft_id, "通过", reviewer="符贤")
+    run = run_job(sheet.settings, publishing.publish)
     assert run.published == [draft_id] and run.report.counts["sent"] >= 1
     mail = list(sheet.settings.mail.outbox.glob("*.eml"))
     assert any("-release-" in path.name for path in mail)

@@ -2,7 +2,7 @@
 
 Every test works on a real .xlsx made by ``workspace.make_workbook``, changes
 it with openpyxl the way a person would in Excel (insert, delete, sort, edit,
-clear, copy), pulls through ``jobs.pull`` and looks at the workbook's cells,
+clear, copy), pulls through ``pulling.pull`` and looks at the workbook's cells,
 the returned PullSummary and the ledger.
 """
 
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import material
+from conftest import material, run_job
 
 from pipeline.core.layout import SUBMISSIONS
 from pipeline.core.model import KINDS
-from pipeline.flows import jobs
+from pipeline.flows import pulling
 from pipeline.ledger import Ledger
 
 ID_FORMAT = re.compile(r"^S-2026-\d{6}$")
@@ -111,7 +111,7 @@ def row_with_title(workspace, title: str) -> dict:
 def pulled(workspace):
     """Four distinct rows, pulled once: IDs S-2026-000001..4 in sheet order."""
     workspace.make_workbook([item(n) for n in range(1, 5)])
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert summary.accepted == 4
     return workspace
 
@@ -120,7 +120,7 @@ def pulled(workspace):
 
 def test_every_accepted_row_gets_an_id_in_the_s_year_serial_format(workspace):
     workspace.make_workbook([item(n) for n in range(1, 6)])
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     rows = workspace.rows()
     assert summary.accepted == 5
     assert len(rows) == 5
@@ -129,7 +129,7 @@ def test_every_accepted_row_gets_an_id_in_the_s_year_serial_format(workspace):
 
 def test_first_pull_gives_distinct_ids(workspace):
     workspace.make_workbook([item(n) for n in range(1, 6)])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     ids = sheet_ids(workspace)
     assert len(ids) == 5
     assert len(set(ids)) == 5
@@ -138,13 +138,13 @@ def test_first_pull_gives_distinct_ids(workspace):
 def test_first_pull_numbers_ids_increasing_in_sheet_order(workspace):
     # Titles deliberately not in alphabetical order: numbering follows the sheet.
     workspace.make_workbook([item(n) for n in (7, 3, 9, 1, 5)])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     assert sheet_ids(workspace) == [f"S-2026-{n:06d}" for n in range(1, 6)]
 
 
 def test_invalid_row_gets_no_id_and_does_not_use_up_a_serial(workspace):
     workspace.make_workbook([item(1), item(2, process=""), item(3)])
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     rows = workspace.rows()
     assert summary.accepted == 2 and summary.flagged == 1
     assert [r.get("id") for r in rows] == ["S-2026-000001", None, "S-2026-000002"]
@@ -153,7 +153,7 @@ def test_invalid_row_gets_no_id_and_does_not_use_up_a_serial(workspace):
 
 def test_every_sheet_id_is_recorded_in_the_ledger(workspace):
     workspace.make_workbook([item(n) for n in range(1, 4)])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     with Ledger(workspace.ledger) as book:
         for row in workspace.rows():
             record = book.submission(row["id"])
@@ -163,10 +163,10 @@ def test_every_sheet_id_is_recorded_in_the_ledger(workspace):
 
 def test_ids_of_a_new_year_carry_that_year_and_start_again_at_one(workspace, monkeypatch):
     workspace.make_workbook([item(1), item(2)])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     edit(workspace.workbook, put(4, item(3)))
     monkeypatch.setenv("PIPELINE_NOW", "2027-01-04T10:00:00+08:00")
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     assert sheet_ids(workspace) == ["S-2026-000001", "S-2026-000002", "S-2027-000001"]
 
 
@@ -209,7 +209,7 @@ REARRANGEMENTS = [insert_above, insert_between, delete_one, delete_first_two,
 def test_ids_stay_beside_their_content_after_rows_are_rearranged(pulled, rearrange):
     before = ids_by_title(pulled)
     edit(pulled.workbook, rearrange)
-    jobs.pull(pulled.settings)
+    run_job(pulled.settings, pulling.pull)
     after = ids_by_title(pulled)
     assert after, "no rows left"
     assert after == {title: before[title] for title in after}
@@ -219,7 +219,7 @@ def test_ids_stay_beside_their_content_after_rows_are_rearranged(pulled, rearran
 def test_pull_after_rows_are_rearranged_writes_nothing(pulled, rearrange):
     edit(pulled.workbook, rearrange)
     rearranged = age(pulled.workbook)
-    summary = jobs.pull(pulled.settings)
+    summary = run_job(pulled.settings, pulling.pull)
     assert summary.cells_written == 0
     assert file_state(pulled.workbook) == rearranged
 
@@ -240,7 +240,7 @@ def test_new_row_inserted_between_gets_the_next_id_and_others_keep_theirs(pulled
         put(3, item(50))(sheet)
 
     edit(pulled.workbook, insert)
-    summary = jobs.pull(pulled.settings)
+    summary = run_job(pulled.settings, pulling.pull)
     after = ids_by_title(pulled)
     assert summary.new == 1
     assert after.pop(item(50)["title"]) == "S-2026-000005"
@@ -257,7 +257,7 @@ def set_outcome(row: int, text: str) -> Callable:
 def edited(pulled):
     """Row 3 (S-2026-000002) has its 执行结果 changed after the first pull."""
     edit(pulled.workbook, set_outcome(3, "经多次约谈，被执行人分期履行完毕。"))
-    pulled.summary = jobs.pull(pulled.settings)
+    pulled.summary = run_job(pulled.settings, pulling.pull)
     return pulled
 
 
@@ -295,7 +295,7 @@ def test_editing_back_and_forth_adds_versions_and_never_a_new_id(pulled):
     texts = ["改动一", original, "改动一", original]
     for text in texts:
         edit(pulled.workbook, set_outcome(3, text))
-        summary = jobs.pull(pulled.settings)
+        summary = run_job(pulled.settings, pulling.pull)
         assert summary.new == 0 and summary.changed == 1
     assert sheet_ids(pulled) == [f"S-2026-{n:06d}" for n in range(1, 5)]
     assert pulled.rows()[1]["status"] == "已受理（第5版）"
@@ -309,7 +309,7 @@ def test_editing_back_and_forth_adds_versions_and_never_a_new_id(pulled):
 
 def test_row_whose_id_cell_was_cleared_gets_the_same_id_back(pulled):
     edit(pulled.workbook, lambda s: setattr(s.cell(row=4, column=COL["id"]), "value", None))
-    summary = jobs.pull(pulled.settings)
+    summary = run_job(pulled.settings, pulling.pull)
     assert summary.restored == 1
     assert summary.new == 0
     assert pulled.rows()[2]["id"] == "S-2026-000003"
@@ -325,7 +325,7 @@ def test_row_whose_id_cell_was_cleared_after_a_sort_gets_its_own_id_back(pulled)
         sheet.cell(row=4, column=COL["id"]).value = ""
 
     edit(pulled.workbook, sort_and_clear)
-    summary = jobs.pull(pulled.settings)
+    summary = run_job(pulled.settings, pulling.pull)
     assert summary.restored == 2
     assert ids_by_title(pulled) == before
 
@@ -338,7 +338,7 @@ def deleted(pulled):
     book = openpyxl.load_workbook(pulled.workbook)
     pulled.cut = [c.value for c in book[SUBMISSIONS.name][3][:WIDTH]]
     edit(pulled.workbook, lambda s: s.delete_rows(3))
-    pulled.summary = jobs.pull(pulled.settings)
+    pulled.summary = run_job(pulled.settings, pulling.pull)
     return pulled
 
 
@@ -361,7 +361,7 @@ def test_deleted_row_pasted_back_returns_with_its_id(deleted, with_id):
             sheet.cell(row=6, column=column, value=value)
 
     edit(deleted.workbook, paste)
-    summary = jobs.pull(deleted.settings)
+    summary = run_job(deleted.settings, pulling.pull)
     assert summary.new == 0
     assert row_with_title(deleted, item(2)["title"])["id"] == "S-2026-000002"
     with Ledger(deleted.ledger) as book:
@@ -379,7 +379,7 @@ def copied(pulled):
             sheet.cell(row=7, column=column, value=sheet.cell(row=2, column=column).value)
 
     edit(pulled.workbook, copy)
-    pulled.summary = jobs.pull(pulled.settings)
+    pulled.summary = run_job(pulled.settings, pulling.pull)
     return pulled
 
 
@@ -426,7 +426,7 @@ def orphaned(pulled):
 
 
 def test_ids_unknown_to_a_fresh_ledger_are_adopted_unchanged(orphaned):
-    summary = jobs.pull(orphaned.settings)
+    summary = run_job(orphaned.settings, pulling.pull)
     assert summary.accepted == 3
     assert ids_by_title(orphaned) == orphaned.before
     with Ledger(orphaned.ledger) as book:
@@ -434,9 +434,9 @@ def test_ids_unknown_to_a_fresh_ledger_are_adopted_unchanged(orphaned):
 
 
 def test_new_row_after_adopting_ids_gets_an_id_after_the_highest(orphaned):
-    jobs.pull(orphaned.settings)
+    run_job(orphaned.settings, pulling.pull)
     edit(orphaned.workbook, put(12, item(60)))
-    jobs.pull(orphaned.settings)
+    run_job(orphaned.settings, pulling.pull)
     after = ids_by_title(orphaned)
     assert after.pop(item(60)["title"]) == "S-2026-000005"
     assert after == orphaned.before
@@ -444,7 +444,7 @@ def test_new_row_after_adopting_ids_gets_an_id_after_the_highest(orphaned):
 
 def test_new_row_in_the_same_pull_that_adopts_ids_gets_an_id_after_the_highest(orphaned):
     edit(orphaned.workbook, put(12, item(60)))
-    summary = jobs.pull(orphaned.settings)
+    summary = run_job(orphaned.settings, pulling.pull)
     after = ids_by_title(orphaned)
     assert summary.accepted == 4
     assert after.pop(item(60)["title"]) == "S-2026-000005"
@@ -454,7 +454,7 @@ def test_new_row_in_the_same_pull_that_adopts_ids_gets_an_id_after_the_highest(o
 def test_new_row_in_the_same_pull_that_adopts_ids_never_duplicates_a_sheet_id(pulled):
     forget_ledger(pulled)
     edit(pulled.workbook, put(9, item(60)))
-    summary = jobs.pull(pulled.settings)
+    summary = run_job(pulled.settings, pulling.pull)
     ids = sheet_ids(pulled)
     assert summary.accepted == 5
     assert len(ids) == 5
@@ -469,7 +469,7 @@ def test_new_row_in_the_same_pull_that_adopts_ids_never_duplicates_a_sheet_id(pu
 def invalidated(pulled):
     """Row 3 (S-2026-000002) has its 执行过程 cleared after being accepted."""
     edit(pulled.workbook, lambda s: setattr(s.cell(row=3, column=COL["process"]), "value", None))
-    pulled.summary = jobs.pull(pulled.settings)
+    pulled.summary = run_job(pulled.settings, pulling.pull)
     return pulled
 
 
@@ -495,7 +495,7 @@ def test_accepted_row_made_invalid_is_recorded_invalid_in_the_ledger(invalidated
 def test_invalid_row_fixed_again_is_accepted_as_a_new_version(invalidated):
     process = item(2)["process"]
     edit(invalidated.workbook, lambda s: setattr(s.cell(row=3, column=COL["process"]), "value", process))
-    summary = jobs.pull(invalidated.settings)
+    summary = run_job(invalidated.settings, pulling.pull)
     row = invalidated.rows()[1]
     assert row["id"] == "S-2026-000002"
     assert row["status"] == "已受理（第3版）"
@@ -542,7 +542,7 @@ def test_five_thousand_row_workbook_is_taken_in_whole(workspace):
     rows = big_rows()
     bad = sum(1 for n in range(len(rows)) if n % 100 == 50)
     workspace.make_workbook(rows)
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     sheet = workspace.rows()
     ids = [r["id"] for r in sheet if r.get("id")]
 
@@ -556,7 +556,7 @@ def test_five_thousand_row_workbook_is_taken_in_whole(workspace):
     assert all(r.get("status") for r in sheet)  # every row says what became of it
 
     before = age(workspace.workbook)
-    again = jobs.pull(workspace.settings)
+    again = run_job(workspace.settings, pulling.pull)
     assert again.cells_written == 0
     assert again.new == again.changed == again.removed == 0
     assert file_state(workspace.workbook) == before
@@ -616,14 +616,14 @@ def test_edits_made_while_the_workbook_is_open_end_as_if_it_had_been_closed(tmp_
         lock = workspace.workbook.parent / f"~${workspace.workbook.name}"
         if open_meanwhile:
             lock.write_text("zhangsan", encoding="utf-8")
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
         for change in OPEN_SCENARIOS[scenario]:
             edit(workspace.workbook, change)
-            summary = jobs.pull(workspace.settings)
+            summary = run_job(workspace.settings, pulling.pull)
             assert (summary.waiting is not None) == open_meanwhile
         if open_meanwhile:
             lock.unlink()
-            assert jobs.pull(workspace.settings).waiting is None
+            assert run_job(workspace.settings, pulling.pull).waiting is None
         outcomes.append(_outcome(workspace))
     closed, opened = outcomes
     assert opened == closed

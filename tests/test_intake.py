@@ -1,6 +1,6 @@
 """Intake: what people type into the workbook, and what the pipeline makes of it.
 
-Every behaviour is proven through ``jobs.pull`` on a real .xlsx workbook: we
+Every behaviour is proven through ``pulling.pull`` on a real .xlsx workbook: we
 assert on the 编号/状态 cells written back, on the returned PullSummary and on
 the ledger. Tables of ugly inputs are additionally run straight through the
 pure functions of ``pipeline.normalize`` so that one odd spelling failing is
@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from conftest import DEFAULT_TEAMS, NOW, Workspace, material, read_rows
+from conftest import DEFAULT_TEAMS, NOW, Workspace, material, read_rows, run_job
 from openpyxl.utils import get_column_letter
 
 from pipeline.core import normalize as norm
@@ -40,7 +40,7 @@ from pipeline.core.calendar import Week
 from pipeline.core.errors import SheetLayoutError
 from pipeline.core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS
 from pipeline.core.model import KINDS, PullSummary
-from pipeline.flows import jobs
+from pipeline.flows import pulling
 from pipeline.ledger import Ledger
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,7 +53,7 @@ CANONICAL_CASE = "（2026）琼9003执1234号"
 def pull_rows(workspace, submissions: list[dict[str, Any]], **tabs: Any) -> PullSummary:
     """Write a real workbook holding these 素材 rows (and other tabs), then pull it."""
     workspace.make_workbook(submissions, **tabs)
-    return jobs.pull(workspace.settings)
+    return run_job(workspace.settings, pulling.pull)
 
 
 def sheet_row(index: int) -> int:
@@ -333,7 +333,7 @@ def test_pull_stores_submission_time_of_every_cell_spelling_in_shanghai_time(wor
                 book[SUBMISSIONS.name][f"{letter}{sheet_row(i)}"].number_format = "General"
 
     edit_workbook(workspace, plain_numbers)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     got = {repr(raw): r["submitted_at"] for (raw, _), r in zip(table, records(workspace, len(table)))}
     assert got == {repr(raw): expected for raw, expected in table}
 
@@ -671,7 +671,7 @@ HEADER_EXPECTED = {"team": "执行一组", "case_number": CANONICAL_CASE, "kind"
 @pytest.mark.parametrize("renamed", HEADER_SETS.values(), ids=HEADER_SETS.keys())
 def test_header_aliases_full_width_and_spaces_map_to_their_columns(workspace, renamed):
     replace_submissions(workspace, default_header(**renamed), [row_values(material(**HEADER_TYPED))])
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     written = cells(workspace, SUBMISSIONS.name)[1]
     assert (summary.accepted, written[column_of("status")]) == (1, ACCEPTED)
     data = record(workspace, written[column_of("id")])["data"]
@@ -680,7 +680,7 @@ def test_header_aliases_full_width_and_spaces_map_to_their_columns(workspace, re
 
 def test_marks_are_written_under_english_id_and_status_headers(workspace):
     replace_submissions(workspace, default_header(id="ID", status="Status"), [row_values(material())])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     written = cells(workspace, SUBMISSIONS.name)[1]
     assert (written[column_of("id")], written[column_of("status")]) == ("S-2026-000001", ACCEPTED)
 
@@ -689,7 +689,7 @@ def test_columns_in_another_order_are_read_by_header(workspace):
     order = list(reversed(SUBMISSIONS.columns))
     values = material(kind="拒执", title="列顺序颠倒")
     replace_submissions(workspace, [c.name for c in order], [[values.get(c.key) for c in order]])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     written = dict(zip([c.key for c in order], cells(workspace, SUBMISSIONS.name)[1]))
     assert (written["id"], written["status"]) == ("S-2026-000001", ACCEPTED)
     data = record(workspace, "S-2026-000001")["data"]
@@ -701,7 +701,7 @@ def test_missing_required_column_stops_pull_naming_tab_and_column(workspace, key
     workspace.make_workbook([material()])
     edit_workbook(workspace, lambda book: book[SUBMISSIONS.name].delete_cols(column_of(key) + 1))
     with pytest.raises(SheetLayoutError) as caught:
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     message = str(caught.value)
     assert SUBMISSIONS.name in message and SUBMISSIONS.column(key).name in message
 
@@ -711,7 +711,7 @@ def test_layout_error_writes_nothing_back(workspace):
     edit_workbook(workspace, lambda book: book[SUBMISSIONS.name].delete_cols(column_of("process") + 1))
     before = Path(workspace.workbook).read_bytes()
     with pytest.raises(SheetLayoutError):
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     assert Path(workspace.workbook).read_bytes() == before
     with Ledger(workspace.ledger) as ledger:
         assert ledger.submission("S-2026-000001") is None
@@ -723,7 +723,7 @@ def test_duplicated_header_stops_pull_naming_the_column(workspace, extra):
     spare = len(SUBMISSIONS.columns) + 1
     edit_workbook(workspace, lambda book: book[SUBMISSIONS.name].cell(row=1, column=spare, value=extra))
     with pytest.raises(SheetLayoutError) as caught:
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     message = str(caught.value)
     assert SUBMISSIONS.name in message and "标题" in message and "重复" in message
 
@@ -733,7 +733,7 @@ def test_column_with_data_but_blank_header_stops_pull(workspace):
     spare = len(SUBMISSIONS.columns) + 2
     edit_workbook(workspace, lambda book: book[SUBMISSIONS.name].cell(row=2, column=spare, value="谁写的？"))
     with pytest.raises(SheetLayoutError) as caught:
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     message = str(caught.value)
     assert SUBMISSIONS.name in message and f"第 {get_column_letter(spare)} 列" in message
 
@@ -747,7 +747,7 @@ def test_cleared_header_over_a_filled_column_stops_pull(workspace):
 
     edit_workbook(workspace, clear_header)
     with pytest.raises(SheetLayoutError) as caught:
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     assert f"第 {get_column_letter(position)} 列" in str(caught.value)
 
 
@@ -761,7 +761,7 @@ def test_extra_unknown_column_is_ignored_and_left_untouched(workspace):
         sheet.cell(row=2, column=spare, value="请周五前发布")
 
     edit_workbook(workspace, add_note)
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     header, row = cells(workspace, SUBMISSIONS.name)[:2]
     assert (summary.accepted, row[column_of("status")]) == (1, ACCEPTED)
     assert (header[spare - 1], row[spare - 1]) == ("备注", "请周五前发布")
@@ -778,7 +778,7 @@ def test_extra_column_inserted_between_known_columns_shifts_nothing(workspace):
         sheet.cell(row=2, column=position, value="内部备注，勿发布")
 
     edit_workbook(workspace, insert_note)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     row = cells(workspace, SUBMISSIONS.name)[1]
     # 编号 stays in A; 状态 moved one column right with the insertion; the note is untouched.
     assert (row[0], row[column_of("status") + 1], row[position - 1]) == ("S-2026-000001", ACCEPTED, "内部备注，勿发布")

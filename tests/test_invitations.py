@@ -1,7 +1,7 @@
 """Invitations to the deputies' visits (work plan 四(四)): drafted, reviewed, sent once, kept in step with 活动.
 
 Everything goes through the public functions of ``pipeline.invitations``: a real
-workbook's 活动 tab read by ``jobs.pull``, the ledger they leave, and what a
+workbook's 活动 tab read by ``pulling.pull``, the ledger they leave, and what a
 real SMTP server on 127.0.0.1 (tests/smtp_server.py) received.
 """
 
@@ -12,12 +12,12 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import Workspace, write_rows
+from conftest import Workspace, run_job, write_rows
 
 from pipeline.core import clock
 from pipeline.core.errors import UsageError
 from pipeline.core.layout import ACTIVITIES, REVIEWS
-from pipeline.flows import decisions, invitations, jobs
+from pipeline.flows import decisions, invitations, pulling
 from pipeline.ledger import Ledger
 
 OFFICE = "office@court.example"                      # the default config's office
@@ -47,22 +47,22 @@ class Office:
 
     def sheet(self, *activities: dict[str, Any]) -> None:
         self.ws.make_workbook([], activities=list(activities))
-        jobs.pull(self.settings)
+        run_job(self.settings, pulling.pull)
 
     def pull(self) -> None:
-        jobs.pull(self.settings)
+        run_job(self.settings, pulling.pull)
 
     def draft(self, **kwargs: Any) -> invitations.InvitationRun:
-        return invitations.draft_invitations(self.settings, **kwargs)
+        return run_job(self.settings, invitations.draft_invitations, **kwargs)
 
     def send(self, **kwargs: Any) -> invitations.InvitationRun:
-        return invitations.send_invitations(self.settings, **kwargs)
+        return run_job(self.settings, invitations.send_invitations, **kwargs)
 
     def approve(self, invitation_id: str = FIRST, by: str = "符贤") -> str:
-        return decisions.review(self.settings, invitation_id, "通过", reviewer=by)
+        return run_job(self.settings, decisions.review, invitation_id, "通过", reviewer=by)
 
     def reject(self, invitation_id: str = FIRST, reason: str = "活动细节待定") -> str:
-        return decisions.review(self.settings, invitation_id, "退回", reviewer="高琼芳", comment=reason)
+        return run_job(self.settings, decisions.review, invitation_id, "退回", reviewer="高琼芳", comment=reason)
 
     def mark(self) -> int:
         return len(self.handler.messages)
@@ -321,7 +321,7 @@ def test_approving_twice_is_refused(approved) -> None:
 
 def test_a_decision_other_than_pass_or_return_is_refused(drafted) -> None:
     with pytest.raises(UsageError, match="通过.*退回"):
-        decisions.review(drafted.settings, FIRST, "同意", reviewer="符贤")
+        run_job(drafted.settings, decisions.review, FIRST, "同意", reviewer="符贤")
     assert drafted.state() == "pending"
 
 

@@ -6,10 +6,10 @@ import random
 import sqlite3
 
 import pytest
-from conftest import Workspace, material
+from conftest import Workspace, material, run_job
 
 from pipeline.core.errors import LedgerError
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling
 from pipeline.ledger import Ledger
 from pipeline.ledger.schema import MIGRATIONS
 
@@ -29,12 +29,12 @@ def as_first_release(path) -> None:
 
 def test_a_ledger_of_the_first_release_is_migrated_and_keeps_its_history(workspace: Workspace) -> None:
     workspace.make_workbook([material()], media=MEDIA)
-    jobs.pull(workspace.settings)
-    [draft_id] = publishing.draft(workspace.settings).drafted
-    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    run_job(workspace.settings, pulling.pull)
+    [draft_id] = run_job(workspace.settings, publishing.draft).drafted
+    run_job(workspace.settings, decisions.review, draft_id, "通过", reviewer="符贤")
     as_first_release(workspace.ledger)
 
-    run = publishing.publish(workspace.settings)        # the new release opens the old ledger
+    run = run_job(workspace.settings, publishing.publish)        # the new release opens the old ledger
 
     assert run.published == [draft_id] and run.report.counts["sent"] == 2     # the outlet and the network
     with Ledger(workspace.ledger) as ledger:
@@ -48,7 +48,7 @@ def test_a_ledger_of_the_first_release_is_migrated_and_keeps_its_history(workspa
 
 def test_a_ledger_newer_than_the_program_is_refused_untouched(workspace: Workspace) -> None:
     workspace.make_workbook([material()])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     with sqlite3.connect(workspace.ledger) as db:
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
 

@@ -24,9 +24,10 @@ from smtp_server import SMTP_PASSWORD, SMTP_PASSWORD_ENV, SMTP_USER, write_smtp_
 from pipeline.core import config
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.flows import dispatch as sender
+from pipeline.flows.context import Context
 from pipeline.ledger import Ledger
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build, message_id
-from pipeline.mail.transport import SmtpTransport
+from pipeline.mail.transport import SmtpTransport, open_transport
 from pipeline.texts.document import release_docx
 
 AT = datetime.fromisoformat(NOW)
@@ -52,10 +53,15 @@ def ledger(workspace):
         yield opened
 
 
+def context(settings, ledger: Ledger, at: datetime) -> Context:
+    """A flush's context on the test's own ledger, at a moment the test chooses."""
+    return Context(settings, ledger, at, open_transport(settings))
+
+
 def send(settings, ledger: Ledger, *items: Outgoing, at: datetime = AT) -> sender.FlushReport:
     """Queue ``items`` and flush once."""
     sender.queue(ledger, items, period=f"{at:%Y-%m-%d}", at=at)
-    return sender.flush(settings, ledger, at=at)
+    return sender.flush(context(settings, ledger, at))
 
 
 def delivery(ledger: Ledger, recipient: str, key: str = ""):
@@ -318,7 +324,7 @@ def test_a_temporary_failure_is_retried_by_the_next_flush(workspace, smtp_server
     assert delivery(ledger, "bad@media.example")["state"] == "temporary"
 
     handler.rcpt_replies.clear()
-    report = sender.flush(settings, ledger, at=LATER)
+    report = sender.flush(context(settings, ledger, LATER))
 
     assert [(o.recipient, r.outcome) for o, r in report.results] == [("bad@media.example", "sent")]
     assert delivery(ledger, "bad@media.example")["state"] == "sent"
@@ -332,7 +338,7 @@ def test_a_permanent_failure_is_not_retried(workspace, smtp_server, ledger) -> N
     send(settings, ledger, *release_batch(["a@media.example", "bad@media.example"]))
 
     handler.rcpt_replies.clear()
-    report = sender.flush(settings, ledger, at=LATER)
+    report = sender.flush(context(settings, ledger, LATER))
 
     assert report.results == []
     assert delivery(ledger, "bad@media.example")["state"] == "permanent"
@@ -347,9 +353,9 @@ def test_temporary_failures_are_abandoned_after_max_attempts(workspace, smtp_ser
     sender.queue(ledger, release_batch(["bad@media.example"]), period="2026-W48", at=AT)
 
     for hour in range(3):
-        sender.flush(settings, ledger, at=AT + timedelta(hours=hour))
+        sender.flush(context(settings, ledger, AT + timedelta(hours=hour)))
         assert delivery(ledger, "bad@media.example")["state"] == "temporary"
-    report = sender.flush(settings, ledger, at=AT + timedelta(hours=3))
+    report = sender.flush(context(settings, ledger, AT + timedelta(hours=3)))
 
     assert report.abandoned == 1
     row = delivery(ledger, "bad@media.example")
@@ -380,7 +386,7 @@ def test_a_connection_dropped_during_data_is_unknown_and_never_resent(workspace,
     assert [r.outcome for _, r in report.results] == ["unknown"]
     assert delivery(ledger, "fuxian@court.example")["state"] == "unknown"
 
-    again = sender.flush(settings, ledger, at=LATER)
+    again = sender.flush(context(settings, ledger, LATER))
 
     assert again.results == []
     assert len(handler.data_seen) == 1 and handler.messages == []
@@ -394,12 +400,12 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_not_resent(workspa
     with ledger.transaction():            # the crashed process got this far and no further
         assert ledger.claim(item.key, item.recipient, message_id(item.key, SENDER), AT, "4242@crashed")
 
-    report = sender.flush(settings, ledger, at=LATER)
+    report = sender.flush(context(settings, ledger, LATER))
 
     assert report.interrupted == 1
     row = delivery(ledger, "fuxian@court.example")
     assert row["state"] == "unknown" and row["detail"]
-    sender.flush(settings, ledger, at=LATER + timedelta(hours=1))
+    sender.flush(context(settings, ledger, LATER + timedelta(hours=1)))
     assert smtp_server.handler.connections == 0 and smtp_server.handler.data_seen == []
     assert delivery(ledger, "fuxian@court.example")["state"] == "unknown"
 
@@ -410,8 +416,8 @@ def test_queuing_the_same_message_twice_sends_it_once(workspace, smtp_server, le
 
     assert sender.queue(ledger, [item], period="2026-11-26", at=AT) == 1
     assert sender.queue(ledger, [item], period="2026-11-26", at=AT + timedelta(minutes=1)) == 0
-    sender.flush(settings, ledger, at=AT)
-    sender.flush(settings, ledger, at=LATER)
+    sender.flush(context(settings, ledger, AT))
+    sender.flush(context(settings, ledger, LATER))
 
     assert smtp_server.handler.recipients() == ["fuxian@court.example"]
     assert len(ledger.deliveries()) == 1

@@ -2,7 +2,7 @@
 
 失信名单, 结案方式, 执行到位金额, 承办部门, 执行不能情形 and 内部备注 on 素材, and 对外名称
 on 部门, are optional: a workbook without them pulls as it always did. Every
-behaviour is proven through ``jobs.pull`` (or the CLI) on a real .xlsx
+behaviour is proven through ``pulling.pull`` (or the CLI) on a real .xlsx
 workbook, asserting on the 编号/状态 cells written back and on the ledger.
 
 Layout of this file:
@@ -28,10 +28,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import DEFAULT_TEAMS, Workspace, material, read_rows
+from conftest import DEFAULT_TEAMS, Workspace, material, read_rows, run_job
 
 from pipeline.core.layout import SUBMISSIONS, TEAMS
-from pipeline.flows import jobs
+from pipeline.flows import pulling
 from pipeline.ledger import Ledger
 
 ACCEPTED = "已受理"
@@ -71,7 +71,7 @@ def pull_values(workspace: Workspace, key: str, typed: list[Any], **tabs: Any) -
     """One good row per typed value of ``key`` (distinct titles), pulled; their (编号, 状态)."""
     rows = [material(**{key: value, "title": f"{key}-{i}"}) for i, value in enumerate(typed)]
     workspace.make_workbook(rows, **tabs)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     found = marks(workspace)
     assert len(found) == len(typed)
     return found
@@ -165,7 +165,7 @@ def test_english_headers_find_the_structured_columns(workspace, header, key, typ
     columns = [c for c in SUBMISSIONS.columns if c.key not in STRUCTURED or c.key == key]
     sheet.append([values.get(c.key) for c in columns])
     book.save(workspace.workbook)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     [(ident, status)] = marks(workspace)
     assert status == ACCEPTED
     assert stored(workspace, ident)[key] == expected
@@ -210,11 +210,11 @@ def test_amounts_are_stored_in_yuan_as_plain_decimals_however_typed(workspace):
 def test_the_same_amount_typed_another_way_is_not_a_new_version(workspace):
     [(ident, _)] = pull_values(workspace, "amount", ["40万元"])
     workspace.edit(SUBMISSIONS, 2, amount=400000)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     assert marks(workspace) == [(ident, ACCEPTED)]
     assert versions(workspace, ident) == 1
     workspace.edit(SUBMISSIONS, 2, amount="41万元")
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     assert marks(workspace) == [(ident, f"{ACCEPTED}（第2版）")]
     assert stored(workspace, ident)["amount"] == "410000"
 
@@ -251,7 +251,7 @@ def test_a_value_intake_cannot_read_is_flagged_and_the_row_is_not_accepted(works
 
 def test_several_bad_structured_cells_are_all_named_in_one_status(workspace):
     workspace.make_workbook([material(listing="待定", closure="结案", amount="很多", inability="其他")])
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert (summary.accepted, summary.flagged) == (0, 1)
     [(ident, status)] = marks(workspace)
     assert ident is None
@@ -262,7 +262,7 @@ def test_several_bad_structured_cells_are_all_named_in_one_status(workspace):
 def test_a_bad_structured_value_on_an_accepted_row_makes_it_need_correction(workspace):
     [(ident, _)] = pull_values(workspace, "closure", ["执行完毕"])
     workspace.edit(SUBMISSIONS, 2, closure="差不多了")
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert (summary.accepted, summary.flagged) == (0, 1)
     assert marks(workspace) == [(ident, "结案方式无法识别：差不多了")]
     with Ledger(workspace.ledger) as ledger:
@@ -290,7 +290,7 @@ def test_a_handling_team_added_to_the_team_tab_makes_the_row_acceptable(workspac
 def test_a_workbook_without_the_structured_columns_pulls_as_before(workspace):
     rows = [material(), material(title="第二条", team="执行 二组", publishable="否"), material(title="", facts="")]
     old_layout(workspace, rows)
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert (summary.rows, summary.accepted, summary.flagged, summary.new) == (3, 2, 1, 2)
     found = marks(workspace)
     assert [status for _, status in found] == [ACCEPTED, ACCEPTED, "缺少标题；缺少案情"]
@@ -304,7 +304,7 @@ def test_a_workbook_without_the_structured_columns_pulls_as_before(workspace):
 
 def test_adding_the_columns_to_an_old_workbook_makes_no_new_version_until_one_is_filled(workspace):
     old_layout(workspace, [material()])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     [(ident, _)] = marks(workspace)
     with Ledger(workspace.ledger) as ledger:
         hash_before = ledger.submission(ident)["content_hash"]
@@ -316,7 +316,7 @@ def test_adding_the_columns_to_an_old_workbook_makes_no_new_version_until_one_is
     for offset, name in enumerate(NEW_HEADERS, start=1):
         sheet.cell(row=1, column=width + offset, value=name)
     book.save(workspace.workbook)
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert (summary.new, summary.changed) == (0, 0)
     assert marks(workspace) == [(ident, ACCEPTED)]
     with Ledger(workspace.ledger) as ledger:
@@ -325,7 +325,7 @@ def test_adding_the_columns_to_an_old_workbook_makes_no_new_version_until_one_is
     book = openpyxl.load_workbook(workspace.workbook)
     book[SUBMISSIONS.name].cell(row=2, column=width + 1, value="已屏蔽")
     book.save(workspace.workbook)
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert summary.changed == 1
     assert marks(workspace) == [(ident, f"{ACCEPTED}（第2版）")]
     assert stored(workspace, ident)["listing"] == "已移除"
@@ -337,7 +337,7 @@ def test_the_outward_name_of_each_team_is_stored(workspace):
     teams = [{**DEFAULT_TEAMS[0], "outward": " 儋州市人民法院执行局 "}, DEFAULT_TEAMS[1],
              {**DEFAULT_TEAMS[2], "outward": "儋州市人民法院执行指挥中心"}]
     workspace.make_workbook([material()], teams=teams)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     with Ledger(workspace.ledger) as ledger:
         assert [(t.name, t.outward) for t in ledger.teams()] == [
             ("执行一组", "儋州市人民法院执行局"), ("执行二组", ""), ("执行指挥中心", "儋州市人民法院执行指挥中心")]
@@ -345,9 +345,9 @@ def test_the_outward_name_of_each_team_is_stored(workspace):
 
 def test_a_changed_outward_name_replaces_the_stored_one(workspace):
     workspace.make_workbook([], teams=[{**DEFAULT_TEAMS[0], "outward": "儋州市人民法院执行局"}])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     workspace.edit(TEAMS, 2, outward="儋州市人民法院执行局执行一庭")
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     with Ledger(workspace.ledger) as ledger:
         assert [t.outward for t in ledger.teams()] == ["儋州市人民法院执行局执行一庭"]
 
@@ -358,7 +358,7 @@ def test_a_team_tab_without_the_outward_column_still_pulls(workspace):
     sheet = book[TEAMS.name]
     sheet.delete_cols([c.value for c in sheet[1]].index("对外名称") + 1)
     book.save(workspace.workbook)
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert summary.accepted == 1
     with Ledger(workspace.ledger) as ledger:
         assert [(t.name, t.outward) for t in ledger.teams()] == [(t["team"], "") for t in DEFAULT_TEAMS]
@@ -518,7 +518,7 @@ def test_the_ledger_keeps_no_id_card_number_however_it_was_typed(workspace):
     # An invalid row: its problems (状态, row_errors) would quote what was typed.
     rows.append(material(title="号码写进了案号", case_number=ID_FORMS[1], amount=ID_CARD))
     workspace.make_workbook(rows)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     found = marks(workspace)
     assert [status for _, status in found[:-1]] == [ACCEPTED] * (len(rows) - 1)
     assert found[-1][0] is None and "案号格式有误" in found[-1][1]
@@ -543,10 +543,10 @@ def test_the_ledger_keeps_no_id_card_number_however_it_was_typed(workspace):
 
 def test_an_unchanged_row_carrying_an_id_number_is_not_a_new_version(workspace):
     workspace.make_workbook([material(facts=f"被执行人李某强（身份证号码：{ID_CARD}）未履行。")])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     [(ident, _)] = marks(workspace)
     assert stored(workspace, ident)["facts"] == "被执行人李某强（身份证号码：×××）未履行。"
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert (summary.new, summary.changed) == (0, 0)
     assert marks(workspace) == [(ident, ACCEPTED)]
     assert versions(workspace, ident) == 1

@@ -1,7 +1,7 @@
 """From material to the media, end to end: drafts, the office's review, publishing, faults, crashes.
 
 Everything goes through the public interfaces: a real workbook read by
-``jobs.pull``, ``publishing.draft``/``review``/``publish``/``resend``, the
+``pulling.pull``, ``publishing.draft``/``review``/``publish``/``resend``, the
 command line (``python run.py …``), the ledger, and what a real SMTP server on
 127.0.0.1 (tests/smtp_server.py) received.
 """
@@ -22,10 +22,10 @@ from typing import Any
 import docx
 import openpyxl
 import pytest
-from conftest import DEFAULT_TEAMS, NOW, PROJECT, Workspace, material, write_rows
+from conftest import DEFAULT_TEAMS, NOW, PROJECT, Workspace, material, run_job, write_rows
 
 from pipeline.core.layout import REVIEWS, SUBMISSIONS, Tab
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling, week
 from pipeline.ledger import Ledger
 
 AT = datetime.fromisoformat(NOW)                    # Thursday of 2026-W48
@@ -84,16 +84,16 @@ class Desk:
         self.ws.make_workbook(list(submissions), media=list(media), reviews=list(reviews))
 
     def pull(self):
-        return jobs.pull(self.settings)
+        return run_job(self.settings, pulling.pull)
 
     def draft(self):
-        return publishing.draft(self.settings)
+        return run_job(self.settings, publishing.draft)
 
     def publish(self):
-        return publishing.publish(self.settings)
+        return run_job(self.settings, publishing.publish)
 
     def approve(self, draft_id: str = FIRST, by: str = "符贤") -> None:
-        decisions.review(self.settings, draft_id, "通过", reviewer=by)
+        run_job(self.settings, decisions.review, draft_id, "通过", reviewer=by)
 
     def mark(self) -> int:
         return len(self.handler.messages)
@@ -775,7 +775,7 @@ def test_with_no_candidate_the_digest_says_so(desk) -> None:
     desk.draft()
     mark = desk.mark()
 
-    jobs.digest(desk.settings)
+    run_job(desk.settings, week.digest)
 
     new = desk.since(mark)
     assert new and sorted(r for m in new for r in m.rcpt_tos) == sorted(OFFICE)
@@ -791,13 +791,13 @@ def test_publishing_an_inability_release_clears_the_weekly_inability_and_media_f
     desk.pull()
     desk.draft()
     desk.approve(FIRST)
-    before = {f.rule for f in jobs.check(desk.settings)}
+    before = {f.rule for f in run_job(desk.settings, week.check)}
     assert {"weekly-inability", "weekly-media"} <= before
 
     desk.publish()
 
     assert any(s == "sent" for s in desk.release_states().values())
-    after = {f.rule for f in jobs.check(desk.settings)}
+    after = {f.rule for f in run_job(desk.settings, week.check)}
     assert "weekly-inability" not in after and "weekly-media" not in after
 
 
@@ -805,7 +805,7 @@ def test_an_unknown_delivery_appears_in_the_next_digest(interrupted) -> None:
     desk, address = interrupted
     mark = desk.mark()
 
-    jobs.digest(desk.settings)
+    run_job(desk.settings, week.digest)
 
     [first, *_] = desk.since(mark)
     text = body(first)

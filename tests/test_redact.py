@@ -24,11 +24,11 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Workspace, docx_of_runs, material
+from conftest import NOW, Workspace, docx_of_runs, material, run_job
 
 from pipeline.core import config
 from pipeline.core.errors import UsageError
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling
 from pipeline.ledger import Ledger
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build
 from pipeline.texts import redact
@@ -115,7 +115,7 @@ def court_numbers(settings: config.Settings) -> list[str]:
 
 def approve_all(settings: config.Settings, draft_ids: list[str]) -> None:
     for draft_id in draft_ids:
-        decisions.review(settings, draft_id, "通过", reviewer="符贤")
+        run_job(settings, decisions.review, draft_id, "通过", reviewer="符贤")
 
 
 # --- numbers: found however they are typed, masked so that nothing survives ----------
@@ -440,10 +440,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         workspace = Workspace.create(tmp_path_factory.mktemp("demo"))
         workspace.cli("init", "--demo", check=True)
         settings = workspace.settings
-        jobs.pull(settings)
-        drafted = publishing.draft(settings).drafted
+        run_job(settings, pulling.pull)
+        drafted = run_job(settings, publishing.draft).drafted
         approve_all(settings, drafted)
-        published = publishing.publish(settings)
+        published = run_job(settings, publishing.publish)
     mail = {path.name: parts(message) for path, message in outbox(workspace)}
     return DemoRun(workspace, drafted, published, mail)
 
@@ -525,11 +525,11 @@ def test_a_media_message_that_still_carries_a_phone_is_not_delivered(
     """Only the leaky contact's message is stopped, wherever it stands in the 媒体 tab."""
     settings = smtp_server.configure(workspace)
     workspace.make_workbook([material()], media=contacts)
-    jobs.pull(settings)
-    drafted = publishing.draft(settings).drafted
+    run_job(settings, pulling.pull)
+    drafted = run_job(settings, publishing.draft).drafted
     assert len(drafted) == 1
     approve_all(settings, drafted)
-    run = publishing.publish(settings)
+    run = run_job(settings, publishing.publish)
 
     draft_id = drafted[0]
     assert run.published == [draft_id]
@@ -565,14 +565,14 @@ def test_a_release_blocked_before_queueing_does_not_let_other_releases_skip_the_
     settings = smtp_server.configure(workspace)
     workspace.make_workbook([material(), material(title="第二篇稿件 被执行人主动履行", case_number="（2026）琼9003执1235号")],
                             media=[MEDIA[0], LEAKY_OUTLET])
-    jobs.pull(settings)
-    drafted = publishing.draft(settings).drafted
+    run_job(settings, pulling.pull)
+    drafted = run_job(settings, publishing.draft).drafted
     assert len(drafted) == 2
     approve_all(settings, drafted)
     with Ledger(workspace.ledger) as ledger:
         ledger.db.execute("UPDATE drafts SET release_text = release_text || ' 13907561234' WHERE id = ?",
                           (drafted[1],))
-    publishing.publish(settings)
+    run_job(settings, publishing.publish)
 
     assert LEAKY_OUTLET["email"] not in smtp_server.handler.recipients()
     for received in smtp_server.handler.messages:
@@ -591,8 +591,8 @@ def approved_then_corrupted(workspace: Workspace, column: str, sql: str) -> str:
     Test setup only: a corrupted ledger (or a release edited behind the office's back)."""
     workspace.make_workbook([material()], media=MEDIA)
     settings = workspace.settings
-    jobs.pull(settings)
-    drafted = publishing.draft(settings).drafted
+    run_job(settings, pulling.pull)
+    drafted = run_job(settings, publishing.draft).drafted
     assert len(drafted) == 1
     approve_all(settings, drafted)
     with Ledger(workspace.ledger) as ledger:
@@ -632,8 +632,8 @@ def test_the_publish_command_blocks_a_stored_release_that_carries_a_phone(worksp
     assert_blocked_before_queueing(workspace, draft_id, "正文")
     # A blocked release cannot be approved again and slip out on the next run.
     with pytest.raises(UsageError, match="拦截"):
-        decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
-    again = publishing.publish(workspace.settings)
+        run_job(workspace.settings, decisions.review, draft_id, "通过", reviewer="符贤")
+    again = run_job(workspace.settings, publishing.publish)
     assert again.published == [] and media_messages(workspace) == []
 
 
@@ -646,7 +646,7 @@ def test_the_publish_command_blocks_a_stored_release_that_carries_a_phone(worksp
 def test_a_stored_release_that_carries_an_identifier_anywhere_is_blocked_before_queueing(
         workspace: Workspace, column: str, sql: str, where: str) -> None:
     draft_id = approved_then_corrupted(workspace, column, sql)
-    run = publishing.publish(workspace.settings)
+    run = run_job(workspace.settings, publishing.publish)
     assert run.published == []
     assert [d for d, _ in run.blocked] == [draft_id]
     assert_blocked_before_queueing(workspace, draft_id, where)

@@ -17,11 +17,11 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, Workspace, material
+from conftest import PROJECT, Workspace, material, run_job
 
 from pipeline.core.errors import UsageError
 from pipeline.core.model import KINDS
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling
 from pipeline.ledger import Ledger
 
 DEBTOR, APPLICANT = "李国强", "王文华"
@@ -269,15 +269,15 @@ def test_a_stored_release_that_names_a_masked_person_is_blocked_at_publishing(wo
               "enabled": "是"}]
     workspace.make_workbook([material(kind="执行成功", parties=PARTIES,
                                       facts=f"申请执行人{APPLICANT}与被执行人{DEBTOR}借款纠纷一案。")], media=media)
-    jobs.pull(workspace.settings)
-    [draft_id] = publishing.draft(workspace.settings).drafted
-    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+    run_job(workspace.settings, pulling.pull)
+    [draft_id] = run_job(workspace.settings, publishing.draft).drafted
+    run_job(workspace.settings, decisions.review, draft_id, "通过", reviewer="符贤")
     with Ledger(workspace.ledger) as ledger, ledger.transaction():
         row = ledger.draft(draft_id)
         ledger.db.execute("UPDATE drafts SET release_text = ? WHERE id = ?",
                           (row["release_text"].replace("李某", DEBTOR, 1), draft_id))
 
-    run = publishing.publish(workspace.settings)
+    run = run_job(workspace.settings, publishing.publish)
 
     assert run.published == [] and [d for d, _ in run.blocked] == [draft_id]
     assert "姓名" in run.blocked[0][1]
@@ -424,15 +424,15 @@ def test_a_remark_in_the_headline_goes_and_the_headline_stays(workspace: Workspa
 
 def test_a_draft_made_before_the_fact_check_is_made_again_before_it_can_be_approved(workspace: Workspace) -> None:
     workspace.make_workbook([material()])
-    jobs.pull(workspace.settings)
-    [draft_id] = publishing.draft(workspace.settings).drafted
+    run_job(workspace.settings, pulling.pull)
+    [draft_id] = run_job(workspace.settings, publishing.draft).drafted
     with Ledger(workspace.ledger) as ledger, ledger.transaction():
         ledger.db.execute("UPDATE drafts SET review = '{}' WHERE id = ?", (draft_id,))
 
     with pytest.raises(UsageError, match="事实核对"):
-        decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
-    assert publishing.draft(workspace.settings).drafted == [draft_id]     # made again, under its own ID
-    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
+        run_job(workspace.settings, decisions.review, draft_id, "通过", reviewer="符贤")
+    assert run_job(workspace.settings, publishing.draft).drafted == [draft_id]     # made again, under its own ID
+    run_job(workspace.settings, decisions.review, draft_id, "通过", reviewer="符贤")
     with Ledger(workspace.ledger) as ledger:
         assert ledger.draft(draft_id)["state"] == "approved"
 
@@ -526,15 +526,15 @@ def test_notes_stay_internal_from_the_workbook_to_the_media(workspace: Workspace
               "enabled": "是"}]
     workspace.make_workbook([material(outcome="当场履行28万元。建议作为本周重点稿件推送。",
                                       note="申请执行人不愿接受采访")], media=media)
-    jobs.pull(workspace.settings)
-    [draft_id] = publishing.draft(workspace.settings).drafted
+    run_job(workspace.settings, pulling.pull)
+    [draft_id] = run_job(workspace.settings, publishing.draft).drafted
     [draft_mail] = (workspace.root / "outbox").glob(f"*-draft-{draft_id}-*.eml")
     office = BytesParser(policy=policy.default).parsebytes(draft_mail.read_bytes()).get_body(("plain",)).get_content()
     assert "建议作为本周重点稿件推送。" in office.split("稿件正文")[0]
     assert "申请执行人不愿接受采访" in office
 
-    decisions.review(workspace.settings, draft_id, "通过", reviewer="符贤")
-    publishing.publish(workspace.settings)
+    run_job(workspace.settings, decisions.review, draft_id, "通过", reviewer="符贤")
+    run_job(workspace.settings, publishing.publish)
     outgoing = [*(workspace.root / "outbox").glob("*-release-*.eml"), *(workspace.root / "outbox").glob("*-network-*.eml"),
                 *(workspace.root / "outbox" / "channels").rglob("*.*")]
     assert any(p.suffix == ".eml" for p in outgoing)

@@ -21,7 +21,7 @@ from email.message import EmailMessage
 
 import docx
 import pytest
-from conftest import material
+from conftest import material, run_job
 from test_publishing import (
     FIRST,
     MEDIA,
@@ -192,7 +192,7 @@ def test_a_dry_run_previews_the_release_date(desk, monkeypatch) -> None:
     desk.approve(FIRST)
     monkeypatch.setenv("PIPELINE_NOW", PUBLISHED)
 
-    run = publishing.publish(desk.settings, dry_run=True)
+    run = run_job(desk.settings, publishing.publish, dry_run=True)
 
     assert len(run.previews) == len(TAKERS) + 1
     for outgoing in run.previews:

@@ -22,13 +22,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Workspace, material
+from conftest import NOW, Workspace, material, run_job
 from markupsafe import escape
 
 from pipeline.app import demo_data
 from pipeline.core import config, normalize
 from pipeline.core.model import KINDS
-from pipeline.flows import decisions, jobs, publishing
+from pipeline.flows import decisions, publishing, pulling
 from pipeline.texts.compose import public_texts
 from pipeline.texts.render import (
     DATE_TOKEN,
@@ -429,11 +429,11 @@ def mailed(tmp_path_factory: pytest.TempPathFactory) -> Mailed:
         ]
         workspace.make_workbook(rows, media=MEDIA)
         settings = workspace.settings
-        jobs.pull(settings)
-        drafted = publishing.draft(settings).drafted
+        run_job(settings, pulling.pull)
+        drafted = run_job(settings, publishing.draft).drafted
         for draft_id in drafted:
-            decisions.review(settings, draft_id, "通过", reviewer="符贤")
-        publishing.publish(settings)
+            run_job(settings, decisions.review, draft_id, "通过", reviewer="符贤")
+        run_job(settings, publishing.publish)
     titles = [r["title"] for r in rows]
     folder = settings.mail.outbox
     mail = {p.name: parse(p.read_bytes()) for p in sorted(folder.glob("*.eml"))}

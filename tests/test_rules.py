@@ -7,17 +7,17 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
-from conftest import DEFAULT_TEAMS, Workspace, material
+from conftest import DEFAULT_TEAMS, Workspace, material, run_job
 
-from pipeline.flows import brief, jobs, publishing, summaries
+from pipeline.flows import brief, publishing, pulling, summaries, week
 
 
 def pull_and_check(workspace: Workspace, monkeypatch: pytest.MonkeyPatch, pulled_at: str,
                    checked_at: str | None = None) -> list:
     monkeypatch.setenv("PIPELINE_NOW", pulled_at)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     monkeypatch.setenv("PIPELINE_NOW", checked_at or pulled_at)
-    return jobs.check(workspace.settings)
+    return run_job(workspace.settings, week.check)
 
 
 def by_rule(findings: list, rule: str) -> list:
@@ -112,8 +112,8 @@ def test_an_exempt_week_is_owed_in_no_summary(workspace, monkeypatch) -> None:
     with_rules(workspace, 'exempt_weeks = ["2026-W48"]')
     workspace.make_workbook(items("执行一组", 1))
     pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")
-    summaries.summary(workspace.settings, "weekly", "2026-W48")
-    summaries.summary(workspace.settings, "monthly", "2026-11")
+    run_job(workspace.settings, summaries.summary, "weekly", "2026-W48")
+    run_job(workspace.settings, summaries.summary, "monthly", "2026-11")
     weekly, monthly = plain(workspace, "summary-weekly"), plain(workspace, "summary-monthly")
     assert "执行一组：共 1 条，执行成功 1；每周任务 3 条，达标 0 周，未达标 0 周" in weekly
     assert "每周执行不能报道（三(八)）：完成 0 / 应完成 0\n" in weekly
@@ -128,8 +128,8 @@ def test_an_exempt_week_has_no_weekly_slot_to_fill(workspace, monkeypatch, exemp
         with_rules(workspace, 'exempt_weeks = ["2026-W48"]')
     workspace.make_workbook([material(kind="打击拒执", title="拒不履行被司法拘留")])
     pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")   # Thursday: past the slot weekday
-    run = publishing.draft(workspace.settings)
-    jobs.digest(workspace.settings)
+    run = run_job(workspace.settings, publishing.draft)
+    run_job(workspace.settings, week.digest)
     gaps = [] if exempt else ["执行不能", "教科书式老赖或执行成功"]
     assert run.no_candidate == gaps
     digest = plain(workspace, "digest")
@@ -262,9 +262,9 @@ def test_a_configured_quota_is_the_number_check_the_digest_the_summary_and_the_b
     assert [f.message for f in quota] == ["执行一组本周有效素材 3 条，任务 4 条，还差 1 条"]
 
     settings = workspace.settings
-    jobs.digest(settings)
-    summaries.summary(settings, "weekly", "2026-W48")
-    brief.brief(settings, "2026-11")
+    run_job(settings, week.digest)
+    run_job(settings, summaries.summary, "weekly", "2026-W48")
+    run_job(settings, brief.brief, "2026-11")
     digest, summary, issued = (plain(workspace, purpose) for purpose in ("digest", "summary", "brief"))
 
     assert "执行一组：有效 3 / 任务 4，还差 1 条" in digest
@@ -277,7 +277,7 @@ def test_the_brief_states_the_teams_own_quotas_when_they_differ(workspace, monke
     teams = [dict(DEFAULT_TEAMS[0], quota=5), DEFAULT_TEAMS[1], dict(DEFAULT_TEAMS[2], quota=2)]
     workspace.make_workbook(items("执行一组", 3), teams=teams)
     pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")
-    brief.brief(workspace.settings, "2026-11")
+    run_job(workspace.settings, brief.brief, "2026-11")
     assert "工作方案要求每周每部门不少于部门表所定条数（2 至 5 条）" in plain(workspace, "brief")
 
 

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, Workspace, material
+from conftest import PROJECT, Workspace, material, run_job
 
 from pipeline.app import scheduler
-from pipeline.flows import decisions, jobs, publishing, summaries
+from pipeline.flows import decisions, publishing, pulling, summaries
 from pipeline.ledger import Ledger
 
 BEIJING = "+08:00"
@@ -34,7 +34,7 @@ class Recorder:
         self.calls: list[tuple[str, str, str]] = []
 
     def functions(self) -> dict:
-        return {job: (lambda settings, period, job=job: self.calls.append(
+        return {job: (lambda ctx, period, job=job: self.calls.append(
             (job, period, os.environ["PIPELINE_NOW"]))) for job in scheduler.JOBS}
 
     def of(self, job: str) -> list[tuple[str, str, str]]:
@@ -166,7 +166,7 @@ def test_a_job_that_raises_is_recorded_and_the_others_still_run(workspace, monke
     recorder = Recorder()
     functions = recorder.functions()
 
-    def broken(settings, period):
+    def broken(ctx, period):
         raise RuntimeError("模板损坏")
 
     functions["cycle"] = broken
@@ -182,7 +182,7 @@ def test_a_job_that_raises_is_recorded_and_the_others_still_run(workspace, monke
 def test_a_failed_slot_is_tried_again_later_but_not_forever(workspace, monkeypatch) -> None:
     calls = []
 
-    def broken(settings, period):
+    def broken(ctx, period):
         calls.append(period)
         raise RuntimeError("down")
 
@@ -197,7 +197,7 @@ def test_a_hung_job_times_out_and_does_not_block_the_loop(workspace, monkeypatch
     release = threading.Event()
     recorder = Recorder()
     functions = recorder.functions()
-    functions["cycle"] = lambda settings, period: release.wait(30)
+    functions["cycle"] = lambda ctx, period: release.wait(30)
     runner = scheduler.Runner(workspace.settings, functions=functions, timeout=0.2)
     try:
         at(monkeypatch, f"2026-11-26T10:00:00{BEIJING}")
@@ -212,7 +212,7 @@ def test_a_hung_job_times_out_and_does_not_block_the_loop(workspace, monkeypatch
 
 def test_the_next_digest_shows_a_failed_job(workspace, monkeypatch) -> None:
     workspace.make_workbook([material()])
-    functions = {**scheduler.JOBS, "cycle": lambda settings, period: (_ for _ in ()).throw(RuntimeError("工作簿损坏"))}
+    functions = {**scheduler.JOBS, "cycle": lambda ctx, period: (_ for _ in ()).throw(RuntimeError("工作簿损坏"))}
     runner = scheduler.Runner(workspace.settings, functions=functions)
     at(monkeypatch, f"2026-11-26T08:15:00{BEIJING}")
     runner.tick()
@@ -284,9 +284,9 @@ def test_sigterm_during_a_publish_batch_finishes_the_message_and_records_every_s
     workspace.make_workbook([material()], media=media)
     settings = smtp_server.configure(workspace)
     workspace.configure("mail", rate_per_minute=120)     # half a second between messages
-    jobs.pull(settings)
-    publishing.draft(settings)
-    decisions.review(settings, "D-2026-000001", "通过", reviewer="符贤")
+    run_job(settings, pulling.pull)
+    run_job(settings, publishing.draft)
+    run_job(settings, decisions.review, "D-2026-000001", "通过", reviewer="符贤")
     env = {**os.environ, "PIPELINE_NOW": os.environ["PIPELINE_NOW"], "PYTHONIOENCODING": "utf-8"}
     process = subprocess.Popen([sys.executable, str(PROJECT / "run.py"), "--config", str(workspace.config_path),
                                 "publish"], cwd=workspace.root, env=env, stdout=subprocess.PIPE,
@@ -306,7 +306,7 @@ def test_sigterm_during_a_publish_batch_finishes_the_message_and_records_every_s
     assert 2 <= len(received) < 8
     assert {r for r, s in states.items() if s == "sent"} == set(received)
     assert {s for r, s in states.items() if r not in received} == {"queued"}   # nothing half-recorded
-    publishing.publish(workspace.settings)
+    run_job(workspace.settings, publishing.publish)
     assert sorted(media_received()) == sorted(f"m{i}@news.example" for i in range(8))
 
 
@@ -315,12 +315,12 @@ def test_sigterm_during_a_publish_batch_finishes_the_message_and_records_every_s
 def test_summary_figures_equal_what_the_ledger_holds(workspace) -> None:
     workspace.cli("init", "--demo", check=True)
     settings = workspace.settings
-    jobs.pull(settings)
-    publishing.draft(settings)
+    run_job(settings, pulling.pull)
+    run_job(settings, publishing.draft)
     for draft_id in ("D-2026-000003", "D-2026-000006"):
-        decisions.review(settings, draft_id, "通过", reviewer="符贤")
-    publishing.publish(settings)
-    run = summaries.summary(settings, "weekly", "2026-W48")
+        run_job(settings, decisions.review, draft_id, "通过", reviewer="符贤")
+    run_job(settings, publishing.publish)
+    run = run_job(settings, summaries.summary, "weekly", "2026-W48")
     assert run.queued == 1
     from email import policy
     from email.parser import BytesParser
@@ -354,10 +354,10 @@ def test_the_weekly_summary_goes_to_the_leaders_and_the_monthly_report_to_the_hi
     workspace.configure("summaries", leaders=["张光亲 <zhangguangqin@court.example>"])
     workspace.configure("summaries", higher_court=["hnfy@court.example"])
     workspace.make_workbook([material()])
-    jobs.pull(workspace.settings)
-    weekly = summaries.summary(workspace.settings, "weekly", "2026-W48")
-    monthly = summaries.summary(workspace.settings, "monthly", "2026-11")
+    run_job(workspace.settings, pulling.pull)
+    weekly = run_job(workspace.settings, summaries.summary, "weekly", "2026-W48")
+    monthly = run_job(workspace.settings, summaries.summary, "monthly", "2026-11")
     assert sorted(o.recipient for o, _ in weekly.report.results) == ["office@court.example",
                                                                      "zhangguangqin@court.example"]
     assert sorted(o.recipient for o, _ in monthly.report.results) == ["hnfy@court.example", "office@court.example"]
-    assert summaries.summary(workspace.settings, "weekly", "2026-W48").queued == 0     # once per period
+    assert run_job(workspace.settings, summaries.summary, "weekly", "2026-W48").queued == 0     # once per period

@@ -19,13 +19,13 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
-from conftest import Workspace, material
+from conftest import Workspace, material, run_job
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 
 from pipeline.core.errors import SourceBusy, SourceChanged, SourceError
 from pipeline.core.layout import SUBMISSIONS
-from pipeline.flows import jobs
+from pipeline.flows import pulling, week
 from pipeline.ledger import Ledger
 from pipeline.sources.xlsx import XlsxSource
 from pipeline.sources.xlsx_cells import write_cells
@@ -99,7 +99,7 @@ def decorated(workspace):
     stats["A4"], stats["B4"] = "合计", "=SUM(B2:B3)"
     book.save(workspace.workbook)
 
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert summary.accepted == 3 and summary.cells_written > 0   # the file really was rewritten
     assert ids(workspace) == ["S-2026-000001", "S-2026-000002", "S-2026-000003"]
     return openpyxl.load_workbook(workspace.workbook, data_only=False)
@@ -151,7 +151,7 @@ def test_write_back_keeps_extra_columns(decorated):
 def test_write_back_changes_only_the_owned_cells(workspace):
     workspace.make_workbook([item(1), item(2, process=""), item(3)])
     before = all_values(workspace.workbook)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     after = all_values(workspace.workbook)
     owned = {LETTER["id"], LETTER["status"]}
 
@@ -206,7 +206,7 @@ def test_write_back_keeps_charts_and_every_other_part_byte_for_byte(pictured):
     before = parts(pictured.workbook)
     assert any(n.startswith("xl/charts/") for n in before) and "customXml/item1.xml" in before
 
-    assert jobs.pull(pictured.settings).cells_written > 0
+    assert run_job(pictured.settings, pulling.pull).cells_written > 0
     after = parts(pictured.workbook)
 
     edited = sheet_part(pictured.workbook, SUBMISSIONS.name)
@@ -228,7 +228,7 @@ def test_write_back_keeps_a_formulas_cached_result(workspace):
     assert found == 1
     repack(workspace.workbook, package)
 
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
 
     cached = openpyxl.load_workbook(workspace.workbook, data_only=True)[SUBMISSIONS.name]
     written = openpyxl.load_workbook(workspace.workbook)[SUBMISSIONS.name]
@@ -244,7 +244,7 @@ def test_a_sheet_whose_rows_carry_no_numbers_is_still_written_back(workspace):
     package[part] = re.sub(rb'(<row[^>]*?) r="\d+"', rb"\1", package[part])   # positions implied by order
     repack(workspace.workbook, package)
 
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
 
     rows = [r for r in workspace.rows() if r.get("title")]
     assert [r.get("id") for r in rows] == ["S-2026-000001", None]
@@ -261,7 +261,7 @@ def test_a_sheet_written_with_a_namespace_prefix_is_edited_in_place(workspace):
     assert b"<x:row" in package[part]
     repack(workspace.workbook, package)
 
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
 
     rows = [r for r in workspace.rows() if r.get("title")]
     assert [r.get("id") for r in rows] == ["S-2026-000001", None]
@@ -272,14 +272,14 @@ def test_a_sheet_written_with_a_namespace_prefix_is_edited_in_place(workspace):
 def test_write_back_keeps_the_files_permissions(workspace):
     workspace.make_workbook([item(1)])
     os.chmod(workspace.workbook, 0o664)
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     assert ids(workspace) == ["S-2026-000001"]
     assert stat.S_IMODE(workspace.workbook.stat().st_mode) == 0o664
 
 
 def test_write_back_leaves_no_temporary_files_beside_the_workbook(workspace):
     workspace.make_workbook([item(1), item(2)])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     assert sorted(p.name for p in workspace.workbook.parent.iterdir() if "xlsx" in p.name) == [workspace.workbook.name]
 
 
@@ -287,12 +287,12 @@ def test_write_back_leaves_no_temporary_files_beside_the_workbook(workspace):
 
 def test_pull_with_nothing_changed_does_not_write_the_file(workspace):
     workspace.make_workbook([item(1), item(2)])
-    first = jobs.pull(workspace.settings)
+    first = run_job(workspace.settings, pulling.pull)
     assert first.cells_written == 4
     os.utime(workspace.workbook, ns=(OLD * 10**9, OLD * 10**9))
     data, inode = workspace.workbook.read_bytes(), workspace.workbook.stat().st_ino
 
-    summary = jobs.pull(workspace.settings)
+    summary = run_job(workspace.settings, pulling.pull)
     assert summary.cells_written == 0
     assert workspace.workbook.read_bytes() == data
     assert workspace.workbook.stat().st_mtime_ns == OLD * 10**9
@@ -315,7 +315,7 @@ def locked(request, workspace):
     workspace.original = workspace.workbook.read_bytes()
     workspace.lock = workspace.workbook.parent / pattern.format(name=workspace.workbook.name)
     workspace.lock.write_text(content, encoding="utf-8")
-    workspace.summary = jobs.pull(workspace.settings)
+    workspace.summary = run_job(workspace.settings, pulling.pull)
     return workspace
 
 
@@ -345,13 +345,13 @@ def test_status_and_the_digest_say_since_when_the_write_back_waits(locked, monke
     assert locked.cli("pull").returncode == 0
     shown = locked.cli("status").stdout
     assert "尚未写回" in shown and "自 11月26日 10:00 起等待" in shown
-    (digest,) = jobs.digest(locked.settings, dry_run=True).previews
+    (digest,) = run_job(locked.settings, week.digest, dry_run=True).previews
     assert "自 11月26日 10:00 起等待" in digest.text and locked.lock.name in digest.text
 
 
 def test_repeated_pulls_while_the_workbook_is_open_change_nothing(locked):
     before = known(locked)
-    again = jobs.pull(locked.settings)
+    again = run_job(locked.settings, pulling.pull)
     assert (again.new, again.changed, again.accepted) == (0, 0, 2)
     assert known(locked) == before
 
@@ -367,7 +367,7 @@ def test_after_the_lock_goes_the_same_ids_are_written_and_edits_made_meanwhile_s
     edited = locked.rows()
 
     locked.lock.unlink()
-    summary = jobs.pull(locked.settings)
+    summary = run_job(locked.settings, pulling.pull)
 
     assert summary.waiting is None
     assert ids(locked) == ["S-2026-000001", "S-2026-000002", "S-2026-000003"]
@@ -418,7 +418,7 @@ def scrambled_middle(data: bytes) -> bytes:
 def corrupt(request, workspace):
     """Pulled once, then edited (a pending change), then the file broken on disk."""
     workspace.make_workbook([item(1), item(2)])
-    jobs.pull(workspace.settings)
+    run_job(workspace.settings, pulling.pull)
     book = openpyxl.load_workbook(workspace.workbook)
     book[SUBMISSIONS.name].cell(row=2, column=COL["outcome"], value="补充：已全部履行。")
     book.save(workspace.workbook)
@@ -427,7 +427,7 @@ def corrupt(request, workspace):
     workspace.workbook.write_bytes(request.param(workspace.good))
     workspace.broken = workspace.workbook.read_bytes()
     with pytest.raises(SourceError) as caught:
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     workspace.error = caught.value
     return workspace
 
@@ -448,7 +448,7 @@ def test_corrupt_workbook_is_not_overwritten(corrupt):
 
 def test_pull_after_the_workbook_is_restored_works(corrupt):
     corrupt.workbook.write_bytes(corrupt.good)
-    summary = jobs.pull(corrupt.settings)
+    summary = run_job(corrupt.settings, pulling.pull)
     assert summary.changed == 1 and summary.accepted == 2
     assert versions(corrupt, "S-2026-000001") == [1, 2]
     assert corrupt.rows()[0]["status"] == "已受理（第2版）"
@@ -491,7 +491,7 @@ def raced(workspace):
     workspace.make_workbook([item(1), item(2)])
     settings = workspace.settings
     source = EditedDuringPull(workspace.workbook, settings.timezone, colleague_adds_a_row)
-    workspace.summary = jobs.pull(settings, source=source)
+    workspace.summary = run_job(settings, pulling.pull, source=source)
     assert source.fetches == 1
     return workspace
 
@@ -513,7 +513,7 @@ def test_workbook_changed_after_the_read_keeps_the_other_persons_edit(raced):
 
 
 def test_plain_pull_after_a_changed_workbook_writes_the_recorded_ids_and_takes_the_new_row(raced):
-    summary = jobs.pull(raced.settings)
+    summary = run_job(raced.settings, pulling.pull)
     assert summary.accepted == 3 and summary.new == 1 and summary.waiting is None
     assert ids(raced) == ["S-2026-000001", "S-2026-000002", "S-2026-000003"]
     assert set(known(raced)) == {"S-2026-000001", "S-2026-000002", "S-2026-000003"}
@@ -524,7 +524,7 @@ def test_plain_pull_after_a_changed_workbook_writes_the_recorded_ids_and_takes_t
 def test_missing_workbook_raises_source_error_suggesting_init(workspace):
     assert not workspace.workbook.exists()
     with pytest.raises(SourceError) as caught:
-        jobs.pull(workspace.settings)
+        run_job(workspace.settings, pulling.pull)
     assert "init" in str(caught.value)
     assert str(workspace.workbook) in str(caught.value)
     assert not workspace.workbook.exists()

@@ -13,7 +13,8 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import __version__
@@ -21,7 +22,8 @@ from ..core import clock, config, normalize, shutdown
 from ..core.calendar import Month
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
-from ..flows import brief, decisions, dispatch, jobs, publishing
+from ..flows import brief, decisions, dispatch, publishing, pulling, week
+from ..flows.context import Context
 from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
 from ..plan.obligations import Plan
@@ -158,6 +160,13 @@ def _settings(args: argparse.Namespace) -> config.Settings:
     return config.load(_config_path(args))
 
 
+@contextmanager
+def _context(args: argparse.Namespace) -> Iterator[Context]:
+    """The one context a command's job runs in: the settings, the ledger, the moment, the transport."""
+    with Context.open(_settings(args)) as ctx:
+        yield ctx
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     path = _config_path(args)
     if not path.exists():
@@ -185,8 +194,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    summary = jobs.pull(settings, dry_run=args.dry_run)
+    with _context(args) as ctx:
+        summary = pulling.pull(ctx, dry_run=args.dry_run)
+    settings = ctx.settings
     where = _shown(settings.sheet.path) if settings.sheet.path else str(settings.sheet.spreadsheet)
     text = report.pull_summary(summary, where)
     if args.dry_run:
@@ -202,35 +212,35 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    print(report.week_status(jobs.status(settings, error_limit=args.errors)))
+    with _context(args) as ctx:
+        print(report.week_status(week.status(ctx, error_limit=args.errors)))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    print(report.findings(jobs.check(settings)))
+    with _context(args) as ctx:
+        print(report.findings(week.check(ctx)))
     return 0
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    run = jobs.digest(settings, force=args.force, dry_run=args.dry_run)
-    return _mail_outcome(settings, run, "每日简报")
+    with _context(args) as ctx:
+        run = week.digest(ctx, force=args.force, dry_run=args.dry_run)
+    return _mail_outcome(ctx.settings, run, "每日简报")
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    run = jobs.remind(settings, dry_run=args.dry_run)
+    with _context(args) as ctx:
+        run = week.remind(ctx, dry_run=args.dry_run)
     if not run.skipped and not run.queued and not run.previews and not (run.report and run.report.results):
         print("本周没有需要提醒的部门（均已完成任务，或本周提醒已发送）。")
-    return _mail_outcome(settings, run, "催报提醒")
+    return _mail_outcome(ctx.settings, run, "催报提醒")
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    run = publishing.draft(settings, dry_run=args.dry_run)
-    text, failed = report.publish_run(run, "稿件", _where_mail(settings))
+    with _context(args) as ctx:
+        run = publishing.draft(ctx, dry_run=args.dry_run)
+    text, failed = report.publish_run(run, "稿件", _where_mail(ctx.settings))
     print(text)
     return 1 if failed else 0
 
@@ -252,49 +262,49 @@ def _reviewer(settings, name: str) -> tuple[str, str]:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    by, source = _reviewer(settings, args.by)
-    print(decisions.review(settings, args.draft_id, "通过", reviewer=by, source=source))
+    with _context(args) as ctx:
+        by, source = _reviewer(ctx.settings, args.by)
+        print(decisions.review(ctx, args.draft_id, "通过", reviewer=by, source=source))
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    by, source = _reviewer(settings, args.by)
-    print(decisions.review(settings, args.draft_id, "退回", reviewer=by, comment=args.reason, source=source))
+    with _context(args) as ctx:
+        by, source = _reviewer(ctx.settings, args.by)
+        print(decisions.review(ctx, args.draft_id, "退回", reviewer=by, comment=args.reason, source=source))
     return 0
 
 
 def cmd_posted(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    draft_id, channel = decisions.posted(settings, args.draft_id, args.channel, by=args.by)
+    with _context(args) as ctx:
+        draft_id, channel = decisions.posted(ctx, args.draft_id, args.channel, by=args.by)
     print(f"已记录：{draft_id} 的{CHANNELS[channel]}版本已发布（{args.by}）。")
     return 0
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    month = args.month or Month.of(clock.now(settings.timezone)).previous.key
-    try:
-        month = normalize.month(month)
-    except normalize.Invalid as exc:
-        raise UsageError(f"--month：{exc}") from None
-    return _mail_outcome(settings, brief.brief(settings, month, dry_run=args.dry_run), "代表委员简报")
+    with _context(args) as ctx:
+        try:
+            month = normalize.month(args.month or Month.of(ctx.at).previous.key)
+        except normalize.Invalid as exc:
+            raise UsageError(f"--month：{exc}") from None
+        run = brief.brief(ctx, month, dry_run=args.dry_run)
+    return _mail_outcome(ctx.settings, run, "代表委员简报")
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    settings = _settings(args)
     progress = _progress if sys.stderr.isatty() else None
-    run = publishing.publish(settings, dry_run=args.dry_run, progress=progress)
-    text, failed = report.publish_run(run, "媒体稿件", _where_mail(settings))
+    with _context(args) as ctx:
+        run = publishing.publish(ctx, dry_run=args.dry_run, progress=progress)
+    text, failed = report.publish_run(run, "媒体稿件", _where_mail(ctx.settings))
     print(text)
     return 1 if failed else 0
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    flushed = publishing.resend(settings, args.draft_id, args.to)
-    text, failed = report.mail_run(dispatch.MailRun(report=flushed), "媒体稿件", _where_mail(settings))
+    with _context(args) as ctx:
+        flushed = publishing.resend(ctx, args.draft_id, args.to)
+    text, failed = report.mail_run(dispatch.MailRun(report=flushed), "媒体稿件", _where_mail(ctx.settings))
     print(text)
     return 1 if failed else 0
 
@@ -312,7 +322,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         period = "" if outcome.job == "cycle" else f"（{outcome.period}）"
         print(f"{JOB_LABELS.get(outcome.job, outcome.job)}{period}：{labels[outcome.result]}{detail}")
     with Ledger.of(settings.ledger) as ledger:
-        waiting = bool(jobs.waiting_note(ledger))           # the 编号/状态 cells are not in the workbook yet
+        waiting = bool(pulling.waiting_note(ledger))        # the 编号/状态 cells are not in the workbook yet
     if settings.sheet.path and not waiting:
         print(f"查看：工作簿 {_shown(settings.sheet.path)} 的“编号”“状态”列；{_where_mail(settings)}；"
               "python run.py status 查看本周进度和待审稿件。")

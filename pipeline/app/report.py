@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ..core.model import PullSummary
 from ..flows.dispatch import MailRun
-from ..flows.jobs import WeekStatus
+from ..flows.week import WeekStatus
 from ..flows.publishing import PublishRun
 from ..mail.transport import SENT
 from ..plan.review import FAILED_CHECK, effective_state

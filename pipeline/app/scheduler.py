@@ -31,7 +31,8 @@ from ..core import clock, shutdown
 from ..core.config import Settings
 from ..core.errors import LedgerError, PipelineError, SourceBusy, SourceChanged
 from ..core.model import PullSummary
-from ..flows import brief, invitations, jobs, publishing, summaries
+from ..flows import brief, invitations, publishing, pulling, summaries, week
+from ..flows.context import Context
 from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
 from .timetable import BRIEF, CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
@@ -41,26 +42,26 @@ log = logging.getLogger(__name__)
 MAX_TRIES = 3                          # failed runs of one slot before it waits for the next slot
 RETRY_SPACING = timedelta(minutes=5)   # between two tries of a failed slot
 
-JobFunction = Callable[[Settings, str], object]
+JobFunction = Callable[[Context, str], object]   # a job on its context, for its period
 
 
 class InstanceBusy(PipelineError):
     """Another ``run`` or ``once`` holds the lock."""
 
 
-def cycle(settings: Settings) -> str:
+def cycle(ctx: Context) -> str:
     """pull → draft → publish, invitations with them; later steps run even when the sheet cannot be read.
 
     Returns a note for the console when the write-back waits for a workbook that is open or was changed
     meanwhile (it heals by itself); a write-back that needs a person (a read-only workbook) fails the cycle.
     """
-    errors, note = [], ""
-    for step in (jobs.pull, publishing.draft, invitations.draft_invitations, publishing.publish,
+    errors, note, settings = [], "", ctx.settings
+    for step in (pulling.pull, publishing.draft, invitations.draft_invitations, publishing.publish,
                  invitations.send_invitations):
         if shutdown.requested():
             return note
         try:
-            done = step(settings)
+            done = step(ctx.later())          # one ledger and transport; each step dated when it starts
             if isinstance(done, PullSummary) and done.waiting is not None:
                 if isinstance(done.waiting, (SourceBusy, SourceChanged)):
                     note = done.waiting_note
@@ -77,12 +78,12 @@ def cycle(settings: Settings) -> str:
 
 
 JOBS: dict[str, JobFunction] = {
-    CYCLE: lambda settings, period: cycle(settings),
-    DIGEST: lambda settings, period: jobs.digest(settings),
-    REMIND: lambda settings, period: jobs.remind(settings),
-    WEEKLY: lambda settings, period: summaries.summary(settings, "weekly", period),
-    MONTHLY: lambda settings, period: summaries.summary(settings, "monthly", period),
-    BRIEF: lambda settings, period: brief.brief(settings, period),
+    CYCLE: lambda ctx, period: cycle(ctx),
+    DIGEST: lambda ctx, period: week.digest(ctx),
+    REMIND: lambda ctx, period: week.remind(ctx),
+    WEEKLY: lambda ctx, period: summaries.summary(ctx, "weekly", period),
+    MONTHLY: lambda ctx, period: summaries.summary(ctx, "monthly", period),
+    BRIEF: lambda ctx, period: brief.brief(ctx, period),
 }
 
 
@@ -153,7 +154,8 @@ class Runner:
 
         def work() -> None:
             try:
-                returned = self.functions[slot.job](settings, slot.period)
+                with Context.open(settings) as ctx:     # in this thread: the ledger's connection is its own
+                    returned = self.functions[slot.job](ctx, slot.period)
                 if isinstance(returned, str) and returned:
                     notes.append(returned)
             except PipelineError as exc:        # a condition a person can act on: one line, said in Chinese

@@ -164,4 +164,4 @@ class PullSummary:
     cells_written: int = 0
     warnings: list[str] = field(default_factory=list)
     waiting: Exception | None = None   # why the write-back of 编号/状态 waits (nothing written this pull)
-    waiting_note: str = ""             # the office's line about it (see jobs.waiting_text)
+    waiting_note: str = ""             # the office's line about it (see flows/pulling.waiting_text)

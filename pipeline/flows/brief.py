@@ -27,20 +27,16 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core import clock
 from ..core.calendar import Month
-from ..core.config import Settings
 from ..core.errors import PipelineError, UsageError
 from ..core.model import KINDS, Activity
-from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
-from ..mail.transport import Transport
 from ..plan.obligations import AS_WRITTEN, DEPUTIES, Plan
 from ..texts import redact
 from ..texts.document import DOCX_TYPE, Block, brief_docx
 from ..texts.render import Rendered, cn_date, render
-from .dispatch import flush, queue
-from .jobs import MailRun
+from .context import Context
+from .dispatch import MailRun, flush, queue
 from .summaries import Figures, gather
 
 TITLE = "执行工作简报"
@@ -217,7 +213,7 @@ def _render(b: Brief) -> tuple[Rendered, Attachment]:
     return rendered, Attachment(b.filename, content, DOCX_TYPE)
 
 
-def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: Transport | None = None) -> MailRun:
+def brief(ctx: Context, month: str, *, dry_run: bool = False) -> MailRun:
     """Mail ``month``'s brief (``"2026-11"``) to the deputies and members, once.
 
     A dry run shows the messages with the issue number the brief would get,
@@ -225,7 +221,7 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
     addresses are set; refused (:class:`BriefBlocked`) when the text still
     carries an identifier, since it leaves the court as a release does.
     """
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     covered = parse_month(month, at.date())
     label = covered.label
     deputies = settings.deputies
@@ -234,44 +230,42 @@ def brief(settings: Settings, month: str, *, dry_run: bool = False, transport: T
                   "配置 [deputies] addresses 未填写代表委员的邮箱，执行工作简报未发送")
         if dry_run:
             return MailRun(skipped=reason)
-        with Ledger.of(settings.ledger) as ledger:
-            return MailRun(skipped=reason, report=flush(settings, ledger, at=at, transport=transport))
+        return MailRun(skipped=reason, report=flush(ctx))
     key = f"brief/{month}"
-    with Ledger.of(settings.ledger) as ledger:
-        if ledger.has_message(key) and not dry_run:
-            return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
-                           report=flush(settings, ledger, at=at, transport=transport))
-        plan = Plan.of(settings)
-        facts = {"figures": gather(ledger, covered, settings.timezone, plan),
-                 "releases": ledger.releases_sent_between(*covered.bounds(settings.timezone)),
-                 "activities": ledger.activities()}
-        recipients: dict[str, str] = {}
-        for name, addr in map(address, deputies.addresses):
-            recipients.setdefault(addr, name)
-        court = settings.court
+    if ledger.has_message(key) and not dry_run:
+        return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
+                       report=flush(ctx))
+    plan = Plan.of(settings)
+    facts = {"figures": gather(ledger, covered, settings.timezone, plan),
+             "releases": ledger.releases_sent_between(*covered.bounds(settings.timezone)),
+             "activities": ledger.activities()}
+    recipients: dict[str, str] = {}
+    for name, addr in map(address, deputies.addresses):
+        recipients.setdefault(addr, name)
+    court = settings.court
 
-        def build(issue: int) -> list[Outgoing]:
-            b = compose(month=month, issue=issue, issued=at.date(),
-                        issuer=deputies.editor.strip() or f"{court.name}执行局", court=court.name,
-                        contact=court.contact, copies=len(recipients), tz=settings.timezone, plan=plan, **facts)
-            rendered, attachment = _render(b)
-            try:
-                redact.guard_fields(subject=rendered.subject, name="", text=rendered.text, html=rendered.html,
-                                    attachments=[(attachment.filename, attachment.content, attachment.content_type)],
-                                    allowed=redact.own_numbers(court.contact))
-            except redact.Blocked as blocked:
-                raise BriefBlocked(f"{label}{TITLE}未发送：{blocked}。请改正活动表或稿件中的该信息后重新运行") from None
-            return [Outgoing(key, "brief", addr, rendered.subject, rendered.text, rendered.html, (attachment,),
-                             name=name) for addr, name in recipients.items()]
+    def build(issue: int) -> list[Outgoing]:
+        b = compose(month=month, issue=issue, issued=at.date(),
+                    issuer=deputies.editor.strip() or f"{court.name}执行局", court=court.name,
+                    contact=court.contact, copies=len(recipients), tz=settings.timezone, plan=plan, **facts)
+        rendered, attachment = _render(b)
+        try:
+            redact.guard_fields(subject=rendered.subject, name="", text=rendered.text, html=rendered.html,
+                                attachments=[(attachment.filename, attachment.content, attachment.content_type)],
+                                allowed=redact.own_numbers(court.contact))
+        except redact.Blocked as blocked:
+            raise BriefBlocked(f"{label}{TITLE}未发送：{blocked}。请改正活动表或稿件中的该信息后重新运行") from None
+        return [Outgoing(key, "brief", addr, rendered.subject, rendered.text, rendered.html, (attachment,),
+                         name=name) for addr, name in recipients.items()]
 
-        issue = ledger.next_brief_issue(month)
-        items = build(issue)
-        if dry_run:
-            return MailRun(previews=items)
-        with ledger.transaction():
-            assigned = ledger.assign_brief_issue(month, at)
-            ledger.audit(at, "brief", "issued", month, issue=assigned, recipients=len(items))
-        if assigned != issue:     # another run numbered a brief of the same year meanwhile
-            items = build(assigned)
-        queued = queue(ledger, items, period=month, at=at)
-        return MailRun(queued=queued, report=flush(settings, ledger, at=at, transport=transport))
+    issue = ledger.next_brief_issue(month)
+    items = build(issue)
+    if dry_run:
+        return MailRun(previews=items)
+    with ledger.transaction():
+        assigned = ledger.assign_brief_issue(month, at)
+        ledger.audit(at, "brief", "issued", month, issue=assigned, recipients=len(items))
+    if assigned != issue:     # another run numbered a brief of the same year meanwhile
+        items = build(assigned)
+    queued = queue(ledger, items, period=month, at=at)
+    return MailRun(queued=queued, report=flush(ctx))

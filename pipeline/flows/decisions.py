@@ -18,13 +18,13 @@ from __future__ import annotations
 from datetime import datetime
 from types import ModuleType
 
-from ..core import clock, normalize
-from ..core.config import Settings
+from ..core import normalize
 from ..core.errors import UsageError
 from ..core.model import CHANNELS, POSTED_MARKS
 from ..ledger import Ledger
 from ..plan.review import DRAFT, INVITATION, Standing, refusal, reviewed
 from . import channels, invitations, publishing
+from .context import Context
 
 FLOWS: dict[str, ModuleType] = {DRAFT.prefix: publishing, INVITATION.prefix: invitations}
 
@@ -50,17 +50,16 @@ def states(ledger: Ledger, at: datetime) -> dict[str, Standing]:
     return {item_id: standing for flow in FLOWS.values() for item_id, standing in flow.standings(ledger, at.date()).items()}
 
 
-def review(settings: Settings, item_id: str, decision: str, *, reviewer: str, comment: str = "",
+def review(ctx: Context, item_id: str, decision: str, *, reviewer: str, comment: str = "",
            source: str = "cli") -> str:
     """``approve`` / ``reject`` from the command line (``source``: the command line and its OS account);
     returns what happens next, in Chinese."""
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     item_id = normalize.draft_id(item_id)
     flow = FLOWS[reviewed(item_id).prefix]
-    with Ledger.of(settings.ledger) as ledger:
-        flow.settle(ledger, at)
-        with ledger.transaction():
-            apply(ledger, item_id, decision, reviewer, comment, source=source, at=at)
+    flow.settle(ledger, at)
+    with ledger.transaction():
+        apply(ledger, item_id, decision, reviewer, comment, source=source, at=at)
     return flow.decided(settings, item_id, decision, reviewer, comment)
 
 
@@ -84,16 +83,15 @@ def mark_posted(ledger: Ledger, draft_id: str, channel: str, by: str, *, source:
     ledger.audit(at, "review", "posted", draft_id, channel=channel, by=by, source=source)
 
 
-def posted(settings: Settings, draft_id: str, channel: str, *, by: str) -> tuple[str, str]:
+def posted(ctx: Context, draft_id: str, channel: str, *, by: str) -> tuple[str, str]:
     """``posted`` from the command line; returns the draft ID and the channel as stored."""
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     draft_id = normalize.draft_id(draft_id)
     try:
         channel = normalize.channel(channel)
     except normalize.Invalid as exc:
         raise UsageError(str(exc)) from None
-    with Ledger.of(settings.ledger) as ledger:
-        with ledger.transaction():
-            mark_posted(ledger, draft_id, channel, by, source="cli", at=at)
-        channels.write_index(ledger, settings.mail.outbox)
+    with ledger.transaction():
+        mark_posted(ledger, draft_id, channel, by, source="cli", at=at)
+    channels.write_index(ledger, settings.mail.outbox)
     return draft_id, channel

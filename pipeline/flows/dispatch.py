@@ -31,11 +31,10 @@ from ..mail.transport import (
     SENT,
     TEMPORARY,
     Result,
-    Transport,
     TransportError,
-    open_transport,
 )
 from ..texts import redact
+from .context import Context
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +91,7 @@ def retry_at(settings: Settings, attempts: int, at: datetime) -> datetime:
     return at + timedelta(seconds=wait)
 
 
-def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transport | None = None,
-          keys: tuple[str, ...] = (), progress: Progress | None = None,
+def flush(ctx: Context, *, keys: tuple[str, ...] = (), progress: Progress | None = None,
           sleep: Callable[[float], object] = shutdown.wait) -> FlushReport:
     """Deliver every queued message and retry temporary failures, one connection for the batch.
 
@@ -103,6 +101,7 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
     fails permanently, with the reason, like a message a server refuses. ``keys``
     limits the flush to some messages; ``progress`` hears (done, total).
     """
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     report = FlushReport()
     # A send older than the transport's timeout that is still 'sending' belongs to a dead process.
     cutoff = at - timedelta(seconds=settings.mail.smtp.timeout * 2 + 60)
@@ -112,7 +111,7 @@ def flush(settings: Settings, ledger: Ledger, *, at: datetime, transport: Transp
     pending = ledger.pending_deliveries(at, keys)
     if not pending:
         return report
-    transport = transport or open_transport(settings)
+    transport = ctx.transport
     sender = mime.address(settings.mail.sender)[1]
     interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
     allowed = redact.own_numbers(settings.court.contact)

@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..core import clock
 from ..core.config import Settings
 from ..core.model import Activity
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
-from ..mail.transport import Transport
 from ..plan.review import Standing, review_code
 from ..texts.render import cn_date, render
+from .context import Context
 from .dispatch import FlushReport, enqueue, flush
 
 VISIT = "代表委员看执行"                                # the activity kind of 四(四)
@@ -167,66 +166,64 @@ def _predecessor(visit: Activity, candidates: list, used: set[str]):
 
 # --- drafting ------------------------------------------------------------------------
 
-def draft_invitations(settings: Settings, *, dry_run: bool = False,
-                      transport: Transport | None = None) -> InvitationRun:
+def draft_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     """Draft an invitation for every coming 代表委员看执行 visit that has none, and mail it to the office."""
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     today = at.date()
     run = InvitationRun()
     items: list[Outgoing] = []
-    with Ledger.of(settings.ledger) as ledger:
-        changes = _stale(ledger, today)
-        _sort(run, changes)
-        if not dry_run:
-            _settle(ledger, changes, at)
-        moved_sent = _changed_after_sending(ledger, today)
-        used: set[str] = set()
-        if settings.deputies.invitations:
-            serial = ledger.last_invitation_serial(at.year)
-            for visit in sorted(_visits(ledger), key=lambda a: (a.day, a.name)):
-                if visit.day < today or any(r["state"] in LIVE for r in ledger.invitations_for(visit.day, visit.name)):
-                    continue
-                serial += 1
-                invitation_id = f"I-{at.year}-{serial:06d}"
-                before = _predecessor(visit, moved_sent, used)
-                previous = _row_context(before) if before is not None else None
-                if previous:
-                    used.add(previous["id"])
-                letter = compose(visit, issued=today, settings=settings, previous=previous)
-                mails = _review_mail(settings, invitation_id, visit, letter, previous,
-                                     code=review_code(ledger.review_secret(), invitation_id))
-                run.drafted.append(invitation_id)
-                if dry_run:
-                    items += mails
-                    continue
-                # The invitation and the office's copies are recorded together: never one without the other.
-                with ledger.transaction():
-                    ledger.save_invitation(invitation_id=invitation_id, day=visit.day, name=visit.name,
-                                           subject=letter.subject, text=letter.text, html=letter.html, at=at,
-                                           previous=previous["id"] if previous else "")
-                    enqueue(ledger, mails, period=today.isoformat(), at=at, topic=VISIT)
-                    ledger.audit(at, "invitation", "drafted", invitation_id, day=visit.day.isoformat(),
-                                 name=visit.name, previous=previous["id"] if previous else "")
-            if run.drafted and not settings.deputies.addresses:
-                run.messages.append(f"{NO_ADDRESSES}：邀请函 {'、'.join(run.drafted)} 已起草并送宣传办审核，"
-                                    "但审核通过后也无法发出")
-        else:
-            run.messages.append("未启用代表委员看执行邀请函（[deputies] invitations = false），不起草邀请函")
-        for row in moved_sent:
-            if row["id"] in used:
-                continue   # the replacing invitation's review mail says it
-            run.alerts.append(row["id"])
-            items += _changed_alert(settings, row)
-        if dry_run:
-            run.previews = items
-            return run
-        alerts = [m for m in items if m.purpose == ALERT_PURPOSE]
-        if alerts:
+    changes = _stale(ledger, today)
+    _sort(run, changes)
+    if not dry_run:
+        _settle(ledger, changes, at)
+    moved_sent = _changed_after_sending(ledger, today)
+    used: set[str] = set()
+    if settings.deputies.invitations:
+        serial = ledger.last_invitation_serial(at.year)
+        for visit in sorted(_visits(ledger), key=lambda a: (a.day, a.name)):
+            if visit.day < today or any(r["state"] in LIVE for r in ledger.invitations_for(visit.day, visit.name)):
+                continue
+            serial += 1
+            invitation_id = f"I-{at.year}-{serial:06d}"
+            before = _predecessor(visit, moved_sent, used)
+            previous = _row_context(before) if before is not None else None
+            if previous:
+                used.add(previous["id"])
+            letter = compose(visit, issued=today, settings=settings, previous=previous)
+            mails = _review_mail(settings, invitation_id, visit, letter, previous,
+                                 code=review_code(ledger.review_secret(), invitation_id))
+            run.drafted.append(invitation_id)
+            if dry_run:
+                items += mails
+                continue
+            # The invitation and the office's copies are recorded together: never one without the other.
             with ledger.transaction():
-                enqueue(ledger, alerts, period=today.isoformat(), at=at, topic=VISIT)
-                for invitation_id in run.alerts:
-                    ledger.audit(at, "invitation", "changed-after-sending", invitation_id)
-        run.report = flush(settings, ledger, at=at, transport=transport)
+                ledger.save_invitation(invitation_id=invitation_id, day=visit.day, name=visit.name,
+                                       subject=letter.subject, text=letter.text, html=letter.html, at=at,
+                                       previous=previous["id"] if previous else "")
+                enqueue(ledger, mails, period=today.isoformat(), at=at, topic=VISIT)
+                ledger.audit(at, "invitation", "drafted", invitation_id, day=visit.day.isoformat(),
+                             name=visit.name, previous=previous["id"] if previous else "")
+        if run.drafted and not settings.deputies.addresses:
+            run.messages.append(f"{NO_ADDRESSES}：邀请函 {'、'.join(run.drafted)} 已起草并送宣传办审核，"
+                                "但审核通过后也无法发出")
+    else:
+        run.messages.append("未启用代表委员看执行邀请函（[deputies] invitations = false），不起草邀请函")
+    for row in moved_sent:
+        if row["id"] in used:
+            continue   # the replacing invitation's review mail says it
+        run.alerts.append(row["id"])
+        items += _changed_alert(settings, row)
+    if dry_run:
+        run.previews = items
+        return run
+    alerts = [m for m in items if m.purpose == ALERT_PURPOSE]
+    if alerts:
+        with ledger.transaction():
+            enqueue(ledger, alerts, period=today.isoformat(), at=at, topic=VISIT)
+            for invitation_id in run.alerts:
+                ledger.audit(at, "invitation", "changed-after-sending", invitation_id)
+    run.report = flush(ctx)
     return run
 
 
@@ -313,38 +310,36 @@ def decided(settings: Settings, invitation_id: str, decision: str, reviewer: str
 
 # --- sending -------------------------------------------------------------------------
 
-def send_invitations(settings: Settings, *, dry_run: bool = False,
-                     transport: Transport | None = None) -> InvitationRun:
+def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     """Send each approved invitation for a coming visit to every deputy, one message each; exactly once."""
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     run = InvitationRun()
-    with Ledger.of(settings.ledger) as ledger:
-        changes = _stale(ledger, at.date())
-        _sort(run, changes)
-        if not dry_run:
-            _settle(ledger, changes, at)
-        stale = {invitation_id for invitation_id, _, _ in changes}
-        ready = [row for row in ledger.invitations("approved") if row["id"] not in stale]
-        deputies = _deputies(settings)
-        if ready and not deputies:
-            # Kept approved, nothing lost: they go out on the first run after addresses are configured.
-            run.held = [row["id"] for row in ready]
-            run.messages.append(f"{NO_ADDRESSES}，已通过审核的邀请函 {'、'.join(run.held)} 暂未发出；"
-                                "登记邮箱后下次运行即发出")
-            ready = []
-        for row in ready:
-            items = [Outgoing(f"invitation/{row['id']}", SEND_PURPOSE, addr, row["subject"], row["text"], row["html"],
-                              name=name) for name, addr in deputies]
-            run.sent.append(row["id"])
-            if dry_run:
-                run.previews += items
-                continue
-            # Marked sent in the same commit that queues it: a second run finds nothing approved to send.
-            with ledger.transaction():
-                enqueue(ledger, items, period=row["id"], at=at, topic=VISIT)
-                ledger.set_invitation_state(row["id"], "sent", at, reason=f"发往 {len(items)} 位代表委员")
-                ledger.audit(at, "invitation", "queued", row["id"], recipients=len(items))
+    changes = _stale(ledger, at.date())
+    _sort(run, changes)
+    if not dry_run:
+        _settle(ledger, changes, at)
+    stale = {invitation_id for invitation_id, _, _ in changes}
+    ready = [row for row in ledger.invitations("approved") if row["id"] not in stale]
+    deputies = _deputies(settings)
+    if ready and not deputies:
+        # Kept approved, nothing lost: they go out on the first run after addresses are configured.
+        run.held = [row["id"] for row in ready]
+        run.messages.append(f"{NO_ADDRESSES}，已通过审核的邀请函 {'、'.join(run.held)} 暂未发出；"
+                            "登记邮箱后下次运行即发出")
+        ready = []
+    for row in ready:
+        items = [Outgoing(f"invitation/{row['id']}", SEND_PURPOSE, addr, row["subject"], row["text"], row["html"],
+                          name=name) for name, addr in deputies]
+        run.sent.append(row["id"])
         if dry_run:
-            return run
-        run.report = flush(settings, ledger, at=at, transport=transport)
+            run.previews += items
+            continue
+        # Marked sent in the same commit that queues it: a second run finds nothing approved to send.
+        with ledger.transaction():
+            enqueue(ledger, items, period=row["id"], at=at, topic=VISIT)
+            ledger.set_invitation_state(row["id"], "sent", at, reason=f"发往 {len(items)} 位代表委员")
+            ledger.audit(at, "invitation", "queued", row["id"], recipients=len(items))
+    if dry_run:
+        return run
+    run.report = flush(ctx)
     return run

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ..core import clock, normalize
+from ..core import normalize
 from ..core.calendar import Week
 from ..core.config import Settings
 from ..core.errors import UsageError
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
-from ..mail.transport import Transport
 from ..plan.obligations import Plan
 from ..plan.review import Standing, review_code
 from ..texts import compose as composer
@@ -34,6 +33,7 @@ from ..texts.compose import Release
 from ..texts.document import DOCX_TYPE, release_docx
 from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
+from .context import Context
 from .dispatch import FlushReport, enqueue, flush, queue
 
 
@@ -116,65 +116,64 @@ def withdraw_stale(ledger: Ledger, at: datetime) -> list[str]:
     return changed
 
 
-def draft(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None) -> PublishRun:
+def draft(ctx: Context, *, dry_run: bool = False) -> PublishRun:
     """Draft every new publishable submission and mail the drafts to the office."""
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     run = PublishRun()
-    with Ledger.of(settings.ledger) as ledger:
-        if not dry_run:
-            run.withdrawn = withdraw_stale(ledger, at)
-        items: list[Outgoing] = []
-        serial = ledger.last_draft_serial(at.year)
-        outward = {team.name: team.outward for team in ledger.teams()}
-        secret = ledger.review_secret()
-        failures: list[str] = []
-        for submission in ledger.draftable_submissions():
-            fields = json.loads(submission["data"])
-            earlier = ledger.drafts_of_submission(submission["id"])
-            if earlier:
-                base, version = earlier[-1]["base"], earlier[-1]["version"] + 1
-                draft_id = f"{base}-v{version}"
-            else:
-                serial += 1
-                base = draft_id = f"D-{at.year}-{serial:06d}"
-                version = 1
-            unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
-            try:
-                release = compose(fields, kind=submission["kind"], draft_id=draft_id, settings=settings,
-                                  unit=unit)
-                mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
-                                   submission, fields, code=review_code(secret, draft_id))
-            except RenderError as exc:
-                # One kind's broken template must not hold up the other kinds' drafts.
-                failures.append(f"{submission['id']}（{submission['kind']}）：{exc}")
-                if not earlier:
-                    serial -= 1
-                continue
-            run.drafted.append(draft_id)
-            if dry_run:
-                items += mail
-                continue
-            # The draft and the office's mail about it are recorded together: neither without the other.
-            with ledger.transaction():
-                enqueue(ledger, mail, period=at.date().isoformat(), at=at)
-                ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
-                                  submission_version=submission["version"], kind=submission["kind"],
-                                  headline=release.headline, text=release.text, html=release.html,
-                                  content_hash=release.content_hash, masked=release.masked, proposed=False, at=at,
-                                  review=release.review)
-                for old in earlier:
-                    if old["state"] in ("pending", "approved", "rejected"):
-                        ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
-                ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"],
-                             version=submission["version"])
-        items += _reinstate_restored(settings, ledger, at, run, outward, secret, dry_run=dry_run)
-        items += _remake_failed(settings, ledger, at, run, outward, secret, dry_run=dry_run)
-        items += _propose_slots(settings, ledger, at, run)
-        if dry_run:
-            run.previews = items
+    if not dry_run:
+        run.withdrawn = withdraw_stale(ledger, at)
+    items: list[Outgoing] = []
+    serial = ledger.last_draft_serial(at.year)
+    outward = {team.name: team.outward for team in ledger.teams()}
+    secret = ledger.review_secret()
+    failures: list[str] = []
+    for submission in ledger.draftable_submissions():
+        fields = json.loads(submission["data"])
+        earlier = ledger.drafts_of_submission(submission["id"])
+        if earlier:
+            base, version = earlier[-1]["base"], earlier[-1]["version"] + 1
+            draft_id = f"{base}-v{version}"
         else:
-            queue(ledger, items, period=at.date().isoformat(), at=at)
-            run.report = flush(settings, ledger, at=at, transport=transport)
+            serial += 1
+            base = draft_id = f"D-{at.year}-{serial:06d}"
+            version = 1
+        unit = outward.get(fields.get("handling_team") or fields.get("team", ""), "")
+        try:
+            release = compose(fields, kind=submission["kind"], draft_id=draft_id, settings=settings,
+                              unit=unit)
+            mail = _draft_mail(settings, draft_id, version, earlier[-1]["id"] if earlier else "", release,
+                               submission, fields, code=review_code(secret, draft_id))
+        except RenderError as exc:
+            # One kind's broken template must not hold up the other kinds' drafts.
+            failures.append(f"{submission['id']}（{submission['kind']}）：{exc}")
+            if not earlier:
+                serial -= 1
+            continue
+        run.drafted.append(draft_id)
+        if dry_run:
+            items += mail
+            continue
+        # The draft and the office's mail about it are recorded together: neither without the other.
+        with ledger.transaction():
+            enqueue(ledger, mail, period=at.date().isoformat(), at=at)
+            ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
+                              submission_version=submission["version"], kind=submission["kind"],
+                              headline=release.headline, text=release.text, html=release.html,
+                              content_hash=release.content_hash, masked=release.masked, proposed=False, at=at,
+                              review=release.review)
+            for old in earlier:
+                if old["state"] in ("pending", "approved", "rejected"):
+                    ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
+            ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"],
+                         version=submission["version"])
+    items += _reinstate_restored(settings, ledger, at, run, outward, secret, dry_run=dry_run)
+    items += _remake_failed(settings, ledger, at, run, outward, secret, dry_run=dry_run)
+    items += _propose_slots(settings, ledger, at, run)
+    if dry_run:
+        run.previews = items
+    else:
+        queue(ledger, items, period=at.date().isoformat(), at=at)
+        run.report = flush(ctx)
     if failures:
         raise RenderError(f"已生成 {len(run.drafted)} 篇稿件；以下素材未能生成稿件，模板改正后下一轮会自动生成：\n"
                           + "\n".join(failures))
@@ -364,8 +363,7 @@ def decided(settings: Settings, draft_id: str, decision: str, reviewer: str, com
 
 # --- publishing -------------------------------------------------------------------
 
-def publish(settings: Settings, *, dry_run: bool = False, transport: Transport | None = None,
-            progress: Callable[[int, int], None] | None = None) -> PublishRun:
+def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> PublishRun:
     """Send every approved release to the media contacts who take its kind; exactly once each.
 
     The same moment, the release's versions for the court's own channels
@@ -373,68 +371,67 @@ def publish(settings: Settings, *, dry_run: bool = False, transport: Transport |
     submission is queued with the media's messages; every one of them passes
     the same guard first, or the whole release is blocked.
     """
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     run = PublishRun()
-    with Ledger.of(settings.ledger) as ledger:
-        if not dry_run:
-            run.withdrawn = withdraw_stale(ledger, at)
-        contacts = [m for m in ledger.media() if m.enabled]
-        allowed = redact.own_numbers(settings.court.contact)
-        for row in ledger.drafts("approved"):
-            # One date in every copy: the text, the HTML, the .docx, the channels, every letter's sign-off.
-            day = _release_day(row, at)
-            release_text, release_html = fill_date(row["release_text"], day), fill_date(row["release_html"], day)
-            headline, _ = _split(release_text)
-            docx = release_docx(release_text, title=headline)
-            attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
-            versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
-                                         release_text=release_text, release_html=release_html,
-                                         day=day, attachment=attachment)
-            plan = _name_plan(ledger, row, settings)
-            try:
-                redact.check([("标题", headline), ("正文", release_text), ("HTML", redact.html_text(release_html)),
-                              ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()],
-                             allowed=allowed, leaked=lambda text: names.leaked(text, plan))
-            except redact.Blocked as blocked:
-                run.blocked.append((row["id"], str(blocked)))
-                if not dry_run:
-                    _block(settings, ledger, row, str(blocked), at, transport)
+    if not dry_run:
+        run.withdrawn = withdraw_stale(ledger, at)
+    contacts = [m for m in ledger.media() if m.enabled]
+    allowed = redact.own_numbers(settings.court.contact)
+    for row in ledger.drafts("approved"):
+        # One date in every copy: the text, the HTML, the .docx, the channels, every letter's sign-off.
+        day = _release_day(row, at)
+        release_text, release_html = fill_date(row["release_text"], day), fill_date(row["release_html"], day)
+        headline, _ = _split(release_text)
+        docx = release_docx(release_text, title=headline)
+        attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
+        versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
+                                     release_text=release_text, release_html=release_html,
+                                     day=day, attachment=attachment)
+        plan = _name_plan(ledger, row, settings)
+        try:
+            redact.check([("标题", headline), ("正文", release_text), ("HTML", redact.html_text(release_html)),
+                          ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()],
+                         allowed=allowed, leaked=lambda text: names.leaked(text, plan))
+        except redact.Blocked as blocked:
+            run.blocked.append((row["id"], str(blocked)))
+            if not dry_run:
+                _block(ctx, row, str(blocked))
+            continue
+        items = []
+        for contact in contacts:
+            if contact.kinds and row["kind"] not in contact.kinds:
                 continue
-            items = []
-            for contact in contacts:
-                if contact.kinds and row["kind"] not in contact.kinds:
-                    continue
-                rendered = render("media", {"court": settings.court.as_context(), "outlet": contact.outlet,
-                                            "contact": contact.contact, "release_text": release_text,
-                                            "release_html": release_html,
-                                            "release": {"headline": headline, "kind": row["kind"], "date": day}})
-                items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
-                                      rendered.text, rendered.html, (attachment,),
-                                      name=contact.outlet))
-            media = len(items)
-            items += versions.mail
-            run.published.append(row["id"])
-            if dry_run:
-                run.previews += items
-                continue
-            queue(ledger, items, period=row["id"], at=at, topic=row["kind"])
-            with ledger.transaction():
-                channels.save_versions(ledger, versions, outbox=settings.mail.outbox, at=at)
-                ledger.set_release_date(row["id"], day)
-                ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {media} 家媒体")
-                ledger.audit(at, "publish", "queued", row["id"], recipients=len(items), channels=versions.channels)
-            run.channels += [(row["id"], channel) for channel in versions.channels]
-            if versions.channels:
-                channels.write_index(ledger, settings.mail.outbox)
+            rendered = render("media", {"court": settings.court.as_context(), "outlet": contact.outlet,
+                                        "contact": contact.contact, "release_text": release_text,
+                                        "release_html": release_html,
+                                        "release": {"headline": headline, "kind": row["kind"], "date": day}})
+            items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
+                                  rendered.text, rendered.html, (attachment,),
+                                  name=contact.outlet))
+        media = len(items)
+        items += versions.mail
+        run.published.append(row["id"])
         if dry_run:
-            return run
-        run.report = flush(settings, ledger, at=at, transport=transport, progress=progress)
-        for outgoing, reason in run.report.blocked:
-            draft_id = outgoing.key.partition("/")[2]          # release/… or network/…
-            run.blocked.append((draft_id, reason))
-            _alert(settings, ledger, draft_id, reason, at)
-        if run.report.blocked:
-            flush(settings, ledger, at=at, transport=transport)
+            run.previews += items
+            continue
+        queue(ledger, items, period=row["id"], at=at, topic=row["kind"])
+        with ledger.transaction():
+            channels.save_versions(ledger, versions, outbox=settings.mail.outbox, at=at)
+            ledger.set_release_date(row["id"], day)
+            ledger.set_draft_state(row["id"], "published", at, reason=f"发往 {media} 家媒体")
+            ledger.audit(at, "publish", "queued", row["id"], recipients=len(items), channels=versions.channels)
+        run.channels += [(row["id"], channel) for channel in versions.channels]
+        if versions.channels:
+            channels.write_index(ledger, settings.mail.outbox)
+    if dry_run:
+        return run
+    run.report = flush(ctx, progress=progress)
+    for outgoing, reason in run.report.blocked:
+        draft_id = outgoing.key.partition("/")[2]          # release/… or network/…
+        run.blocked.append((draft_id, reason))
+        _alert(settings, ledger, draft_id, reason, at)
+    if run.report.blocked:
+        flush(ctx)
     return run
 
 
@@ -448,14 +445,14 @@ def _name_plan(ledger: Ledger, row, settings: Settings) -> names.NamePlan:
     return names.NamePlan()
 
 
-def _block(settings: Settings, ledger: Ledger, row, reason: str, at: datetime,
-           transport: Transport | None) -> None:
+def _block(ctx: Context, row, reason: str) -> None:
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     with ledger.transaction():
         ledger.set_draft_state(row["id"], "blocked", at, reason=reason)
         ledger.audit(at, "publish", "blocked", row["id"], reason=reason)
     _alert(settings, ledger, row["id"], reason, at)
     # Only the office's alert: releases queued earlier in this run go out below, guarded.
-    flush(settings, ledger, at=at, transport=transport, keys=(f"blocked/{row['id']}",))
+    flush(ctx, keys=(f"blocked/{row['id']}",))
 
 
 def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: datetime) -> None:
@@ -466,19 +463,18 @@ def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: d
     queue(ledger, items, period=at.date().isoformat(), at=at)
 
 
-def resend(settings: Settings, draft_id: str, recipient: str, *, transport: Transport | None = None) -> FlushReport:
+def resend(ctx: Context, draft_id: str, recipient: str) -> FlushReport:
     """Deliberately send one release again to one recipient whose delivery is unknown or failed."""
-    at = clock.now(settings.timezone)
+    ledger, at = ctx.ledger, ctx.at
     key = f"release/{normalize.draft_id(draft_id)}"
-    with Ledger.of(settings.ledger) as ledger:
-        row = ledger.delivery(key, recipient.strip().lower())
-        if row is None:
-            raise UsageError(f"{draft_id} 没有发往 {recipient} 的记录")
-        if row["state"] == "sent":
-            raise UsageError(f"{draft_id} 已成功发往 {recipient}（{row['sent_at'][:16]}），不重复发送")
-        if row["state"] in ("queued", "sending"):
-            raise UsageError(f"{draft_id} 发往 {recipient} 的邮件正在排队或发送中")
-        with ledger.transaction():
-            ledger.requeue(key, row["recipient"], at)
-            ledger.audit(at, "resend", "requeued", key, recipient=row["recipient"], previous=row["state"])
-        return flush(settings, ledger, at=at, transport=transport, keys=(key,))
+    row = ledger.delivery(key, recipient.strip().lower())
+    if row is None:
+        raise UsageError(f"{draft_id} 没有发往 {recipient} 的记录")
+    if row["state"] == "sent":
+        raise UsageError(f"{draft_id} 已成功发往 {recipient}（{row['sent_at'][:16]}），不重复发送")
+    if row["state"] in ("queued", "sending"):
+        raise UsageError(f"{draft_id} 发往 {recipient} 的邮件正在排队或发送中")
+    with ledger.transaction():
+        ledger.requeue(key, row["recipient"], at)
+        ledger.audit(at, "resend", "requeued", key, recipient=row["recipient"], previous=row["state"])
+    return flush(ctx, keys=(key,))

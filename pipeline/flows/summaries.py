@@ -15,17 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from ..core import clock
 from ..core.calendar import Month, Week
-from ..core.config import Settings
 from ..core.model import KINDS
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
-from ..mail.transport import Transport
 from ..plan.obligations import Plan
 from ..texts.render import render
-from .dispatch import flush, queue
-from .dispatch import MailRun
+from .context import Context
+from .dispatch import MailRun, flush, queue
 
 BAR_WIDTH = 240
 
@@ -115,34 +112,31 @@ def to_csv(figures: Figures) -> bytes:
 SUMMARY_KINDS = {"weekly": ("每周工作小结", Week.parse), "monthly": ("月度工作报告", Month.parse)}
 
 
-def summary(settings: Settings, kind: str, period: str, *, dry_run: bool = False,
-            transport: Transport | None = None) -> MailRun:
+def summary(ctx: Context, kind: str, period: str, *, dry_run: bool = False) -> MailRun:
     """Mail the weekly summary (office and leaders) or the monthly report (office and the higher court)."""
     title, parse = SUMMARY_KINDS[kind]
     covered = parse(period)
     label = covered.label
-    at = clock.now(settings.timezone)
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     recipients = list(settings.mail.office) + list(
         settings.summaries.leaders if kind == "weekly" else settings.summaries.higher_court)
-    with Ledger.of(settings.ledger) as ledger:
-        key = f"summary/{kind}/{period}"
-        if ledger.has_message(key) and not dry_run:
-            return MailRun(skipped=f"{label}{title}已经发送过", report=flush(settings, ledger, at=at,
-                                                                        transport=transport))
-        figures = gather(ledger, covered, settings.timezone, Plan.of(settings))
-        context = {"court": settings.court.as_context(),
-                   "title": title, "today": at.date(),
-                   "f": {**figures.__dict__, "last": covered.last_day}}
-        rendered = render("summary", context)
-        attachment = Attachment(f"执行宣传{title}_{period}.csv", to_csv(figures), "text/csv")
-        seen: set[str] = set()
-        items = []
-        for name, addr in map(address, recipients):
-            if addr not in seen:
-                seen.add(addr)
-                items.append(Outgoing(key, "summary", addr, rendered.subject, rendered.text, rendered.html,
-                                      (attachment,), name=name))
-        if dry_run:
-            return MailRun(previews=items)
-        queued = queue(ledger, items, period=period, at=at)
-        return MailRun(queued=queued, report=flush(settings, ledger, at=at, transport=transport))
+    key = f"summary/{kind}/{period}"
+    if ledger.has_message(key) and not dry_run:
+        return MailRun(skipped=f"{label}{title}已经发送过", report=flush(ctx))
+    figures = gather(ledger, covered, settings.timezone, Plan.of(settings))
+    context = {"court": settings.court.as_context(),
+               "title": title, "today": at.date(),
+               "f": {**figures.__dict__, "last": covered.last_day}}
+    rendered = render("summary", context)
+    attachment = Attachment(f"执行宣传{title}_{period}.csv", to_csv(figures), "text/csv")
+    seen: set[str] = set()
+    items = []
+    for name, addr in map(address, recipients):
+        if addr not in seen:
+            seen.add(addr)
+            items.append(Outgoing(key, "summary", addr, rendered.subject, rendered.text, rendered.html,
+                                  (attachment,), name=name))
+    if dry_run:
+        return MailRun(previews=items)
+    queued = queue(ledger, items, period=period, at=at)
+    return MailRun(queued=queued, report=flush(ctx))

@@ -223,7 +223,7 @@ _SHARED: dict[tuple[str, str, str, str], GoogleSheetsSource] = {}
 def open_shared(settings: Settings) -> GoogleSheetsSource:
     """The process's source for this spreadsheet, key file and endpoint.
 
-    ``jobs.pull`` asks for a source every cycle; keeping one per process
+    ``pulling.pull`` asks for a source every cycle; keeping one per process
     keeps its metadata and its access token, so a long-running ``run``
     reads the metadata once. The key file is read (not parsed) every time,
     so a replaced key takes effect at the next cycle.

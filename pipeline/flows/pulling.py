@@ -1,0 +1,163 @@
+"""The pull: the sheet in, the ledger first, 编号 and 状态 back to the workbook second.
+
+One pass reads every tab; ``intake`` validates and numbers the rows purely; the
+ledger records what was read in one transaction; then the owned cells are
+written back — or wait, when the workbook cannot take them now
+(docs/architecture.md, "The open workbook").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import datetime
+
+from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
+from ..core.grid import Saved
+from ..core.headers import wanted_title
+from ..core.model import POSTED_MARKS, PullSummary
+from ..intake.tabs import IntakeResult, ReviewContext, take_in
+from ..ledger import Ledger
+from ..plan.review import ReviewCodes
+from ..sources import SheetSource, open_source
+from . import channels, decisions, invitations
+from .context import Context
+
+log = logging.getLogger(__name__)
+
+
+def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = None) -> PullSummary:
+    """Read the sheet, validate, assign IDs, record, then write 编号/状态 back.
+
+    The ledger first, the workbook second: what the pull read is recorded
+    (and drafted by the steps after it) even when the workbook cannot be
+    written — open in an office suite, changed since the read, read-only.
+    The cells it owes then wait: each later pull works them out afresh
+    from what the sheet holds by then, and the IDs not yet in the sheet are
+    kept in the ledger (``UNWRITTEN``) so that their rows get them back —
+    by content, by key, or by the row they were meant for, as the ID in the
+    cell would have kept them. An edit made meanwhile is never overwritten,
+    and the workbook never shows an ID the ledger lacks. ``status`` and the
+    digest say since when the write-back has been waiting (``waiting_note``).
+    """
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
+    source = source or open_source(settings)
+    try:
+        sheet = source.fetch(wanted_title)
+        context = ReviewContext(items=decisions.states(ledger, at), reviewers=frozenset(settings.review.reviewers),
+                                seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger),
+                                codes=ReviewCodes(ledger.review_secret()))
+        result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
+                         default_quota=settings.intake.default_quota,
+                         last_sequence=ledger.last_serial(at.year), reviews=context,
+                         unwritten=json.loads(ledger.meta(UNWRITTEN) or "{}"),
+                         max_row_chars=settings.sheet.max_row_chars)
+    except PipelineError as exc:
+        if not dry_run:
+            ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
+        raise
+    summary = result.summary
+    summary.warnings.extend(sheet.warnings)
+    if dry_run:
+        return summary
+    with ledger.transaction():
+        _record(ledger, result, at)
+    saved = _write_back(source, sheet, result)
+    try:
+        with ledger.transaction():
+            _note_write_back(ledger, source, result, saved, at)
+            ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
+                         accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
+                         changed=summary.changed, removed=summary.removed,
+                         cells_written=summary.cells_written, warnings=summary.warnings,
+                         waiting=summary.waiting_note)
+    except sqlite3.Error as exc:       # everything is recorded and written; only this line of the log is not
+        raise LedgerError(f"{settings.ledger.path}: 素材已记账、编号和状态已处理，但本轮的运行记录未能写入账本"
+                          f"（{exc}）；请检查磁盘空间") from None
+    if any(d.decision in POSTED_MARKS for d in result.decisions):
+        channels.write_index(ledger, settings.mail.outbox)     # the office marked a channel posted
+    return summary
+
+
+def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:
+    """Everything one pull learnt, in the ledger (inside the caller's transaction)."""
+    for taken in result.taken:
+        if taken.change != "same":
+            ledger.save_submission(taken, at)
+            ledger.audit(at, "pull", taken.change, taken.id, row=taken.row,
+                         version=taken.version, state=taken.state)
+    ledger.mark_removed(result.removed, at)
+    for submission_id in result.removed:
+        ledger.audit(at, "pull", "removed", submission_id)
+    changed = ledger.save_reference(result.teams, result.media, result.activities)
+    for name in changed:
+        ledger.audit(at, "pull", "reference-updated", name)
+    invitations.withdraw_stale_invitations(ledger, at)   # a visit moved or gone: its letter with it
+    ledger.save_reviews(result.reviews, at)
+    for decision in result.decisions:
+        try:
+            decisions.apply(ledger, decision.draft_id, decision.decision, decision.reviewer,
+                            decision.comment, source="sheet", at=at)
+        except UsageError as exc:   # e.g. a second 通过 row for a draft approved above
+            ledger.audit(at, "review", "ignored", decision.draft_id, reason=str(exc))
+    ledger.save_row_errors(result.errors, at)
+
+
+WRITE_BACK_WAITING = "writeback_waiting"     # the ledger's meta keys: since when and why the write-back waits,
+UNWRITTEN = "unwritten_ids"                  # and the IDs not in the sheet yet, with their keys and rows
+
+
+def _write_back(source: SheetSource, sheet, result: IntakeResult) -> Saved | SourceError:
+    """Write the owned cells; what was written, or why the sheet would not take them (the write-back waits)."""
+    try:
+        saved = source.save(sheet, result.updates)
+    except SourceError as exc:
+        result.summary.waiting, result.summary.cells_written, result.summary.restored = exc, 0, 0
+        return exc
+    result.summary.cells_written = saved.written
+    result.summary.warnings.extend(saved.warnings)      # cells it may not write (Google Sheets protection), named
+    return saved
+
+
+def _note_write_back(ledger: Ledger, source: SheetSource, result: IntakeResult, saved: Saved | SourceError,
+                     at: datetime) -> None:
+    """Since when and why the write-back waits, and which IDs the sheet does not hold yet (inside the caller's
+    transaction, with the pull's own record)."""
+    summary, recorded = result.summary, ledger.meta(WRITE_BACK_WAITING)
+    if isinstance(saved, SourceError):
+        since = datetime.fromisoformat(json.loads(recorded)["since"]) if recorded else at
+        summary.waiting_note = waiting_text(since, len(result.updates), saved)
+        ledger.set_meta(WRITE_BACK_WAITING, json.dumps({"since": since.isoformat(), "reason": str(saved),
+                                                        "cells": len(result.updates)}, ensure_ascii=False))
+        _keep_unwritten(ledger, result.owed)
+        ledger.audit(at, "pull", "write-back-waiting", source.describe(), cells=len(result.updates), error=str(saved))
+        log.warning("write-back waiting since %s: %s", since.isoformat(timespec="minutes"), saved)
+        return
+    left_out = {(u.row, u.value) for u in saved.left_out}
+    _keep_unwritten(ledger, {ident: owed for ident, owed in result.owed.items() if (owed["row"], ident) in left_out})
+    if recorded is not None:
+        ledger.delete_meta(WRITE_BACK_WAITING)
+        ledger.audit(at, "pull", "write-back-done", source.describe(), cells=saved.written)
+
+
+def _keep_unwritten(ledger: Ledger, owed: dict[str, dict[str, object]]) -> None:
+    if owed:
+        ledger.set_meta(UNWRITTEN, json.dumps(owed, ensure_ascii=False))
+    else:
+        ledger.delete_meta(UNWRITTEN)
+
+
+def waiting_note(ledger: Ledger) -> str:
+    """The office's line about a write-back that waits, or ``""``."""
+    recorded = ledger.meta(WRITE_BACK_WAITING)
+    if not recorded:
+        return ""
+    waiting = json.loads(recorded)
+    return waiting_text(datetime.fromisoformat(waiting["since"]), int(waiting.get("cells", 0)), waiting["reason"])
+
+
+def waiting_text(since: datetime, cells: int, reason: object) -> str:
+    """What is done, what is not, what happens next, when the write-back waits."""
+    return (f"编号和状态尚未写回工作簿（自 {since:%m月%d日 %H:%M} 起等待，待写 {cells} 格）：{reason}。"
+            "读到的素材已记账，定时任务照常起草稿件；写回恢复后，各行写上记账时给的编号，期间的修改不会被覆盖")

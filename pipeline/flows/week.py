@@ -1,0 +1,150 @@
+"""The week: where each team stands (``status``), what the work plan still asks (``check``), the office's
+daily digest and the reminders to the teams behind their quota.
+
+Each gathers from the ledger, composes with the plan (``plan/``) and the templates (``texts/``), and
+queues its mail through ``dispatch`` once per period.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..core.calendar import Week
+from ..core.config import Settings
+from ..core.model import TeamWeek
+from ..ledger import Ledger
+from ..mail.message import Outgoing, address
+from ..plan.obligations import Plan
+from ..plan.rules import Finding, evaluate
+from ..texts.notices import channel_board, digest_context, reminder_context
+from ..texts.render import render
+from .context import Context
+from .dispatch import MailRun, flush, queue
+from .publishing import slot_gaps
+from .pulling import waiting_note
+
+# Failed deliveries stay in the digest this long after their last attempt;
+# an unknown outcome stays until someone resends it.
+TROUBLE_WINDOW = timedelta(days=7)
+
+
+
+@dataclass
+class WeekStatus:
+    """What ``status`` shows: this ISO week per team and the latest row errors."""
+
+    week: Week
+    teams: list[TeamWeek]
+    errors: list[dict[str, object]]
+    error_count: int
+    last_pull: dict[str, object] | None
+    generated_at: datetime
+    drafts: list[dict[str, object]] = field(default_factory=list)       # pending or approved
+    deliveries: dict[str, int] = field(default_factory=dict)            # state -> count
+    troubles: list[dict[str, object]] = field(default_factory=list)     # not delivered
+    invitations: list[dict[str, object]] = field(default_factory=list)  # pending or approved
+    channels: list[dict[str, object]] = field(default_factory=list)     # releases with a version to post
+    waiting: str = ""                                                   # the write-back waits: since when, why
+
+
+def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
+    """This ISO week (in the configured zone) per team, and the latest row errors."""
+    ledger, at = ctx.ledger, ctx.at
+    week = Week.of(at)
+    errors = [dict(r) for r in ledger.row_errors()]
+    last = next((dict(r) for r in ledger.audit_log(200) if r["job"] == "pull"
+                 and r["action"] in ("done", "failed")), None)
+    teams = ledger.team_weeks(week.key)
+    drafts = [dict(d) for d in ledger.drafts("pending", "approved")]
+    deliveries = ledger.delivery_counts()
+    troubles = [dict(t) for t in ledger.troubled_deliveries(at - TROUBLE_WINDOW)]
+    letters = [dict(i) for i in ledger.invitations("pending", "approved")]
+    board = [r for r in _channel_board(ledger, at) if r["open"]]
+    waiting = waiting_note(ledger)
+    return WeekStatus(week=week, teams=teams, errors=errors[:error_limit],
+                      error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts, waiting=waiting,
+                      deliveries=deliveries, troubles=troubles, invitations=letters, channels=board)
+
+
+# --- the plan's obligations, the digest and the reminders ---------------------
+
+def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
+    week = Week.of(at)
+    return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(week.key),
+                    published_kinds=ledger.published_kinds(*week.bounds(at.tzinfo)),
+                    activities=ledger.activities(), plan=Plan.of(settings))
+
+
+def check(ctx: Context) -> list[Finding]:
+    """Every obligation of the work plan not (yet) met this week, month and year."""
+    return _findings(ctx.settings, ctx.ledger, ctx.at)
+
+
+def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailRun:
+    """The office's daily digest, once a day (``force`` sends another), to config addresses only."""
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
+    day = at.date().isoformat()
+    key = f"digest/{day}" + (f"/{at:%H%M%S}" if force else "")
+    if ledger.has_message(key) and not dry_run:
+        return MailRun(skipped=f"今天（{day}）的简报已经发送过；如需再发一份，加 --force",
+                       report=flush(ctx))
+    last = ledger.last_message("digest")
+    since = datetime.fromisoformat(last["created_at"]) if last else None
+    pulled = ledger.last_audit("pull", "done")
+    sheet_warnings = json.loads(pulled["detail"]).get("warnings", []) if pulled else []
+    if note := waiting_note(ledger):
+        sheet_warnings = [note, *sheet_warnings]
+    findings = _findings(settings, ledger, at)
+    week = Week.of(at).key
+    plan = Plan.of(settings)
+    context = digest_context(
+        now=at, court=settings.court.as_context(), teams=ledger.team_weeks(week), findings=findings,
+        new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
+        troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
+        plan=plan, since=since, exempt=not plan.weekly(Week.of(at)), slot_gaps=slot_gaps(ledger, at, plan),
+        waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since),
+        sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
+        invitations=ledger.invitations("pending", "approved"))
+    rendered = render("digest", context)
+    items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
+             for name, addr in map(address, settings.mail.office)]
+    if dry_run:
+        return MailRun(previews=items)
+    queued = queue(ledger, items, period=day, at=at)
+    return MailRun(queued=queued, report=flush(ctx))
+
+
+def _channel_board(ledger: Ledger, at: datetime) -> list[dict[str, object]]:
+    """Releases with a channel version still to post, or posted in the last week."""
+    network = {row["key"].removeprefix("network/"): row["state"] for row in ledger.deliveries("network/")}
+    return channel_board(ledger.unposted_or_recent(at - TROUBLE_WINDOW), network)
+
+
+def remind(ctx: Context, *, dry_run: bool = False) -> MailRun:
+    """One reminder per team behind its quota, once per team per week; never to a team on track."""
+    settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
+    week = Week.of(at).key
+    if not Plan.of(settings).weekly(Week.of(at)):
+        return MailRun(skipped=f"{week} 为豁免周，不发送催报提醒",
+                       report=None if dry_run else flush(ctx))
+    leaders = {t.name: t for t in ledger.teams()}
+    errors = [e for e in ledger.row_errors() if e["tab_key"] == "submissions" and e["week"] == week]
+    items = []
+    for standing in ledger.team_weeks(week):
+        team = leaders[standing.team]
+        if not standing.short or not team.email:
+            continue  # on track, or no usable address: the digest reports the latter
+        key = f"reminder/{week}/{team.name}"
+        if ledger.has_message(key) and not dry_run:
+            continue
+        context = reminder_context(now=at, court=settings.court.as_context(), team=standing, leader=team.leader,
+                                   row_errors=[e for e in errors if e["team"] == team.name])
+        rendered = render("reminder", context)
+        items.append(Outgoing(key, "reminder", team.email, rendered.subject, rendered.text, rendered.html,
+                              name=team.leader))
+    if dry_run:
+        return MailRun(previews=items)
+    queued = queue(ledger, items, period=week, at=at)
+    return MailRun(queued=queued, report=flush(ctx))
