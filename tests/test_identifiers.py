@@ -32,6 +32,7 @@ import pytest
 from conftest import PROJECT, docx_of_runs
 from docx import Document
 
+from pipeline.core.model import MessageKey
 from pipeline.app import demo_data
 from pipeline.flows import publishing
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build
@@ -276,7 +277,7 @@ def clean_html(text: str) -> str:
 
 def message(*, subject: str = "儋州市人民法院新闻通稿：被执行人李某拒不履行", text: str = CLEAN,
             html_body: str | None = None, docx: bytes = CLEAN_DOCX) -> bytes:
-    outgoing = Outgoing("release/D-2026-000001", "release", "news@fzsb.example", subject, text,
+    outgoing = Outgoing(MessageKey("release", "D-2026-000001"), "release", "news@fzsb.example", subject, text,
                         clean_html(text) if html_body is None else html_body,
                         (Attachment(FILENAME, docx, DOCX_TYPE),), name="《法制时报》郑丽华")
     return as_bytes(build(outgoing, sender=SENDER, now=AT))

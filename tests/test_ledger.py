@@ -9,7 +9,7 @@ import pytest
 from conftest import Workspace, material, run_job
 
 from pipeline.core.errors import LedgerError
-from pipeline.flows import decisions, publishing, pulling
+from pipeline.flows import decisions, publishing, pulling, week
 from pipeline.ledger import Ledger
 from pipeline.ledger.schema import MIGRATIONS
 
@@ -21,8 +21,10 @@ def as_first_release(path) -> None:
     with sqlite3.connect(path) as db:
         for table in ("channel_versions", "briefs", "invitations"):
             db.execute(f"DROP TABLE {table}")
+        db.execute("DROP INDEX messages_item")
         for table, column in (("drafts", "release_date"), ("drafts", "review"), ("teams", "outward"),
-                              ("deliveries", "claimed_by")):
+                              ("deliveries", "claimed_by"), ("messages", "what"), ("messages", "item"),
+                              ("messages", "variant")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 1")
 
@@ -44,6 +46,25 @@ def test_a_ledger_of_the_first_release_is_migrated_and_keeps_its_history(workspa
                                                                               "network"}
         history = {r["action"] for r in ledger.audit_log(100) if r["subject"] == draft_id}
         assert {"drafted", "approved", "queued"} <= history
+
+
+def test_message_keys_written_before_they_were_values_are_read_back_as_values(workspace: Workspace) -> None:
+    """A ledger's old keys (what/item[/variant] as one text) are split once, at the upgrade: the draft
+    mail, a reminder to a team, a second digest of the day."""
+    workspace.make_workbook([material(team="执行二组")], media=MEDIA)
+    run_job(workspace.settings, pulling.pull)
+    [draft_id] = run_job(workspace.settings, publishing.draft).drafted
+    run_job(workspace.settings, week.remind)
+    run_job(workspace.settings, week.digest, force=True)
+    as_first_release(workspace.ledger)
+
+    with Ledger(workspace.ledger) as ledger:
+        assert [r["item"] for r in ledger.deliveries_of("draft")] == [draft_id]
+        parts = "SELECT item, variant FROM messages WHERE what = ?"
+        reminders = {tuple(r) for r in ledger.db.execute(parts, ("reminder",))}
+        digests = [tuple(r) for r in ledger.db.execute(parts, ("digest",))]
+    assert ("2026-W48", "执行二组") in reminders and ("2026-W48", "执行一组") in reminders
+    assert digests == [("2026-11-26", "100000")]
 
 
 def test_a_ledger_newer_than_the_program_is_refused_untouched(workspace: Workspace) -> None:

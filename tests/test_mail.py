@@ -23,6 +23,7 @@ from smtp_server import SMTP_PASSWORD, SMTP_PASSWORD_ENV, SMTP_USER, write_smtp_
 
 from pipeline.core import config
 from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.core.model import MessageKey
 from pipeline.flows import dispatch as sender
 from pipeline.flows.context import Context
 from pipeline.ledger import Ledger
@@ -44,7 +45,9 @@ def outgoing(to: str = "符贤 <fuxian@court.example>", *, key: str = "digest/20
              html: str = "<p>各位同事：</p><p>本周执行一组已提交<b>3</b>条素材，执行二组尚缺1条。</p>",
              attachments: tuple[Attachment, ...] = ()) -> Outgoing:
     name, _, addr = to.rpartition(" <")
-    return Outgoing(key, purpose, addr.removesuffix(">"), subject, text, html, attachments, name=name)
+    what, item, *variant = key.split("/", 2)        # the ledger's text of a key: what/item[/variant]
+    return Outgoing(MessageKey(what, item, *variant), purpose, addr.removesuffix(">"), subject, text, html, attachments,
+                    name=name)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from conftest import NOW, Workspace, docx_of_runs, material, run_job
 
 from pipeline.core import config
 from pipeline.core.errors import UsageError
+from pipeline.core.model import MessageKey
 from pipeline.flows import decisions, publishing, pulling
 from pipeline.ledger import Ledger
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build
@@ -364,7 +365,7 @@ def media_message(*, subject: str = "儋州市人民法院新闻通稿：被执�
         html_body = "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line)
     if docx is None:
         docx = release_docx(text, title=text.partition("\n")[0])
-    outgoing = Outgoing("release/D-2026-000001", "release", "news@fzsb.example", subject, text, html_body,
+    outgoing = Outgoing(MessageKey("release", "D-2026-000001"), "release", "news@fzsb.example", subject, text, html_body,
                         (Attachment(filename, docx, DOCX_TYPE),), name=name)
     return as_bytes(build(outgoing, sender=SENDER, now=AT))
 

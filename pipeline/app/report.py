@@ -117,8 +117,8 @@ def week_status(status: WeekStatus) -> str:
         counts = "，".join(f"{labels.get(k, k)} {v}" for k, v in sorted(status.deliveries.items()))
         lines.append(f"邮件：{counts}")
     for t in status.troubles:
-        hint = f"；如确认未收到：python run.py resend {t['key'].removeprefix('release/')} --to {t['recipient']}" \
-            if t["state"] == "unknown" and t["key"].startswith("release/") else ""
+        hint = f"；如确认未收到：python run.py resend {t['item']} --to {t['recipient']}" \
+            if t["state"] == "unknown" and t["what"] == "release" else ""
         lines.append(f"  - {PURPOSE_LABELS.get(t['purpose'], t['purpose'])} {t['recipient']}："
                      f"{STATE_LABELS.get(t['state'], t['state'])}（{t['detail']}）{hint}")
     return "\n".join(lines)

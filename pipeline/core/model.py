@@ -63,6 +63,31 @@ INABILITIES: tuple[str, ...] = ("被执行人无财产", "下落不明", "丧失
 
 
 @dataclass(frozen=True)
+class MessageKey:
+    """What a message is, once: the ledger's key for it, so that a job run twice queues nothing twice.
+
+    ``what`` the message is (digest, reminder, draft, slot, release, network, blocked, brief, summary,
+    invitation, invitation-draft, invitation-changed); ``item`` what it is about (a draft's or an
+    invitation's ID, a day, an ISO week, a month; a summary's kind); ``variant`` which of several
+    (a team's reminder, a second digest's moment, a draft made again, a summary's period, a weekly slot).
+    Written as ``what/item[/variant]`` for the ledger's primary key, the ledger keeps the three parts as
+    columns of their own too (docs/architecture.md, "I/O at the edges"). An item never holds a ``/``.
+    """
+
+    what: str
+    item: str
+    variant: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.what}/{self.item}/{self.variant}" if self.variant else f"{self.what}/{self.item}"
+
+    @property
+    def label(self) -> str:
+        """The item and the variant, for a file name (``D-2026-000001``, ``2026-W48-执行一组``)."""
+        return f"{self.item}-{self.variant.replace('/', '-')}" if self.variant else self.item
+
+
+@dataclass(frozen=True)
 class Submission:
     """One row of 素材 after normalisation (fields are clean strings)."""
 

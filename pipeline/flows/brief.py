@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from ..core.calendar import Month
 from ..core.errors import PipelineError, UsageError
-from ..core.model import KINDS, Activity
+from ..core.model import KINDS, Activity, MessageKey
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import AS_WRITTEN, DEPUTIES, Plan
 from ..texts import redact
@@ -231,7 +231,7 @@ def brief(ctx: Context, month: str, *, dry_run: bool = False) -> MailRun:
         if dry_run:
             return MailRun(skipped=reason)
         return MailRun(skipped=reason, report=flush(ctx))
-    key = f"brief/{month}"
+    key = MessageKey("brief", month)
     if ledger.has_message(key) and not dry_run:
         return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
                        report=flush(ctx))

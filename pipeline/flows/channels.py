@@ -31,7 +31,7 @@ from typing import Any
 from ..core.config import Settings
 from ..core.errors import ConfigError, PipelineError
 from ..core.files import write_atomic
-from ..core.model import CHANNEL_LIST, CHANNELS, POSTED_BY_HAND
+from ..core.model import CHANNELS, CHANNEL_LIST, POSTED_BY_HAND, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..texts import redact
@@ -248,7 +248,7 @@ def network(story_: Story, settings: Settings, *, release_text: str, release_htm
         "court": settings.court.as_context(), "network": {"name": name},
         "release": {"headline": story_.headline, "kind": story_.kind, "date": story_.day},
         "release_text": release_text, "release_html": release_html})
-    return Outgoing(f"{NETWORK_PURPOSE}/{story_.draft_id}", NETWORK_PURPOSE, recipient, rendered.subject,
+    return Outgoing(MessageKey(NETWORK_PURPOSE, story_.draft_id), NETWORK_PURPOSE, recipient, rendered.subject,
                     rendered.text, rendered.html, (attachment,), name=name)
 
 
@@ -298,7 +298,7 @@ def save_versions(ledger: Ledger, versions_: Versions, *, outbox: Path, at: date
         _write_atomic(path, file.content)
         recorded.setdefault(file.channel, str(path))
     for outgoing in versions_.mail:
-        recorded.setdefault(outgoing.purpose, outgoing.key)
+        recorded.setdefault(outgoing.purpose, str(outgoing.key))
     for channel in versions_.channels:
         ledger.save_channel_version(versions_.draft_id, channel, recorded[channel], at)
     return versions_.channels

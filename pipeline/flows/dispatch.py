@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from ..core import shutdown
 from ..core.config import Settings
+from ..core.model import MessageKey
 from ..ledger import Ledger
 from ..mail import message as mime
 from ..mail.transport import (
@@ -91,7 +92,7 @@ def retry_at(settings: Settings, attempts: int, at: datetime) -> datetime:
     return at + timedelta(seconds=wait)
 
 
-def flush(ctx: Context, *, keys: tuple[str, ...] = (), progress: Progress | None = None,
+def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress | None = None,
           sleep: Callable[[float], object] = shutdown.wait) -> FlushReport:
     """Deliver every queued message and retry temporary failures, one connection for the batch.
 
@@ -172,8 +173,7 @@ def flush(ctx: Context, *, keys: tuple[str, ...] = (), progress: Progress | None
                             outcomes.save()     # nothing waits unrecorded
                         sleep(max(0.0, interval - (time.monotonic() - last_send)))
                     last_send = time.monotonic()
-                    what = outgoing.key.partition("/")[2].replace("/", "-")
-                    name = f"{at:%Y%m%d-%H%M%S}-{outgoing.purpose}-{what}-{outgoing.recipient}"
+                    name = f"{at:%Y%m%d-%H%M%S}-{outgoing.purpose}-{outgoing.key.label}-{outgoing.recipient}"
                     try:
                         result = session.deliver(
                             sender, outgoing.recipient, ready.data, name,

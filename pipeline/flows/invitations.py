@@ -27,7 +27,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..core.config import Settings
-from ..core.model import Activity
+from ..core.model import Activity, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..plan.review import Standing, review_code
@@ -150,7 +150,7 @@ def _changed_after_sending(ledger: Ledger, today: date) -> list:
             if date.fromisoformat(row["activity_day"]) >= today
             and (date.fromisoformat(row["activity_day"]), row["activity_name"]) not in current
             and ledger.invitation_successor(row["id"]) is None
-            and not ledger.has_message(f"invitation-changed/{row['id']}")]
+            and not ledger.has_message(MessageKey("invitation-changed", row["id"]))]
 
 
 def _predecessor(visit: Activity, candidates: list, used: set[str]):
@@ -242,7 +242,7 @@ def _review_mail(settings: Settings, invitation_id: str, visit: Activity, letter
         "activity": visit_context(visit.day, visit.name),
         "letter": {"subject": letter.subject, "text": letter.text}, "previous": previous,
         "recipients": [{"name": name, "address": addr} for name, addr in _deputies(settings)]})
-    return [Outgoing(f"invitation-draft/{invitation_id}", REVIEW_PURPOSE, addr, rendered.subject, rendered.text,
+    return [Outgoing(MessageKey("invitation-draft", invitation_id), REVIEW_PURPOSE, addr, rendered.subject, rendered.text,
                      rendered.html, name=name) for name, addr in _office(settings)]
 
 
@@ -252,7 +252,7 @@ def _changed_alert(settings: Settings, row) -> list[Outgoing]:
     what = f"{cn_date(visit['day'])}（{visit['weekday']}）" + (f"“{visit['name']}”" if visit["name"] else "")
     notice = render("notices/invitation_changed", {"invitation_id": row["id"], "what": what,
                                                     "sent_at": visit["sent_at"][:16].replace("T", " ")})
-    return [Outgoing(f"invitation-changed/{row['id']}", ALERT_PURPOSE, addr, notice.subject, notice.text,
+    return [Outgoing(MessageKey("invitation-changed", row["id"]), ALERT_PURPOSE, addr, notice.subject, notice.text,
                      notice.html, name=name) for name, addr in _office(settings)]
 
 
@@ -328,7 +328,7 @@ def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
                             "登记邮箱后下次运行即发出")
         ready = []
     for row in ready:
-        items = [Outgoing(f"invitation/{row['id']}", SEND_PURPOSE, addr, row["subject"], row["text"], row["html"],
+        items = [Outgoing(MessageKey("invitation", row["id"]), SEND_PURPOSE, addr, row["subject"], row["text"], row["html"],
                           name=name) for name, addr in deputies]
         run.sent.append(row["id"])
         if dry_run:

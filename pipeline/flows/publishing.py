@@ -23,6 +23,7 @@ from ..core import normalize
 from ..core.calendar import Week
 from ..core.config import Settings
 from ..core.errors import UsageError
+from ..core.model import MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import Plan
@@ -278,7 +279,7 @@ def _draft_mail(settings: Settings, draft_id: str, version: int, previous: str, 
         "release_html": fill_date(release.html, None), "source": source, "masked": release.masked,
         "review": release.review, "marked_html": fill_date(release.marked_html, None),
         "marked_text": fill_date(release.marked_text, None)})
-    key = f"draft/{draft_id}/{remade}" if remade else f"draft/{draft_id}"
+    key = MessageKey("draft", draft_id, remade)
     return [Outgoing(key, "draft", addr, rendered.subject, rendered.text, rendered.html, name=name)
             for name, addr in _office(settings)]
 
@@ -304,7 +305,7 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
             continue
         best = max(drafts, key=lambda d: (d["state"] == "approved", d["created_at"]))
         run.proposed.append(best["id"])
-        key = f"slot/{week.key}/{slot}"
+        key = MessageKey("slot", week.key, slot)
         if ledger.has_message(key):
             continue
         text = (f"本周（{week.key}）尚无{slot}稿件。工作方案要求{rule.required}，"
@@ -405,7 +406,7 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
                                         "contact": contact.contact, "release_text": release_text,
                                         "release_html": release_html,
                                         "release": {"headline": headline, "kind": row["kind"], "date": day}})
-            items.append(Outgoing(f"release/{row['id']}", "release", contact.email, rendered.subject,
+            items.append(Outgoing(MessageKey("release", row["id"]), "release", contact.email, rendered.subject,
                                   rendered.text, rendered.html, (attachment,),
                                   name=contact.outlet))
         media = len(items)
@@ -427,7 +428,7 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
         return run
     run.report = flush(ctx, progress=progress)
     for outgoing, reason in run.report.blocked:
-        draft_id = outgoing.key.partition("/")[2]          # release/… or network/…
+        draft_id = outgoing.key.item                       # a release or its network copy
         run.blocked.append((draft_id, reason))
         _alert(settings, ledger, draft_id, reason, at)
     if run.report.blocked:
@@ -452,13 +453,13 @@ def _block(ctx: Context, row, reason: str) -> None:
         ledger.audit(at, "publish", "blocked", row["id"], reason=reason)
     _alert(settings, ledger, row["id"], reason, at)
     # Only the office's alert: releases queued earlier in this run go out below, guarded.
-    flush(ctx, keys=(f"blocked/{row['id']}",))
+    flush(ctx, keys=(MessageKey("blocked", row["id"]),))
 
 
 def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: datetime) -> None:
     """Tell the office at once that a release was stopped, and why."""
     notice = render("notices/blocked", {"draft_id": draft_id, "reason": reason})
-    items = [Outgoing(f"blocked/{draft_id}", "alert", addr, notice.subject, notice.text, notice.html, name=name)
+    items = [Outgoing(MessageKey("blocked", draft_id), "alert", addr, notice.subject, notice.text, notice.html, name=name)
              for name, addr in _office(settings)]
     queue(ledger, items, period=at.date().isoformat(), at=at)
 
@@ -466,7 +467,7 @@ def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: d
 def resend(ctx: Context, draft_id: str, recipient: str) -> FlushReport:
     """Deliberately send one release again to one recipient whose delivery is unknown or failed."""
     ledger, at = ctx.ledger, ctx.at
-    key = f"release/{normalize.draft_id(draft_id)}"
+    key = MessageKey("release", normalize.draft_id(draft_id))
     row = ledger.delivery(key, recipient.strip().lower())
     if row is None:
         raise UsageError(f"{draft_id} 没有发往 {recipient} 的记录")

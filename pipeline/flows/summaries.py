@@ -16,7 +16,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from ..core.calendar import Month, Week
-from ..core.model import KINDS
+from ..core.model import KINDS, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import Plan
@@ -120,7 +120,7 @@ def summary(ctx: Context, kind: str, period: str, *, dry_run: bool = False) -> M
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     recipients = list(settings.mail.office) + list(
         settings.summaries.leaders if kind == "weekly" else settings.summaries.higher_court)
-    key = f"summary/{kind}/{period}"
+    key = MessageKey("summary", kind, period)
     if ledger.has_message(key) and not dry_run:
         return MailRun(skipped=f"{label}{title}已经发送过", report=flush(ctx))
     figures = gather(ledger, covered, settings.timezone, Plan.of(settings))

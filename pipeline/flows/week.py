@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 
 from ..core.calendar import Week
 from ..core.config import Settings
-from ..core.model import TeamWeek
+from ..core.model import MessageKey, TeamWeek
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..plan.obligations import Plan
 from ..plan.rules import Finding, evaluate
 from ..texts.notices import channel_board, digest_context, reminder_context
 from ..texts.render import render
+from .channels import NETWORK_PURPOSE
 from .context import Context
 from .dispatch import MailRun, flush, queue
 from .publishing import slot_gaps
@@ -86,7 +87,7 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
     """The office's daily digest, once a day (``force`` sends another), to config addresses only."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     day = at.date().isoformat()
-    key = f"digest/{day}" + (f"/{at:%H%M%S}" if force else "")
+    key = MessageKey("digest", day, f"{at:%H%M%S}" if force else "")
     if ledger.has_message(key) and not dry_run:
         return MailRun(skipped=f"今天（{day}）的简报已经发送过；如需再发一份，加 --force",
                        report=flush(ctx))
@@ -118,7 +119,7 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
 
 def _channel_board(ledger: Ledger, at: datetime) -> list[dict[str, object]]:
     """Releases with a channel version still to post, or posted in the last week."""
-    network = {row["key"].removeprefix("network/"): row["state"] for row in ledger.deliveries("network/")}
+    network = {row["item"]: row["state"] for row in ledger.deliveries_of(NETWORK_PURPOSE)}
     return channel_board(ledger.unposted_or_recent(at - TROUBLE_WINDOW), network)
 
 
@@ -136,7 +137,7 @@ def remind(ctx: Context, *, dry_run: bool = False) -> MailRun:
         team = leaders[standing.team]
         if not standing.short or not team.email:
             continue  # on track, or no usable address: the digest reports the latter
-        key = f"reminder/{week}/{team.name}"
+        key = MessageKey("reminder", week, team.name)
         if ledger.has_message(key) and not dry_run:
             continue
         context = reminder_context(now=at, court=settings.court.as_context(), team=standing, leader=team.leader,

@@ -132,10 +132,10 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
 
     # -- audit ---------------------------------------------------------------
 
-    def audit(self, at: datetime, job: str, action: str, subject: str = "", **detail: object) -> None:
+    def audit(self, at: datetime, job: str, action: str, subject: object = "", **detail: object) -> None:
         self.db.execute(
             "INSERT INTO audit (at, job, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            (at.isoformat(), job, action, subject, json.dumps(detail, ensure_ascii=False, default=str)),
+            (at.isoformat(), job, action, str(subject), json.dumps(detail, ensure_ascii=False, default=str)),
         )
 
     def last_audit(self, job: str, action: str) -> sqlite3.Row | None:

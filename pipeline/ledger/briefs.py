@@ -48,7 +48,7 @@ class BriefStore:
         """
         return self.db.execute(
             "SELECT d.id, d.kind, d.headline, s.team, MIN(x.sent_at) AS first_sent, COUNT(*) AS outlets "
-            "FROM deliveries x JOIN drafts d ON x.key = 'release/' || d.id "
+            "FROM deliveries x JOIN messages m USING (key) JOIN drafts d ON d.id = m.item "
             "JOIN submissions s ON s.id = d.submission_id "
-            "WHERE x.key LIKE 'release/%' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? "
+            "WHERE m.what = 'release' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? "
             "GROUP BY d.id ORDER BY first_sent, d.id", (start.isoformat(), end.isoformat())).fetchall()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from ..core.model import MessageKey
 from ..mail.message import Attachment, Outgoing
 
 
@@ -17,46 +18,48 @@ class MailStore:
         ``period`` is the slot the message fills (a day, a week); ``topic``
         what it is about (for a release, the kind of material).
         """
+        key = str(outgoing.key)
         self.db.execute(
-            "INSERT OR IGNORE INTO messages (key, purpose, period, topic, subject, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (outgoing.key, outgoing.purpose, period, topic, outgoing.subject, at.isoformat()),
+            "INSERT OR IGNORE INTO messages (key, what, item, variant, purpose, period, topic, subject, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, outgoing.key.what, outgoing.key.item, outgoing.key.variant, outgoing.purpose, period, topic,
+             outgoing.subject, at.isoformat()),
         )
         if outgoing.attachments and not self.db.execute(
-                "SELECT 1 FROM message_attachments WHERE key = ? LIMIT 1", (outgoing.key,)).fetchone():
+                "SELECT 1 FROM message_attachments WHERE key = ? LIMIT 1", (key,)).fetchone():
             self.db.executemany(
                 "INSERT INTO message_attachments VALUES (?, ?, ?, ?, ?)",
-                [(outgoing.key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
+                [(key, i, a.filename, a.content_type, a.content) for i, a in enumerate(outgoing.attachments)],
             )
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO deliveries (key, recipient, name, subject, state, queued_at, updated_at) "
             "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-            (outgoing.key, outgoing.recipient, outgoing.name, outgoing.subject, at.isoformat(), at.isoformat()),
+            (key, outgoing.recipient, outgoing.name, outgoing.subject, at.isoformat(), at.isoformat()),
         )
         if cursor.rowcount != 1:
             return False
         self.db.execute("INSERT INTO delivery_bodies VALUES (?, ?, ?, ?)",
-                        (outgoing.key, outgoing.recipient, outgoing.text, outgoing.html))
+                        (key, outgoing.recipient, outgoing.text, outgoing.html))
         return True
 
-    def has_message(self, key: str) -> bool:
-        return self.db.execute("SELECT 1 FROM messages WHERE key = ?", (key,)).fetchone() is not None
+    def has_message(self, key: MessageKey) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE key = ?", (str(key),)).fetchone() is not None
 
     def last_message(self, purpose: str) -> sqlite3.Row | None:
         return self.db.execute(
             "SELECT * FROM messages WHERE purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", (purpose,)
         ).fetchone()
 
-    def pending_deliveries(self, at: datetime, keys: tuple[str, ...] = ()) -> list[tuple[Outgoing, sqlite3.Row]]:
+    def pending_deliveries(self, at: datetime, keys: tuple[MessageKey, ...] = ()) -> list[tuple[Outgoing, sqlite3.Row]]:
         """Deliveries to try now: queued ones, and temporary failures whose back-off is over.
 
         ``keys`` limits them to some messages (``resend``)."""
         only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
         rows = self.db.execute(
-            "SELECT d.*, m.purpose, b.text, b.html FROM deliveries d JOIN messages m USING (key) "
+            "SELECT d.*, m.purpose, m.what, m.item, m.variant, b.text, b.html FROM deliveries d JOIN messages m USING (key) "
             "JOIN delivery_bodies b USING (key, recipient) "
             "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
-            " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *keys),
+            " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *map(str, keys)),
         ).fetchall()
         out = []
         loaded: dict[str, tuple[Attachment, ...]] = {}   # a release's .docx is read once, not per outlet
@@ -67,11 +70,12 @@ class MailStore:
                     for a in self.db.execute(
                         "SELECT * FROM message_attachments WHERE key = ? ORDER BY position", (row["key"],)))
             attachments = loaded[row["key"]]
-            out.append((Outgoing(row["key"], row["purpose"], row["recipient"], row["subject"], row["text"],
+            key = MessageKey(row["what"], row["item"], row["variant"])
+            out.append((Outgoing(key, row["purpose"], row["recipient"], row["subject"], row["text"],
                                  row["html"], attachments, name=row["name"]), row))
         return out
 
-    def claim(self, key: str, recipient: str, message_id: str, at: datetime, claimant: str) -> bool:
+    def claim(self, key: MessageKey, recipient: str, message_id: str, at: datetime, claimant: str) -> bool:
         """Mark a delivery 'sending' for ``claimant`` if it is still due; False if another sender has it.
 
         A compare-and-set inside the caller's write transaction (SQLite serialises writers), so of two
@@ -82,17 +86,17 @@ class MailStore:
             "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, message_id = ?, updated_at = ?, "
             "claimed_by = ? WHERE key = ? AND recipient = ? "
             "AND (state = 'queued' OR (state = 'temporary' AND next_attempt_at <= ?))",
-            (message_id, at.isoformat(), claimant, key, recipient, at.isoformat()),
+            (message_id, at.isoformat(), claimant, str(key), recipient, at.isoformat()),
         )
         return claimed.rowcount == 1
 
-    def save_delivery_result(self, key: str, recipient: str, state: str, detail: str, at: datetime,
+    def save_delivery_result(self, key: MessageKey | str, recipient: str, state: str, detail: str, at: datetime,
                              retry_at: datetime | None = None) -> None:
         sent_at = at.isoformat() if state == "sent" else None
         self.db.execute(
             "UPDATE deliveries SET state = ?, detail = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
             "next_attempt_at = ? WHERE key = ? AND recipient = ?",
-            (state, detail, at.isoformat(), sent_at, retry_at.isoformat() if retry_at else "", key, recipient),
+            (state, detail, at.isoformat(), sent_at, retry_at.isoformat() if retry_at else "", str(key), recipient),
         )
 
     def releases_per_outlet(self, start: datetime, end: datetime) -> list[tuple[str, int]]:
@@ -112,14 +116,15 @@ class MailStore:
     def delivery_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
 
-    def delivery(self, key: str, recipient: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM deliveries WHERE key = ? AND recipient = ?", (key, recipient)).fetchone()
+    def delivery(self, key: MessageKey, recipient: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM deliveries WHERE key = ? AND recipient = ?",
+                               (str(key), recipient)).fetchone()
 
-    def requeue(self, key: str, recipient: str, at: datetime) -> None:
+    def requeue(self, key: MessageKey, recipient: str, at: datetime) -> None:
         """A person decided to send this one again (``resend``)."""
         self.db.execute(
             "UPDATE deliveries SET state = 'queued', next_attempt_at = '', updated_at = ? "
-            "WHERE key = ? AND recipient = ?", (at.isoformat(), key, recipient))
+            "WHERE key = ? AND recipient = ?", (at.isoformat(), str(key), recipient))
 
     def settle_interrupted(self, before: datetime, at: datetime) -> list[sqlite3.Row]:
         """Sends left 'sending' by a process that died: their outcome is unknown, never retried silently."""
@@ -146,16 +151,24 @@ class MailStore:
         """What was not (yet) delivered: every unknown outcome (it needs a person's
         decision), and other failures whose last attempt is after ``since``."""
         return self.db.execute(
-            "SELECT d.*, m.purpose FROM deliveries d JOIN messages m USING (key) "
+            "SELECT d.*, m.purpose, m.what, m.item FROM deliveries d JOIN messages m USING (key) "
             "WHERE d.state = 'unknown' OR (d.state IN ('temporary', 'permanent', 'abandoned', 'blocked') "
             "AND d.updated_at >= ?) ORDER BY d.updated_at",
             (since.isoformat(),),
         ).fetchall()
 
     def deliveries(self, key_prefix: str = "") -> list[sqlite3.Row]:
+        """Every delivery whose message key starts with ``key_prefix``, oldest first (for inspection)."""
         return self.db.execute(
-            "SELECT d.*, m.purpose FROM deliveries d JOIN messages m USING (key) "
+            "SELECT d.*, m.purpose, m.what, m.item FROM deliveries d JOIN messages m USING (key) "
             "WHERE d.key LIKE ? ORDER BY d.rowid", (key_prefix + "%",)
+        ).fetchall()
+
+    def deliveries_of(self, what: str) -> list[sqlite3.Row]:
+        """Every delivery of one kind of message (``MessageKey.what``), with its ``item``, oldest first."""
+        return self.db.execute(
+            "SELECT d.*, m.purpose, m.what, m.item FROM messages m JOIN deliveries d USING (key) "
+            "WHERE m.what = ? ORDER BY d.rowid", (what,)
         ).fetchall()
 
     def published_kinds(self, start: datetime, end: datetime) -> list[str]:

@@ -222,6 +222,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
     """,
+    # 5: message keys as values: what a message is, what it is about and which of several, each a column
+    # (core/model.MessageKey), so that a release's deliveries join its draft without cutting strings.
+    # Keys written before are split here, once: what/item[/variant], the item never holding a '/'.
+    """
+    ALTER TABLE messages ADD COLUMN what TEXT NOT NULL DEFAULT '';
+    ALTER TABLE messages ADD COLUMN item TEXT NOT NULL DEFAULT '';
+    ALTER TABLE messages ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+    UPDATE messages SET what = substr(key, 1, instr(key, '/') - 1), item = substr(key, instr(key, '/') + 1);
+    UPDATE messages SET variant = substr(item, instr(item, '/') + 1), item = substr(item, 1, instr(item, '/') - 1)
+        WHERE instr(item, '/') > 0;
+    CREATE INDEX messages_item ON messages (what, item);
+    """,
 )
 
 

@@ -37,6 +37,7 @@ from urllib.parse import quote
 
 from ..core import normalize
 from ..core.errors import PipelineError
+from ..core.model import MessageKey
 from ..core.normalize import INVISIBLE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
@@ -79,7 +80,7 @@ class Outgoing:
     field of its own, never parsed out of text that came from the sheet.
     """
 
-    key: str                    # what the message is, e.g. "digest/2026-11-26"
+    key: MessageKey             # what the message is, e.g. digest/2026-11-26
     purpose: str                # "digest", "reminder", "draft", "release", ...
     recipient: str              # the bare address
     subject: str
@@ -169,10 +170,10 @@ def format_address(name: str, addr: str) -> str:
     return f"{encoded_words(name, lead=len('From: '))}\n <{addr}>"
 
 
-def message_id(key: str, sender: str) -> str:
+def message_id(key: MessageKey | str, sender: str) -> str:
     """Deterministic: the same ``key`` always yields the same Message-ID (RFC 5322 3.6.4)."""
     domain = address(sender)[1].rpartition("@")[2]
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(str(key).encode("utf-8")).hexdigest()[:32]
     return f"<{digest}@{domain}>"
 
 
