@@ -1,4 +1,5 @@
-"""The one lifecycle of everything the office reviews (plan/review.py), pure: no workbook, no ledger.
+"""The one lifecycle of everything the office reviews (plan/review.py), pure: no workbook, no ledger —
+but for the last test, which checks that every kind is kept in the ledger's one store.
 
 The 审核 tab (``judge``) and the command line (``decisions.apply``) both refuse
 a decision for the reason ``refusal`` gives; the end-to-end tests in
@@ -7,9 +8,13 @@ test_publishing, test_invitations and test_decisions run the two paths.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 
 from pipeline.core.model import Review
+from pipeline.flows import decisions
+from pipeline.ledger import Ledger
 from pipeline.plan.review import DRAFT, FAILED_CHECK, INVITATION, REVIEWED, Standing, judge, refusal, reviewed
 
 D, I = "D-2026-000003", "I-2026-000002"
@@ -54,3 +59,19 @@ def test_the_review_tab_says_the_same_reason_the_command_line_gives() -> None:
     assert [v.status for v in verdicts] == [f"无效：{refusal(D, items[D], '通过')}",
                                             f"无效：{refusal(I, items[I], '退回')}"]
     assert not any(v.apply for v in verdicts)
+
+
+def test_every_reviewed_kind_is_kept_in_the_one_store_of_the_ledger(tmp_path) -> None:
+    """A kind's entry names the table its items live in; the store numbers, finds and lists them alike."""
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        for kind in REVIEWED:
+            columns = {row["name"] for row in ledger.db.execute(f"PRAGMA table_info({kind.table})")}
+            assert {"id", "year", "serial", "state"} <= columns, kind.table
+            assert ledger.last_reviewed_serial(kind, 2026) == 0 and ledger.reviewed_items(kind) == []
+            assert kind.prefix in decisions.FLOWS                    # and a flow module decides on it
+        ledger.save_invitation(invitation_id="I-2026-000007", day=date(2026, 12, 3),
+                               name="代表委员看执行", subject="邀请函", text="", html="",
+                               at=datetime(2026, 11, 26, 10))
+        assert ledger.last_reviewed_serial(INVITATION, 2026) == 7 and ledger.last_reviewed_serial(DRAFT, 2026) == 0
+        assert [row["id"] for row in ledger.reviewed_items(INVITATION, "pending")] == ["I-2026-000007"]
+        assert ledger.reviewed_item(INVITATION, "I-2026-000007")["state"] == "pending"

@@ -30,7 +30,7 @@ from ..core.config import Settings
 from ..core.model import Activity, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
-from ..plan.review import Standing, review_code
+from ..plan.review import INVITATION, Standing, review_code
 from ..texts.render import cn_date, render
 from .context import Context
 from .dispatch import FlushReport, enqueue, flush
@@ -179,7 +179,7 @@ def draft_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     moved_sent = _changed_after_sending(ledger, today)
     used: set[str] = set()
     if settings.deputies.invitations:
-        serial = ledger.last_invitation_serial(at.year)
+        serial = ledger.last_reviewed_serial(INVITATION, at.year)
         for visit in sorted(_visits(ledger), key=lambda a: (a.day, a.name)):
             if visit.day < today or any(r["state"] in LIVE for r in ledger.invitations_for(visit.day, visit.name)):
                 continue

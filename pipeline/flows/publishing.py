@@ -27,7 +27,7 @@ from ..core.model import MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import Plan
-from ..plan.review import Standing, review_code
+from ..plan.review import DRAFT, Standing, review_code
 from ..texts import compose as composer
 from ..texts import names, redact
 from ..texts.compose import Release
@@ -124,7 +124,7 @@ def draft(ctx: Context, *, dry_run: bool = False) -> PublishRun:
     if not dry_run:
         run.withdrawn = withdraw_stale(ledger, at)
     items: list[Outgoing] = []
-    serial = ledger.last_draft_serial(at.year)
+    serial = ledger.last_reviewed_serial(DRAFT, at.year)
     outward = {team.name: team.outward for team in ledger.teams()}
     secret = ledger.review_secret()
     failures: list[str] = []

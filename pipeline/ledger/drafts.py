@@ -6,23 +6,17 @@ import json
 import sqlite3
 from datetime import date, datetime
 
-from ..plan.review import draft_review, effective_state
+from ..plan.review import DRAFT, draft_review, effective_state
+from .reviewed import ReviewedStore
 
 
-class DraftStore:
-    db: sqlite3.Connection
-
-    def last_draft_serial(self, year: int) -> int:
-        row = self.db.execute("SELECT MAX(serial) FROM drafts WHERE year = ?", (year,)).fetchone()
-        return row[0] or 0
+class DraftStore(ReviewedStore):
 
     def draft(self, draft_id: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+        return self.reviewed_item(DRAFT, draft_id)
 
     def drafts(self, *states: str) -> list[sqlite3.Row]:
-        marks = ", ".join("?" for _ in states)
-        where = f"WHERE state IN ({marks})" if states else ""
-        return self.db.execute(f"SELECT * FROM drafts {where} ORDER BY year, serial, version", states).fetchall()
+        return self.reviewed_items(DRAFT, *states)
 
     def drafts_of_base(self, base: str) -> list[sqlite3.Row]:
         """Every version of one draft, oldest first."""

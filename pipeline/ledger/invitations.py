@@ -5,21 +5,17 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime
 
+from ..plan.review import INVITATION
+from .reviewed import ReviewedStore
 
-class InvitationStore:
-    db: sqlite3.Connection
 
-    def last_invitation_serial(self, year: int) -> int:
-        row = self.db.execute("SELECT MAX(serial) FROM invitations WHERE year = ?", (year,)).fetchone()
-        return row[0] or 0
+class InvitationStore(ReviewedStore):
 
     def invitation(self, invitation_id: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM invitations WHERE id = ?", (invitation_id,)).fetchone()
+        return self.reviewed_item(INVITATION, invitation_id)
 
     def invitations(self, *states: str) -> list[sqlite3.Row]:
-        marks = ", ".join("?" for _ in states)
-        where = f"WHERE state IN ({marks})" if states else ""
-        return self.db.execute(f"SELECT * FROM invitations {where} ORDER BY year, serial", states).fetchall()
+        return self.reviewed_items(INVITATION, *states)
 
     def invitations_for(self, day: date, name: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM invitations WHERE activity_day = ? AND activity_name = ? "

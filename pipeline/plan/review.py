@@ -111,16 +111,17 @@ class Reviewed:
     prefix: str
     noun: str
     id_noun: str
+    table: str                  # where the ledger keeps its items (ledger/reviewed.py)
     closed: dict[str, str]
 
 
-DRAFT = Reviewed("D-", "稿件", "草稿编号", {
+DRAFT = Reviewed("D-", "稿件", "草稿编号", "drafts", {
     "superseded": "{id} 已被新版本 {newest} 取代，请审核新版本",
     "withdrawn": "{id} 的素材已删除、需补正或不可公开，稿件已撤回",
     "published": "{id} 已发布",
     "blocked": "{id} 含未遮蔽的个人信息，已被拦截；请修改素材后重新生成稿件",
 })
-INVITATION = Reviewed("I-", "邀请函", "邀请函编号", {
+INVITATION = Reviewed("I-", "邀请函", "邀请函编号", "invitations", {
     "sent": "{id} 已于{sent_at}发给代表委员",
     "expired": "{id} 的活动日期（{day}）已过，邀请函未发出，已作废",
     "withdrawn": "{id} 对应的活动已从“活动”页删除，或日期、名称已修改，邀请函已撤回{newer}",
