@@ -132,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     resend.set_defaults(handler=cmd_resend)
 
     once = commands.add_parser("once", help="运行一轮：读取→核对→生成稿件→发布，到点则发简报、提醒和小结（供 cron / 定时任务）")
+    once.add_argument("--due", action="store_true",
+                      help="只运行此刻按时间表到点的任务（按配置的时区：办公时间内每轮一次，到点的简报、提醒、小结），"
+                           "没有到点的就什么也不做；供每 15 分钟触发一次的 cron / 定时任务使用")
     once.set_defaults(handler=cmd_once)
 
     run = commands.add_parser("run", help="常驻运行，按配置的时间表执行各项任务（供 systemd / 服务）")
@@ -305,7 +308,12 @@ JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日
 
 def cmd_once(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    outcomes = scheduler.once(settings)
+    started = clock.now(settings.timezone)
+    outcomes = scheduler.once(settings, due_only=args.due)
+    if args.due:
+        if not outcomes:                    # nothing due: a quiet log at night and at weekends
+            return 0
+        print(f"{started:%Y-%m-%d %H:%M}（{settings.timezone.key}）")
     labels = {"ok": "完成", "failed": "失败", "timeout": "超时", "skipped": "跳过"}
     for outcome in outcomes:
         detail = f"：{outcome.error}" if outcome.error else (f"（注意：{outcome.note}）" if outcome.note else "")
