@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python run.py",
+        prog="court-publicity" if config.INSTALLED else "python run.py",
         description="执行宣传工作流水线：读取素材表、核对工作方案任务、生成稿件并发送邮件。",
     )
     parser.add_argument("--config", type=Path, default=None,
@@ -164,7 +164,7 @@ def _settings(args: argparse.Namespace) -> config.Settings:
 def cmd_init(args: argparse.Namespace) -> int:
     path = _config_path(args)
     if not path.exists():
-        if path.resolve() == config.DEFAULT_CONFIG:
+        if path.resolve() == config.DEFAULT_CONFIG and not config.INSTALLED:
             raise UsageError(f"{path}: the default config is missing from the project; restore it with git")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config.render_default(), encoding="utf-8")
