@@ -116,6 +116,39 @@ def test_a_new_install_does_not_send_last_months_report(workspace, monkeypatch) 
     assert [c[1] for c in recorder.of("digest")] == ["2026-12-02"]
 
 
+def test_once_due_every_15_minutes_around_the_clock_runs_what_run_would(workspace, monkeypatch) -> None:
+    """cron and timers fire `once --due` around the clock, on a UTC server: the same day as the loop's."""
+    monkeypatch.setenv("TZ", "UTC")
+    recorder = Recorder()
+    runner = scheduler.Runner(workspace.settings, functions=recorder.functions())
+    at(monkeypatch, f"2026-11-25T23:00:00{BEIJING}")
+    first = scheduler.once(workspace.settings, runner, due_only=True)          # closed: no cycle, today's digest
+    assert [(o.job, o.period) for o in first] == [("digest", "2026-11-25")]
+    assert scheduler.once(workspace.settings, runner, due_only=True) == []     # and then nothing at all
+    recorder.calls.clear()
+    moment = datetime.fromisoformat(f"2026-11-26T00:00:00{BEIJING}")
+    while moment < datetime.fromisoformat(f"2026-11-27T00:00:00{BEIJING}"):
+        at(monkeypatch, moment)
+        scheduler.once(workspace.settings, runner, due_only=True)
+        scheduler.once(workspace.settings, runner, due_only=True)            # a second pulse in the slot
+        moment += timedelta(minutes=15)
+    cycles = recorder.of("cycle")
+    assert len(cycles) == 40                      # 08:00 to 17:45, one per slot
+    assert cycles[0][1] == "2026-11-26T08:00" and cycles[-1][1] == "2026-11-26T17:45"
+    assert [c[2] for c in recorder.of("digest")] == [f"2026-11-26T08:30:00{BEIJING}"]
+    assert [c[2] for c in recorder.of("remind")] == [f"2026-11-26T16:00:00{BEIJING}"]
+
+
+def test_plain_once_always_runs_a_cycle(workspace, monkeypatch) -> None:
+    recorder = Recorder()
+    runner = scheduler.Runner(workspace.settings, functions=recorder.functions())
+    at(monkeypatch, f"2026-11-28T23:00:00{BEIJING}")          # a Saturday night
+    for _ in range(2):
+        outcomes = scheduler.once(workspace.settings, runner)
+        assert outcomes[0].job == "cycle" and outcomes[0].result == "ok"
+    assert len(recorder.of("cycle")) == 2
+
+
 # --- catch-up --------------------------------------------------------------------
 
 def test_a_restart_at_ten_runs_the_missed_0830_digest_once(workspace, monkeypatch) -> None:

@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python run.py",
+        prog="court-publicity" if config.INSTALLED else "python run.py",
         description="执行宣传工作流水线：读取素材表、核对工作方案任务、生成稿件并发送邮件。",
     )
     parser.add_argument("--config", type=Path, default=None,
@@ -134,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     resend.set_defaults(handler=cmd_resend)
 
     once = commands.add_parser("once", help="运行一轮：读取→核对→生成稿件→发布，到点则发简报、提醒和小结（供 cron / 定时任务）")
+    once.add_argument("--due", action="store_true",
+                      help="只运行此刻按时间表到点的任务（按配置的时区：办公时间内每轮一次，到点的简报、提醒、小结），"
+                           "没有到点的就什么也不做；供每 15 分钟触发一次的 cron / 定时任务使用")
     once.set_defaults(handler=cmd_once)
 
     run = commands.add_parser("run", help="常驻运行，按配置的时间表执行各项任务（供 systemd / 服务）")
@@ -170,7 +173,7 @@ def _context(args: argparse.Namespace) -> Iterator[Context]:
 def cmd_init(args: argparse.Namespace) -> int:
     path = _config_path(args)
     if not path.exists():
-        if path.resolve() == config.DEFAULT_CONFIG:
+        if path.resolve() == config.DEFAULT_CONFIG and not config.INSTALLED:
             raise UsageError(f"{path}: the default config is missing from the project; restore it with git")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config.render_default(), encoding="utf-8")
@@ -315,7 +318,12 @@ JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日
 
 def cmd_once(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    outcomes = scheduler.once(settings)
+    started = clock.now(settings.timezone)
+    outcomes = scheduler.once(settings, due_only=args.due)
+    if args.due:
+        if not outcomes:                    # nothing due: a quiet log at night and at weekends
+            return 0
+        print(f"{started:%Y-%m-%d %H:%M}（{settings.timezone.key}）")
     labels = {"ok": "完成", "failed": "失败", "timeout": "超时", "skipped": "跳过"}
     for outcome in outcomes:
         detail = f"：{outcome.error}" if outcome.error else (f"（注意：{outcome.note}）" if outcome.note else "")

@@ -222,15 +222,20 @@ def settle(settings: Settings) -> None:
         log.warning("%d job run(s) of a previous process were interrupted", count)
 
 
-def once(settings: Settings, runner: Runner | None = None) -> list[Outcome]:
-    """One full cycle now, then whatever else is due (digest, reminders, summaries)."""
+def once(settings: Settings, runner: Runner | None = None, *, due_only: bool = False) -> list[Outcome]:
+    """One full cycle now, then whatever else is due (digest, reminders, summaries).
+
+    ``due_only`` (``once --due``, for cron and timers that fire around the clock): only what the timetable
+    says is due now in the configured zone, as ``run`` would do at this moment — the cycle only within
+    office hours, once per slot — and nothing at all otherwise.
+    """
     runner = runner or Runner(settings)
     with instance_lock(settings, wait=False):
         settle(settings)
         now = clock.now(settings.timezone)
-        outcomes = [runner.run_slot(Slot(CYCLE, f"once-{now:%Y-%m-%dT%H:%M:%S}", now))]
+        outcomes = [] if due_only else [runner.run_slot(Slot(CYCLE, f"once-{now:%Y-%m-%dT%H:%M:%S}", now))]
         for slot in runner.pending(now):
-            if slot.job != CYCLE and not shutdown.requested():
+            if (due_only or slot.job != CYCLE) and not shutdown.requested():
                 outcomes.append(runner.run_slot(slot))
     return outcomes
 

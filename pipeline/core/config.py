@@ -28,8 +28,24 @@ from .calendar import WEEK_KEY
 from .errors import ConfigError
 from .model import KINDS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "pipeline.toml"
+# Where the project's own files are. Run from the project folder (a clone, ``python run.py``), they are
+# beside the package: config/pipeline.toml, templates/. Installed from a wheel, the package carries a copy
+# of both (``_bundled``, made by setup.py), and the folder it runs in is the project folder: its config is
+# ./pipeline.toml (``init`` writes it), its data and outbox lie beside it, and a templates/ folder there,
+# if any, replaces the shipped templates.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+_BUNDLED = Path(__file__).resolve().parents[1] / "_bundled"
+INSTALLED = not (_CHECKOUT / "config" / "pipeline.toml").is_file()
+if INSTALLED:
+    PROJECT_ROOT = Path.cwd().resolve()
+    DEFAULT_CONFIG = PROJECT_ROOT / "pipeline.toml"
+    SHIPPED_CONFIG = _BUNDLED / "config" / "pipeline.toml"
+    TEMPLATES = PROJECT_ROOT / "templates" if (PROJECT_ROOT / "templates").is_dir() else _BUNDLED / "templates"
+else:
+    PROJECT_ROOT = _CHECKOUT
+    DEFAULT_CONFIG = PROJECT_ROOT / "config" / "pipeline.toml"
+    SHIPPED_CONFIG = DEFAULT_CONFIG
+    TEMPLATES = PROJECT_ROOT / "templates"
 GOOGLE_SHEETS_ENDPOINT = "https://sheets.googleapis.com"
 
 
@@ -409,6 +425,7 @@ def render_default(data_prefix: str = "") -> str:
     ``init --config NEW.toml`` writes this beside a config file that does
     not exist yet; the committed ``config/pipeline.toml`` is the same text
     with ``../`` so that its data lives at the project's top level.
+    Installed, ``init`` writes it as ./pipeline.toml, with its data beside it.
     """
-    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
     return text.replace('"../', f'"{data_prefix}')

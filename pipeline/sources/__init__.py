@@ -120,10 +120,27 @@ def open_source(settings: Settings) -> SheetSource:
         return XlsxSource(settings.sheet.path, settings.timezone, max_bytes=settings.sheet.max_mb * 2**20,
                           bounds=Bounds.of(settings))
     if settings.sheet.backend == "gsheets":
-        from .gsheets import open_shared
-
+        try:
+            from .gsheets import open_shared
+        except ModuleNotFoundError as exc:
+            raise missing_extra(settings, exc) from None
         return BoundedSource(open_shared(settings), Bounds.of(settings))
     raise ConfigError(
         f"{settings.source}: [sheet] backend: \"{settings.sheet.backend}\" is not available in this "
         "version; use \"xlsx\" or \"gsheets\""
+    )
+
+
+# The Google Sheets backend's packages: an optional extra, imported only when the config names the backend.
+GSHEETS_PACKAGES = ("gspread", "google", "requests")
+
+
+def missing_extra(settings: Settings, exc: ModuleNotFoundError) -> Exception:
+    """What to do when the Google Sheets backend is configured and its packages are not installed."""
+    if (exc.name or "").split(".")[0] not in GSHEETS_PACKAGES:
+        return exc
+    return ConfigError(
+        f"{settings.source}: [sheet] backend = \"gsheets\" 需要 Google 表格的支持包，本机未安装（缺少 {exc.name}）。"
+        "请在运行本程序的 Python 环境中安装：pip install \"court-publicity[gsheets]\""
+        "（在项目文件夹中运行的，用 pip install -r requirements.txt）"
     )

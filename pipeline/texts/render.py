@@ -25,10 +25,10 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from ..core.config import PROJECT_ROOT
+from ..core.config import TEMPLATES as _TEMPLATES
 from ..core.errors import PipelineError
 
-TEMPLATES = PROJECT_ROOT / "templates"
+TEMPLATES = _TEMPLATES
 # Where a release's date stands until it is fixed: a release is dated the day it
 # is approved, so its text is rendered with this token and filled by fill_date().
 DATE_TOKEN = "〔发布日期〕"
