@@ -46,9 +46,10 @@ class BriefStore:
         draft's id, kind and headline, the ``team`` that submitted the material,
         ``first_sent`` and ``outlets`` (deliveries in the window).
         """
+        # x.key = 'release/' || d.id, said so that each delivery finds its draft by the draft's primary key.
         return self.db.execute(
             "SELECT d.id, d.kind, d.headline, s.team, MIN(x.sent_at) AS first_sent, COUNT(*) AS outlets "
-            "FROM deliveries x JOIN drafts d ON x.key = 'release/' || d.id "
+            "FROM deliveries x JOIN drafts d ON substr(x.key, 1, 8) = 'release/' AND d.id = substr(x.key, 9) "
             "JOIN submissions s ON s.id = d.submission_id "
             "WHERE x.key LIKE 'release/%' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? "
             "GROUP BY d.id ORDER BY first_sent, d.id", (start.isoformat(), end.isoformat())).fetchall()
