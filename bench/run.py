@@ -40,11 +40,13 @@ for folder in (BENCH, PROJECT):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+import history  # noqa: E402  (bench/history.py)
 import workload  # noqa: E402  (bench/workload.py)
 from child import bare_read  # noqa: E402  (bench/child.py: the floor, shared with the child process)
 
 os.environ["PIPELINE_NOW"] = workload.NOW          # the same week every run (children inherit it)
 
+from pipeline.app import scheduler
 from pipeline.core import clock
 from pipeline.core.config import LedgerSettings, Settings, SheetSettings, SmtpSettings
 from pipeline.core.layout import MEDIA, REVIEWS, SUBMISSIONS
@@ -52,6 +54,7 @@ from pipeline.flows import decisions, publishing, pulling
 from pipeline.flows.context import Context as JobContext
 from pipeline.mail import message as mime
 from pipeline.mail.transport import OutboxTransport
+from pipeline.sources import open_source
 
 
 def job(settings: Settings, fn, *args, transport=None, **kwargs):
@@ -68,10 +71,13 @@ class Sizes:
     drafts: int                     # d: new submissions drafted at once
     reps: int                       # repetitions of each side (best taken)
     heavy_reps: int                 # repetitions of a first pull and its floor (seconds each at full size)
+    history: int                    # f: submissions of five years in the ledger (and the workbook)
+    outlets: int                    # f: media contacts each release of those years went to
 
 
-FULL = Sizes(pull_rows=10_000, sheet_rows=(10, 1_000, 10_000), contacts=1_000, drafts=1_000, reps=3, heavy_reps=2)
-QUICK = Sizes(pull_rows=40, sheet_rows=(3, 10, 30), contacts=8, drafts=5, reps=1, heavy_reps=1)
+FULL = Sizes(pull_rows=10_000, sheet_rows=(10, 1_000, 10_000), contacts=1_000, drafts=1_000, reps=3, heavy_reps=2,
+             history=5_000, outlets=20)
+QUICK = Sizes(pull_rows=40, sheet_rows=(3, 10, 30), contacts=8, drafts=5, reps=1, heavy_reps=1, history=40, outlets=3)
 
 
 @dataclass
@@ -519,6 +525,50 @@ def _label(key: tuple[str, int, str]) -> str:
     return f"{where}:{line} {function}"
 
 
+# --- f. a steady cycle on five years of history ----------------------------------------------
+
+def bench_history(ctx: Context) -> list[Row]:
+    sizes = ctx.sizes
+    count = sizes.history
+    progress(f"f. five years of history: {count:,} submissions, drafted, published to {sizes.outlets} outlets each")
+    settings = ctx.workspace("f")
+    workbook = workload.write(settings.sheet.path, history.submission_rows(count))
+    job(settings, pulling.pull)                        # the rows, taken in by one ordinary pull
+    history.fill(settings, outlets=sizes.outlets)      # and what five years made of them, written directly
+    history.settle_schedule(settings, clock.now(settings.timezone))
+    scheduler.once(settings)                           # settles what a generated history cannot know
+    before = history.counts(settings)
+    read_once = history.ReadOnce(open_source(settings))
+
+    def steady(cached: bool) -> Callable[[Any], None]:
+        """``once`` as cron runs it; ``cached``: its pull handed the sheet as last read (row a times the read)."""
+        def act(_: Any) -> None:
+            original = pulling.open_source
+            if cached:
+                pulling.open_source = lambda _settings: read_once
+            try:
+                outcomes = scheduler.once(settings)
+            finally:
+                pulling.open_source = original
+            if [(o.job, o.result) for o in outcomes] != [("cycle", "ok")]:
+                raise AssertionError(f"a steady once did more than one good cycle: {outcomes}")
+        return act
+
+    progress("f. steady once (nothing new) vs openpyxl read-only read of the same workbook")
+    beyond, whole, floor = Side(steady(True)), Side(steady(False)), Side(lambda _: bare_read(workbook))
+    race(sizes.reps, beyond, whole, floor, warm=True)
+    after = history.counts(settings)
+    if after != before:
+        raise AssertionError(f"a cycle with nothing new changed the ledger: {before} -> {after}")
+    label = f"f. steady once, nothing new, 5 years ({count:,} submissions)"
+    ratio, whole_ratio = beyond.best / floor.best, whole.best / floor.best
+    return [
+        Row(f"{label}, sheet read taken out", best(beyond), f"{best(floor)} openpyxl read_only", f"{ratio:.2f}x",
+            "<= 0.10x", verdict(ratio <= 0.1)),
+        Row(f"{label}, sheet read included", best(whole), f"{best(floor)} openpyxl read_only", f"{whole_ratio:.2f}x"),
+    ]
+
+
 # --- the table -------------------------------------------------------------------------------
 
 # a and e share their runs: each pull is timed and its peak memory read in the same child process.
@@ -527,6 +577,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Context], list[Row]]]] = {
     "b": ("b. Sheets API per cycle", bench_sheets),
     "c": ("c. publish", bench_publish),
     "d": ("d. drafting", bench_drafting),
+    "f": ("f. steady cycle on five years of history", bench_history),
 }
 HEADER = Row("benchmark", "measured", "floor", "ratio", "target", "result")
 
@@ -549,11 +600,11 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the pipeline against its floors; print one table.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for the test suite)")
-    parser.add_argument("--only", default="abcde", help="which benchmarks, e.g. --only ac (default: all)")
+    parser.add_argument("--only", default="abcdef", help="which benchmarks, e.g. --only ac (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set("".join(BENCHMARKS))
     if unknown:
-        parser.error(f"unknown benchmark(s) {''.join(sorted(unknown))}; choose from abcde")
+        parser.error(f"unknown benchmark(s) {''.join(sorted(unknown))}; choose from abcdef")
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
     rows: list[Row] = []

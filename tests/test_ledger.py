@@ -19,6 +19,15 @@ MEDIA = [{"outlet": "《法制时报》", "contact": "张编辑", "email": "fazh
 def as_first_release(path) -> None:
     """Turn a ledger back into what the first release (schema 1) wrote: the later tables and columns gone."""
     with sqlite3.connect(path) as db:
+        for index in ("drafts_base", "drafts_serial", "decisions_draft", "submissions_serial", "submissions_made",
+                      "submission_versions_recorded", "deliveries_state", "deliveries_sent", "deliveries_key",
+                      "messages_latest", "audit_action", "job_runs_outcome", "invitations_state",
+                      "invitations_previous", "channel_versions_unposted", "channel_versions_ready",
+                      "channel_versions_posted", "submissions_undrafted"):
+            db.execute(f"DROP INDEX {index}")
+        db.execute("DROP TRIGGER drafts_mark_submission")
+        db.execute("ALTER TABLE submissions DROP COLUMN drafted")
+        db.execute("CREATE INDEX deliveries_state ON deliveries (state)")
         for table in ("channel_versions", "briefs", "invitations"):
             db.execute(f"DROP TABLE {table}")
         db.execute("DROP INDEX messages_item")

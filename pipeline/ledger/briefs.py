@@ -46,9 +46,11 @@ class BriefStore:
         draft's id, kind and headline, the ``team`` that submitted the material,
         ``first_sent`` and ``outlets`` (deliveries in the window).
         """
+        # The window's sent deliveries first (the index deliveries_sent), each finding its message and its
+        # draft by their primary keys: not every release ever made.
         return self.db.execute(
             "SELECT d.id, d.kind, d.headline, s.team, MIN(x.sent_at) AS first_sent, COUNT(*) AS outlets "
-            "FROM deliveries x JOIN messages m USING (key) JOIN drafts d ON d.id = m.item "
+            "FROM deliveries x CROSS JOIN messages m ON m.key = x.key JOIN drafts d ON d.id = m.item "
             "JOIN submissions s ON s.id = d.submission_id "
             "WHERE m.what = 'release' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? "
             "GROUP BY d.id ORDER BY first_sent, d.id", (start.isoformat(), end.isoformat())).fetchall()

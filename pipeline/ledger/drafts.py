@@ -28,10 +28,14 @@ class DraftStore(ReviewedStore):
 
     def draftable_submissions(self) -> list[sqlite3.Row]:
         """Present, valid, publishable submissions whose current version has no draft yet."""
+        # ``drafted <> version`` (the partial index submissions_undrafted) leaves out only submissions whose
+        # newest drafted version is their current one: those NOT EXISTS leaves out too. It makes the question
+        # cost the submissions still to draft, not every submission ever taken in.
         return self.db.execute(
             "SELECT s.*, v.data FROM submissions s JOIN submission_versions v "
             "ON v.submission_id = s.id AND v.version = s.version "
-            "WHERE s.removed_at IS NULL AND s.state = 'valid' AND s.publishable = 1 AND NOT EXISTS "
+            "WHERE s.drafted <> s.version AND s.removed_at IS NULL AND s.state = 'valid' AND s.publishable = 1 "
+            "AND NOT EXISTS "
             "(SELECT 1 FROM drafts d WHERE d.submission_id = s.id AND d.submission_version = s.version) "
             "ORDER BY s.year, s.serial"
         ).fetchall()
@@ -103,12 +107,17 @@ class DraftStore(ReviewedStore):
         return self.db.execute("SELECT * FROM decisions WHERE draft_id = ? ORDER BY id", (draft_id,)).fetchall()
 
     def draft_states(self) -> dict[str, tuple[str, str]]:
-        """Every draft's state and the newest version of its base (for judging 审核 rows)."""
-        newest = dict(self.db.execute(
-            "SELECT base, id FROM drafts d WHERE version = (SELECT MAX(version) FROM drafts e WHERE e.base = d.base)"
-        ).fetchall())
-        return {r["id"]: (self.effective_state(r), newest[r["base"]])
-                for r in self.db.execute("SELECT id, base, state, review FROM drafts")}
+        """Every draft's state and the newest version of its base (for judging 审核 rows).
+
+        One pass over the drafts in (base, version) order (the index drafts_base), the newest version of each
+        base taken by a window; only a pending draft's review notes are read (no other state depends on them).
+        """
+        rows = self.db.execute(
+            "SELECT id, state, CASE WHEN state = 'pending' THEN review END AS review, "
+            "LAST_VALUE(id) OVER (PARTITION BY base ORDER BY version "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS newest FROM drafts")
+        return {r["id"]: (self.effective_state(r) if r["state"] == "pending" else r["state"], r["newest"])
+                for r in rows}
 
     def seen_reviews(self) -> set[tuple[str, str, str, str]]:
         return {tuple(r) for r in self.db.execute("SELECT draft_id, decision, reviewer, comment FROM reviews")}

@@ -158,7 +158,8 @@ class MailStore:
         ).fetchall()
 
     def deliveries(self, key_prefix: str = "") -> list[sqlite3.Row]:
-        """Every delivery whose message key starts with ``key_prefix``, oldest first (for inspection)."""
+        """Deliveries whose key starts with ``key_prefix`` (as LIKE compares: ASCII letters in either case),
+        oldest first; read through the index deliveries_key, which compares keys as LIKE does."""
         return self.db.execute(
             "SELECT d.*, m.purpose, m.what, m.item FROM deliveries d JOIN messages m USING (key) "
             "WHERE d.key LIKE ? ORDER BY d.rowid", (key_prefix + "%",)
@@ -173,9 +174,12 @@ class MailStore:
 
     def published_kinds(self, start: datetime, end: datetime) -> list[str]:
         """Kinds of the releases that reached at least one media contact in [start, end)."""
+        # The window's sent deliveries first (the index deliveries_sent), then their messages: not every
+        # release ever made.
         rows = self.db.execute(
-            "SELECT DISTINCT m.key, m.topic FROM messages m JOIN deliveries d USING (key) "
+            "SELECT DISTINCT m.key, m.topic FROM deliveries d CROSS JOIN messages m ON m.key = d.key "
             "WHERE m.purpose = 'release' AND d.state = 'sent' AND d.sent_at >= ? AND d.sent_at < ?",
             (start.isoformat(), end.isoformat()),
         ).fetchall()
         return [r["topic"] for r in rows]
+

@@ -234,6 +234,43 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE instr(item, '/') > 0;
     CREATE INDEX messages_item ON messages (what, item);
     """,
+    # 6: a cycle costs what changed, not what happened before. Every question a cycle, the digest or a
+    # summary asks finds its rows through an index, however many years of drafts, deliveries, runs and
+    # audit lines the ledger holds. ``drafted`` is the newest version of a submission that has a draft
+    # (0: none), kept by a trigger on every draft recorded, so that the submissions still to draft are
+    # found without reading every submission ever taken in.
+    """
+    CREATE INDEX drafts_base ON drafts (base, version);
+    CREATE INDEX drafts_serial ON drafts (year, serial);
+    CREATE INDEX decisions_draft ON decisions (draft_id);
+    CREATE INDEX submissions_serial ON submissions (year, serial);
+    CREATE INDEX submissions_made ON submissions (COALESCE(submitted_at, received_at));
+    CREATE INDEX submission_versions_recorded ON submission_versions (recorded_at);
+    DROP INDEX deliveries_state;
+    CREATE INDEX deliveries_state ON deliveries (state, updated_at);
+    CREATE INDEX deliveries_sent ON deliveries (sent_at) WHERE state = 'sent';
+    -- LIKE compares ASCII letters in either case: only an index that does the same serves a prefix.
+    CREATE INDEX deliveries_key ON deliveries (key COLLATE NOCASE);
+    CREATE INDEX messages_latest ON messages (purpose, created_at);
+    CREATE INDEX audit_action ON audit (job, action);
+    CREATE INDEX job_runs_outcome ON job_runs (outcome, started_at);
+    CREATE INDEX invitations_state ON invitations (state);
+    CREATE INDEX invitations_previous ON invitations (previous);
+    CREATE INDEX channel_versions_unposted ON channel_versions (draft_id) WHERE channel <> 'network' AND posted_at IS NULL;
+    CREATE INDEX channel_versions_ready ON channel_versions (ready_at);
+    CREATE INDEX channel_versions_posted ON channel_versions (posted_at);
+
+    ALTER TABLE submissions ADD COLUMN drafted INTEGER NOT NULL DEFAULT 0;
+    UPDATE submissions SET drafted = COALESCE(
+        (SELECT MAX(d.submission_version) FROM drafts d WHERE d.submission_id = submissions.id), 0);
+    CREATE TRIGGER drafts_mark_submission AFTER INSERT ON drafts
+        BEGIN
+            UPDATE submissions SET drafted = NEW.submission_version
+            WHERE id = NEW.submission_id AND drafted < NEW.submission_version;
+        END;
+    CREATE INDEX submissions_undrafted ON submissions (year, serial)
+        WHERE drafted <> version AND removed_at IS NULL AND state = 'valid' AND publishable = 1;
+    """,
 )
 
 
