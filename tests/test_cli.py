@@ -73,12 +73,12 @@ def test_status_shows_the_week_per_team_and_the_latest_row_errors(workspace: Wor
     workspace.cli("init", "--demo", check=True)
     workspace.cli("pull", check=True)
     result = workspace.cli("status", check=True)
-    assert "本周 2026-W48" in result.stdout
+    assert "本周 2026年第48周" in result.stdout
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith("执行")}
     assert lines["执行四组"][1:4] == ["2", "1", "3"]     # valid, flagged, quota
     assert "差 1" in " ".join(lines["执行四组"])
     assert lines["执行一组"][1] == "4"
-    assert "素材!" in result.stdout and "缺少执行过程" in result.stdout
+    assert "素材页第" in result.stdout and "缺少执行过程" in result.stdout
 
 
 def test_a_second_pull_changes_nothing(workspace: Workspace) -> None:

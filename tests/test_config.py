@@ -68,21 +68,21 @@ def test_an_unknown_key_is_named_with_its_section_and_file(tmp_path: Path) -> No
     message = load_error(tmp_path, MINIMAL + "\n[mail.smtp]\nprot = 25\n")
     assert str(tmp_path / "pipeline.toml") in message
     assert "[mail.smtp] prot" in message
-    assert "unknown key" in message
+    assert "没有这个设置项" in message
 
 
 def test_an_unknown_top_level_key_is_an_error(tmp_path: Path) -> None:
     message = load_error(tmp_path, 'timezon = "Asia/Shanghai"\n' + MINIMAL)
-    assert "timezon: unknown key" in message
+    assert "timezon: 没有这个设置项" in message
 
 
 def test_an_unknown_section_is_an_error(tmp_path: Path) -> None:
-    assert "shet: unknown key" in load_error(tmp_path, MINIMAL + "\n[shet]\npath = 'x'\n")
+    assert "shet: 没有这个设置项" in load_error(tmp_path, MINIMAL + "\n[shet]\npath = 'x'\n")
 
 
 def test_a_wrong_type_names_the_key_and_the_expected_type(tmp_path: Path) -> None:
     message = load_error(tmp_path, MINIMAL + '\n[mail.smtp]\nport = "465"\n')
-    assert "[mail.smtp] port" in message and "integer" in message
+    assert "[mail.smtp] port" in message and "应为整数" in message
 
 
 def test_a_boolean_is_not_accepted_as_an_integer(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_a_choice_outside_the_allowed_values_lists_them(tmp_path: Path) -> None:
 
 def test_a_missing_section_value_is_named(tmp_path: Path) -> None:
     message = load_error(tmp_path, MINIMAL.replace('path = "ledger.sqlite3"', ""))
-    assert "[ledger] path: missing value" in message
+    assert "[ledger] path: 缺少此项" in message
 
 
 def test_an_unknown_time_zone_is_an_error(tmp_path: Path) -> None:
@@ -112,12 +112,12 @@ def test_an_office_address_that_is_not_an_address_is_an_error(tmp_path: Path) ->
 
 def test_google_sheets_needs_a_spreadsheet(tmp_path: Path) -> None:
     message = load_error(tmp_path, MINIMAL.replace('[sheet]\n', '[sheet]\nbackend = "gsheets"\n'))
-    assert "[sheet] spreadsheet is required" in message
+    assert "必须填写 [sheet] spreadsheet" in message
 
 
 def test_invalid_toml_reports_the_file_and_the_line(tmp_path: Path) -> None:
     message = load_error(tmp_path, MINIMAL + "\n[mail\n")
-    assert "not valid TOML" in message and "line" in message
+    assert "配置文件格式有误" in message and "行" in message
 
 
 def test_a_missing_config_file_says_how_to_create_one(tmp_path: Path) -> None:

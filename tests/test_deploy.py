@@ -156,7 +156,7 @@ def test_the_cron_command_runs_from_a_fresh_checkout_in_beijing_time_on_a_utc_se
 
     log = cron(WED_0830)
     assert log.splitlines()[0] == "2026-11-25 08:30（Asia/Shanghai）"
-    assert "读取素材、生成稿件、发布：完成" in log and "每日简报（2026-11-25）：完成" in log
+    assert "读取素材、生成稿件、发布：完成" in log and "每日简报（11月25日）：完成" in log
     assert any("-digest-2026-11-25-" in p.name for p in (fresh / "outbox").iterdir())
     for closed in (WED_1800, WED_2345):              # office hours on the server's clock, not in Beijing
         assert cron(closed) == log

@@ -195,7 +195,7 @@ def test_digest_and_remind_commands_write_previewable_mail_to_the_outbox(workspa
     workspace.cli("init", "--demo", check=True)
     workspace.cli("pull", check=True)
     digest = workspace.cli("digest", check=True)
-    assert "已发送每日简报给 office@court.example" in digest.stdout and "index.html" in digest.stdout
+    assert "已写入发件箱（未发出）：每日简报给 office@court.example" in digest.stdout and "index.html" in digest.stdout
     remind = workspace.cli("remind", check=True)
     assert "zhixing4@court.example" in remind.stdout
     assert "已经发送过" in workspace.cli("digest", check=True).stdout

@@ -141,7 +141,7 @@ def test_the_row_limit_is_configurable_and_an_edited_row_comes_back_when_shorten
 def test_a_row_limit_below_a_thousand_characters_is_a_config_error(workspace: Workspace) -> None:
     workspace.configure("sheet", max_row_chars=500)
     result = workspace.cli("pull")
-    assert result.returncode == 2 and "[sheet] max_row_chars must be at least 1000" in result.stderr
+    assert result.returncode == 2 and "[sheet] max_row_chars: 应在 1000 到" in result.stderr
 
 
 # --- a tab beyond [sheet] max_rows or max_columns ---------------------------------------------
@@ -187,7 +187,7 @@ def test_bounds_below_their_minimum_are_config_errors(workspace: Workspace, key:
                                                       minimum: int) -> None:
     workspace.configure("sheet", **{key: value})
     result = workspace.cli("pull")
-    assert result.returncode == 2 and f"[sheet] {key} must be at least {minimum}" in result.stderr
+    assert result.returncode == 2 and f"[sheet] {key}: 应在 {minimum} 到" in result.stderr
 
 
 # --- cells whose text adds up beyond [sheet] max_mb ---------------------------------------------
@@ -267,7 +267,7 @@ def test_a_release_over_the_message_limit_reaches_no_outlet_and_status_says_why(
 def test_a_message_limit_below_a_tenth_of_a_megabyte_is_a_config_error(workspace: Workspace) -> None:
     workspace.configure("mail", max_message_mb=0.05)
     result = workspace.cli("status")
-    assert result.returncode == 2 and "[mail] max_message_mb must be at least 0.1" in result.stderr
+    assert result.returncode == 2 and "[mail] max_message_mb: 应在 0.1 到" in result.stderr
 
 
 # --- a crafted workbook, refused within a memory bound --------------------------------------------

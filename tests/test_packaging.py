@@ -224,7 +224,7 @@ def test_the_installed_command_runs_a_first_cycle_in_an_empty_folder(installed: 
     folder.mkdir()
     command = _bin(installed, "court-publicity")
     helped = _run([command, "--help"], folder)
-    assert helped.returncode == 0 and helped.stdout.startswith("usage: court-publicity")
+    assert helped.returncode == 0 and helped.stdout.startswith("用法：court-publicity")
     assert "pipeline.toml" in helped.stdout
     module = _run([_bin(installed, "python"), "-m", "pipeline", "--version"], folder)
     assert module.returncode == 0 and module.stdout.startswith("court-publicity ")
@@ -237,7 +237,7 @@ def test_the_installed_command_runs_a_first_cycle_in_an_empty_folder(installed: 
     assert (folder / "pipeline.toml").is_file() and (folder / "data" / "workbook.xlsx").is_file()
     cycle = _run([command, "once"], folder, PIPELINE_NOW=now, PYTHONTZPATH=str(no_zones))
     assert cycle.returncode == 0, cycle.stdout + cycle.stderr
-    assert "读取素材、生成稿件、发布：完成" in cycle.stdout and "每日简报（2026-11-30）：完成" in cycle.stdout
+    assert "读取素材、生成稿件、发布：完成" in cycle.stdout and "每日简报（11月30日）：完成" in cycle.stdout
     outbox = {p.name for p in (folder / "outbox").iterdir()}
     assert any("-draft-D-2026-000001-" in n for n in outbox) and any("-digest-2026-11-30-" in n for n in outbox)
     status = _run([command, "status"], folder, PIPELINE_NOW=now)

@@ -649,6 +649,19 @@ def test_resend_sends_an_unknown_delivery_exactly_once_more(interrupted, monkeyp
     assert desk.release_states()[address] == "sent"
 
 
+def test_a_resend_dry_run_shows_the_message_and_sends_nothing(interrupted, monkeypatch) -> None:
+    desk, address = interrupted
+    monkeypatch.setenv("PIPELINE_NOW", later(minutes=30))
+    mark = desk.mark()
+
+    result = desk.ws.cli("resend", FIRST, "--to", address, "--dry-run", "--show")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "（试运行：未发送，未记账）将发送 1 封媒体稿件" in result.stdout and address in result.stdout
+    assert "    | " in result.stdout and ".docx" in result.stdout          # the body and the attachment shown
+    assert desk.since(mark) == [] and desk.release_states()[address] == "unknown"
+
+
 def test_resend_of_a_delivery_already_sent_exits_2_and_sends_nothing(interrupted) -> None:
     desk, unknown = interrupted
     delivered = next(a for a, s in desk.release_states().items() if s == "sent")

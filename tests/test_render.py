@@ -342,7 +342,7 @@ def test_a_syntax_error_names_the_file_and_the_line(tmp_path: Path, text: str, l
 
 
 def test_a_missing_template_is_a_render_error(tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match=r"nowhere\.txt: template not found"):
+    with pytest.raises(RenderError, match=r"nowhere\.txt: 找不到模板文件"):
         render("nowhere", {}, folder=tmp_path)
 
 

@@ -13,21 +13,23 @@ import logging
 import os
 import sqlite3
 import sys
+from datetime import datetime
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from .. import __version__
 from ..core import clock, config, normalize, shutdown
-from ..core.calendar import Month
+from ..core.calendar import Month, Week
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
 from ..flows import brief, decisions, dispatch, publishing, pulling, week
 from ..flows.context import Context
 from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
+from ..mail.transport import open_transport
 from ..plan.obligations import Plan
-from . import report, scaffold, scheduler
+from . import report, scaffold, scheduler, usage
 
 log = logging.getLogger("pipeline")
 
@@ -39,13 +41,16 @@ DRY_RUN_HELP = "只显示将发送的邮件，不发送也不记账"     # every
 
 def main(argv: Sequence[str] | None = None) -> int:
     _utf8_console()
-    parser = _parser()
-    args = parser.parse_args(argv)
+    with usage.chinese():
+        parser = _parser()
+        args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     shutdown.install()
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()          # inside the try: a reader gone early is a broken pipe handled below
+        return code
     except PipelineError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
@@ -58,90 +63,111 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader stopped early (`publish --dry-run | head`): say nothing more, to a pipe nobody reads.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="court-publicity" if config.INSTALLED else "python run.py",
+        prog=config.COMMAND,
         description="执行宣传工作流水线：读取素材表、核对工作方案任务、生成稿件并发送邮件。",
     )
-    parser.add_argument("--config", type=Path, default=None,
+    parser.add_argument("--config", type=Path, default=None, metavar="配置文件",
                         help=f"配置文件（默认 {config.DEFAULT_CONFIG.relative_to(config.PROJECT_ROOT)}，"
                              "或环境变量 PIPELINE_CONFIG）")
     parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="显示版本号并退出")
+    commands = parser.add_subparsers(title="命令", metavar="命令", required=True)
 
-    init = commands.add_parser("init", help="创建配置（如不存在）和五个分页的工作簿")
+    init = _command(commands, "init", "创建配置（如不存在）和五个分页的工作簿")
     init.add_argument("--demo", action="store_true", help="填入本周的示例素材、部门、媒体和活动")
     init.add_argument("--force", action="store_true", help="覆盖已有的工作簿")
     init.set_defaults(handler=cmd_init)
 
-    pull = commands.add_parser("pull", help="读取工作簿，校验素材，分配编号并写回状态")
+    pull = _command(commands, "pull", "读取工作簿，校验素材，分配编号并写回状态")
     pull.add_argument("--dry-run", action="store_true", help="只校验和报告，不写账本也不写工作簿")
     pull.set_defaults(handler=cmd_pull)
 
-    status = commands.add_parser("status", help="本周各部门报送情况和最近发现的问题")
-    status.add_argument("--errors", type=int, default=20, metavar="N", help="最多列出 N 行问题（默认 20）")
+    status = _command(commands, "status", "本周各部门报送情况和最近发现的问题")
+    status.add_argument("--errors", type=int, default=20, metavar="行数", help="最多列出多少行问题（默认 20）")
+    status.add_argument("--json", action="store_true", help="以 JSON 输出（供脚本和监控）")
     status.set_defaults(handler=cmd_status)
 
-    check = commands.add_parser("check", help="按工作方案核对本周、本月、本年任务，列出未完成项")
+    check = _command(commands, "check", "按工作方案核对本周、本月、本年任务，列出未完成项（有未完成项时退出码为 1）")
+    check.add_argument("--json", action="store_true", help="以 JSON 输出（供脚本和监控）")
     check.set_defaults(handler=cmd_check)
 
-    digest = commands.add_parser("digest", help="给办公室发送每日简报（每天一次）")
+    digest = _command(commands, "digest", "给办公室发送每日简报（每天一次）")
     digest.add_argument("--force", action="store_true", help="今天已发过也再发一份")
-    digest.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    _dry_run_options(digest)
     digest.set_defaults(handler=cmd_digest)
 
-    remind = commands.add_parser("remind", help="给本周未完成任务的部门负责人发送催报提醒（每周一次）")
-    remind.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    remind = _command(commands, "remind", "给本周未完成任务的部门负责人发送催报提醒（每周一次）")
+    _dry_run_options(remind)
     remind.set_defaults(handler=cmd_remind)
 
-    draft = commands.add_parser("draft", help="为新素材生成稿件（已遮蔽个人信息），发给办公室审核")
-    draft.add_argument("--dry-run", action="store_true", help="只显示将生成的稿件，不记账也不发送")
+    draft = _command(commands, "draft", "为新素材生成稿件（已遮蔽个人信息），发给办公室审核")
+    _dry_run_options(draft, "只显示将生成的稿件和发给办公室的邮件，不记账也不发送")
     draft.set_defaults(handler=cmd_draft)
 
-    approve = commands.add_parser("approve", help="审核通过一篇稿件或一封邀请函")
-    approve.add_argument("draft_id", metavar="DRAFT_ID",
-                         help="如 D-2026-000045 或 D-2026-000045-v2；邀请函如 I-2026-000003")
-    approve.add_argument("--by", default="", metavar="NAME", help="审核人：配置 [review] reviewers 中的宣传办成员（必填）")
+    approve = _command(commands, "approve", "审核通过一篇稿件或一封邀请函")
+    approve.add_argument("draft_id", metavar="编号",
+                         help="草稿编号，如 D-2026-000045 或 D-2026-000045-v2；邀请函编号，如 I-2026-000003")
+    approve.add_argument("--by", default="", metavar="审核人", help="配置 [review] reviewers 中的宣传办成员（必填）")
     approve.set_defaults(handler=cmd_approve)
 
-    reject = commands.add_parser("reject", help="退回一篇稿件或一封邀请函")
-    reject.add_argument("draft_id", metavar="DRAFT_ID")
-    reject.add_argument("--reason", required=True, metavar="TEXT", help="退回理由")
-    reject.add_argument("--by", default="", metavar="NAME", help="审核人：配置 [review] reviewers 中的宣传办成员（必填）")
+    reject = _command(commands, "reject", "退回一篇稿件或一封邀请函")
+    reject.add_argument("draft_id", metavar="编号", help="草稿编号或邀请函编号")
+    reject.add_argument("--reason", required=True, metavar="理由", help="退回理由（必填）")
+    reject.add_argument("--by", default="", metavar="审核人", help="配置 [review] reviewers 中的宣传办成员（必填）")
     reject.set_defaults(handler=cmd_reject)
 
-    publish = commands.add_parser("publish", help="把已通过的稿件发给订阅该类别的媒体（每家一次）")
-    publish.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    publish = _command(commands, "publish", "把已通过的稿件发给订阅该类别的媒体（每家一次）")
+    _dry_run_options(publish)
     publish.set_defaults(handler=cmd_publish)
 
-    posted = commands.add_parser("posted", help="记录已把稿件的微信、微博或网站版本发出")
-    posted.add_argument("draft_id", metavar="DRAFT_ID")
-    posted.add_argument("--channel", required=True, metavar="CHANNEL", help=f"{' / '.join(c.label for c in HAND)}（或 {' / '.join(c.key for c in HAND)}）")
-    posted.add_argument("--by", default="命令行", metavar="NAME", help="发布人")
+    posted = _command(commands, "posted", "记录已把稿件的微信、微博或网站版本发出")
+    posted.add_argument("draft_id", metavar="编号", help="草稿编号")
+    posted.add_argument("--channel", required=True, metavar="渠道",
+                        help=f"{' / '.join(c.label for c in HAND)}（或 {' / '.join(c.key for c in HAND)}）")
+    posted.add_argument("--by", default="命令行", metavar="发布人", help="谁发的（默认：命令行）")
     posted.set_defaults(handler=cmd_posted)
 
-    brief = commands.add_parser("brief", help="给人大代表、政协委员发送月度执行工作简报（每月一期）")
-    brief.add_argument("--month", metavar="YYYY-MM", help="哪个月的简报（默认上个月）")
-    brief.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    brief = _command(commands, "brief", "给人大代表、政协委员发送月度执行工作简报（每月一期）")
+    brief.add_argument("--month", metavar="年-月", help="哪个月的简报，如 2026-11（默认上个月）")
+    _dry_run_options(brief)
     brief.set_defaults(handler=cmd_brief)
 
-    resend = commands.add_parser("resend", help="有意重发一封送达情况不明或失败的稿件邮件")
-    resend.add_argument("draft_id", metavar="DRAFT_ID")
-    resend.add_argument("--to", required=True, metavar="ADDRESS", help="媒体邮箱")
+    resend = _command(commands, "resend", "有意重发一封送达情况不明或失败的稿件邮件")
+    resend.add_argument("draft_id", metavar="编号", help="草稿编号")
+    resend.add_argument("--to", required=True, metavar="邮箱", help="媒体邮箱")
+    _dry_run_options(resend, "只显示将重发的邮件，不重发也不记账")
     resend.set_defaults(handler=cmd_resend)
 
-    once = commands.add_parser("once", help="运行一轮：读取→核对→生成稿件→发布，到点则发简报、提醒和小结（供 cron / 定时任务）")
+    once = _command(commands, "once", "运行一轮：读取→核对→生成稿件→发布，到点则发简报、提醒和小结（供 cron / 定时任务）")
     once.add_argument("--due", action="store_true",
                       help="只运行此刻按时间表到点的任务（按配置的时区：办公时间内每轮一次，到点的简报、提醒、小结），"
                            "没有到点的就什么也不做；供每 15 分钟触发一次的 cron / 定时任务使用")
+    _dry_run_options(once, "只显示这一轮将读取什么、运行哪些任务、发送哪些邮件，不记账、不写工作簿、不发送")
     once.set_defaults(handler=cmd_once)
 
-    run = commands.add_parser("run", help="常驻运行，按配置的时间表执行各项任务（供 systemd / 服务）")
+    run = _command(commands, "run", "常驻运行，按配置的时间表执行各项任务（供 systemd / 服务）")
     run.set_defaults(handler=cmd_run)
     return parser
+
+
+def _command(commands, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand whose help line in the list is also the first line of its own ``--help``."""
+    return commands.add_parser(name, help=help, description=help)
+
+
+def _dry_run_options(command: argparse.ArgumentParser, help: str = DRY_RUN_HELP) -> None:
+    """``--dry-run`` and ``--show`` of every sending command: what the real run would send, bodies if asked."""
+    command.add_argument("--dry-run", action="store_true", help=help)
+    command.add_argument("--show", action="store_true", help="试运行时显示每封邮件的正文")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -164,9 +190,15 @@ def _settings(args: argparse.Namespace) -> config.Settings:
 
 
 @contextmanager
-def _context(args: argparse.Namespace) -> Iterator[Context]:
-    """The one context a command's job runs in: the settings, the ledger, the moment, the transport."""
-    with Context.open(_settings(args)) as ctx:
+def _context(args: argparse.Namespace, *, sending: bool = False) -> Iterator[Context]:
+    """The one context a command's job runs in: the settings, the ledger, the moment, the transport.
+
+    A command that may send checks first that the transport can (the SMTP password is set): a setting a
+    person must fix is a configuration error (exit 2) before anything is queued."""
+    settings = _settings(args)
+    if sending:
+        open_transport(settings).ready()
+    with Context.open(settings) as ctx:
         yield ctx
 
 
@@ -174,7 +206,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = _config_path(args)
     if not path.exists():
         if path.resolve() == config.DEFAULT_CONFIG and not config.INSTALLED:
-            raise UsageError(f"{path}: the default config is missing from the project; restore it with git")
+            raise UsageError(f"{path}: 项目自带的默认配置文件不见了，请用 git checkout -- config/pipeline.toml 恢复")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config.render_default(), encoding="utf-8")
         print(f"已创建配置文件 {path}")
@@ -188,11 +220,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         scaffold.write_workbook(workbook, now=now, demo=args.demo, force=args.force, plan=Plan.of(settings))
     except FileExistsError:
         print(f"工作簿已存在，保留不动：{_shown(workbook)}")
-        print("如需重新开始，运行 python run.py init --demo --force（会覆盖该工作簿）")
+        print(f"如需重新开始，运行 {config.COMMAND} init --demo --force（会覆盖该工作簿）")
         return 0
     what = "示例工作簿（本周素材、部门、媒体、活动）" if args.demo else "空白工作簿（五个分页：素材、部门、媒体、活动、审核）"
     print(f"已创建{what}：{_shown(workbook)}")
-    print("下一步：python run.py once 运行一轮（读取并校验素材、生成稿件、到点发送简报和提醒）")
+    print(f"下一步：{config.COMMAND} once 运行一轮（读取并校验素材、生成稿件、到点发送简报和提醒）")
     return 0
 
 
@@ -201,49 +233,52 @@ def cmd_pull(args: argparse.Namespace) -> int:
         summary = pulling.pull(ctx, dry_run=args.dry_run)
     settings = ctx.settings
     where = _shown(settings.sheet.path) if settings.sheet.path else str(settings.sheet.spreadsheet)
-    text = report.pull_summary(summary, where)
+    text = report.pull_summary(summary, where, dry_run=args.dry_run)
     if args.dry_run:
         text = "（试运行：未写账本，未写工作簿）\n" + text
     elif (summary.flagged or summary.other_errors) and summary.waiting is None:
         text += f"\n需补正的行已在 {where} 的“状态”列注明原因；修改后下一轮自动重新受理。"
     elif summary.flagged or summary.other_errors:
-        text += "\n需补正的行将在写回时于“状态”列注明原因；现在可用 python run.py status 查看。"
+        text += f"\n需补正的行将在写回时于“状态”列注明原因；现在可用 {config.COMMAND} status 查看。"
     print(text)
-    print("运行 python run.py status 查看本周各部门报送进度。")
+    print(f"运行 {config.COMMAND} status 查看本周各部门报送进度。")
     # A workbook open or edited meanwhile heals by itself at a later cycle; anything else needs a person.
     return 1 if summary.waiting is not None and not isinstance(summary.waiting, (SourceBusy, SourceChanged)) else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     with _context(args) as ctx:
-        print(report.week_status(week.status(ctx, error_limit=args.errors)))
+        status = week.status(ctx, error_limit=args.errors)
+    print(report.week_status_json(status) if args.json else report.week_status(status))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every obligation is met, 1 when one is not (for monitoring; docs/architecture.md)."""
     with _context(args) as ctx:
-        print(report.findings(week.check(ctx)))
-    return 0
+        findings = week.check(ctx)
+    print(report.findings_json(findings) if args.json else report.findings(findings))
+    return 1 if any(f.severity == "missing" for f in findings) else 0
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    with _context(args) as ctx:
+    with _context(args, sending=not args.dry_run) as ctx:
         run = week.digest(ctx, force=args.force, dry_run=args.dry_run)
-    return _mail_outcome(ctx.settings, run, "每日简报")
+    return _mail_outcome(ctx.settings, run, "每日简报", show=args.show)
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    with _context(args) as ctx:
+    with _context(args, sending=not args.dry_run) as ctx:
         run = week.remind(ctx, dry_run=args.dry_run)
     if not run.skipped and not run.queued and not run.previews and not (run.report and run.report.results):
         print("本周没有需要提醒的部门（均已完成任务，或本周提醒已发送）。")
-    return _mail_outcome(ctx.settings, run, "催报提醒")
+    return _mail_outcome(ctx.settings, run, "催报提醒", show=args.show)
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
-    with _context(args) as ctx:
+    with _context(args, sending=not args.dry_run) as ctx:
         run = publishing.draft(ctx, dry_run=args.dry_run)
-    text, failed = report.publish_run(run, "稿件", _where_mail(ctx.settings))
+    text, failed = report.publish_run(run, "稿件", _where_mail(ctx.settings), show=args.show)
     print(text)
     return 1 if failed else 0
 
@@ -286,28 +321,28 @@ def cmd_posted(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    with _context(args) as ctx:
+    with _context(args, sending=not args.dry_run) as ctx:
         try:
             month = normalize.month(args.month or Month.of(ctx.at).previous.key)
         except normalize.Invalid as exc:
             raise UsageError(f"--month：{exc}") from None
         run = brief.brief(ctx, month, dry_run=args.dry_run)
-    return _mail_outcome(ctx.settings, run, "代表委员简报")
+    return _mail_outcome(ctx.settings, run, "代表委员简报", show=args.show)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
     progress = _progress if sys.stderr.isatty() else None
-    with _context(args) as ctx:
+    with _context(args, sending=not args.dry_run) as ctx:
         run = publishing.publish(ctx, dry_run=args.dry_run, progress=progress)
-    text, failed = report.publish_run(run, "媒体稿件", _where_mail(ctx.settings))
+    text, failed = report.publish_run(run, "媒体稿件", _where_mail(ctx.settings), show=args.show)
     print(text)
     return 1 if failed else 0
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
-    with _context(args) as ctx:
-        flushed = publishing.resend(ctx, args.draft_id, args.to)
-    text, failed = report.mail_run(dispatch.MailRun(report=flushed), "媒体稿件", _where_mail(ctx.settings))
+    with _context(args, sending=not args.dry_run) as ctx:
+        run = publishing.resend(ctx, args.draft_id, args.to, dry_run=args.dry_run)
+    text, failed = report.mail_run(run, "媒体稿件", _where_mail(ctx.settings), show=args.show)
     print(text)
     return 1 if failed else 0
 
@@ -317,6 +352,8 @@ JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日
 
 
 def cmd_once(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        return _once_dry_run(args)
     settings = _settings(args)
     started = clock.now(settings.timezone)
     outcomes = scheduler.once(settings, due_only=args.due)
@@ -327,17 +364,57 @@ def cmd_once(args: argparse.Namespace) -> int:
     labels = {"ok": "完成", "failed": "失败", "timeout": "超时", "skipped": "跳过"}
     for outcome in outcomes:
         detail = f"：{outcome.error}" if outcome.error else (f"（注意：{outcome.note}）" if outcome.note else "")
-        period = "" if outcome.job == "cycle" else f"（{outcome.period}）"
+        period = _period_label(outcome.job, outcome.period, started)
         print(f"{JOB_LABELS.get(outcome.job, outcome.job)}{period}：{labels[outcome.result]}{detail}")
     with Ledger.of(settings.ledger) as ledger:
         waiting = bool(pulling.waiting_note(ledger))        # the 编号/状态 cells are not in the workbook yet
     if settings.sheet.path and not waiting:
         print(f"查看：工作簿 {_shown(settings.sheet.path)} 的“编号”“状态”列；{_where_mail(settings)}；"
-              "python run.py status 查看本周进度和待审稿件。")
+              f"{config.COMMAND} status 查看本周进度和待审稿件。")
     elif settings.sheet.path:
-        print(f"查看：{_where_mail(settings)}；python run.py status 查看本周进度和待审稿件"
+        print(f"查看：{_where_mail(settings)}；{config.COMMAND} status 查看本周进度和待审稿件"
               "（“编号”“状态”写回后再看工作簿）。")
     return 1 if any(o.result in ("failed", "timeout") for o in outcomes) else 0
+
+
+def _once_dry_run(args: argparse.Namespace) -> int:
+    """What ``once`` would do now: the sheet read without recording, the jobs due, the mail they would send."""
+    with _context(args) as ctx:
+        settings = ctx.settings
+        summary = pulling.pull(ctx, dry_run=True)
+        slots = scheduler.waiting(ctx.ledger, settings, ctx.at)
+        cycle = not args.due or any(slot.job == "cycle" for slot in slots)
+        print("（试运行：不记账、不写工作簿、不发送）")
+        where = _shown(settings.sheet.path) if settings.sheet.path else str(settings.sheet.spreadsheet)
+        print(report.pull_summary(summary, where, dry_run=True) if cycle else "此刻不在办公时间内，不读取工作簿。")
+        jobs = ([JOB_LABELS["cycle"]] if cycle else []) + [
+            f"{JOB_LABELS.get(s.job, s.job)}{_period_label(s.job, s.period, ctx.at)}" for s in slots if s.job != "cycle"]
+        print(f"将运行：{'；'.join(jobs)}" if jobs else "此刻没有到点的任务。")
+        failed = False
+        if cycle:
+            text, failed = report.publish_run(publishing.publish(ctx, dry_run=True), "媒体稿件", _where_mail(settings),
+                                              show=args.show)
+            print(text)
+            print("（新素材的稿件在记账后才生成，试运行不列出）")
+        for slot in slots:
+            if slot.job in scheduler.PREVIEWS:
+                run = scheduler.PREVIEWS[slot.job](ctx, slot.period)
+                text, _ = report.mail_run(run, JOB_LABELS[slot.job], _where_mail(settings), show=args.show)
+                print(text)
+    return 1 if failed else 0
+
+
+def _period_label(job: str, period: str, started: datetime) -> str:
+    """What a scheduled run covered, as its mail says it: the digest's day is the day it is written."""
+    if job == "cycle":
+        return ""
+    if job == "digest":
+        return f"（{started.month}月{started.day}日）"
+    try:
+        covered = Week.parse(period) if "-W" in period else Month.parse(period)
+    except ValueError:
+        return f"（{period}）"
+    return f"（{covered.label}）"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -354,9 +431,9 @@ def _progress(done: int, total: int) -> None:
     print(f"\r已处理 {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
-def _mail_outcome(settings: config.Settings, run: dispatch.MailRun, label: str) -> int:
+def _mail_outcome(settings: config.Settings, run: dispatch.MailRun, label: str, *, show: bool = False) -> int:
     """Say what a mail job did; exit 1 when anything could not be delivered."""
-    text, failed = report.mail_run(run, label, _where_mail(settings))
+    text, failed = report.mail_run(run, label, _where_mail(settings), show=show)
     print(text)
     return 1 if failed else 0
 

@@ -6,6 +6,7 @@ import json
 import unicodedata
 from collections.abc import Sequence
 
+from ..core.config import COMMAND
 from ..core.model import PullSummary
 from ..flows.dispatch import MailRun
 from ..flows.week import WeekStatus
@@ -38,7 +39,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[
     return "\n".join(lines)
 
 
-def pull_summary(summary: PullSummary, where: str) -> str:
+def pull_summary(summary: PullSummary, where: str, *, dry_run: bool = False) -> str:
     parts = [f"受理 {summary.accepted} 条"]
     details = [f"新增 {summary.new}" if summary.new else "",
                f"修改 {summary.changed}" if summary.changed else "",
@@ -55,7 +56,8 @@ def pull_summary(summary: PullSummary, where: str) -> str:
     if summary.waiting is not None:
         lines.append(f"本轮未写回 {where}：编号和状态等待写回，原因见下。")
     else:
-        lines.append(f"写回 {summary.cells_written} 个单元格（编号、状态）到 {where}。" if summary.cells_written
+        written = "将写回" if dry_run else "写回"
+        lines.append(f"{written} {summary.cells_written} 个单元格（编号、状态）到 {where}。" if summary.cells_written
                      else f"工作簿无需改动：{where}。")
     lines.extend(f"注意：{w}" for w in ([summary.waiting_note] if summary.waiting_note else []) + summary.warnings)
     return "\n".join(lines)
@@ -63,11 +65,11 @@ def pull_summary(summary: PullSummary, where: str) -> str:
 
 def week_status(status: WeekStatus) -> str:
     week = status.week
-    lines = [f"本周 {week.key}（{week.monday:%m月%d日}—{week.sunday:%m月%d日}，"
+    lines = [f"本周 {week.label}（{week.monday:%m月%d日}—{week.sunday:%m月%d日}，"
              f"截至 {status.generated_at:%Y-%m-%d %H:%M}）"]
     last = status.last_pull
     if last is None:
-        lines.append("尚未读取过工作簿：先运行 python run.py pull")
+        lines.append(f"尚未读取过工作簿：先运行 {COMMAND} pull")
     elif last["action"] == "failed":
         lines.append(f"上次读取失败（{last['at'][:16].replace('T', ' ')}）：{_detail(last, 'error')}")
     else:
@@ -88,7 +90,7 @@ def week_status(status: WeekStatus) -> str:
     lines.append("")
     if status.errors:
         lines.append(f"最近一次读取发现的问题（共 {status.error_count} 行）：")
-        rows = [(f"{e['tab']}!{e['row']}", e["team"] or "", e["message"]) for e in status.errors]
+        rows = [(f"{e['tab']}页第{e['row']}行", e["team"] or "", e["message"]) for e in status.errors]
         lines.append(table(("位置", "部门", "问题"), rows))
         if status.error_count > len(status.errors):
             lines.append(f"……另有 {status.error_count - len(status.errors)} 行，见工作簿“状态”列")
@@ -108,20 +110,60 @@ def week_status(status: WeekStatus) -> str:
                  i["activity_name"]) for i in status.invitations]
         lines.append(table(("编号", "活动日期", "状态", "活动"), rows))
     if status.channels:
-        lines.append(f"发布渠道待发（{len(status.channels)} 篇；发出后运行 python run.py posted 草稿编号 --channel 微信）：")
+        lines.append(f"发布渠道待发（{len(status.channels)} 篇；发出后运行 {COMMAND} posted 草稿编号 --channel 微信）：")
         for release in status.channels:
             waiting = "、".join(c["label"] for c in release["channels"] if not c["posted"])
             lines.append(f"  - {release['id']} {release['headline']}：{waiting}")
     if status.deliveries:
-        labels = {"sent": "已送达", "queued": "排队中", "sending": "发送中", **STATE_LABELS}
+        sent = "已交给邮件服务器" if status.delivers else "已写入发件箱"
+        labels = {"sent": sent, "queued": "排队中", "sending": "发送中", **STATE_LABELS}
         counts = "，".join(f"{labels.get(k, k)} {v}" for k, v in sorted(status.deliveries.items()))
         lines.append(f"邮件：{counts}")
+        if not status.delivers:
+            lines.append("（发件箱模式：邮件只写入发件箱文件夹，并未发出；要真正发送，请在配置 [mail] 中改用 SMTP）")
     for t in status.troubles:
-        hint = f"；如确认未收到：python run.py resend {t['item']} --to {t['recipient']}" \
+        hint = f"；如确认未收到：{COMMAND} resend {t['item']} --to {t['recipient']}" \
             if t["state"] == "unknown" and t["what"] == "release" else ""
         lines.append(f"  - {PURPOSE_LABELS.get(t['purpose'], t['purpose'])} {t['recipient']}："
                      f"{STATE_LABELS.get(t['state'], t['state'])}（{t['detail']}）{hint}")
     return "\n".join(lines)
+
+
+def week_status_json(status: WeekStatus) -> str:
+    """``status --json``: the same facts for scripts and monitoring, keys in English, words in Chinese."""
+    week = status.week
+    data = {
+        "week": {"key": week.key, "label": week.label, "monday": week.monday.isoformat(),
+                 "sunday": week.sunday.isoformat()},
+        "generated_at": status.generated_at.isoformat(timespec="seconds"),
+        "last_pull": None if status.last_pull is None else {
+            "at": status.last_pull["at"], "ok": status.last_pull["action"] == "done",
+            "error": _detail(status.last_pull, "error") if status.last_pull["action"] == "failed" else ""},
+        "write_back_waiting": status.waiting,
+        "teams": [{"team": t.team, "valid": t.valid, "invalid": t.invalid, "quota": t.quota, "short": t.short}
+                  for t in status.teams],
+        "row_errors": {"count": status.error_count,
+                       "rows": [{"tab": e["tab"], "row": e["row"], "team": e["team"] or "", "message": e["message"]}
+                                for e in status.errors]},
+        "drafts": [{"id": d["id"], "kind": d["kind"], "state": effective_state(d), "headline": d["headline"]}
+                   for d in status.drafts],
+        "invitations": [{"id": i["id"], "day": i["activity_day"], "state": i["state"], "activity": i["activity_name"]}
+                        for i in status.invitations],
+        "channels": [{"id": r["id"], "headline": r["headline"],
+                      "waiting": [c["channel"] for c in r["channels"] if not c["posted"]]} for r in status.channels],
+        "mail": {"delivers": status.delivers, "deliveries": status.deliveries,
+                 "troubles": [{"what": t["what"], "item": t["item"], "recipient": t["recipient"], "state": t["state"],
+                               "detail": t["detail"]} for t in status.troubles]},
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def findings_json(items: Sequence[Finding]) -> str:
+    """``check --json``: every obligation not (yet) met, and the reminders."""
+    return json.dumps({"met": not any(f.severity == "missing" for f in items),
+                       "findings": [{"rule": f.rule, "subject": f.subject, "period": f.period,
+                                     "shortfall": f.shortfall, "due": f.due.isoformat(), "message": f.message,
+                                     "severity": f.severity} for f in items]}, ensure_ascii=False, indent=2)
 
 
 def _detail(row: dict[str, object], key: str) -> str:
@@ -145,12 +187,18 @@ def findings(items: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
-def mail_run(run: MailRun, label: str, where: str) -> tuple[str, bool]:
-    """The text for a mail job's outcome, and whether anything failed."""
+def mail_run(run: MailRun, label: str, where: str, *, show: bool = False) -> tuple[str, bool]:
+    """The text for a mail job's outcome, and whether anything failed; ``show``: a dry run's bodies too."""
     lines: list[str] = []
     if run.previews:
         lines.append(f"（试运行：未发送，未记账）将发送 {len(run.previews)} 封{label}：")
-        lines.extend(f"  - {p.to}：{p.subject}" for p in run.previews)
+        for preview in run.previews:
+            lines.append(f"  - {preview.to}：{preview.subject}")
+            if show:
+                attached = "、".join(a.filename for a in preview.attachments)
+                lines.extend(f"    | {line}" for line in preview.text.rstrip().splitlines())
+                if attached:
+                    lines.append(f"    | （附件：{attached}）")
     if run.skipped:
         lines.append(run.skipped)
     failed = False
@@ -161,8 +209,10 @@ def mail_run(run: MailRun, label: str, where: str) -> tuple[str, bool]:
             failed = True
         for outgoing, result in flushed.results:
             purpose = PURPOSE_LABELS.get(outgoing.purpose, outgoing.purpose)
-            if result.outcome == SENT:
-                lines.append(f"已发送{purpose}给 {outgoing.recipient}：{outgoing.subject}")
+            if result.outcome == SENT and flushed.delivers:
+                lines.append(f"已交给邮件服务器：{purpose}给 {outgoing.recipient}：{outgoing.subject}")
+            elif result.outcome == SENT:
+                lines.append(f"已写入发件箱（未发出）：{purpose}给 {outgoing.recipient}：{outgoing.subject}")
             else:
                 failed = True
                 lines.append(f"未能发送{purpose}给 {outgoing.recipient}（{STATE_LABELS[result.outcome]}）：{result.detail}")
@@ -174,7 +224,7 @@ def mail_run(run: MailRun, label: str, where: str) -> tuple[str, bool]:
     return "\n".join(lines), failed
 
 
-def publish_run(run: PublishRun, label: str, where: str) -> tuple[str, bool]:
+def publish_run(run: PublishRun, label: str, where: str, *, show: bool = False) -> tuple[str, bool]:
     """What draft or publish did, and whether anything failed."""
     lines: list[str] = []
     if run.withdrawn:
@@ -189,7 +239,7 @@ def publish_run(run: PublishRun, label: str, where: str) -> tuple[str, bool]:
         lines.append(f"发布稿件：{'、'.join(run.published)}")
     for draft_id, reason in run.blocked:
         lines.append(f"已拦截 {draft_id}：{reason}（已通知办公室）")
-    text, failed = mail_run(MailRun(previews=run.previews, report=run.report), label, where)
+    text, failed = mail_run(MailRun(previews=run.previews, report=run.report), label, where, show=show)
     if text:
         lines.append(text)
     if not lines:

@@ -35,6 +35,7 @@ from ..flows import brief, invitations, publishing, pulling, summaries, week
 from ..flows.context import Context
 from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
+from ..mail.transport import open_transport
 from .timetable import BRIEF, CYCLE, DIGEST, MONTHLY, REMIND, WEEKLY, Slot, due
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,16 @@ JOBS: dict[str, JobFunction] = {
     WEEKLY: lambda ctx, period: summaries.summary(ctx, "weekly", period),
     MONTHLY: lambda ctx, period: summaries.summary(ctx, "monthly", period),
     BRIEF: lambda ctx, period: brief.brief(ctx, period),
+}
+
+
+# What each mail job would send now, without sending or recording it (``once --dry-run``).
+PREVIEWS: dict[str, JobFunction] = {
+    DIGEST: lambda ctx, period: week.digest(ctx, dry_run=True),
+    REMIND: lambda ctx, period: week.remind(ctx, dry_run=True),
+    WEEKLY: lambda ctx, period: summaries.summary(ctx, "weekly", period, dry_run=True),
+    MONTHLY: lambda ctx, period: summaries.summary(ctx, "monthly", period, dry_run=True),
+    BRIEF: lambda ctx, period: brief.brief(ctx, period, dry_run=True),
 }
 
 
@@ -189,17 +200,8 @@ class Runner:
         """Due slots that have not run (or failed, and may be tried again)."""
         with Ledger.of(self.settings.ledger) as ledger:
             with ledger.transaction():
-                since = datetime.fromisoformat(ledger.set_meta_once("scheduler_since", now.isoformat()))
-            out = []
-            for slot in due(now, self.settings.schedule, since=since):
-                runs = ledger.runs_of(slot.job, slot.period)
-                if any(r["outcome"] in ("ok", "running") for r in runs) or len(runs) >= MAX_TRIES:
-                    continue
-                if runs and runs[-1]["finished_at"] and \
-                        now - datetime.fromisoformat(runs[-1]["finished_at"]) < RETRY_SPACING:
-                    continue
-                out.append(slot)
-            return out
+                ledger.set_meta_once(SINCE, now.isoformat())
+            return waiting(ledger, self.settings, now)
 
     def tick(self) -> list[Outcome]:
         """Run every slot that is due now; never raises."""
@@ -212,6 +214,25 @@ class Runner:
         except Exception:  # noqa: BLE001 - the loop must survive a broken ledger read, and say so
             log.error("tick failed:\n%s", traceback.format_exc())
         return outcomes
+
+
+SINCE = "scheduler_since"     # the ledger's meta key: when the scheduler first ran here
+
+
+def waiting(ledger: Ledger, settings: Settings, now: datetime) -> list[Slot]:
+    """The slots due at ``now`` that have not run (or failed, and may be tried again); reads only, so a dry
+    run can ask too."""
+    recorded = ledger.meta(SINCE)
+    since = datetime.fromisoformat(recorded) if recorded else now
+    out = []
+    for slot in due(now, settings.schedule, since=since):
+        runs = ledger.runs_of(slot.job, slot.period)
+        if any(r["outcome"] in ("ok", "running") for r in runs) or len(runs) >= MAX_TRIES:
+            continue
+        if runs and runs[-1]["finished_at"] and now - datetime.fromisoformat(runs[-1]["finished_at"]) < RETRY_SPACING:
+            continue
+        out.append(slot)
+    return out
 
 
 def settle(settings: Settings) -> None:
@@ -229,6 +250,7 @@ def once(settings: Settings, runner: Runner | None = None, *, due_only: bool = F
     says is due now in the configured zone, as ``run`` would do at this moment — the cycle only within
     office hours, once per slot — and nothing at all otherwise.
     """
+    open_transport(settings).ready()        # a secret not set: a configuration error, before anything runs
     runner = runner or Runner(settings)
     with instance_lock(settings, wait=False):
         settle(settings)
@@ -242,6 +264,7 @@ def once(settings: Settings, runner: Runner | None = None, *, due_only: bool = F
 
 def run(settings: Settings, runner: Runner | None = None) -> None:
     """The long-running loop; returns when a stop is requested."""
+    open_transport(settings).ready()
     runner = runner or Runner(settings)
     with instance_lock(settings, wait=True):
         settle(settings)

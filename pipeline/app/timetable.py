@@ -106,9 +106,11 @@ def due(now: datetime, plan: ScheduleSettings, *, since: datetime | None = None)
     """The most recent slot of every job that has come due by ``now``.
 
     ``since`` (when the scheduler was first started) keeps a new install
-    from sending last week's summary, or last month's report or brief, on its first morning.
+    from sending last week's summary, or last month's report or brief, on its first morning, or on a
+    Sunday a digest for the Friday before it was installed; the day's own digest still goes out.
     """
     slots = [cycle_slot(now, plan), digest_slot(now, plan), remind_slot(now, plan),
              weekly_summary_slot(now, plan), monthly_summary_slot(now, plan), brief_slot(now, plan)]
     return [s for s in slots if s is not None
-            and (since is None or s.due_at >= since or s.job in (CYCLE, DIGEST, REMIND))]
+            and (since is None or s.due_at >= since or s.job in (CYCLE, REMIND)
+                 or s.job == DIGEST and s.due_at.date() >= since.date())]

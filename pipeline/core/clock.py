@@ -21,7 +21,8 @@ def now(tz: ZoneInfo) -> datetime:
         try:
             moment = datetime.fromisoformat(pinned)
         except ValueError as exc:
-            raise ConfigError(f"PIPELINE_NOW: not an ISO 8601 timestamp: {pinned!r}") from exc
+            raise ConfigError(f"PIPELINE_NOW: 不是 ISO 8601 时间（如 2026-11-26T10:00:00+08:00）：{pinned!r}；"
+                              "服务的环境中不应设置这个变量") from exc
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
         return moment.astimezone(tz)

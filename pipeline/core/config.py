@@ -46,6 +46,8 @@ else:
     DEFAULT_CONFIG = PROJECT_ROOT / "config" / "pipeline.toml"
     SHIPPED_CONFIG = DEFAULT_CONFIG
     TEMPLATES = PROJECT_ROOT / "templates"
+# How a person starts the program here: every message and mail that names a command says it this way.
+COMMAND = "court-publicity" if INSTALLED else "python run.py"
 GOOGLE_SHEETS_ENDPOINT = "https://sheets.googleapis.com"
 
 
@@ -60,29 +62,34 @@ class SheetSettings:
     spreadsheet: str | None = field(default=None, metadata=_meta("Google spreadsheet key or URL"))
     credentials: Path | None = field(default=None, metadata=_meta("service-account key file"))
     endpoint: str = field(default=GOOGLE_SHEETS_ENDPOINT, metadata=_meta("Sheets API address or gateway"))
-    retry_budget: float = field(default=90.0, metadata=_meta("seconds a Sheets request may spend retrying"))
-    timeout: float = field(default=60.0, metadata=_meta("seconds to wait for one Sheets API reply"))
-    max_mb: int = field(default=200, metadata=_meta("the most megabytes a workbook may unpack to (xlsx)"))
-    max_rows: int = field(default=20_000, metadata=_meta("the most rows a tab may reach down to"))
-    max_columns: int = field(default=200, metadata=_meta("the most columns a tab may reach across to"))
-    max_row_chars: int = field(default=20_000, metadata=_meta("the most characters one 素材 row may hold"))
+    retry_budget: float = field(default=90.0, metadata=_meta("seconds a Sheets request may spend retrying", lo=1, hi=3600, unit="秒"))
+    timeout: float = field(default=60.0, metadata=_meta("seconds to wait for one Sheets API reply", lo=1, hi=600, unit="秒"))
+    max_mb: int = field(default=200, metadata=_meta("the most megabytes a workbook may unpack to (xlsx)", lo=1, hi=10_000,
+                                                                        unit="MB，工作簿解压后的大小"))
+    max_rows: int = field(default=20_000, metadata=_meta("the most rows a tab may reach down to", lo=100, hi=1_048_576,
+                                                                          unit="行"))
+    max_columns: int = field(default=200, metadata=_meta("the most columns a tab may reach across to", lo=30, hi=16_384,
+                                                                        unit="列，素材页本身就有 19 列"))
+    max_row_chars: int = field(default=20_000, metadata=_meta("the most characters one 素材 row may hold", lo=1000,
+                                                                              hi=1_000_000, unit="字"))
 
 
 @dataclass(frozen=True)
 class LedgerSettings:
     path: Path = field(metadata=_meta("the SQLite ledger file"))
     wait_seconds: float = field(default=30.0, metadata=_meta(
-        "how long a command waits for another program's write to the ledger before it gives up"))
+        "how long a command waits for another program's write to the ledger before it gives up", lo=0.1, hi=3600,
+        unit="秒"))
 
 
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = "127.0.0.1"
-    port: int = 465
+    port: int = field(default=465, metadata=_meta("the mail server's port", lo=1, hi=65535))
     security: Literal["ssl", "starttls", "none"] = "ssl"
     username: str | None = None
     password_env: str = "PIPELINE_SMTP_PASSWORD"
-    timeout: float = 30.0
+    timeout: float = field(default=30.0, metadata=_meta("seconds to wait for the server", lo=1, hi=600, unit="秒"))
     ca_file: Path | None = field(default=None, metadata=_meta("CA certificate(s) of a private mail server"))
 
 
@@ -92,17 +99,22 @@ class MailSettings:
     office: tuple[str, ...] = field(metadata=_meta("the office's addresses", kind="addresses"))
     transport: Literal["outbox", "smtp"] = "outbox"
     outbox: Path = Path("outbox")
-    max_attempts: int = field(default=8, metadata=_meta("tries before a temporary failure is given up"))
-    retry_after: float = field(default=300.0, metadata=_meta("seconds before the first retry; doubles each time"))
-    retry_cap: float = field(default=21600.0, metadata=_meta("the longest wait between two retries, in seconds"))
-    rate_per_minute: int = field(default=0, metadata=_meta("messages per minute at most (0: no limit)"))
-    max_message_mb: float = field(default=10.0, metadata=_meta("the largest message sent, attachments included"))
+    max_attempts: int = field(default=8, metadata=_meta("tries before a temporary failure is given up", lo=1, hi=100, unit="次"))
+    retry_after: float = field(default=300.0, metadata=_meta("seconds before the first retry; doubles each time", lo=1,
+                                                                             hi=86_400, unit="秒"))
+    retry_cap: float = field(default=21600.0, metadata=_meta("the longest wait between two retries, in seconds", lo=1,
+                                                                             hi=604_800, unit="秒"))
+    rate_per_minute: int = field(default=0, metadata=_meta("messages per minute at most (0: no limit)", hi=10_000,
+                                                                          unit="封每分钟，0 为不限"))
+    max_message_mb: float = field(default=10.0, metadata=_meta("the largest message sent, attachments included", lo=0.1,
+                                                                             hi=100, unit="MB，含附件"))
     smtp: SmtpSettings = SmtpSettings()
 
 
 @dataclass(frozen=True)
 class IntakeSettings:
-    default_quota: int = field(default=3, metadata=_meta("items a team owes a week when 每周任务 is blank"))
+    default_quota: int = field(default=3, metadata=_meta("items a team owes a week when 每周任务 is blank", hi=100,
+                                                                           unit="条"))
 
 
 @dataclass(frozen=True)
@@ -119,7 +131,7 @@ class CourtSettings:
 @dataclass(frozen=True)
 class RulesSettings:
     exempt_weeks: tuple[str, ...] = field(default=(), metadata=_meta("ISO weeks without weekly rules", kind="weeks"))
-    plan_lead_days: int = field(default=3, metadata=_meta("days a major operation's plan is due before it"))
+    plan_lead_days: int = field(default=3, metadata=_meta("days a major operation's plan is due before it", hi=60, unit="天"))
 
 
 @dataclass(frozen=True)
@@ -137,12 +149,14 @@ class RedactSettings:
 
 @dataclass(frozen=True)
 class DraftSettings:
-    slot_weekday: int = field(default=3, metadata=_meta("ISO weekday (1 = Monday) by which the weekly slots are proposed"))
+    slot_weekday: int = field(default=3, metadata=_meta("ISO weekday (1 = Monday) by which the weekly slots are proposed",
+                                                                 lo=1, hi=7, unit="1 为周一，7 为周日"))
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    cycle_minutes: int = field(default=15, metadata=_meta("pull → draft → publish every N minutes in office hours"))
+    cycle_minutes: int = field(default=15, metadata=_meta("pull → draft → publish every N minutes in office hours", lo=1,
+                                                                           hi=1440, unit="分钟"))
     office_hours: tuple[str, ...] = field(default=("08:00", "18:00"), metadata=_meta("start and end", kind="span"))
     office_days: tuple[int, ...] = field(default=(1, 2, 3, 4, 5), metadata=_meta("ISO weekdays", kind="weekdays"))
     digest: str = field(default="08:30", metadata=_meta("daily digest time", kind="time"))
@@ -153,8 +167,9 @@ class ScheduleSettings:
                                                                   kind="monthly"))
     brief: str = field(default="2 09:00", metadata=_meta("the deputies' monthly brief: day of month and time",
                                                         kind="monthly"))
-    job_timeout: float = field(default=900.0, metadata=_meta("seconds before a job is given up as hung"))
-    tick_seconds: float = field(default=30.0, metadata=_meta("how often the loop looks for due jobs"))
+    job_timeout: float = field(default=900.0, metadata=_meta("seconds before a job is given up as hung", lo=10, hi=86_400,
+                                                                              unit="秒"))
+    tick_seconds: float = field(default=30.0, metadata=_meta("how often the loop looks for due jobs", lo=1, hi=3600, unit="秒"))
 
 
 @dataclass(frozen=True)
@@ -172,7 +187,8 @@ class ChannelSettings:
     network_address: str = field(default="", metadata=_meta("the national network's submission address",
                                                             kind="address-or-blank"))
     hashtag: str = field(default="#基本解决执行难#", metadata=_meta("the campaign hashtag of every Weibo post"))
-    weibo_limit: int = field(default=140, metadata=_meta("characters a Weibo post may use (Weibo's counting)"))
+    weibo_limit: int = field(default=140, metadata=_meta("characters a Weibo post may use (Weibo's counting)", lo=40,
+                                                                             hi=5000, unit="字"))
     link: str = field(default="[原文链接]", metadata=_meta("where the office puts the article's link in a post"))
 
 
@@ -212,22 +228,28 @@ def load(path: Path | None = None) -> Settings:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (python run.py init creates one)") from None
+        raise ConfigError(f"{path}: 找不到配置文件（{COMMAND} init 可生成）") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: 无法读取配置文件：{exc.strerror}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+        raise ConfigError(f"{path}: 配置文件不是 UTF-8 编码的文本（用记事本打开后“另存为”，编码选 UTF-8）") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: 配置文件格式有误{_toml_place(exc)}：请检查该处的引号、等号和方括号") from None
     return parse(data, path.resolve())
+
+
+def _toml_place(exc: tomllib.TOMLDecodeError) -> str:
+    """Where TOML's parser stopped, in words: （第 3 行第 5 列附近）."""
+    found = re.search(r"line (\d+), column (\d+)", str(exc))
+    return f"（第 {found[1]} 行第 {found[2]} 列附近）" if found else ""
 
 
 def parse(data: dict[str, Any], source: Path) -> Settings:
     """Validate an already-decoded TOML document that was read from ``source``."""
     if "source" in data:
-        raise ConfigError(f"{source}: source: unknown key")
+        raise ConfigError(f"{source}: source：没有这个设置项")
     builder = _Builder(source)
     settings = builder.build(Settings, {**data, "source": source}, section="")
     _check_consistency(settings)
@@ -237,39 +259,21 @@ def parse(data: dict[str, Any], source: Path) -> Settings:
 def _check_consistency(settings: Settings) -> None:
     sheet, where = settings.sheet, settings.source
     if sheet.backend == "xlsx" and sheet.path is None:
-        raise ConfigError(f"{where}: [sheet] path is required when backend = \"xlsx\"")
+        raise ConfigError(f"{where}: [sheet] backend = \"xlsx\" 时必须填写 [sheet] path（工作簿文件）")
     if sheet.backend == "gsheets" and not sheet.spreadsheet:
-        raise ConfigError(f"{where}: [sheet] spreadsheet is required when backend = \"gsheets\"")
-    if sheet.max_mb < 1:
-        raise ConfigError(f"{where}: [sheet] max_mb must be at least 1 (megabytes a workbook may unpack to)")
-    if not 0 < settings.ledger.wait_seconds <= 3600:
-        raise ConfigError(f"{where}: [ledger] wait_seconds must be more than 0 and at most 3600 (seconds)")
-    if sheet.max_rows < 100:
-        raise ConfigError(f"{where}: [sheet] max_rows must be at least 100 (rows a tab may reach down to)")
-    if sheet.max_columns < 30:
-        raise ConfigError(f"{where}: [sheet] max_columns must be at least 30 (columns a tab may reach across to; "
-                          "素材 alone has 19)")
-    if sheet.max_row_chars < 1000:
-        raise ConfigError(f"{where}: [sheet] max_row_chars must be at least 1000 (characters one 素材 row may hold)")
-    if settings.mail.max_message_mb < 0.1:
-        raise ConfigError(f"{where}: [mail] max_message_mb must be at least 0.1 (megabytes a message may have, "
-                          "attachments included)")
+        raise ConfigError(f"{where}: [sheet] backend = \"gsheets\" 时必须填写 [sheet] spreadsheet（在线表格的地址或编号）")
     if not sheet.endpoint.startswith(("https://", "http://")):
-        raise ConfigError(f"{where}: [sheet] endpoint must be an http(s) address, got {sheet.endpoint!r}")
-    if not 1 <= settings.draft.slot_weekday <= 7:
-        raise ConfigError(f"{where}: [draft] slot_weekday must be 1 (Monday) to 7 (Sunday)")
+        raise ConfigError(f"{where}: [sheet] endpoint 应为 http(s) 地址，现为 {sheet.endpoint!r}")
     if not settings.mail.office:
-        raise ConfigError(f"{where}: [mail] office must list at least one address")
+        raise ConfigError(f"{where}: [mail] office 至少要填一个宣传办邮箱")
     channels = settings.channels
     if channels.network and not channels.network_address.strip():
-        raise ConfigError(f"{where}: [channels] network_address is required when network = true "
-                          "(or set network = false)")
-    if channels.weibo and channels.weibo_limit < 40:
-        raise ConfigError(f"{where}: [channels] weibo_limit must leave room for a post (at least 40)")
+        raise ConfigError(f"{where}: [channels] network = true 时必须填写 network_address（全国法院执行信息网的投稿邮箱），"
+                          "或改为 network = false")
     smtp = settings.mail.smtp
     if smtp.security == "none" and smtp.username and not is_loopback(smtp.host):
-        raise ConfigError(f"{where}: [mail.smtp] security = \"none\" would send the password in the clear "
-                          f"to {smtp.host}; use \"ssl\" or \"starttls\"")
+        raise ConfigError(f"{where}: [mail.smtp] security = \"none\" 会把密码以明文发给 {smtp.host}；"
+                          "请改为 \"ssl\" 或 \"starttls\"")
 
 
 def is_loopback(host: str) -> bool:
@@ -297,8 +301,8 @@ class _Builder:
         known = {f.name: f for f in dataclasses.fields(cls)}
         for key in table:
             if key not in known or known[key].metadata.get("internal") and key != "source":
-                allowed = ", ".join(n for n, f in known.items() if not f.metadata.get("internal"))
-                raise self.fail(section, key, f"unknown key (allowed here: {allowed})")
+                allowed = "、".join(n for n, f in known.items() if not f.metadata.get("internal"))
+                raise self.fail(section, key, f"没有这个设置项（此处可用：{allowed}）")
         values: dict[str, Any] = {}
         for name, fld in known.items():
             if name not in table:
@@ -306,7 +310,7 @@ class _Builder:
                     if dataclasses.is_dataclass(hints[name]):
                         table = {**table, name: {}}
                     else:
-                        raise self.fail(section, name, "missing value")
+                        raise self.fail(section, name, "缺少此项")
                 elif isinstance(fld.default, Path):
                     # A relative default path resolves like a written one.
                     values[name] = self.convert(Path, str(fld.default), section, name, fld.metadata)
@@ -324,80 +328,84 @@ class _Builder:
             return self.convert(inner[0], value, section, key, meta)
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
-                raise self.fail(section, key, f"expected a table [{_join(section, key)}], got {value!r}")
+                raise self.fail(section, key, f"应为一节 [{_join(section, key)}]，现为 {value!r}")
             return self.build(hint, value, _join(section, key))
         if origin is Literal:
             if value not in args:
                 choices = " | ".join(f'"{a}"' for a in args)
-                raise self.fail(section, key, f"must be one of {choices}, got {value!r}")
+                raise self.fail(section, key, f"只能是 {choices} 之一，现为 {value!r}")
             return value
         if hint is ZoneInfo:
             if not isinstance(value, str):
-                raise self.fail(section, key, f"expected a time zone name, got {value!r}")
+                raise self.fail(section, key, f"应为时区名（如 \"Asia/Shanghai\"），现为 {value!r}")
             try:
                 return ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
-                raise self.fail(section, key, f"unknown time zone {value!r} (e.g. \"Asia/Shanghai\")") from None
+                raise self.fail(section, key, f"没有时区 {value!r}（北京时间写 \"Asia/Shanghai\"）") from None
         if hint is Path:
             if isinstance(value, Path):
                 return value
             if not isinstance(value, str) or not value.strip():
-                raise self.fail(section, key, f"expected a path string, got {value!r}")
+                raise self.fail(section, key, f"应为文件或文件夹的路径（加引号），现为 {value!r}")
             path = Path(value).expanduser()
             return path if path.is_absolute() else (self.source.parent / path).resolve()
         if origin is tuple and args and args[0] is int:
             if not isinstance(value, list) or not all(isinstance(v, int) and 1 <= v <= 7 for v in value):
-                raise self.fail(section, key, f"expected ISO weekdays 1 (Monday) to 7 (Sunday), got {value!r}")
+                raise self.fail(section, key, f"应为星期几的列表，1（周一）到 7（周日），如 [1, 2, 3, 4, 5]，现为 {value!r}")
             return tuple(value)
         if origin is tuple:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise self.fail(section, key, f"expected a list of strings, got {value!r}")
+                raise self.fail(section, key, f"应为加引号的文字列表，如 [\"甲\", \"乙\"]，现为 {value!r}")
             if meta.get("kind") == "addresses":
                 for item in value:
                     self.check_address(item, section, key)
             if meta.get("kind") == "span":
                 if len(value) != 2 or not all(_TIME.fullmatch(v) for v in value) or value[0] >= value[1]:
-                    raise self.fail(section, key, f"expected [\"08:00\", \"18:00\"] (start before end), got {value!r}")
+                    raise self.fail(section, key, f"应为 [\"08:00\", \"18:00\"]（开始早于结束），现为 {value!r}")
             if meta.get("kind") == "kinds":
                 for item in value:
                     if item not in KINDS:
-                        raise self.fail(section, key, f"unknown kind {item!r} (kinds: {'、'.join(KINDS)})")
+                        raise self.fail(section, key, f"没有类别 {item!r}（类别：{'、'.join(KINDS)}）")
             if meta.get("kind") == "weeks":
                 for item in value:
                     if not WEEK_KEY.fullmatch(item):
-                        raise self.fail(section, key, f"not an ISO week like \"2027-W06\": {item!r}")
+                        raise self.fail(section, key, f"应为周的编号，如 \"2027-W06\"（2027年第6周），现为 {item!r}")
             return tuple(value)
         if hint is bool:
             if not isinstance(value, bool):
-                raise self.fail(section, key, f"expected true or false, got {value!r}")
+                raise self.fail(section, key, f"应为 true 或 false，现为 {value!r}")
             return value
         if hint is int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(section, key, f"expected an integer, got {value!r}")
-            if value < 0:
-                raise self.fail(section, key, f"must not be negative, got {value}")
-            return value
+                raise self.fail(section, key, f"应为整数，现为 {value!r}")
+            return self.within(value, section, key, meta, 0)
         if hint is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise self.fail(section, key, f"expected a number, got {value!r}")
-            if value <= 0:
-                raise self.fail(section, key, f"must be positive, got {value}")
-            return float(value)
+                raise self.fail(section, key, f"应为数字，现为 {value!r}")
+            return float(self.within(value, section, key, meta, 0.001))
         if hint is str:
             if not isinstance(value, str):
-                raise self.fail(section, key, f"expected a string, got {value!r}")
+                raise self.fail(section, key, f"应为加引号的文字，现为 {value!r}")
             if meta.get("kind") == "address" or meta.get("kind") == "address-or-blank" and value.strip():
                 self.check_address(value, section, key)
             kind = meta.get("kind")
             if kind == "time" and not _TIME.fullmatch(value):
-                raise self.fail(section, key, f"expected a time like \"08:30\", got {value!r}")
+                raise self.fail(section, key, f"应为时间，如 \"08:30\"，现为 {value!r}")
             if kind == "weekly" and not _WEEKLY.fullmatch(value):
-                raise self.fail(section, key, f"expected a weekday and a time like \"Thu 16:00\", got {value!r}")
+                raise self.fail(section, key, f"应为星期和时间，如 \"Thu 16:00\"（周四16:00；Mon Tue Wed Thu Fri Sat Sun），现为 {value!r}")
             if kind == "monthly" and not _MONTHLY.fullmatch(value):
-                raise self.fail(section, key, f"expected a day of month (1-28) and a time like \"1 09:00\", "
-                                              f"got {value!r}")
+                raise self.fail(section, key, f"应为每月几号（1—28）和时间，如 \"1 09:00\"，现为 {value!r}")
             return value
-        raise TypeError(f"config field {key} has an unsupported type {hint!r}")  # programming error
+        raise TypeError(f"config field {key} has an unsupported type {hint!r}")  # a programming error, never a user's
+
+    def within(self, value: float, section: str, key: str, meta: Any, lowest: float) -> float:
+        """A number inside its range (``lo``/``hi`` in the field's metadata; never below ``lowest``)."""
+        lo, hi = meta.get("lo", lowest), meta.get("hi")
+        if value < lo or hi is not None and value > hi:
+            span = f"{lo:g} 到 {hi:g} 之间" if hi is not None else f"不小于 {lo:g}"
+            unit = f"（{meta['unit']}）" if meta.get("unit") else ""
+            raise self.fail(section, key, f"应在 {span}{unit}，现为 {value:g}")
+        return value
 
     def check_address(self, value: str, section: str, key: str) -> None:
         _, addr = parseaddr(value)
@@ -406,7 +414,7 @@ class _Builder:
         except (ValueError, IndexError):
             parsed = None
         if not addr or parsed is None or not parsed.domain or "." not in parsed.domain:
-            raise self.fail(section, key, f"not an email address: {value!r}")
+            raise self.fail(section, key, f"不是邮箱地址：{value!r}")
 
 
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")

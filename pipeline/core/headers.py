@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from openpyxl.utils import get_column_letter
 
+from .config import COMMAND
 from .errors import SheetLayoutError
 from .grid import SheetData, TabData
 from .layout import TABS, Tab, fold, names_for
@@ -61,7 +62,7 @@ def map_tabs(sheet: SheetData) -> dict[str, MappedTab]:
     missing = [tab for tab in TABS if tab.key not in found]
     if missing:
         names = "、".join(f"“{t.name}”" for t in missing)
-        raise SheetLayoutError(f"工作簿缺少{names}页（python run.py init 可生成模板）")
+        raise SheetLayoutError(f"工作簿缺少{names}页（{COMMAND} init 可生成模板）")
     return {tab.key: map_header(tab, found[tab.key]) for tab in TABS}
 
 

@@ -232,9 +232,9 @@ def brief(ctx: Context, month: str, *, dry_run: bool = False) -> MailRun:
             return MailRun(skipped=reason)
         return MailRun(skipped=reason, report=flush(ctx))
     key = MessageKey("brief", month)
-    if ledger.has_message(key) and not dry_run:
+    if ledger.has_message(key):        # a dry run says what the real run would: nothing
         return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
-                       report=flush(ctx))
+                       report=None if dry_run else flush(ctx))
     plan = Plan.of(settings)
     facts = {"figures": gather(ledger, covered, settings.timezone, plan),
              "releases": ledger.releases_sent_between(*covered.bounds(settings.timezone)),

@@ -217,15 +217,15 @@ def weibo(story_: Story, settings: Settings) -> ChannelFile:
     summary = "".join([story_.lead, *story_.section(*_OUTCOME_HEADINGS)])
     room = 2 * channels.weibo_limit - _halves(layout("", ""))        # in half-characters
     if room < 2 * 2 * _halves(ELLIPSIS):
-        raise ConfigError(f"{settings.source}: [channels] hashtag and link leave no room for a Weibo post "
-                          f"within weibo_limit = {channels.weibo_limit}")
+        raise ConfigError(f"{settings.source}: [channels] hashtag 和 link 太长，在 weibo_limit = {channels.weibo_limit} "
+                          "字以内放不下微博正文；请缩短它们，或调高 weibo_limit")
     headline = shorten(story_.headline, room // 2, measure=_halves) \
         if _halves(story_.headline) > room // 2 else story_.headline
     summary = shorten(summary, room - _halves(headline), measure=_halves)
     post = layout(headline, summary)
     if weibo_length(post) > channels.weibo_limit:
-        raise RenderError(f"{FOLDER}/weibo.txt: the post counts {weibo_length(post)} characters, over "
-                          f"weibo_limit = {channels.weibo_limit} (use headline and summary once each)")
+        raise RenderError(f"{FOLDER}/weibo.txt: 微博共 {weibo_length(post)} 字，超过 weibo_limit = "
+                          f"{channels.weibo_limit}（模板中 headline 和 summary 各只能用一次）")
     return ChannelFile("weibo", "weibo.txt", post + "\n", (post,))
 
 

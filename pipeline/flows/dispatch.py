@@ -47,6 +47,7 @@ class FlushReport:
     interrupted: int = 0
     abandoned: int = 0
     claimed: int = 0          # deliveries another sender (process) claimed first, and sends
+    delivers: bool = True     # the transport hands mail on (SMTP); False: it only lands in the outbox folder
     stopped: bool = False     # a stop was requested: the rest wait for the next run
     error: str = ""           # the transport could not work at all this time
 
@@ -103,7 +104,7 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
     limits the flush to some messages; ``progress`` hears (done, total).
     """
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
-    report = FlushReport()
+    report = FlushReport(delivers=ctx.transport.delivers)
     # A send older than the transport's timeout that is still 'sending' belongs to a dead process.
     cutoff = at - timedelta(seconds=settings.mail.smtp.timeout * 2 + 60)
     with ledger.transaction():

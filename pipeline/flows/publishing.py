@@ -21,7 +21,7 @@ from datetime import date, datetime
 
 from ..core import normalize
 from ..core.calendar import Week
-from ..core.config import Settings
+from ..core.config import COMMAND, Settings
 from ..core.errors import UsageError
 from ..core.model import MessageKey
 from ..ledger import Ledger
@@ -35,7 +35,7 @@ from ..texts.document import DOCX_TYPE, release_docx
 from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
 from .context import Context
-from .dispatch import FlushReport, enqueue, flush, queue
+from .dispatch import FlushReport, MailRun, enqueue, flush, queue
 
 
 @dataclass
@@ -308,9 +308,9 @@ def _propose_slots(settings: Settings, ledger: Ledger, at: datetime, run: Publis
         key = MessageKey("slot", week.key, slot)
         if ledger.has_message(key):
             continue
-        text = (f"本周（{week.key}）尚无{slot}稿件。工作方案要求{rule.required}，"
+        text = (f"本周（{week.label}）尚无{slot}稿件。工作方案要求{rule.required}，"
                 f"建议审核并发布 {best['id']}：{best['headline']}\n\n"
-                f"通过：python run.py approve {best['id']} --by 姓名\n或在“审核”页填写草稿编号 {best['id']}，结论“通过”。\n")
+                f"通过：{COMMAND} approve {best['id']} --by 姓名\n或在“审核”页填写草稿编号 {best['id']}，结论“通过”。\n")
         html = "".join(f"<p>{line}</p>" for line in text.replace("&", "&amp;").replace("<", "&lt;").split("\n") if line)
         items += [Outgoing(key, "draft", addr, f"【本周{slot}稿件建议】{best['id']} {best['headline']}", text, html,
                            name=name) for name, addr in _office(settings)]
@@ -358,7 +358,7 @@ def settle(ledger: Ledger, at: datetime) -> None:
 def decided(settings: Settings, draft_id: str, decision: str, reviewer: str, comment: str) -> str:
     """What the office reads once its decision on a draft is recorded."""
     if decision == "通过":
-        return f"{draft_id} 已通过审核（{reviewer}）；运行 python run.py publish 发往媒体。"
+        return f"{draft_id} 已通过审核（{reviewer}）；运行 {COMMAND} publish 发往媒体。"
     return f"{draft_id} 已退回：{comment}"
 
 
@@ -464,8 +464,9 @@ def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: d
     queue(ledger, items, period=at.date().isoformat(), at=at)
 
 
-def resend(ctx: Context, draft_id: str, recipient: str) -> FlushReport:
-    """Deliberately send one release again to one recipient whose delivery is unknown or failed."""
+def resend(ctx: Context, draft_id: str, recipient: str, *, dry_run: bool = False) -> MailRun:
+    """Deliberately send one release again to one recipient whose delivery is unknown or failed; a dry
+    run shows the message it would send and changes nothing."""
     ledger, at = ctx.ledger, ctx.at
     key = MessageKey("release", normalize.draft_id(draft_id))
     row = ledger.delivery(key, recipient.strip().lower())
@@ -475,7 +476,9 @@ def resend(ctx: Context, draft_id: str, recipient: str) -> FlushReport:
         raise UsageError(f"{draft_id} 已成功发往 {recipient}（{row['sent_at'][:16]}），不重复发送")
     if row["state"] in ("queued", "sending"):
         raise UsageError(f"{draft_id} 发往 {recipient} 的邮件正在排队或发送中")
+    if dry_run:
+        return MailRun(previews=[ledger.stored_delivery(key, row["recipient"])])
     with ledger.transaction():
         ledger.requeue(key, row["recipient"], at)
         ledger.audit(at, "resend", "requeued", key, recipient=row["recipient"], previous=row["state"])
-    return flush(ctx, keys=(key,))
+    return MailRun(report=flush(ctx, keys=(key,)))

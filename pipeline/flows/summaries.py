@@ -121,8 +121,8 @@ def summary(ctx: Context, kind: str, period: str, *, dry_run: bool = False) -> M
     recipients = list(settings.mail.office) + list(
         settings.summaries.leaders if kind == "weekly" else settings.summaries.higher_court)
     key = MessageKey("summary", kind, period)
-    if ledger.has_message(key) and not dry_run:
-        return MailRun(skipped=f"{label}{title}已经发送过", report=flush(ctx))
+    if ledger.has_message(key):        # a dry run says what the real run would: nothing
+        return MailRun(skipped=f"{label}{title}已经发送过", report=None if dry_run else flush(ctx))
     figures = gather(ledger, covered, settings.timezone, Plan.of(settings))
     context = {"court": settings.court.as_context(),
                "title": title, "today": at.date(),

@@ -48,6 +48,7 @@ class WeekStatus:
     invitations: list[dict[str, object]] = field(default_factory=list)  # pending or approved
     channels: list[dict[str, object]] = field(default_factory=list)     # releases with a version to post
     waiting: str = ""                                                   # the write-back waits: since when, why
+    delivers: bool = True                                               # False: "sent" means in the outbox
 
 
 def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
@@ -66,7 +67,8 @@ def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
     waiting = waiting_note(ledger)
     return WeekStatus(week=week, teams=teams, errors=errors[:error_limit],
                       error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts, waiting=waiting,
-                      deliveries=deliveries, troubles=troubles, invitations=letters, channels=board)
+                      deliveries=deliveries, troubles=troubles, invitations=letters, channels=board,
+                      delivers=ctx.transport.delivers)
 
 
 # --- the plan's obligations, the digest and the reminders ---------------------
@@ -88,9 +90,9 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     day = at.date().isoformat()
     key = MessageKey("digest", day, f"{at:%H%M%S}" if force else "")
-    if ledger.has_message(key) and not dry_run:
+    if ledger.has_message(key):        # a dry run says what the real run would: nothing
         return MailRun(skipped=f"今天（{day}）的简报已经发送过；如需再发一份，加 --force",
-                       report=flush(ctx))
+                       report=None if dry_run else flush(ctx))
     last = ledger.last_message("digest")
     since = datetime.fromisoformat(last["created_at"]) if last else None
     pulled = ledger.last_audit("pull", "done")
@@ -128,7 +130,7 @@ def remind(ctx: Context, *, dry_run: bool = False) -> MailRun:
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     week = Week.of(at).key
     if not Plan.of(settings).weekly(Week.of(at)):
-        return MailRun(skipped=f"{week} 为豁免周，不发送催报提醒",
+        return MailRun(skipped=f"{Week.of(at).label}为豁免周，不发送催报提醒",
                        report=None if dry_run else flush(ctx))
     leaders = {t.name: t for t in ledger.teams()}
     errors = [e for e in ledger.row_errors() if e["tab_key"] == "submissions" and e["week"] == week]
@@ -138,8 +140,8 @@ def remind(ctx: Context, *, dry_run: bool = False) -> MailRun:
         if not standing.short or not team.email:
             continue  # on track, or no usable address: the digest reports the latter
         key = MessageKey("reminder", week, team.name)
-        if ledger.has_message(key) and not dry_run:
-            continue
+        if ledger.has_message(key):
+            continue            # reminded this week already, by a real run
         context = reminder_context(now=at, court=settings.court.as_context(), team=standing, leader=team.leader,
                                    row_errors=[e for e in errors if e["team"] == team.name])
         rendered = render("reminder", context)

@@ -9,6 +9,11 @@ from ..core.model import MessageKey
 from ..mail.message import Attachment, Outgoing
 
 
+# A delivery with its message, its body and its key's parts: what flush sends, what resend shows.
+_OUTGOING = ("SELECT d.*, m.purpose, m.what, m.item, m.variant, b.text, b.html FROM deliveries d "
+             "JOIN messages m USING (key) JOIN delivery_bodies b USING (key, recipient) ")
+
+
 class MailStore:
     db: sqlite3.Connection
 
@@ -56,11 +61,17 @@ class MailStore:
         ``keys`` limits them to some messages (``resend``)."""
         only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
         rows = self.db.execute(
-            "SELECT d.*, m.purpose, m.what, m.item, m.variant, b.text, b.html FROM deliveries d JOIN messages m USING (key) "
-            "JOIN delivery_bodies b USING (key, recipient) "
-            "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
+            _OUTGOING + "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
             " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *map(str, keys)),
         ).fetchall()
+        return self._outgoing(rows)
+
+    def stored_delivery(self, key: MessageKey, recipient: str) -> Outgoing | None:
+        """One delivery's message as it was queued (``resend --dry-run`` shows it)."""
+        rows = self.db.execute(_OUTGOING + "WHERE d.key = ? AND d.recipient = ?", (str(key), recipient)).fetchall()
+        return self._outgoing(rows)[0][0] if rows else None
+
+    def _outgoing(self, rows: list[sqlite3.Row]) -> list[tuple[Outgoing, sqlite3.Row]]:
         out = []
         loaded: dict[str, tuple[Attachment, ...]] = {}   # a release's .docx is read once, not per outlet
         for row in rows:

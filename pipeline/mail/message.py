@@ -109,7 +109,7 @@ def address(value: str) -> tuple[str, str]:
     try:
         addr = normalize.email(addr)
     except normalize.Invalid:
-        raise MessageError(f"not a valid email address: {value!r}") from None
+        raise MessageError(f"邮箱地址无效：{value!r}") from None
     return name, addr
 
 
@@ -161,7 +161,7 @@ def format_address(name: str, addr: str) -> str:
     try:
         addr = normalize.email(addr)
     except normalize.Invalid:
-        raise MessageError(f"not a valid email address: {addr!r}") from None
+        raise MessageError(f"邮箱地址无效：{addr!r}") from None
     name = clean_header(name)
     if not name:
         return addr

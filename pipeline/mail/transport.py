@@ -29,11 +29,12 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol
 
 from ..core.config import Settings, is_loopback
-from ..core.errors import PipelineError
+from ..core.errors import ConfigError, PipelineError
 from ..core.files import write_atomic
 from ..core.model import CHANNEL_LIST
 
@@ -72,6 +73,14 @@ class Session(Protocol):
 class Transport(Protocol):
     def describe(self) -> str: ...
 
+    def ready(self) -> None:
+        """Raise :class:`ConfigError` when the configuration cannot send at all (a secret not set): checked
+        before a sending command queues anything, so nothing waits for a setting a person must fix."""
+
+    @property
+    def delivers(self) -> bool:
+        """Whether a message it takes leaves the machine (SMTP), or only lands in a folder (the outbox)."""
+
     def session(self) -> AbstractContextManager[Session]: ...
 
 
@@ -89,15 +98,20 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
+    delivers = False
+
     def describe(self) -> str:
         return f"outbox {self.folder}"
+
+    def ready(self) -> None:
+        """The outbox needs no secret."""
 
     @contextmanager
     def session(self) -> Iterator[OutboxTransport]:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise TransportError(f"{self.folder}: cannot create the outbox folder ({exc.strerror})") from None
+            raise TransportError(f"{self.folder}: 无法创建发件箱文件夹（{exc.strerror}）") from None
         wrote = False
         try:
             yield self
@@ -116,8 +130,8 @@ class OutboxTransport:
             write_atomic(self.folder / f"{stem}.eml", data)
             write_atomic(self.folder / f"{stem}.html", _preview(data).encode("utf-8"), durable=False)
         except OSError as exc:
-            return Result(recipient, TEMPORARY, f"outbox write failed: {exc.strerror}")
-        return Result(recipient, SENT, f"written to {stem}.eml")
+            return Result(recipient, TEMPORARY, f"写入发件箱失败：{exc.strerror}")
+        return Result(recipient, SENT, f"已写入发件箱 {stem}.eml（未发出）")
 
     def _free_stem(self, name: str) -> str:
         safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name)[:150]
@@ -133,7 +147,7 @@ class OutboxTransport:
             with eml.open("rb") as handle:
                 headers = BytesParser(policy=policy.default).parse(handle, headersonly=True)
             rows.append(
-                f"<tr><td>{html.escape(str(headers.get('Date', '')))}</td>"
+                f"<tr><td>{html.escape(_shown_date(headers.get('Date')))}</td>"
                 f"<td>{html.escape(str(headers.get('To', '')))}</td>"
                 f"<td><a href=\"{html.escape(eml.stem)}.html\">{html.escape(str(headers.get('Subject', '')))}</a></td>"
                 f"<td><a href=\"{html.escape(eml.name)}\">.eml</a></td></tr>"
@@ -142,11 +156,21 @@ class OutboxTransport:
                     "版本（发布渠道）</a></p>"
                     if (self.folder / "channels" / "index.html").exists() else "")
         page = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>发件箱</title></head>"
-                "<body style=\"font-family:sans-serif\"><h1>发件箱</h1>" + channels
+                "<body style=\"font-family:sans-serif\"><h1>发件箱</h1>"
+                "<p>这里的邮件只写入了本文件夹，并未发出；改用 SMTP 后才会真正发送。</p>" + channels
                 + "<table border=\"1\" cellpadding=\"6\" cellspacing=\"0\">"
                 "<tr><th>时间</th><th>收件人</th><th>主题</th><th>原件</th></tr>"
                 + "".join(rows) + "</table></body></html>")
         write_atomic(self.folder / "index.html", page.encode("utf-8"), durable=False)
+
+
+def _shown_date(header: object) -> str:
+    """A Date header as the office reads it: 2026年11月29日 18:29 (the header itself stays as mail needs it)."""
+    try:
+        moment = parsedate_to_datetime(str(header))
+    except (TypeError, ValueError):
+        return str(header or "")
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
 def _preview(data: bytes) -> str:
@@ -157,7 +181,8 @@ def _preview(data: bytes) -> str:
     if body is not None and body.get_content_type() == "text/plain":
         content = f"<pre>{html.escape(content)}</pre>"
     facts = "".join(f"<div><b>{label}：</b>{html.escape(str(message.get(key, '')))}</div>"
-                    for label, key in (("发件人", "From"), ("收件人", "To"), ("主题", "Subject"), ("时间", "Date")))
+                    for label, key in (("发件人", "From"), ("收件人", "To"), ("主题", "Subject")))
+    facts += f"<div><b>时间：</b>{html.escape(_shown_date(message.get('Date')))}（写入发件箱，未发出）</div>"
     files = [part.get_filename() for part in message.iter_attachments()]
     if files:
         facts += "<div><b>附件：</b>" + "、".join(html.escape(f or "") for f in files) + "</div>"
@@ -174,8 +199,14 @@ class SmtpTransport:
         self.config = settings.mail.smtp
         self.where = f"{self.config.host}:{self.config.port}"
 
+    delivers = True
+
     def describe(self) -> str:
         return f"SMTP {self.where} ({self.config.security})"
+
+    def ready(self) -> None:
+        if self.config.username and os.environ.get(self.config.password_env) is None:
+            raise ConfigError(f"{self.where}: {missing_password(self.config.password_env)}")
 
     @contextmanager
     def session(self) -> Iterator[_SmtpSession]:
@@ -190,23 +221,21 @@ class SmtpTransport:
             return None
         value = os.environ.get(self.config.password_env)
         if value is None:
-            raise TransportError(
-                f"{self.where}: the SMTP password is not set: export {self.config.password_env}=…"
-            )
+            raise TransportError(f"{self.where}: {missing_password(self.config.password_env)}")
         return value
 
     def tls_context(self) -> ssl.SSLContext:
         try:
             return ssl.create_default_context(cafile=str(self.config.ca_file) if self.config.ca_file else None)
         except (OSError, ssl.SSLError) as exc:
-            raise TransportError(f"{self.where}: cannot load ca_file {self.config.ca_file}: {exc}") from None
+            raise TransportError(f"{self.where}: 无法读取 [mail.smtp] ca_file {self.config.ca_file}：{exc}") from None
 
     def connect(self) -> smtplib.SMTP:
         """A ready connection: TLS verified as configured, logged in when a username is set."""
         config, timeout = self.config, self.config.timeout
         password = self.password()
         if password is not None and config.security == "none" and not is_loopback(config.host):
-            raise TransportError(f"{self.where}: refusing to send a password without TLS to a remote host")
+            raise TransportError(f"{self.where}: 不在未加密的连接上把密码发给其他主机（[mail.smtp] security）")
         try:
             if config.security == "ssl":
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=timeout,
@@ -217,30 +246,52 @@ class SmtpTransport:
             if config.security == "starttls":
                 if not conn.has_extn("starttls"):
                     conn.close()
-                    raise TransportError(f"{self.where}: the server does not offer STARTTLS")
+                    raise TransportError(f"{self.where}: 邮件服务器不支持 STARTTLS；请改用 security = \"ssl\"，或询问邮件管理员")
                 conn.starttls(context=self.tls_context())
                 conn.ehlo()
         except ssl.SSLCertVerificationError as exc:
             raise TransportError(
-                f"{self.where}: the server's certificate cannot be verified ({exc.verify_message}); "
-                "set [mail.smtp] ca_file for a private CA"
+                f"{self.where}: 无法验证邮件服务器的证书（{exc.verify_message}）；"
+                "单位内部签发的证书请在 [mail.smtp] ca_file 中指定"
             ) from None
         except ssl.SSLError as exc:
-            raise TransportError(f"{self.where}: TLS failed: {exc}") from None
+            raise TransportError(f"{self.where}: 加密连接失败（{exc}）") from None
         if password is not None:
             try:
                 conn.login(config.username, password)
             except smtplib.SMTPAuthenticationError as exc:
                 conn.close()
-                raise TransportError(f"{self.where}: login refused: {exc.smtp_code} {_text(exc.smtp_error)}") from None
+                raise TransportError(f"{self.where}: 邮件服务器拒绝登录（{exc.smtp_code} {_text(exc.smtp_error)}）：请核对 "
+                                     f"[mail.smtp] username 和密码") from None
             except smtplib.SMTPNotSupportedError:
                 conn.close()
-                raise TransportError(f"{self.where}: the server does not offer AUTH") from None
+                raise TransportError(f"{self.where}: 邮件服务器不支持登录（AUTH）；请询问邮件管理员") from None
             except UnicodeEncodeError:
                 conn.close()
-                raise TransportError(f"{self.where}: the SMTP password in {config.password_env} must be "
-                                     "ASCII (the server's login cannot carry other characters)") from None
+                raise TransportError(f"{self.where}: 环境变量 {config.password_env} 中的 SMTP 密码只能由英文字母、数字和"
+                                     "符号组成（登录命令传不了其他字符）") from None
         return conn
+
+
+def missing_password(variable: str) -> str:
+    """What to do when the SMTP password's environment variable is not set, on either system."""
+    return (f"未设置 SMTP 密码：请在运行本程序的账户中设置环境变量 {variable}"
+            f"（Linux 服务写在 EnvironmentFile 中；Windows 运行 setx {variable} 密码 后重新打开窗口；见使用指南第六节）")
+
+
+def _why(exc: BaseException) -> str:
+    """A network failure in words: the common ones named, the rest as the system says them."""
+    if isinstance(exc, socket.gaierror):
+        return "找不到该主机，请检查 [mail.smtp] host"
+    if isinstance(exc, ConnectionRefusedError):
+        return "连接被拒绝：服务器未运行，或端口不对"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "等待服务器应答超时"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "服务器断开了连接"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return "连接被对方重置"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _HandoverFailed(Exception):
@@ -305,11 +356,11 @@ class _SmtpSession:
                 if attempt == 1:
                     log.info("%s: connection dropped before sending (%s); reconnecting", self.transport.where, exc)
                     continue
-                self.broken = f"{self.transport.where}: connection lost: {exc}"
+                self.broken = f"{self.transport.where}: 连接中断（{_why(exc)}）"
                 return Result(recipient, TEMPORARY, self.broken)
             except (OSError, smtplib.SMTPException) as exc:
                 self._drop()
-                self.broken = f"{self.transport.where}: cannot connect: {exc}"
+                self.broken = f"{self.transport.where}: 无法连接（{_why(exc)}）"
                 return Result(recipient, TEMPORARY, self.broken)
             try:
                 code, reply = conn.docmd("data")
@@ -324,7 +375,8 @@ class _SmtpSession:
             except (smtplib.SMTPException, OSError) as exc:
                 # The message may have been accepted before the connection broke.
                 self._drop()
-                return Result(recipient, UNKNOWN, f"{self.transport.where}: connection lost during DATA: {exc}")
+                return Result(recipient, UNKNOWN, f"{self.transport.where}: 发送正文时连接中断（{_why(exc)}），"
+                                                  "服务器可能已收下")
             if code != 250:
                 # The final reply after the message text refused it.
                 return self._refused(recipient, code, reply)

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
+from ..core.config import COMMAND
 from ..core.errors import SourceBusy, SourceChanged, SourceError
 from ..core.grid import CellUpdate, Saved, SheetData, TabData
 from . import Bounds, bounded_rows
@@ -108,7 +109,7 @@ class XlsxSource:
             return self.path.read_bytes()
         except FileNotFoundError:
             raise SourceError(f"{self.path}: 工作簿不存在：请检查配置 [sheet] path、网络盘是否连着，或从备份恢复该文件"
-                              "（初次使用时 python run.py init 可创建；已在使用时请勿重新创建，否则各行将被当作删除）"
+                              f"（初次使用时 {COMMAND} init 可创建；已在使用时请勿重新创建，否则各行将被当作删除）"
                               ) from None
         except PermissionError:
             raise SourceBusy(f"{self.path}: 工作簿被占用或无权读取，下一轮将重试") from None

@@ -25,6 +25,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from ..core.config import COMMAND
 from ..core.config import TEMPLATES as _TEMPLATES
 from ..core.errors import PipelineError
 
@@ -122,6 +123,7 @@ def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["command"] = COMMAND       # how the office starts the program here: {{ command }} approve …
     env.filters["cn_date"] = cn_date
     env.filters["cn_amount"] = cn_amount
     env.filters["law"] = lambda value: mark(value, LAW)         # {{ text|law }}: a release's fixed legal text
@@ -149,8 +151,7 @@ def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> st
         return env.get_template(name).render(context)
     # The place and Jinja's own words (a maintainer searches for them), then what they mean, in Chinese.
     except TemplateNotFound as exc:
-        raise RenderError(f"{env.loader.searchpath[0]}/{exc.name or name}: template not found"
-                          "（找不到模板文件）") from None
+        raise RenderError(f"{env.loader.searchpath[0]}/{exc.name or name}: 找不到模板文件") from None
     except TemplateSyntaxError as exc:
         raise RenderError(f"{exc.name or exc.filename or name}:{exc.lineno}: {exc.message}"
                           "（模板语法有误，请检查该行的 {{ }} 与 {% %} 是否成对）") from None
@@ -158,7 +159,7 @@ def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> st
         raise RenderError(f"{_where(exc, env, name)}: {exc.message}"
                           "（模板用了不存在的名称，请对照该模板开头的说明改正）") from None
     except SecurityError as exc:
-        raise RenderError(f"{_where(exc, env, name)}: not allowed in a template: {exc}（模板中不允许这样写）") from None
+        raise RenderError(f"{_where(exc, env, name)}: 模板中不允许这样写（{exc}）") from None
     except TemplateError as exc:
         raise RenderError(f"{_where(exc, env, name)}: {exc}（模板有误）") from None
 
