@@ -384,7 +384,7 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
         day = _release_day(row, at)
         release_text, release_html = fill_date(row["release_text"], day), fill_date(row["release_html"], day)
         headline, _ = _split(release_text)
-        docx = release_docx(release_text, title=headline)
+        docx = release_docx(release_text, title=headline, author=settings.court.name, at=at)
         attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
         versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
                                      release_text=release_text, release_html=release_html,
