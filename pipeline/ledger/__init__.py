@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..core.config import LedgerSettings
 from ..core.errors import LedgerError
+from ..core.files import private_file, private_folder
 from .briefs import BriefStore
 from .channels import ChannelStore
 from .drafts import DraftStore
@@ -75,7 +76,10 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
         self.path = Path(path)
         self.wait = wait
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Personal data: a new ledger is the running account's alone (0600 in a folder it made 0700), and
+            # SQLite gives its -wal and -shm files the ledger's own permissions.
+            private_folder(self.path.parent)
+            private_file(self.path)
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=wait)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")

@@ -34,7 +34,7 @@ from typing import Protocol
 
 from ..core.config import Settings, is_loopback
 from ..core.errors import PipelineError
-from ..core.files import write_atomic
+from ..core.files import private_folder, write_atomic
 from ..core.model import CHANNEL_LIST
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class OutboxTransport:
     @contextmanager
     def session(self) -> Iterator[OutboxTransport]:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)
         except OSError as exc:
             raise TransportError(f"{self.folder}: cannot create the outbox folder ({exc.strerror})") from None
         wrote = False
