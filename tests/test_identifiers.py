@@ -266,7 +266,7 @@ def test_several_numbers_in_one_run_are_told_apart(text: str, kinds: list[str], 
 CLEAN = ("被执行人李某拒不履行 被依法拘留十五日\n\n"
          "近日，儋州市人民法院执行一组在办理（2026）琼9003执1234号案件过程中，依法对被执行人李某司法拘留。\n\n"
          f"来源：儋州市人民法院\n发布日期：2026年11月28日\n{COURT_CONTACT}\n")
-CLEAN_DOCX = release_docx(CLEAN, title="被执行人李某拒不履行")
+CLEAN_DOCX = release_docx(CLEAN, title="被执行人李某拒不履行", author="儋州市人民法院", at=AT)
 FILENAME = "被执行人李某拒不履行.docx"
 
 
@@ -497,7 +497,8 @@ def test_every_release_template_with_the_demo_material_yields_no_finding(workspa
         release = publishing.compose(fields, kind=kind, draft_id="D-2026-000001", settings=settings)
         for where, text in (("text", release.text), ("html", redact.html_text(release.html)),
                             ("raw html", release.html),
-                            ("docx", redact.attachment_text(release_docx(release.text, title=release.headline),
+                            ("docx", redact.attachment_text(release_docx(release.text, title=release.headline,
+                                                                         author="儋州市人民法院", at=AT),
                                                             DOCX_TYPE))):
             assert redact.find(text, allowed=allowed) == [], f"{row['title']} {where}"
         assert {note.split(" ")[0] for note in release.masked} <= {"姓名", ID, MOBILE}, release.masked

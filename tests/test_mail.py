@@ -187,13 +187,15 @@ def test_a_line_break_in_a_display_name_cannot_redirect_the_message(workspace, s
     assert all(m.parse()["Bcc"] is None for m in handler.messages)
 
 
-def test_message_id_is_the_same_for_the_same_key_and_differs_between_keys() -> None:
+def test_message_id_is_the_same_for_the_same_delivery_and_differs_between_recipients_and_keys() -> None:
     first = build(outgoing(key="release/D-2026-000045"), sender=SENDER, now=AT)
-    again = build(outgoing("王小露 <wangxl@court.example>", key="release/D-2026-000045"), sender=SENDER,
-                  now=AT + timedelta(days=1))
+    again = build(outgoing(key="release/D-2026-000045"), sender=SENDER, now=AT + timedelta(days=1))   # a resend
+    colleague = build(outgoing("王小露 <wangxl@court.example>", key="release/D-2026-000045"), sender=SENDER, now=AT)
     other = build(outgoing(key="release/D-2026-000045-v2"), sender=SENDER, now=AT)
 
-    assert first["Message-ID"] == again["Message-ID"] == message_id("release/D-2026-000045", SENDER)
+    assert first["Message-ID"] == again["Message-ID"] == message_id("release/D-2026-000045", SENDER,
+                                                                    "fuxian@court.example")
+    assert first["Message-ID"] != colleague["Message-ID"]
     assert first["Message-ID"] != other["Message-ID"]
     assert re.fullmatch(r"<[^<>@\s]+@court\.example>", first["Message-ID"])
 
@@ -401,7 +403,8 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_not_resent(workspa
     item = outgoing()
     sender.queue(ledger, [item], period="2026-11-26", at=AT)
     with ledger.transaction():            # the crashed process got this far and no further
-        assert ledger.claim(item.key, item.recipient, message_id(item.key, SENDER), AT, "4242@crashed")
+        assert ledger.claim(item.key, item.recipient, message_id(item.key, SENDER, item.recipient), AT,
+                            "4242@crashed")
 
     report = sender.flush(context(settings, ledger, LATER))
 
@@ -445,7 +448,8 @@ def test_the_outbox_writes_an_eml_a_preview_and_an_index(workspace, ledger) -> N
     assert settings.mail.transport == "outbox"
     filename = "儋州法院：执行不能案件通稿（2026年11月28日）.docx"
     # A real .docx: a release passes the media guard, which reads its text.
-    document = release_docx("执行不能不等于执行难\n\n本院依法终结本次执行程序。", title="执行不能")
+    document = release_docx("执行不能不等于执行难\n\n本院依法终结本次执行程序。", title="执行不能",
+                            author="儋州市人民法院", at=AT)
     item = outgoing("《今日儋州》 <news@danzhou.example>", key="release/D-2026-000048", purpose="release",
                     subject="执行不能不等于执行难：一起终本案件的释法说理",
                     attachments=(Attachment(filename, document, DOCX),))

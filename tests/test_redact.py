@@ -364,7 +364,7 @@ def media_message(*, subject: str = "儋州市人民法院新闻通稿：被执�
     if html_body is None:
         html_body = "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line)
     if docx is None:
-        docx = release_docx(text, title=text.partition("\n")[0])
+        docx = release_docx(text, title=text.partition("\n")[0], author="儋州市人民法院", at=AT)
     outgoing = Outgoing(MessageKey("release", "D-2026-000001"), "release", "news@fzsb.example", subject, text, html_body,
                         (Attachment(filename, docx, DOCX_TYPE),), name=name)
     return as_bytes(build(outgoing, sender=SENDER, now=AT))
@@ -384,7 +384,8 @@ def test_the_courts_own_number_blocks_unless_allowed() -> None:
 
 
 LEAKS = {
-    "id in the attachment": (dict(docx=release_docx(CLEAN_RELEASE + f"\n被执行人身份证号{DEMO_ID}\n", title="稿件")),
+    "id in the attachment": (dict(docx=release_docx(CLEAN_RELEASE + f"\n被执行人身份证号{DEMO_ID}\n", title="稿件",
+                                                                 author="儋州市人民法院", at=AT)),
                              "附件 被执行人李某拒不履行.docx", "身份证号"),
     "id split across Word runs": (dict(docx=docx_of_runs("身份证号4600031985", "0317125X")),
                                   "附件 被执行人李某拒不履行.docx", "身份证号"),
@@ -413,7 +414,8 @@ def test_the_guard_blocks_a_message_that_still_carries_an_identifier(overrides, 
 
 
 def test_the_guard_names_the_attachment_for_an_id_number_in_a_release_docx() -> None:
-    docx = release_docx(f"稿件标题\n\n被执行人黄某（身份证号码：{DEMO_ID}）应偿还借款\n", title="稿件标题")
+    docx = release_docx(f"稿件标题\n\n被执行人黄某（身份证号码：{DEMO_ID}）应偿还借款\n", title="稿件标题",
+                        author="儋州市人民法院", at=AT)
     assert DEMO_ID in docx_text(docx)
     with pytest.raises(redact.Blocked, match=r"^附件 .*\.docx 中仍有未遮蔽的身份证号"):
         redact.guard(media_message(docx=docx), allowed=COURT_NUMBERS)

@@ -147,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
     _dry_run_options(resend, "只显示将重发的邮件，不重发也不记账")
     resend.set_defaults(handler=cmd_resend)
 
+    backup = _command(commands, "backup", "用数据库的在线备份功能备份账本（服务运行时也可以）")
+    backup.add_argument("--to", type=Path, default=None, metavar="路径",
+                        help="备份到这个文件或文件夹（默认：账本旁的 backups 文件夹，以时间命名）")
+    backup.set_defaults(handler=cmd_backup)
+
     once = _command(commands, "once", "运行一轮：读取→核对→生成稿件→发布，到点则发简报、提醒和小结（供 cron / 定时任务）")
     once.add_argument("--due", action="store_true",
                       help="只运行此刻按时间表到点的任务（按配置的时区：办公时间内每轮一次，到点的简报、提醒、小结），"
@@ -345,6 +350,19 @@ def cmd_resend(args: argparse.Namespace) -> int:
     text, failed = report.mail_run(run, "媒体稿件", _where_mail(ctx.settings), show=args.show)
     print(text)
     return 1 if failed else 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from ..flows import upkeep
+
+    settings = _settings(args)
+    if not settings.ledger.path.exists():
+        raise UsageError(f"{_shown(settings.ledger.path)}: 账本不存在，没有可备份的内容（请检查配置 [ledger] path）")
+    with _context(args) as ctx:
+        target, size = upkeep.backup(ctx, args.to)
+    shown = f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{max(1, round(size / 1024))} KB"
+    print(f"已备份账本：{_shown(target)}（{shown}）")
+    return 0
 
 
 JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日简报", "remind": "催报提醒",

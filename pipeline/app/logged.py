@@ -11,11 +11,14 @@ and use ``python run.py`` directly.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+
+from ..core.files import PRIVATE_FILE, private_folder
 
 USAGE = "用法：python -m pipeline.app.logged 日志文件 [--config 配置文件] 命令 …（如 logs/once.log once --due）"
 
@@ -53,8 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     path = Path(args[0])
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stream = open(path, "a", encoding="utf-8", errors="replace")   # noqa: SIM115 - closed below
+        private_folder(path.parent)                  # the log names items and people: the account's alone
+        stream = open(path, "a", encoding="utf-8", errors="replace",   # noqa: SIM115 - closed below
+                      opener=_owner_only)
     except OSError as exc:
         _say(f"无法写入日志文件 {path}（{exc.strerror or exc}）")
         return 2
@@ -69,6 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             sys.stdout, sys.stderr = saved
     return code
+
+
+def _owner_only(path: str, flags: int) -> int:
+    """A new log file is 0600 (an existing one keeps its mode)."""
+    return os.open(path, flags, PRIVATE_FILE)
 
 
 def _run(argv: list[str]) -> int:

@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 from ..core import clock, shutdown
 from ..core.config import Settings
 from ..core.errors import LedgerError, PipelineError, SourceBusy, SourceChanged
+from ..core.files import private_folder
 from ..core.model import PullSummary
 from ..flows import brief, invitations, publishing, pulling, summaries, week
 from ..flows.context import Context
@@ -105,7 +106,7 @@ def instance_lock(settings: Settings, *, wait: bool) -> Iterator[None]:
     """Hold the instance lock; ``wait`` for it (``run``) or fail at once (``once``)."""
     path = Path(f"{settings.ledger.path}.lock")
     info = Path(f"{settings.ledger.path}.lock.info")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)                       # the ledger's folder: owner-only when made here
     lock = FileLock(str(path))
     while True:
         try:

@@ -12,8 +12,9 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
 
     ``durable`` waits until the data is on the disk before the rename, for a
     file the ledger will say exists; a preview that can be made again need not.
+    The file is owner-only (``mkstemp`` makes it 0600), and so is any folder made for it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -26,3 +27,48 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+
+
+# Personal data at rest (the ledger, the outbox, backups, logs) is the running account's alone on POSIX:
+# folders the pipeline makes are 0700, files 0600, whatever the umask. An existing folder keeps its mode (a
+# folder shared with the teams, such as the workbook's, is not the pipeline's to close). Windows gives a new
+# file the folder's permissions, and os.chmod there only sets the read-only flag: nothing is changed there.
+PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
+POSIX = os.name == "posix"
+
+
+def private_folder(path: Path) -> Path:
+    """Make ``path`` and any missing parents, each owner-only (raises OSError); returns ``path``."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_FOLDER)
+        except FileExistsError:
+            continue                        # made meanwhile by another process: its mode is its own
+        if POSIX:
+            os.chmod(folder, PRIVATE_FOLDER)    # the umask may have taken bits the owner needs
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)     # raises FileExistsError for a file in the way
+    return path
+
+
+def private_file(path: Path) -> bool:
+    """Create ``path`` empty and owner-only if it does not exist (raises OSError); True if it was created."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return False
+    os.close(handle)
+    if POSIX:
+        os.chmod(path, PRIVATE_FILE)
+    return True
+
+
+def private(path: Path) -> None:
+    """Make an existing file owner-only (POSIX)."""
+    if POSIX:
+        os.chmod(path, PRIVATE_FILE)

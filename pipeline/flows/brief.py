@@ -203,13 +203,13 @@ def closing(b: Brief) -> str:
     return text + (f"（{b.contact}）" if b.contact else "")
 
 
-def _render(b: Brief) -> tuple[Rendered, Attachment]:
+def _render(b: Brief, at: datetime) -> tuple[Rendered, Attachment]:
     context = {"b": b, "intro": intro(b), "material": material_line(b), "closing": closing(b),
                "held": [{**a, "line": _activity_line(a)} for a in b.held],
                "coming": [{**a, "line": _activity_line(a)} for a in b.coming]}
     rendered = render("brief", context)
     content = brief_docx(title=b.title, issue=b.number, issuer=b.issuer, issued=cn_date(b.issued), blocks=b.blocks,
-                         distribution=b.distribution, imprint=b.imprint)
+                         distribution=b.distribution, imprint=b.imprint, at=at)
     return rendered, Attachment(b.filename, content, DOCX_TYPE)
 
 
@@ -248,7 +248,7 @@ def brief(ctx: Context, month: str, *, dry_run: bool = False) -> MailRun:
         b = compose(month=month, issue=issue, issued=at.date(),
                     issuer=deputies.editor.strip() or f"{court.name}执行局", court=court.name,
                     contact=court.contact, copies=len(recipients), tz=settings.timezone, plan=plan, **facts)
-        rendered, attachment = _render(b)
+        rendered, attachment = _render(b, at)
         try:
             redact.guard_fields(subject=rendered.subject, name="", text=rendered.text, html=rendered.html,
                                 attachments=[(attachment.filename, attachment.content, attachment.content_type)],

@@ -18,7 +18,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ..core import shutdown
@@ -72,6 +72,15 @@ Progress = Callable[[int, int], None]
 # their submissions to the national network (channels, 四(三)), the deputies' invitations and
 # their monthly brief (四(四)). Only the office's own mail (drafts, digests, alerts) is not guarded.
 MEDIA_PURPOSES = ("release", "network", "invitation", "brief")
+# Mail an outlet receives because it is on the 媒体 tab: it says how to stop it (List-Unsubscribe, and the
+# media template's last lines). Not the national network's copy (an address in the config, not a list the
+# office keeps), and not the office's own mail.
+UNSUBSCRIBE_PURPOSES = ("release",)
+
+
+def unsubscribe_address(settings: Settings) -> str:
+    """Where an outlet writes to stop the releases or change their kinds: the office's first address."""
+    return mime.address(settings.mail.office[0])[1]
 
 
 def queue(ledger: Ledger, items: Sequence[mime.Outgoing], *, period: str, at: datetime,
@@ -129,6 +138,9 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
         carried = len(outgoing.text) + len(outgoing.html) + sum(len(a.content) for a in outgoing.attachments)
         if carried > limit:
             return _Ready(refused=_too_large(carried, settings.mail.max_message_mb))
+        if outgoing.purpose in UNSUBSCRIBE_PURPOSES:
+            outgoing = replace(outgoing, headers={**outgoing.headers, "List-Unsubscribe": mime.list_unsubscribe(
+                unsubscribe_address(settings), outgoing.name, outgoing.recipient)})
         built = mime.build(outgoing, sender=settings.mail.sender, now=at)
         data = mime.as_bytes(built)
         if len(data) > limit:

@@ -35,7 +35,7 @@ from ..texts.document import DOCX_TYPE, release_docx
 from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
 from .context import Context
-from .dispatch import FlushReport, MailRun, enqueue, flush, queue
+from .dispatch import FlushReport, MailRun, enqueue, flush, queue, unsubscribe_address
 
 
 @dataclass
@@ -378,12 +378,13 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
         run.withdrawn = withdraw_stale(ledger, at)
     contacts = [m for m in ledger.media() if m.enabled]
     allowed = redact.own_numbers(settings.court.contact)
+    unsubscribe = unsubscribe_address(settings)
     for row in ledger.drafts("approved"):
         # One date in every copy: the text, the HTML, the .docx, the channels, every letter's sign-off.
         day = _release_day(row, at)
         release_text, release_html = fill_date(row["release_text"], day), fill_date(row["release_html"], day)
         headline, _ = _split(release_text)
-        docx = release_docx(release_text, title=headline)
+        docx = release_docx(release_text, title=headline, author=settings.court.name, at=at)
         attachment = Attachment(f"{headline[:40]}.docx", docx, DOCX_TYPE)
         versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
                                      release_text=release_text, release_html=release_html,
@@ -405,7 +406,8 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
             rendered = render("media", {"court": settings.court.as_context(), "outlet": contact.outlet,
                                         "contact": contact.contact, "release_text": release_text,
                                         "release_html": release_html,
-                                        "release": {"headline": headline, "kind": row["kind"], "date": day}})
+                                        "release": {"headline": headline, "kind": row["kind"], "date": day},
+                                        "unsubscribe": unsubscribe})
             items.append(Outgoing(MessageKey("release", row["id"]), "release", contact.email, rendered.subject,
                                   rendered.text, rendered.html, (attachment,),
                                   name=contact.outlet))

@@ -9,6 +9,7 @@ Writes are keyed on stable IDs so that running a job twice is always safe.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from ..core.config import LedgerSettings
 from ..core.errors import LedgerError
+from ..core.files import private_file, private_folder
+from .backup import backup, free_name
 from .briefs import BriefStore
 from .channels import ChannelStore
 from .drafts import DraftStore
@@ -27,6 +30,8 @@ from .mail import MailStore
 from .runs import RunStore
 from .schema import MIGRATIONS, statements
 from .submissions import SubmissionStore
+
+log = logging.getLogger(__name__)
 
 
 def trouble(path: Path | None, exc: Exception, *, wait: float | None = None) -> str:
@@ -75,7 +80,10 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
         self.path = Path(path)
         self.wait = wait
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Personal data: a new ledger is the running account's alone (0600 in a folder it made 0700), and
+            # SQLite gives its -wal and -shm files the ledger's own permissions.
+            private_folder(self.path.parent)
+            private_file(self.path)
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=wait)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -113,11 +121,36 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
             raise LedgerError(
                 f"{self.path}: 账本的结构版本为 {current}，比本程序（{len(MIGRATIONS)}）新；请升级程序"
             )
+        if 0 < current < len(MIGRATIONS):
+            self._backup_before_upgrade(current)
         for version in range(current, len(MIGRATIONS)):
             with self.transaction():
                 for statement in statements(MIGRATIONS[version]):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
+
+    def _backup_before_upgrade(self, current: int) -> Path:
+        """A ledger in use is copied as it is before its schema changes (a fresh one, version 0, is not): an
+        upgrade that goes wrong, or a program that must be put back, finds the old ledger whole in ``backups``."""
+        target = free_name(self.backups, f"{self.path.stem}.v{current}-before-v{len(MIGRATIONS)}")
+        try:
+            backup(self.db, target)
+        except (sqlite3.Error, OSError) as exc:
+            raise LedgerError(
+                f"{self.path}: 账本结构升级（第 {current} 版 → 第 {len(MIGRATIONS)} 版）前无法备份到 {target}"
+                f"（{exc}），账本未作改动；请检查磁盘空间和该文件夹的写权限后重试") from None
+        log.warning("账本结构将从第 %d 版升级到第 %d 版；升级前的账本已备份到 %s", current, len(MIGRATIONS), target)
+        return target
+
+    @property
+    def backups(self) -> Path:
+        """The folder beside the ledger that its backups go to."""
+        return self.path.parent / "backups"
+
+    def backup(self, target: Path) -> int:
+        """Copy the ledger, as it is now, to ``target`` with SQLite's online backup (``ledger/backup.py``);
+        other processes may go on writing meanwhile. Returns the copy's size in bytes."""
+        return backup(self.db, target)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

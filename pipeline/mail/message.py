@@ -170,11 +170,23 @@ def format_address(name: str, addr: str) -> str:
     return f"{encoded_words(name, lead=len('From: '))}\n <{addr}>"
 
 
-def message_id(key: MessageKey | str, sender: str) -> str:
-    """Deterministic: the same ``key`` always yields the same Message-ID (RFC 5322 3.6.4)."""
+def message_id(key: MessageKey | str, sender: str, recipient: str) -> str:
+    """One Message-ID per delivery (RFC 5322 3.6.4): unique per (``key``, ``recipient``), so the copies of one
+    release to a thousand outlets never share one, and deterministic, so a delivery sent again (``resend``)
+    keeps its ID and a reader's client can tell it is the same message."""
     domain = address(sender)[1].rpartition("@")[2]
-    digest = hashlib.sha256(str(key).encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(f"{key}\0{recipient.strip().lower()}".encode("utf-8")).hexdigest()[:32]
     return f"<{digest}@{domain}>"
+
+
+def list_unsubscribe(office: str, outlet: str, recipient: str) -> str:
+    """The ``List-Unsubscribe`` value of a media message (RFC 2369): a ``mailto:`` to the office whose subject
+    names the outlet and its address, so the office knows which row of the 媒体 tab to change. Mail only: a
+    one-click ``List-Unsubscribe-Post`` (RFC 8058) needs a web address, which the pipeline does not have."""
+    _, addr = address(office)
+    who = clean_header(outlet)
+    subject = f"退订：{who}（{recipient}）" if who else f"退订：{recipient}"
+    return f"<mailto:{quote(addr, safe='@')}?subject={quote(subject, safe='')}>"
 
 
 def _visible(text: str) -> str:
@@ -203,7 +215,7 @@ def build(outgoing: Outgoing, *, sender: str, now: datetime) -> MIMEMultipart:
     message["To"] = format_address(outgoing.name, outgoing.recipient)
     message["Subject"] = encoded_words(clean_header(outgoing.subject), lead=len("Subject: "))
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id(outgoing.key, sender)
+    message["Message-ID"] = message_id(outgoing.key, sender, outgoing.recipient)
     message["Auto-Submitted"] = "auto-generated"   # RFC 3834: no auto-replies to us
     for name, value in outgoing.headers.items():
         message[clean_header(name)] = encoded_words(clean_header(value), lead=len(name) + 2)

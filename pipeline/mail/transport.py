@@ -35,7 +35,7 @@ from typing import Protocol
 
 from ..core.config import Settings, is_loopback
 from ..core.errors import ConfigError, PipelineError
-from ..core.files import write_atomic
+from ..core.files import private_folder, write_atomic
 from ..core.model import CHANNEL_LIST
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class OutboxTransport:
     @contextmanager
     def session(self) -> Iterator[OutboxTransport]:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)
         except OSError as exc:
             raise TransportError(f"{self.folder}: 无法创建发件箱文件夹（{exc.strerror}）") from None
         wrote = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Literal
 
 from docx import Document
@@ -30,13 +31,42 @@ def _font(run, east_asia: str, size: float, bold: bool = False) -> None:
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
 
 
-def release_docx(text: str, *, title: str) -> bytes:
-    """The release ``text`` (headline first) as .docx bytes."""
+def _a4(document) -> object:
+    """The first section as courts print (GB/T 9704): A4, 37/35 mm top and bottom, 28/26 mm left and right."""
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    return section
+
+
+def _properties(document, *, title: str, author: str, at: datetime) -> None:
+    """What Word shows under File → Properties: the document's own title, the court as its author, made at
+    ``at`` (aware; stored in UTC as the format wants) — nothing of the library's template."""
+    if at.tzinfo is None:
+        raise ValueError("the document's time must be aware")
+    moment = at.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    props = document.core_properties
+    props.title = title
+    props.author = author
+    props.last_modified_by = author
+    props.comments = ""
+    props.keywords = ""
+    props.subject = ""
+    props.category = ""
+    props.revision = 1
+    props.created = moment
+    props.modified = moment
+
+
+def release_docx(text: str, *, title: str, author: str, at: datetime) -> bytes:
+    """The release ``text`` (headline first) as .docx bytes: A4, its ``title``, the court (``author``) as the
+    author, made at ``at`` (the publishing moment)."""
     lines = text.strip("\n").split("\n")
     headline, body = lines[0].strip(), lines[1:]
     document = Document()
-    document.core_properties.title = title
-    document.core_properties.author = ""
+    _properties(document, title=title, author=author, at=at)
+    _a4(document)
     heading = document.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _font(heading.add_run(headline), "黑体", 18, bold=True)
@@ -90,21 +120,17 @@ def _rule(paragraph, side: str, color: str = "C00000", size: int = 12) -> None:
 
 
 def brief_docx(*, title: str, issue: str, issuer: str, issued: str, blocks: Sequence[Block],
-               distribution: str, imprint: str) -> bytes:
+               distribution: str, imprint: str, at: datetime) -> bytes:
     """A brief (简报) as .docx bytes, laid out as courts print them (A4, GB/T 9704 margins).
 
     The masthead: ``title`` in red, ``issue`` (第N期) under it, ``issuer`` and
     the date ``issued`` on one line, a red rule. Then the ``blocks``, and the
     imprint at the foot: ``distribution`` (送：…) and ``imprint`` (编印, 份数)
-    between two thin rules.
+    between two thin rules. The issuer is the document's author; ``at`` (aware) its making.
     """
     document = Document()
-    document.core_properties.title = f"{title}（{issue}）"
-    document.core_properties.author = ""
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    _properties(document, title=f"{title}（{issue}）", author=issuer, at=at)
+    section = _a4(document)
     width = section.page_width - section.left_margin - section.right_margin
 
     masthead = document.add_paragraph()
