@@ -186,6 +186,16 @@ class DeputySettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    path: Path = field(default=Path("logs/pipeline.log"), metadata=_meta(
+        "the log file of the commands that change something (run, once, pull, publish …)"))
+    max_mb: int = field(default=5, metadata=_meta("megabytes the log file reaches before it is rotated"))
+    keep: int = field(default=10, metadata=_meta("rotated files kept (pipeline.log.1 … .N), the oldest dropped"))
+    format: Literal["text", "json"] = field(default="text", metadata=_meta(
+        "text: one line of words and key=value fields; json: one JSON object a line"))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration; ``source`` is the file it came from."""
 
@@ -203,6 +213,7 @@ class Settings:
     summaries: SummarySettings = SummarySettings()
     channels: ChannelSettings = ChannelSettings()
     deputies: DeputySettings = DeputySettings()
+    log: LogSettings = LogSettings()
     source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
 
 
@@ -251,6 +262,11 @@ def _check_consistency(settings: Settings) -> None:
                           "素材 alone has 19)")
     if sheet.max_row_chars < 1000:
         raise ConfigError(f"{where}: [sheet] max_row_chars must be at least 1000 (characters one 素材 row may hold)")
+    if settings.log.max_mb < 1:
+        raise ConfigError(f"{where}: [log] max_mb must be at least 1 (megabytes the log file reaches before "
+                          "it is rotated)")
+    if settings.log.keep < 1:
+        raise ConfigError(f"{where}: [log] keep must be at least 1 (rotated log files kept)")
     if settings.mail.max_message_mb < 0.1:
         raise ConfigError(f"{where}: [mail] max_message_mb must be at least 0.1 (megabytes a message may have, "
                           "attachments included)")
@@ -307,6 +323,9 @@ class _Builder:
                         table = {**table, name: {}}
                     else:
                         raise self.fail(section, name, "missing value")
+                elif dataclasses.is_dataclass(hints[name]):
+                    # A section left out is read as an empty one: its relative default paths resolve too.
+                    table = {**table, name: {}}
                 elif isinstance(fld.default, Path):
                     # A relative default path resolves like a written one.
                     values[name] = self.convert(Path, str(fld.default), section, name, fld.metadata)
