@@ -27,7 +27,7 @@ from ..flows.context import Context
 from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
 from ..plan.obligations import Plan
-from . import report, scaffold, scheduler
+from . import logs, report, scaffold, scheduler
 
 log = logging.getLogger("pipeline")
 
@@ -41,8 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _utf8_console()
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.handler.__name__.removeprefix("cmd_"), verbose=args.verbose, config_path=_config_path(args),
+               dry_run=getattr(args, "dry_run", False))
     shutdown.install()
     try:
         return args.handler(args)
@@ -52,8 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (sqlite3.Error, json.JSONDecodeError) as exc:
         # The ledger failed in the middle of a job (or holds a damaged record): its transaction was rolled
         # back, nothing is half-done.
-        log.debug("ledger error", exc_info=True)
-        print(f"错误：{_ledger_trouble(args, exc)}", file=sys.stderr)
+        trouble = _ledger_trouble(args, exc)
+        logs.failed(exc, trouble)          # one line in the log file, unless the job's own line said it
+        print(f"错误：{trouble}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
