@@ -16,6 +16,7 @@ import pytest
 from conftest import Workspace, material
 
 from pipeline.app import demo_data, scheduler
+from test_gsheets import api, fake_time, sheet  # noqa: F401  (fixtures: the Sheets API stand-in)
 
 POSIX = os.name == "posix"
 
@@ -231,3 +232,16 @@ def test_a_full_cycle_at_debug_level_logs_no_password_and_no_personal_data(works
     assert len(personal) > 20 and {"王文华", "李国强", "周秀英"} <= personal
     assert [s for s in secrets if s in text] == []
     assert sorted(p for p in personal if p in text) == []
+
+
+def test_a_pull_from_google_sheets_at_debug_level_logs_neither_the_key_nor_a_token(sheet, api) -> None:
+    sheet.load([material()])
+    result = sheet.cli("-v", "pull")
+    assert result.returncode == 0, result.stderr
+    text = (sheet.config_path.parent / "logs" / "pipeline.log").read_text(encoding="utf-8")
+    assert job_lines(text, "pull")[0]["accepted"] == "1" and " DEBUG " in text
+    key = json.loads(sheet.key_file.read_text(encoding="utf-8"))
+    body = "".join(key["private_key"].splitlines()[1:-1])
+    assert api.tokens                                            # the key was used, and a token issued
+    assert key["private_key_id"] not in text and all(body[i:i + 40] not in text for i in range(0, len(body), 40))
+    assert [token for token in api.tokens if token in text] == []
