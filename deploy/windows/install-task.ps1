@@ -20,5 +20,5 @@ $xml = $xml.Replace('C:\court-publicity', $Folder)
 $credential = Get-Credential -UserName $User -Message "计划任务以 $($User) 的身份运行（无论是否登录）：请输入该账户的密码"
 Register-ScheduledTask -TaskName $TaskName -Xml $xml -User $User `
     -Password $credential.GetNetworkCredential().Password -Force | Out-Null
-Write-Host "已登记计划任务 $($TaskName)：每 15 分钟运行一次，日志在 $($Folder)\logs\once.log"
+Write-Host "已登记计划任务 $($TaskName)：每 15 分钟运行一次，日志在 $($Folder)\logs\once.log（命令的输出）和 $($Folder)\logs\pipeline.log（每项任务一行）"
 Write-Host "立即试运行一次：Start-ScheduledTask -TaskName $($TaskName)"

@@ -29,7 +29,7 @@ from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
 from ..mail.transport import open_transport
 from ..plan.obligations import Plan
-from . import report, scaffold, scheduler, usage
+from . import logs, report, scaffold, scheduler, usage
 
 log = logging.getLogger("pipeline")
 
@@ -44,8 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with usage.chinese():
         parser = _parser()
         args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.handler.__name__.removeprefix("cmd_"), verbose=args.verbose, config_path=_config_path(args),
+               dry_run=getattr(args, "dry_run", False))
     shutdown.install()
     try:
         code = args.handler(args)
@@ -57,8 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (sqlite3.Error, json.JSONDecodeError) as exc:
         # The ledger failed in the middle of a job (or holds a damaged record): its transaction was rolled
         # back, nothing is half-done.
-        log.debug("ledger error", exc_info=True)
-        print(f"错误：{_ledger_trouble(args, exc)}", file=sys.stderr)
+        trouble = _ledger_trouble(args, exc)
+        logs.failed(exc, trouble)          # one line in the log file, unless the job's own line said it
+        print(f"错误：{trouble}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)

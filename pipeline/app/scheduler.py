@@ -4,8 +4,10 @@
 (job, period) slots are due now in the configured zone, and the ledger's
 ``job_runs`` which of them already ran — so restarts, suspends and clock
 jumps neither skip a job nor run it twice. Each job runs in a worker thread
-with a timeout; an exception is logged with its traceback, recorded, shown
-in the next digest, and the loop goes on. One instance at a time: a lock
+with a timeout; a failure is logged (in one line when it is a condition a
+person can act on, with its traceback only when nobody expected it), recorded,
+shown in the next digest, and the loop goes on. Every slot ends with one line in
+the log saying what it did (``flows/joblog.py``). One instance at a time: a lock
 file the operating system releases when the process dies.
 """
 
@@ -16,8 +18,9 @@ import logging
 import os
 import socket
 import sqlite3
+import sys
 import threading
-import traceback
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +35,7 @@ from ..core.config import Settings
 from ..core.errors import LedgerError, PipelineError, SourceBusy, SourceChanged
 from ..core.files import private_folder
 from ..core.model import PullSummary
-from ..flows import brief, invitations, publishing, pulling, summaries, week
+from ..flows import brief, invitations, joblog, publishing, pulling, summaries, week
 from ..flows.context import Context
 from ..ledger import Ledger
 from ..ledger import trouble as ledger_trouble
@@ -69,8 +72,9 @@ def cycle(ctx: Context) -> str:
                     note = done.waiting_note
                 else:
                     errors.append(f"pull: {done.waiting_note}")
-        except PipelineError as exc:
-            log.error("%s failed: %s", step.__name__, exc)
+        except PipelineError as exc:          # one line: the slot's line says the cycle did not finish
+            level = logging.WARNING if isinstance(exc, (SourceBusy, SourceChanged)) else logging.ERROR
+            log.log(level, "步骤未完成", extra={"fields": {"step": step.__name__, "error": str(exc)}})
             errors.append(f"{step.__name__}: {exc}")
         except (sqlite3.Error, json.JSONDecodeError) as exc:   # the ledger itself: later steps would fail alike
             raise LedgerError(ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds)) from None
@@ -115,8 +119,10 @@ def instance_lock(settings: Settings, *, wait: bool) -> Iterator[None]:
         except Timeout:
             holder = _holder(info)
             if not wait:
-                raise InstanceBusy(f"另一个实例正在运行（{holder}），本次不执行") from None
-            log.warning("waiting for the instance lock held by %s", holder)
+                busy = InstanceBusy(f"另一个实例正在运行（{holder}），本次不执行")
+                log.warning("%s", busy, extra={joblog.CONSOLE: False})    # the command says it on the console
+                raise busy from None
+            log.warning("等待另一个实例结束（%s）", holder)
             if shutdown.requested():
                 raise InstanceBusy(f"等待锁时收到停止信号（锁由 {holder} 持有）") from None
     try:
@@ -158,29 +164,28 @@ class Runner:
     def run_slot(self, slot: Slot) -> Outcome:
         settings, at = self.settings, clock.now(self.settings.timezone)
         if slot.job in self.hung and self.hung[slot.job].is_alive():
+            joblog.finished(slot.job, slot.period, "skipped", 0.0, {}, error="上一次运行仍未结束")
             return Outcome(slot.job, slot.period, "skipped", "上一次运行仍未结束")
         with Ledger.of(settings.ledger) as ledger, ledger.transaction():
             run_id = ledger.start_run(slot.job, slot.period, at)
-        failure: list[str] = []
+        failure: list[tuple[str, BaseException]] = []
         notes: list[str] = []
+        tally = joblog.Tally()
 
         def work() -> None:
             try:
-                with Context.open(settings) as ctx:     # in this thread: the ledger's connection is its own
+                with joblog.gathering(tally), Context.open(settings) as ctx:   # in this thread: its own ledger
                     returned = self.functions[slot.job](ctx, slot.period)
                 if isinstance(returned, str) and returned:
                     notes.append(returned)
             except PipelineError as exc:        # a condition a person can act on: one line, said in Chinese
-                log.error("job %s (%s) failed: %s", slot.job, slot.period, exc)
-                failure.append(str(exc))
+                failure.append((str(exc), exc))
             except (sqlite3.Error, json.JSONDecodeError) as exc:     # the ledger, or a damaged record in it
-                message = ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds)
-                log.error("job %s (%s) failed: %s", slot.job, slot.period, message)
-                failure.append(message)
+                failure.append((ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds), exc))
             except BaseException as exc:  # noqa: BLE001 - every failure is recorded, none escapes
-                log.error("job %s (%s) failed:\n%s", slot.job, slot.period, traceback.format_exc())
-                failure.append(str(exc) or type(exc).__name__)
+                failure.append((str(exc) or type(exc).__name__, exc))
 
+        started = time.monotonic()
         worker = threading.Thread(target=work, name=f"job-{slot.job}", daemon=True)
         worker.start()
         worker.join(self.timeout if self.timeout is not None else settings.schedule.job_timeout)
@@ -188,13 +193,19 @@ class Runner:
         if worker.is_alive():
             self.hung[slot.job] = worker
             result, error = "timeout", "超过时限仍未结束"
-            log.error("job %s (%s) timed out; the loop goes on", slot.job, slot.period)
         else:
-            result, error = ("failed", failure[0]) if failure else ("ok", "")
+            result, error = ("failed", failure[0][0]) if failure else ("ok", "")
         with Ledger.of(settings.ledger) as ledger, ledger.transaction():
             ledger.finish_run(run_id, result, done, error)
             if result != "ok":
                 ledger.audit(done, "scheduler", f"job-{result}", slot.job, period=slot.period, error=error)
+        fields = dict(tally.fields)
+        if notes and result == "ok":
+            fields.setdefault("writeback", "waiting")
+        exc = failure[0][1] if failure and result == "failed" else None
+        unexpected = exc is not None and not isinstance(exc, (PipelineError, sqlite3.Error, json.JSONDecodeError))
+        joblog.finished(slot.job, slot.period, result, time.monotonic() - started, fields,
+                        error=exc if unexpected else error)       # a bug's traceback; otherwise one line
         return Outcome(slot.job, slot.period, result, error, notes[0] if notes and result == "ok" else "")
 
     def pending(self, now: datetime) -> list[Slot]:
@@ -212,8 +223,13 @@ class Runner:
                 if shutdown.requested():
                     break
                 outcomes.append(self.run_slot(slot))
-        except Exception:  # noqa: BLE001 - the loop must survive a broken ledger read, and say so
-            log.error("tick failed:\n%s", traceback.format_exc())
+        except PipelineError as exc:             # a condition a person can act on: one line
+            log.error("本轮检查未完成", extra={"fields": {"error": str(exc)}})
+        except (sqlite3.Error, json.JSONDecodeError) as exc:    # the ledger busy or damaged: one line, retried
+            trouble = ledger_trouble(self.settings.ledger.path, exc, wait=self.settings.ledger.wait_seconds)
+            log.error("本轮检查未完成", extra={"fields": {"error": trouble}})
+        except Exception:  # noqa: BLE001 - the loop must survive anything, and a bug shows its traceback
+            log.error("本轮检查未完成（程序错误）", exc_info=sys.exc_info())
         return outcomes
 
 
@@ -241,7 +257,7 @@ def settle(settings: Settings) -> None:
     with Ledger.of(settings.ledger) as ledger, ledger.transaction():
         count = ledger.settle_running(clock.now(settings.timezone))
     if count:
-        log.warning("%d job run(s) of a previous process were interrupted", count)
+        log.warning("上一个进程有 %d 项任务运行中断，已记为中断", count)
 
 
 def once(settings: Settings, runner: Runner | None = None, *, due_only: bool = False) -> list[Outcome]:
@@ -275,4 +291,4 @@ def run(settings: Settings, runner: Runner | None = None) -> None:
         while not shutdown.requested():
             ticker.run_pending()
             shutdown.wait(1.0)
-    log.info("stopped")
+    log.info("已停止")

@@ -202,6 +202,18 @@ class DeputySettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    path: Path = field(default=Path("logs/pipeline.log"), metadata=_meta(
+        "the log file of the commands that change something (run, once, pull, publish …)"))
+    max_mb: int = field(default=5, metadata=_meta("megabytes the log file reaches before it is rotated", lo=1,
+                                                  hi=1000, unit="MB"))
+    keep: int = field(default=10, metadata=_meta("rotated files kept (pipeline.log.1 … .N), the oldest dropped",
+                                                 lo=1, hi=100, unit="个"))
+    format: Literal["text", "json"] = field(default="text", metadata=_meta(
+        "text: one line of words and key=value fields; json: one JSON object a line"))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration; ``source`` is the file it came from."""
 
@@ -219,6 +231,7 @@ class Settings:
     summaries: SummarySettings = SummarySettings()
     channels: ChannelSettings = ChannelSettings()
     deputies: DeputySettings = DeputySettings()
+    log: LogSettings = LogSettings()
     source: Path = field(default=DEFAULT_CONFIG, metadata=_meta("", internal=True))
 
 
@@ -311,6 +324,9 @@ class _Builder:
                         table = {**table, name: {}}
                     else:
                         raise self.fail(section, name, "缺少此项")
+                elif dataclasses.is_dataclass(hints[name]):
+                    # A section left out is read as an empty one: its relative default paths resolve too.
+                    table = {**table, name: {}}
                 elif isinstance(fld.default, Path):
                     # A relative default path resolves like a written one.
                     values[name] = self.convert(Path, str(fld.default), section, name, fld.metadata)

@@ -190,3 +190,13 @@ class PullSummary:
     warnings: list[str] = field(default_factory=list)
     waiting: Exception | None = None   # why the write-back of 编号/状态 waits (nothing written this pull)
     waiting_note: str = ""             # the office's line about it (see flows/pulling.waiting_text)
+
+    def tally(self) -> dict[str, object]:
+        """What the pull did, for the job's line in the log: counts only, never a cell's content."""
+        fields: dict[str, object] = {
+            "rows": self.rows, "accepted": self.accepted, "flagged": self.flagged, "new": self.new,
+            "changed": self.changed, "restored": self.restored, "removed": self.removed,
+            "other_errors": self.other_errors, "cells_written": self.cells_written, "warnings": len(self.warnings)}
+        if self.waiting is not None:
+            fields["writeback"] = f"waiting:{type(self.waiting).__name__}"
+        return fields

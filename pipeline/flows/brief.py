@@ -37,6 +37,7 @@ from ..texts.document import DOCX_TYPE, Block, brief_docx
 from ..texts.render import Rendered, cn_date, render
 from .context import Context
 from .dispatch import MailRun, flush, queue
+from .joblog import job
 from .summaries import Figures, gather
 
 TITLE = "执行工作简报"
@@ -213,6 +214,7 @@ def _render(b: Brief, at: datetime) -> tuple[Rendered, Attachment]:
     return rendered, Attachment(b.filename, content, DOCX_TYPE)
 
 
+@job("brief", fields=lambda ctx, month, **_: {"period": month})
 def brief(ctx: Context, month: str, *, dry_run: bool = False) -> MailRun:
     """Mail ``month``'s brief (``"2026-11"``) to the deputies and members, once.
 

@@ -25,6 +25,7 @@ from ..ledger import Ledger
 from ..plan.review import DRAFT, INVITATION, Standing, refusal, reviewed
 from . import channels, invitations, publishing
 from .context import Context
+from .joblog import job
 
 FLOWS: dict[str, ModuleType] = {DRAFT.prefix: publishing, INVITATION.prefix: invitations}
 
@@ -50,6 +51,7 @@ def states(ledger: Ledger, at: datetime) -> dict[str, Standing]:
     return {item_id: standing for flow in FLOWS.values() for item_id, standing in flow.standings(ledger, at.date()).items()}
 
 
+@job("review", fields=lambda ctx, item_id, decision, **_: {"item": item_id, "decision": decision})
 def review(ctx: Context, item_id: str, decision: str, *, reviewer: str, comment: str = "",
            source: str = "cli") -> str:
     """``approve`` / ``reject`` from the command line (``source``: the command line and its OS account);
@@ -83,6 +85,7 @@ def mark_posted(ledger: Ledger, draft_id: str, channel: str, by: str, *, source:
     ledger.audit(at, "review", "posted", draft_id, channel=channel, by=by, source=source)
 
 
+@job("posted", fields=lambda ctx, draft_id, channel, **_: {"item": draft_id, "channel": channel})
 def posted(ctx: Context, draft_id: str, channel: str, *, by: str) -> tuple[str, str]:
     """``posted`` from the command line; returns the draft ID and the channel as stored."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at

@@ -31,6 +31,7 @@ from ..mail.transport import (
     PERMANENT,
     SENT,
     TEMPORARY,
+    UNKNOWN,
     Result,
     TransportError,
 )
@@ -55,6 +56,19 @@ class FlushReport:
     def counts(self) -> Counter[str]:
         return Counter(result.outcome for _, result in self.results)
 
+    def tally(self) -> dict[str, object]:
+        """What the flush did, for the job's line in the log (no address, no content)."""
+        counts = self.counts
+        fields: dict[str, object] = {
+            "sent": counts[SENT], "failed": counts[TEMPORARY] + counts[PERMANENT], "unknown": counts[UNKNOWN],
+            "blocked": len(self.blocked), "claimed": self.claimed, "abandoned": self.abandoned,
+            "interrupted": self.interrupted}
+        if self.error:
+            fields["mail_error"] = self.error
+        if self.stopped:
+            fields["stopped"] = True
+        return fields
+
 
 @dataclass
 class MailRun:
@@ -64,6 +78,14 @@ class MailRun:
     skipped: str = ""
     previews: list[mime.Outgoing] = field(default_factory=list)   # --dry-run: what would be sent
     report: FlushReport | None = None
+
+    def tally(self) -> dict[str, object]:
+        fields: dict[str, object] = {"queued": self.queued}
+        if self.skipped:
+            fields["skipped"] = self.skipped
+        if self.report is not None:
+            fields.update(self.report.tally())
+        return fields
 
 
 Progress = Callable[[int, int], None]
@@ -213,7 +235,7 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
                     ledger.save_delivery_result(outgoing.key, outgoing.recipient, TEMPORARY, str(exc), at,
                                                 retry_at(settings, row["attempts"] + 1, at))
             ledger.audit(at, "mail", "transport-failed", transport.describe(), error=str(exc))
-    log.info("flush: %s", dict(report.counts))
+    log.debug("flush: %s", dict(report.counts))       # the job's line in the log says it (flows/joblog.py)
     return report
 
 

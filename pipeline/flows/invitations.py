@@ -34,6 +34,7 @@ from ..plan.review import INVITATION, Standing, review_code
 from ..texts.render import cn_date, render
 from .context import Context
 from .dispatch import FlushReport, enqueue, flush
+from .joblog import job
 
 VISIT = "代表委员看执行"                                # the activity kind of 四(四)
 OPEN = ("pending", "approved", "rejected")           # drafted, not sent: may still be withdrawn or expire
@@ -56,6 +57,15 @@ class InvitationRun:
     messages: list[str] = field(default_factory=list)   # what a person should know, in Chinese
     previews: list[Outgoing] = field(default_factory=list)
     report: FlushReport | None = None
+
+    def tally(self) -> dict[str, object]:
+        """What the job did, for its line in the log: the invitations' IDs and the mail's counts."""
+        fields: dict[str, object] = {f"invitations_{name}": list(getattr(self, name))
+                                     for name in ("drafted", "sent", "withdrawn", "expired", "held", "alerts")
+                                     if getattr(self, name)}
+        if self.report is not None:
+            fields.update(self.report.tally())
+        return fields
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,7 @@ def _predecessor(visit: Activity, candidates: list, used: set[str]):
 
 # --- drafting ------------------------------------------------------------------------
 
+@job("draft-invitations")
 def draft_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     """Draft an invitation for every coming 代表委员看执行 visit that has none, and mail it to the office."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
@@ -310,6 +321,7 @@ def decided(settings: Settings, invitation_id: str, decision: str, reviewer: str
 
 # --- sending -------------------------------------------------------------------------
 
+@job("send-invitations")
 def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     """Send each approved invitation for a coming visit to every deputy, one message each; exactly once."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at

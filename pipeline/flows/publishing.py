@@ -36,6 +36,7 @@ from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
 from .context import Context
 from .dispatch import FlushReport, MailRun, enqueue, flush, queue, unsubscribe_address
+from .joblog import job
 
 
 @dataclass
@@ -49,6 +50,18 @@ class PublishRun:
     channels: list[tuple[str, str]] = field(default_factory=list)   # (draft ID, channel) versions produced
     previews: list[Outgoing] = field(default_factory=list)
     report: FlushReport | None = None
+
+    def tally(self) -> dict[str, object]:
+        """What the job did, for its line in the log: IDs and counts (a block's reason stays in the ledger)."""
+        fields: dict[str, object] = {"drafted": list(self.drafted), "published": list(self.published),
+                                     "blocked_releases": [draft_id for draft_id, _ in self.blocked],
+                                     "channel_versions": len(self.channels)}
+        for name in ("proposed", "no_candidate", "withdrawn"):
+            if getattr(self, name):
+                fields[name] = list(getattr(self, name))
+        if self.report is not None:
+            fields.update(self.report.tally())
+        return fields
 
 
 def compose(fields: dict[str, str], *, kind: str, draft_id: str, settings: Settings, unit: str = "") -> Release:
@@ -117,6 +130,7 @@ def withdraw_stale(ledger: Ledger, at: datetime) -> list[str]:
     return changed
 
 
+@job("draft")
 def draft(ctx: Context, *, dry_run: bool = False) -> PublishRun:
     """Draft every new publishable submission and mail the drafts to the office."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
@@ -364,6 +378,7 @@ def decided(settings: Settings, draft_id: str, decision: str, reviewer: str, com
 
 # --- publishing -------------------------------------------------------------------
 
+@job("publish")
 def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> PublishRun:
     """Send every approved release to the media contacts who take its kind; exactly once each.
 
@@ -466,6 +481,7 @@ def _alert(settings: Settings, ledger: Ledger, draft_id: str, reason: str, at: d
     queue(ledger, items, period=at.date().isoformat(), at=at)
 
 
+@job("resend", fields=lambda ctx, draft_id, recipient, **_: {"item": draft_id})
 def resend(ctx: Context, draft_id: str, recipient: str, *, dry_run: bool = False) -> MailRun:
     """Deliberately send one release again to one recipient whose delivery is unknown or failed; a dry
     run shows the message it would send and changes nothing."""

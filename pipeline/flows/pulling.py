@@ -23,10 +23,12 @@ from ..plan.review import ReviewCodes
 from ..sources import SheetSource, open_source
 from . import channels, decisions, invitations
 from .context import Context
+from .joblog import job
 
 log = logging.getLogger(__name__)
 
 
+@job("pull")
 def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = None) -> PullSummary:
     """Read the sheet, validate, assign IDs, record, then write 编号/状态 back.
 

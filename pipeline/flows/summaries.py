@@ -23,6 +23,7 @@ from ..plan.obligations import Plan
 from ..texts.render import render
 from .context import Context
 from .dispatch import MailRun, flush, queue
+from .joblog import job
 
 BAR_WIDTH = 240
 
@@ -112,6 +113,7 @@ def to_csv(figures: Figures) -> bytes:
 SUMMARY_KINDS = {"weekly": ("每周工作小结", Week.parse), "monthly": ("月度工作报告", Month.parse)}
 
 
+@job("summary", fields=lambda ctx, kind, period, **_: {"kind": kind, "period": period})
 def summary(ctx: Context, kind: str, period: str, *, dry_run: bool = False) -> MailRun:
     """Mail the weekly summary (office and leaders) or the monthly report (office and the higher court)."""
     title, parse = SUMMARY_KINDS[kind]

@@ -23,6 +23,7 @@ from ..texts.render import render
 from .channels import NETWORK_PURPOSE
 from .context import Context
 from .dispatch import MailRun, flush, queue
+from .joblog import job
 from .publishing import slot_gaps
 from .pulling import waiting_note
 
@@ -85,6 +86,7 @@ def check(ctx: Context) -> list[Finding]:
     return _findings(ctx.settings, ctx.ledger, ctx.at)
 
 
+@job("digest", fields=lambda ctx, **_: {"period": ctx.at.date().isoformat()})
 def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailRun:
     """The office's daily digest, once a day (``force`` sends another), to config addresses only."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
@@ -125,6 +127,7 @@ def _channel_board(ledger: Ledger, at: datetime) -> list[dict[str, object]]:
     return channel_board(ledger.unposted_or_recent(at - TROUBLE_WINDOW), network)
 
 
+@job("remind", fields=lambda ctx, **_: {"period": Week.of(ctx.at).key})
 def remind(ctx: Context, *, dry_run: bool = False) -> MailRun:
     """One reminder per team behind its quota, once per team per week; never to a team on track."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
