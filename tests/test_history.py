@@ -258,8 +258,12 @@ def test_the_digests_questions_are_what_the_rows_say(lived) -> None:
 # --- an existing ledger is brought forward ----------------------------------------------------
 
 def as_fifth_release(path: Path) -> None:
-    """Turn a ledger back into what the fifth schema held: what the sixth added gone."""
+    """Turn a ledger back into what the fifth schema held: what the sixth and seventh added gone."""
     with sqlite3.connect(path) as db:
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                     "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP TABLE generation")
         for index in ("drafts_base", "drafts_serial", "decisions_draft", "submissions_serial", "submissions_made",
                       "submission_versions_recorded", "deliveries_state", "deliveries_sent", "deliveries_key",
                       "messages_latest", "audit_action", "job_runs_outcome", "invitations_state",

@@ -126,6 +126,10 @@ class SubmissionStore:
               without_id_numbers(e.message), at.isoformat()) for e in errors],
         )
 
+    def row_errors_seen(self, at: datetime) -> None:
+        """The latest pull's row errors, seen again as they stood (a pull of an unchanged workbook)."""
+        self.db.execute("UPDATE row_errors SET seen_at = ?", (at.isoformat(),))
+
     def valid_items_between(self, start: datetime, end: datetime) -> dict[tuple[str, str, str], int]:
         """Valid, present submissions made in [start, end): (team, kind, ISO week) -> count."""
         rows = self.db.execute(

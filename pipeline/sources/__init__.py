@@ -26,6 +26,9 @@ class SheetSource(Protocol):
     def fetch(self, wanted: Callable[[str], bool]) -> SheetData:
         """Read every tab whose title ``wanted`` accepts, in one pass."""
 
+    # A source may also offer ``peek() -> SheetData``: the version ``fetch`` would give (and its warnings),
+    # without the tabs, at the cost of a hash (the xlsx backend). A pull that finds it unchanged ends there.
+
     def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> Saved:
         """Write ``updates`` in one batch, only if the sheet is still ``snapshot``.
 
