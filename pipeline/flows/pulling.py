@@ -23,7 +23,7 @@ from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
 from ..core.grid import Saved, SheetData
 from ..core.headers import wanted_title
 from ..core.model import POSTED_MARKS, PullSummary
-from ..intake.tabs import IntakeResult, ReviewContext, take_in
+from ..intake.tabs import IntakeResult, ReviewContext, review_ids, take_in
 from ..ledger import Ledger
 from ..plan.review import ReviewCodes
 from ..sources import SheetSource, open_source
@@ -62,8 +62,10 @@ def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = No
         sheet = source.fetch(wanted_title)
         if last is not None and _digest(inputs, sheet) == last["digest"]:
             return _as_last_time(ctx, source, last)
-        context = ReviewContext(items=decisions.states(ledger, at), reviewers=frozenset(settings.review.reviewers),
-                                seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger),
+        named = review_ids(sheet)     # the ledger is asked about the items the 审核 tab names, not its history
+        context = ReviewContext(items=decisions.states(ledger, at, named),
+                                reviewers=frozenset(settings.review.reviewers),
+                                seen=frozenset(ledger.seen_reviews(named)), ready=decisions.ready(ledger, named),
                                 codes=ReviewCodes(ledger.review_secret()))
         result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                          default_quota=settings.intake.default_quota,
