@@ -16,18 +16,18 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..core import clock, config, normalize, shutdown
-from ..core.calendar import Month
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
-from ..flows import brief, decisions, dispatch, publishing, pulling, week
-from ..flows.context import Context
-from ..ledger import Ledger
-from ..ledger import trouble as ledger_trouble
-from ..plan.obligations import Plan
-from . import report, scaffold, scheduler
+
+if TYPE_CHECKING:
+    from ..flows import dispatch
+    from ..flows.context import Context
+
+# A command imports what it uses, in its own function: `status` never loads openpyxl, python-docx or Jinja.
 
 log = logging.getLogger("pipeline")
 
@@ -152,6 +152,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def _ledger_trouble(args: argparse.Namespace, exc: Exception) -> str:
+    from ..ledger import trouble as ledger_trouble
     try:
         ledger = _settings(args).ledger
     except PipelineError:
@@ -166,6 +167,7 @@ def _settings(args: argparse.Namespace) -> config.Settings:
 @contextmanager
 def _context(args: argparse.Namespace) -> Iterator[Context]:
     """The one context a command's job runs in: the settings, the ledger, the moment, the transport."""
+    from ..flows.context import Context
     with Context.open(_settings(args)) as ctx:
         yield ctx
 
@@ -184,6 +186,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     workbook = settings.sheet.path
     assert workbook is not None
     now = clock.now(settings.timezone)
+    from ..plan.obligations import Plan
+    from . import scaffold
     try:
         scaffold.write_workbook(workbook, now=now, demo=args.demo, force=args.force, plan=Plan.of(settings))
     except FileExistsError:
@@ -197,6 +201,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from ..flows import pulling
+    from . import report
     with _context(args) as ctx:
         summary = pulling.pull(ctx, dry_run=args.dry_run)
     settings = ctx.settings
@@ -215,24 +221,30 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..flows import week
+    from . import report
     with _context(args) as ctx:
         print(report.week_status(week.status(ctx, error_limit=args.errors)))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from ..flows import week
+    from . import report
     with _context(args) as ctx:
         print(report.findings(week.check(ctx)))
     return 0
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from ..flows import week
     with _context(args) as ctx:
         run = week.digest(ctx, force=args.force, dry_run=args.dry_run)
     return _mail_outcome(ctx.settings, run, "每日简报")
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
+    from ..flows import week
     with _context(args) as ctx:
         run = week.remind(ctx, dry_run=args.dry_run)
     if not run.skipped and not run.queued and not run.previews and not (run.report and run.report.results):
@@ -241,6 +253,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
+    from ..flows import publishing
+    from . import report
     with _context(args) as ctx:
         run = publishing.draft(ctx, dry_run=args.dry_run)
     text, failed = report.publish_run(run, "稿件", _where_mail(ctx.settings))
@@ -265,6 +279,7 @@ def _reviewer(settings, name: str) -> tuple[str, str]:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
+    from ..flows import decisions
     with _context(args) as ctx:
         by, source = _reviewer(ctx.settings, args.by)
         print(decisions.review(ctx, args.draft_id, "通过", reviewer=by, source=source))
@@ -272,6 +287,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
+    from ..flows import decisions
     with _context(args) as ctx:
         by, source = _reviewer(ctx.settings, args.by)
         print(decisions.review(ctx, args.draft_id, "退回", reviewer=by, comment=args.reason, source=source))
@@ -279,6 +295,7 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 
 def cmd_posted(args: argparse.Namespace) -> int:
+    from ..flows import decisions
     with _context(args) as ctx:
         draft_id, channel = decisions.posted(ctx, args.draft_id, args.channel, by=args.by)
     print(f"已记录：{draft_id} 的{CHANNELS[channel]}版本已发布（{args.by}）。")
@@ -286,6 +303,8 @@ def cmd_posted(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
+    from ..flows import brief
+    from ..core.calendar import Month
     with _context(args) as ctx:
         try:
             month = normalize.month(args.month or Month.of(ctx.at).previous.key)
@@ -296,6 +315,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from ..flows import publishing
+    from . import report
     progress = _progress if sys.stderr.isatty() else None
     with _context(args) as ctx:
         run = publishing.publish(ctx, dry_run=args.dry_run, progress=progress)
@@ -305,6 +326,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
+    from ..flows import dispatch, publishing
+    from . import report
     with _context(args) as ctx:
         flushed = publishing.resend(ctx, args.draft_id, args.to)
     text, failed = report.mail_run(dispatch.MailRun(report=flushed), "媒体稿件", _where_mail(ctx.settings))
@@ -317,6 +340,9 @@ JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日
 
 
 def cmd_once(args: argparse.Namespace) -> int:
+    from ..flows import pulling
+    from ..ledger import Ledger
+    from . import scheduler
     settings = _settings(args)
     started = clock.now(settings.timezone)
     outcomes = scheduler.once(settings, due_only=args.due)
@@ -341,6 +367,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import scheduler
     settings = _settings(args)
     if not args.verbose:
         logging.getLogger("pipeline").setLevel(logging.INFO)
@@ -356,6 +383,7 @@ def _progress(done: int, total: int) -> None:
 
 def _mail_outcome(settings: config.Settings, run: dispatch.MailRun, label: str) -> int:
     """Say what a mail job did; exit 1 when anything could not be delivered."""
+    from . import report
     text, failed = report.mail_run(run, label, _where_mail(settings))
     print(text)
     return 1 if failed else 0

@@ -14,11 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
+
+def _load_docx() -> None:
+    """python-docx, imported when the first document is built, not when the pipeline starts."""
+    global Document, WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, OxmlElement, qn, Mm, Pt, RGBColor, RED
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt, RGBColor
+    RED = RGBColor(0xC0, 0x00, 0x00)
+
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -32,6 +38,7 @@ def _font(run, east_asia: str, size: float, bold: bool = False) -> None:
 
 def release_docx(text: str, *, title: str) -> bytes:
     """The release ``text`` (headline first) as .docx bytes."""
+    _load_docx()
     lines = text.strip("\n").split("\n")
     headline, body = lines[0].strip(), lines[1:]
     document = Document()
@@ -57,7 +64,6 @@ def release_docx(text: str, *, title: str) -> bytes:
 
 # --- the deputies' monthly brief (简报) ------------------------------------------
 
-RED = RGBColor(0xC0, 0x00, 0x00)
 # The paragraph properties that follow w:pBdr (ECMA-376 CT_PPr order): Word rejects them out of order.
 _AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
                  "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
@@ -98,6 +104,7 @@ def brief_docx(*, title: str, issue: str, issuer: str, issued: str, blocks: Sequ
     imprint at the foot: ``distribution`` (送：…) and ``imprint`` (编印, 份数)
     between two thin rules.
     """
+    _load_docx()
     document = Document()
     document.core_properties.title = f"{title}（{issue}）"
     document.core_properties.author = ""
