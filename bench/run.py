@@ -597,6 +597,32 @@ def bench_history(ctx: Context) -> list[Row]:
     ]
 
 
+# --- g. start-up ------------------------------------------------------------------------------
+
+def bench_startup(ctx: Context) -> list[Row]:
+    """``status`` as a clerk runs it, and the import of the command line alone, each a fresh process, beside
+    a bare interpreter's start (the floor no command can go below)."""
+    settings = ctx.workspace("g")
+    workload.write(settings.sheet.path, workload.submission_rows(40))
+    job(settings, pulling.pull)
+
+    def process(*args: str) -> Side:
+        def act(_: Any) -> None:
+            subprocess.run([sys.executable, *args], cwd=PROJECT, check=True, capture_output=True, timeout=120)
+        return Side(act)
+
+    progress("g. status and the import of the command line, each in a fresh process, vs a bare interpreter")
+    status = process(str(PROJECT / "run.py"), "--config", str(settings.source), "status")
+    importing, bare = process("-c", "import pipeline.app.cli"), process("-c", "pass")
+    race(ctx.sizes.reps * 3, status, importing, bare)
+    return [
+        Row("g. status, a fresh process", best(status), f"{best(bare)} bare interpreter",
+            f"{status.best / bare.best:.2f}x"),
+        Row("g. import pipeline.app.cli, a fresh process", best(importing), f"{best(bare)} bare interpreter",
+            f"{importing.best / bare.best:.2f}x", "<= 0.25 s", verdict(importing.best <= 0.25)),
+    ]
+
+
 # --- the table -------------------------------------------------------------------------------
 
 # a and e share their runs: each pull is timed and its peak memory read in the same child process.
@@ -606,6 +632,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Context], list[Row]]]] = {
     "c": ("c. publish", bench_publish),
     "d": ("d. drafting", bench_drafting),
     "f": ("f. steady cycle on five years of history", bench_history),
+    "g": ("g. start-up", bench_startup),
 }
 HEADER = Row("benchmark", "measured", "floor", "ratio", "target", "result")
 
@@ -628,11 +655,11 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the pipeline against its floors; print one table.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for the test suite)")
-    parser.add_argument("--only", default="abcdef", help="which benchmarks, e.g. --only ac (default: all)")
+    parser.add_argument("--only", default="abcdefg", help="which benchmarks, e.g. --only ac (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set("".join(BENCHMARKS))
     if unknown:
-        parser.error(f"unknown benchmark(s) {''.join(sorted(unknown))}; choose from abcdef")
+        parser.error(f"unknown benchmark(s) {''.join(sorted(unknown))}; choose from abcdefg")
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
     rows: list[Row] = []
@@ -652,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
                                 result=CRASHED))
             progress(f"{title}: {time.perf_counter() - begun:.0f} s")
     mode = "quick" if args.quick else "full"
-    rows.sort(key=lambda row: row.benchmark[0])          # a, b, c, d, e (stable within each)
+    rows.sort(key=lambda row: row.benchmark[0])          # a, b, c, d, e, f, g (stable within each)
     print(table(rows))
     print(f"\n{mode} run, {time.perf_counter() - started:.0f} s on {os.cpu_count()} CPUs; ratios are against floors "
           "measured in this run (best of the repetitions); R reads, +m metadata reads, W writes.")
