@@ -16,6 +16,7 @@ No time is asserted anywhere: the shared machine is noisy, and bench row f measu
 
 from __future__ import annotations
 
+import copy
 import re
 import sqlite3
 import sys
@@ -31,11 +32,14 @@ import history  # noqa: E402  (bench/history.py)
 import workload  # noqa: E402  (bench/workload.py)
 
 from pipeline.core.calendar import Month, Week  # noqa: E402
+from pipeline.core.layout import REVIEWS as REVIEW_TAB  # noqa: E402
 from pipeline.core.layout import SUBMISSIONS as SUBMISSION_TAB  # noqa: E402
-from pipeline.flows import invitations, publishing, pulling, week  # noqa: E402
+from pipeline.flows import decisions, invitations, publishing, pulling, week  # noqa: E402
+from pipeline.flows.context import Context  # noqa: E402
+from pipeline.intake.tabs import ReviewContext, review_ids, take_in  # noqa: E402
 from pipeline.ledger import Ledger  # noqa: E402
 from pipeline.ledger.schema import MIGRATIONS  # noqa: E402
-from pipeline.plan.review import effective_state  # noqa: E402
+from pipeline.plan.review import ReviewCodes, effective_state  # noqa: E402
 
 AT = datetime.fromisoformat(NOW)
 SUBMISSIONS = 5_000
@@ -119,6 +123,73 @@ def test_a_cycle_with_nothing_new_changes_nothing_and_reads_no_history_whole(liv
     assert scans == {}, "statements that read a table of history whole:\n" + "\n".join(
         f"{sql}\n    {steps}" for sql, steps in scans.items())
     assert any(sql.startswith(WHOLE_READS[0]) for sql in statements)      # the list above names real statements
+
+
+def test_a_pull_asks_the_ledger_about_the_items_its_review_tab_names_and_judges_them_as_before(
+        lived, monkeypatch) -> None:
+    """The 审核 tab is judged on the items its rows name, read through their keys: the same verdicts as
+    every draft's, invitation's, review row's and channel version's standing would give."""
+    settings, source = lived
+    with Ledger.of(settings.ledger) as ledger:
+        published = ledger.db.execute("SELECT draft_id FROM channel_versions WHERE channel = 'wechat' "
+                                      "ORDER BY draft_id LIMIT 2").fetchall()
+        superseded = ledger.db.execute("SELECT id FROM drafts WHERE state = 'superseded' LIMIT 1").fetchone()
+        seen = ledger.db.execute("SELECT draft_id, decision, reviewer FROM reviews LIMIT 1").fetchone()
+        invitation = ledger.db.execute("SELECT id FROM invitations ORDER BY id LIMIT 1").fetchone()
+        codes = ReviewCodes(ledger.review_secret())
+    named = [(published[0][0], "已发微信"), (published[1][0], "通过"), (superseded[0], "退回"),
+             (invitation[0] if invitation else "I-2026-000001", "通过"), ("D-2026-999999", "通过")]
+    rows = [{"draft_id": ident, "decision": decision, "reviewer": "符贤", "code": codes.get(ident)}
+            for ident, decision in named]
+    if seen is not None:
+        rows.append({"draft_id": seen[0], "decision": seen[1], "reviewer": seen[2], "code": codes.get(seen[0])})
+    sheet = copy.deepcopy(source.sheet)
+    grid = sheet.tabs[REVIEW_TAB.name].rows
+    grid[1:] = [[row.get(c.key) for c in REVIEW_TAB.columns] + [None] * (len(grid[0]) - len(REVIEW_TAB.columns))
+                for row in rows]
+
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    with Context.open(settings) as ctx:
+        pulling.pull(ctx, dry_run=True, source=history.MemorySource(sheet))
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    scans = {}
+    with sqlite3.connect(settings.ledger.path) as db:
+        for sql in dict.fromkeys(statements):
+            if not re.match(r"\s*(SELECT|UPDATE|DELETE|INSERT|WITH)", sql, re.IGNORECASE) or \
+                    sql.startswith(WHOLE_READS[0]):         # the sheet's rows are compared with every submission
+                continue
+            plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql)]
+            whole = [step for step in plan if step.startswith("SCAN ") and not any(p in step for p in PARTIAL)
+                     and _table(step, sql) in HISTORY]
+            if whole:
+                scans[sql[:160]] = whole
+    assert scans == {}, "statements that read a table of history whole:\n" + "\n".join(
+        f"{sql}\n    {steps}" for sql, steps in scans.items())
+
+    with Context.open(settings) as ctx:
+        ledger, at = ctx.ledger, ctx.at
+        every = ReviewContext(items=decisions.states(ledger, at), reviewers=frozenset(settings.review.reviewers),
+                              seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger), codes=codes)
+        ids = review_ids(sheet)
+        asked = ReviewContext(items=decisions.states(ledger, at, ids), reviewers=every.reviewers,
+                              seen=frozenset(ledger.seen_reviews(ids)), ready=decisions.ready(ledger, ids),
+                              codes=codes)
+        judged = [take_in(copy.deepcopy(sheet), ledger.fetch_known(), now=at, tz=settings.timezone,
+                          default_quota=settings.intake.default_quota, last_sequence=ledger.last_serial(at.year),
+                          reviews=context) for context in (every, asked)]
+    assert ids == {r["draft_id"] for r in rows}
+    verdicts = [sorted((u.row, u.value) for u in result.updates if u.tab == REVIEW_TAB.name) for result in judged]
+    assert verdicts[0] == verdicts[1] and len(verdicts[0]) == len(rows)
+    assert judged[0].decisions == judged[1].decisions and judged[0].errors == judged[1].errors
+    assert len({value for _, value in verdicts[0]}) >= 3           # the rows were judged in different ways
 
 
 def _table(step: str, sql: str) -> str:
@@ -258,8 +329,12 @@ def test_the_digests_questions_are_what_the_rows_say(lived) -> None:
 # --- an existing ledger is brought forward ----------------------------------------------------
 
 def as_fifth_release(path: Path) -> None:
-    """Turn a ledger back into what the fifth schema held: what the sixth added gone."""
+    """Turn a ledger back into what the fifth schema held: what the sixth and seventh added gone."""
     with sqlite3.connect(path) as db:
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                     "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP TABLE generation")
         for index in ("drafts_base", "drafts_serial", "decisions_draft", "submissions_serial", "submissions_made",
                       "submission_versions_recorded", "deliveries_state", "deliveries_sent", "deliveries_key",
                       "messages_latest", "audit_action", "job_runs_outcome", "invitations_state",

@@ -19,6 +19,10 @@ MEDIA = [{"outlet": "《法制时报》", "contact": "张编辑", "email": "fazh
 def as_first_release(path) -> None:
     """Turn a ledger back into what the first release (schema 1) wrote: the later tables and columns gone."""
     with sqlite3.connect(path) as db:
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                     "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP TABLE generation")
         for index in ("drafts_base", "drafts_serial", "decisions_draft", "submissions_serial", "submissions_made",
                       "submission_versions_recorded", "deliveries_state", "deliveries_sent", "deliveries_key",
                       "messages_latest", "audit_action", "job_runs_outcome", "invitations_state",

@@ -17,19 +17,20 @@ from datetime import datetime
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..core import clock, config, normalize, shutdown
 from ..core.calendar import Month, Week
 from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
-from ..flows import brief, decisions, dispatch, publishing, pulling, week
-from ..flows.context import Context
-from ..ledger import Ledger
-from ..ledger import trouble as ledger_trouble
-from ..mail.transport import open_transport
-from ..plan.obligations import Plan
-from . import logs, report, scaffold, scheduler, usage
+from . import logs, usage
+
+if TYPE_CHECKING:
+    from ..flows import dispatch
+    from ..flows.context import Context
+
+# A command imports what it uses, in its own function: `status` never loads openpyxl, python-docx or Jinja.
 
 log = logging.getLogger("pipeline")
 
@@ -184,6 +185,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 
 def _ledger_trouble(args: argparse.Namespace, exc: Exception) -> str:
+    from ..ledger import trouble as ledger_trouble
     try:
         ledger = _settings(args).ledger
     except PipelineError:
@@ -201,6 +203,8 @@ def _context(args: argparse.Namespace, *, sending: bool = False) -> Iterator[Con
 
     A command that may send checks first that the transport can (the SMTP password is set): a setting a
     person must fix is a configuration error (exit 2) before anything is queued."""
+    from ..flows.context import Context
+    from ..mail.transport import open_transport
     settings = _settings(args)
     if sending:
         open_transport(settings).ready()
@@ -209,6 +213,8 @@ def _context(args: argparse.Namespace, *, sending: bool = False) -> Iterator[Con
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from ..plan.obligations import Plan
+    from . import scaffold
     path = _config_path(args)
     if not path.exists():
         if path.resolve() == config.DEFAULT_CONFIG and not config.INSTALLED:
@@ -235,6 +241,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from ..flows import pulling
+    from . import report
     with _context(args) as ctx:
         summary = pulling.pull(ctx, dry_run=args.dry_run)
     settings = ctx.settings
@@ -253,6 +261,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..flows import week
+    from . import report
     with _context(args) as ctx:
         status = week.status(ctx, error_limit=args.errors)
     print(report.week_status_json(status) if args.json else report.week_status(status))
@@ -261,6 +271,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0 when every obligation is met, 1 when one is not (for monitoring; docs/architecture.md)."""
+    from ..flows import week
+    from . import report
     with _context(args) as ctx:
         findings = week.check(ctx)
     print(report.findings_json(findings) if args.json else report.findings(findings))
@@ -268,12 +280,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from ..flows import week
     with _context(args, sending=not args.dry_run) as ctx:
         run = week.digest(ctx, force=args.force, dry_run=args.dry_run)
     return _mail_outcome(ctx.settings, run, "每日简报", show=args.show)
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
+    from ..flows import week
     with _context(args, sending=not args.dry_run) as ctx:
         run = week.remind(ctx, dry_run=args.dry_run)
     if not run.skipped and not run.queued and not run.previews and not (run.report and run.report.results):
@@ -282,6 +296,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
+    from ..flows import publishing
+    from . import report
     with _context(args, sending=not args.dry_run) as ctx:
         run = publishing.draft(ctx, dry_run=args.dry_run)
     text, failed = report.publish_run(run, "稿件", _where_mail(ctx.settings), show=args.show)
@@ -306,6 +322,7 @@ def _reviewer(settings, name: str) -> tuple[str, str]:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
+    from ..flows import decisions
     with _context(args) as ctx:
         by, source = _reviewer(ctx.settings, args.by)
         print(decisions.review(ctx, args.draft_id, "通过", reviewer=by, source=source))
@@ -313,6 +330,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
+    from ..flows import decisions
     with _context(args) as ctx:
         by, source = _reviewer(ctx.settings, args.by)
         print(decisions.review(ctx, args.draft_id, "退回", reviewer=by, comment=args.reason, source=source))
@@ -320,6 +338,7 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 
 def cmd_posted(args: argparse.Namespace) -> int:
+    from ..flows import decisions
     with _context(args) as ctx:
         draft_id, channel = decisions.posted(ctx, args.draft_id, args.channel, by=args.by)
     print(f"已记录：{draft_id} 的{CHANNELS[channel]}版本已发布（{args.by}）。")
@@ -327,6 +346,7 @@ def cmd_posted(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
+    from ..flows import brief
     with _context(args, sending=not args.dry_run) as ctx:
         try:
             month = normalize.month(args.month or Month.of(ctx.at).previous.key)
@@ -337,6 +357,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from ..flows import publishing
+    from . import report
     progress = _progress if sys.stderr.isatty() else None
     with _context(args, sending=not args.dry_run) as ctx:
         run = publishing.publish(ctx, dry_run=args.dry_run, progress=progress)
@@ -346,6 +368,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
+    from ..flows import publishing
+    from . import report
     with _context(args, sending=not args.dry_run) as ctx:
         run = publishing.resend(ctx, args.draft_id, args.to, dry_run=args.dry_run)
     text, failed = report.mail_run(run, "媒体稿件", _where_mail(ctx.settings), show=args.show)
@@ -371,6 +395,9 @@ JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日
 
 
 def cmd_once(args: argparse.Namespace) -> int:
+    from ..flows import pulling
+    from ..ledger import Ledger
+    from . import scheduler
     if args.dry_run:
         return _once_dry_run(args)
     settings = _settings(args)
@@ -398,6 +425,8 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 def _once_dry_run(args: argparse.Namespace) -> int:
     """What ``once`` would do now: the sheet read without recording, the jobs due, the mail they would send."""
+    from ..flows import publishing, pulling
+    from . import report, scheduler
     with _context(args) as ctx:
         settings = ctx.settings
         summary = pulling.pull(ctx, dry_run=True)
@@ -437,6 +466,7 @@ def _period_label(job: str, period: str, started: datetime) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import scheduler
     settings = _settings(args)
     if not args.verbose:
         logging.getLogger("pipeline").setLevel(logging.INFO)
@@ -452,6 +482,7 @@ def _progress(done: int, total: int) -> None:
 
 def _mail_outcome(settings: config.Settings, run: dispatch.MailRun, label: str, *, show: bool = False) -> int:
     """Say what a mail job did; exit 1 when anything could not be delivered."""
+    from . import report
     text, failed = report.mail_run(run, label, _where_mail(settings), show=show)
     print(text)
     return 1 if failed else 0

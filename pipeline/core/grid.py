@@ -25,6 +25,15 @@ class SheetData:
     warnings: list[str] = field(default_factory=list)
 
 
+def column_letter(number: int) -> str:
+    """A column as the sheet names it: 1 → A, 27 → AA (as openpyxl's ``get_column_letter``, without loading it)."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 @dataclass(frozen=True)
 class CellUpdate:
     tab: str        # the tab's title as found in the workbook

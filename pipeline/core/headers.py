@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openpyxl.utils import get_column_letter
 
 from .config import COMMAND
 from .errors import SheetLayoutError
-from .grid import SheetData, TabData
+from .grid import SheetData, TabData, column_letter
 from .layout import TABS, Tab, fold, names_for
 
 _HEADER_SEARCH_ROWS = 10
@@ -77,16 +76,16 @@ def map_header(tab: Tab, data: TabData) -> MappedTab:
         if not folded:
             if _column_has_data(data, header_row, index):
                 raise SheetLayoutError(
-                    f"{where}第 {get_column_letter(index + 1)} 列有内容但没有表头，请补上表头或移走该列内容"
+                    f"{where}第 {column_letter(index + 1)} 列有内容但没有表头，请补上表头或移走该列内容"
                 )
             continue
         key = lookup.get(folded)
         if key is None:
             continue  # the office's own extra column: kept, never read
         if key in columns:
-            first = get_column_letter(columns[key] + 1)
+            first = column_letter(columns[key] + 1)
             raise SheetLayoutError(
-                f"{where}表头“{tab.column(key).name}”重复（第 {first} 列和第 {get_column_letter(index + 1)} 列）"
+                f"{where}表头“{tab.column(key).name}”重复（第 {first} 列和第 {column_letter(index + 1)} 列）"
             )
         columns[key] = index
     missing = [col for col in tab.columns if col.required and col.key not in columns]

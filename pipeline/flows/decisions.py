@@ -15,6 +15,7 @@ one flow module.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from types import ModuleType
 
@@ -46,9 +47,11 @@ def apply(ledger: Ledger, item_id: str, decision: str, reviewer: str, comment: s
     ledger.audit(at, "review", state, item_id, reviewer=reviewer, source=source, comment=comment)
 
 
-def states(ledger: Ledger, at: datetime) -> dict[str, Standing]:
-    """Where every reviewed item stands, for judging 审核 rows."""
-    return {item_id: standing for flow in FLOWS.values() for item_id, standing in flow.standings(ledger, at.date()).items()}
+def states(ledger: Ledger, at: datetime, ids: Collection[str] | None = None) -> dict[str, Standing]:
+    """Where every reviewed item (of ``ids``, when given: the IDs the 审核 tab names) stands, for judging
+    审核 rows."""
+    return {item_id: standing for flow in FLOWS.values()
+            for item_id, standing in flow.standings(ledger, at.date(), ids).items()}
 
 
 @job("review", fields=lambda ctx, item_id, decision, **_: {"item": item_id, "decision": decision})
@@ -65,9 +68,10 @@ def review(ctx: Context, item_id: str, decision: str, *, reviewer: str, comment:
     return flow.decided(settings, item_id, decision, reviewer, comment)
 
 
-def ready(ledger: Ledger) -> frozenset[tuple[str, str]]:
-    """The (draft ID, channel) versions the office can mark posted."""
-    return frozenset((row["draft_id"], row["channel"]) for row in ledger.channel_versions())
+def ready(ledger: Ledger, ids: Collection[str] | None = None) -> frozenset[tuple[str, str]]:
+    """The (draft ID, channel) versions the office can mark posted (of the drafts ``ids`` names, when given)."""
+    rows = ledger.channel_versions() if ids is None else ledger.channel_versions_named(ids)
+    return frozenset((row["draft_id"], row["channel"]) for row in rows)
 
 
 def mark_posted(ledger: Ledger, draft_id: str, channel: str, by: str, *, source: str, at: datetime) -> None:

@@ -22,6 +22,7 @@ change of either is, to this module, a different visit.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -269,11 +270,13 @@ def _changed_alert(settings: Settings, row) -> list[Outgoing]:
 
 # --- review --------------------------------------------------------------------------
 
-def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
-    """Where every invitation stands for a decision: one whose visit is past counts as expired, one whose
-    visit was changed or deleted as withdrawn (with the invitation drafted for the changed visit)."""
+def standings(ledger: Ledger, today: date, ids: Collection[str] | None = None) -> dict[str, Standing]:
+    """Where every invitation (of ``ids``, when given) stands for a decision: one whose visit is past counts as
+    expired, one whose visit was changed or deleted as withdrawn (with the invitation drafted for the changed
+    visit)."""
     current = {(a.day, a.name) for a in _visits(ledger)}
-    return {row["id"]: _standing(ledger, row, current, today) for row in ledger.invitations()}
+    rows = ledger.invitations() if ids is None else ledger.invitations_named(ids)
+    return {row["id"]: _standing(ledger, row, current, today) for row in rows}
 
 
 def standing(ledger: Ledger, invitation_id: str, today: date) -> Standing | None:

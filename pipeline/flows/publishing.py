@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -344,10 +344,10 @@ def slot_gaps(ledger: Ledger, at: datetime, plan: Plan) -> list[str]:
 
 # --- review -----------------------------------------------------------------------
 
-def standings(ledger: Ledger, today: date) -> dict[str, Standing]:
-    """Where every draft stands for a decision: its state (a pending draft failing the fact check is
-    ``FAILED_CHECK``) and the newest version of its base."""
-    return {draft_id: Standing(state, newest) for draft_id, (state, newest) in ledger.draft_states().items()}
+def standings(ledger: Ledger, today: date, ids: Collection[str] | None = None) -> dict[str, Standing]:
+    """Where every draft (of ``ids``, when given) stands for a decision: its state (a pending draft failing the
+    fact check is ``FAILED_CHECK``) and the newest version of its base."""
+    return {draft_id: Standing(state, newest) for draft_id, (state, newest) in ledger.draft_states(ids).items()}
 
 
 def standing(ledger: Ledger, draft_id: str, today: date) -> Standing | None:

@@ -8,16 +8,22 @@ written back — or wait, when the workbook cannot take them now
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import json
 import logging
 import sqlite3
 from datetime import datetime
+from pathlib import Path
 
+from .. import __version__
+from ..core.config import Settings
 from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
-from ..core.grid import Saved
+from ..core.grid import Saved, SheetData
 from ..core.headers import wanted_title
 from ..core.model import POSTED_MARKS, PullSummary
-from ..intake.tabs import IntakeResult, ReviewContext, take_in
+from ..intake.tabs import IntakeResult, ReviewContext, review_ids, take_in
 from ..ledger import Ledger
 from ..plan.review import ReviewCodes
 from ..sources import SheetSource, open_source
@@ -42,13 +48,26 @@ def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = No
     cell would have kept them. An edit made meanwhile is never overwritten,
     and the workbook never shows an ID the ledger lacks. ``status`` and the
     digest say since when the write-back has been waiting (``waiting_note``).
+
+    An unchanged workbook costs a hash: when the sheet's version (the file's hash; the Sheets values
+    answer's) and everything else the pull depends on are those of the last pull that found nothing to do
+    (``FINGERPRINT``), the pull ends there, with that pull's summary.
     """
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     source = source or open_source(settings)
     try:
+        inputs = _inputs(settings, at, ledger.generation())     # read before anything the pull compares
+        last = None if dry_run else _last_unchanged(ledger)
+        peek = getattr(source, "peek", None)
+        if last is not None and peek is not None and _digest(inputs, peek()) == last["digest"]:
+            return _as_last_time(ctx, source, last)
         sheet = source.fetch(wanted_title)
-        context = ReviewContext(items=decisions.states(ledger, at), reviewers=frozenset(settings.review.reviewers),
-                                seen=frozenset(ledger.seen_reviews()), ready=decisions.ready(ledger),
+        if last is not None and _digest(inputs, sheet) == last["digest"]:
+            return _as_last_time(ctx, source, last)
+        named = review_ids(sheet)     # the ledger is asked about the items the 审核 tab names, not its history
+        context = ReviewContext(items=decisions.states(ledger, at, named),
+                                reviewers=frozenset(settings.review.reviewers),
+                                seen=frozenset(ledger.seen_reviews(named)), ready=decisions.ready(ledger, named),
                                 codes=ReviewCodes(ledger.review_secret()))
         result = take_in(sheet, ledger.fetch_known(), now=at, tz=settings.timezone,
                          default_quota=settings.intake.default_quota,
@@ -69,17 +88,88 @@ def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = No
     try:
         with ledger.transaction():
             _note_write_back(ledger, source, result, saved, at)
-            ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
-                         accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
-                         changed=summary.changed, removed=summary.removed,
-                         cells_written=summary.cells_written, warnings=summary.warnings,
-                         waiting=summary.waiting_note)
+            _note_unchanged(ledger, inputs, sheet, result, saved)
+            _audit_done(ledger, source, summary, at)
     except sqlite3.Error as exc:       # everything is recorded and written; only this line of the log is not
         raise LedgerError(f"{settings.ledger.path}: 素材已记账、编号和状态已处理，但本轮的运行记录未能写入账本"
                           f"（{exc}）；请检查磁盘空间") from None
     if any(d.decision in POSTED_MARKS for d in result.decisions):
         channels.write_index(ledger, settings.mail.outbox)     # the office marked a channel posted
     return summary
+
+
+def _audit_done(ledger: Ledger, source: SheetSource, summary: PullSummary, at: datetime) -> None:
+    ledger.audit(at, "pull", "done", source.describe(), rows=summary.rows,
+                 accepted=summary.accepted, flagged=summary.flagged, new=summary.new,
+                 changed=summary.changed, removed=summary.removed,
+                 cells_written=summary.cells_written, warnings=summary.warnings,
+                 waiting=summary.waiting_note)
+
+
+# --- an unchanged workbook costs a hash ---------------------------------------------------------------
+
+FINGERPRINT = "pull_fingerprint"     # the ledger's meta key: the last pull that found nothing to do, and its summary
+_SUMMARY = tuple(f.name for f in dataclasses.fields(PullSummary) if f.name not in ("waiting", "waiting_note"))
+
+
+def _inputs(settings: Settings, at: datetime, generation: int) -> dict[str, object]:
+    """Everything a pull's outcome depends on besides the sheet: the program, the config, the day (rows are
+    dated and invitations expire by it), and the ledger's state it compares against (its generation)."""
+    return {"program": _program(), "settings": repr(settings), "day": at.date().isoformat(),
+            "generation": generation}
+
+
+def _digest(inputs: dict[str, object], sheet: SheetData) -> str:
+    """The fingerprint of one pull's inputs: ``inputs`` and the sheet's version and warnings."""
+    text = json.dumps({**inputs, "sheet": sheet.version, "warnings": list(sheet.warnings)}, ensure_ascii=False,
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.cache
+def _program() -> str:
+    """The program's version and the text of its code: a fixed rule reads an unchanged workbook afresh."""
+    package = Path(__file__).resolve().parents[1]
+    code = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        code.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return code.hexdigest()
+
+
+def _last_unchanged(ledger: Ledger) -> dict | None:
+    """The last pull that found nothing to do, unless a write-back waits (the sheet then owes cells)."""
+    recorded = ledger.meta(FINGERPRINT)
+    if recorded is None or ledger.meta(WRITE_BACK_WAITING) is not None or ledger.meta(UNWRITTEN) is not None:
+        return None
+    return json.loads(recorded)
+
+
+def _as_last_time(ctx: Context, source: SheetSource, last: dict) -> PullSummary:
+    """The pull of an unchanged workbook: what the last one found, reported and recorded as a full pull would."""
+    ledger, at = ctx.ledger, ctx.at
+    summary = PullSummary(**{name: last["summary"][name] for name in _SUMMARY})
+    log.info("%s unchanged since the last pull, nothing else changed: not read again", source.describe())
+    try:
+        with ledger.transaction():
+            ledger.row_errors_seen(at)
+            _audit_done(ledger, source, summary, at)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{ctx.settings.ledger.path}: 工作簿未变，但本轮的运行记录未能写入账本（{exc}）；"
+                          "请检查磁盘空间") from None
+    return summary
+
+
+def _note_unchanged(ledger: Ledger, inputs: dict[str, object], sheet: SheetData, result: IntakeResult,
+                    saved: Saved | SourceError) -> None:
+    """Keep this pull's fingerprint when it found nothing to do: no cell to write, nothing waiting, and not
+    one write to what it compared against since it began (inside the pull's own "done" transaction)."""
+    if (isinstance(saved, SourceError) or result.updates or ledger.generation() != inputs["generation"]
+            or ledger.meta(WRITE_BACK_WAITING) is not None or ledger.meta(UNWRITTEN) is not None):
+        ledger.delete_meta(FINGERPRINT)
+        return
+    summary = {name: getattr(result.summary, name) for name in _SUMMARY}
+    ledger.set_meta(FINGERPRINT, json.dumps({"digest": _digest(inputs, sheet), "summary": summary},
+                                            ensure_ascii=False))
 
 
 def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:

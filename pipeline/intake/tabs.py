@@ -107,6 +107,12 @@ class ReviewContext:
     codes: ReviewCodes | None = None                     # each draft's and invitation's 审核码 (None: not checked)
 
 
+def review_ids(sheet: SheetData) -> frozenset[str]:
+    """The IDs the 审核 tab's rows name, as judging them reads them: what the ledger is asked about."""
+    mapped = map_tabs(sheet)["reviews"]
+    return frozenset(ident for _, cells in mapped.body() if (ident := norm.draft_id(mapped.value(cells, "draft_id"))))
+
+
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
             default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext(),
             unwritten: Mapping[str, Mapping[str, object]] = MappingProxyType({}),

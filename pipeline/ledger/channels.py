@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime
+
+from .reviewed import named
 
 
 class ChannelStore:
@@ -32,6 +35,11 @@ class ChannelStore:
         return self.db.execute(
             "SELECT c.*, d.headline, d.kind, d.published_at FROM channel_versions c JOIN drafts d ON d.id = c.draft_id "
             f"{where} ORDER BY c.draft_id, c.channel", args).fetchall()
+
+    def channel_versions_named(self, draft_ids: Collection[str]) -> list[sqlite3.Row]:
+        """The channel versions of the releases ``draft_ids`` names (as :meth:`channel_versions` reads them)."""
+        return named(self.db, "SELECT c.*, d.headline, d.kind, d.published_at FROM channel_versions c "
+                              "JOIN drafts d ON d.id = c.draft_id WHERE c.draft_id IN ({ids})", draft_ids)
 
     def unposted_or_recent(self, since: datetime) -> list[sqlite3.Row]:
         """Channel versions of releases the office has still to post somewhere, or that were ready or

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from datetime import date, datetime
 
 from ..plan.review import DRAFT, draft_review, effective_state
-from .reviewed import ReviewedStore
+from .reviewed import ReviewedStore, named
 
 
 class DraftStore(ReviewedStore):
@@ -106,12 +107,19 @@ class DraftStore(ReviewedStore):
     def decisions(self, draft_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM decisions WHERE draft_id = ? ORDER BY id", (draft_id,)).fetchall()
 
-    def draft_states(self) -> dict[str, tuple[str, str]]:
-        """Every draft's state and the newest version of its base (for judging 审核 rows).
+    def draft_states(self, ids: Collection[str] | None = None) -> dict[str, tuple[str, str]]:
+        """Every draft's state and the newest version of its base (for judging 审核 rows); with ``ids``, those
+        drafts' only, each found by its key and its base's newest version through the index drafts_base.
 
         One pass over the drafts in (base, version) order (the index drafts_base), the newest version of each
         base taken by a window; only a pending draft's review notes are read (no other state depends on them).
         """
+        if ids is not None:
+            rows = named(self.db, "SELECT d.id, d.state, CASE WHEN d.state = 'pending' THEN d.review END AS review, "
+                                  "(SELECT n.id FROM drafts n WHERE n.base = d.base ORDER BY n.version DESC LIMIT 1) "
+                                  "AS newest FROM drafts d WHERE d.id IN ({ids})", ids)
+            return {r["id"]: (self.effective_state(r) if r["state"] == "pending" else r["state"], r["newest"])
+                    for r in rows}
         rows = self.db.execute(
             "SELECT id, state, CASE WHEN state = 'pending' THEN review END AS review, "
             "LAST_VALUE(id) OVER (PARTITION BY base ORDER BY version "
@@ -119,5 +127,9 @@ class DraftStore(ReviewedStore):
         return {r["id"]: (self.effective_state(r) if r["state"] == "pending" else r["state"], r["newest"])
                 for r in rows}
 
-    def seen_reviews(self) -> set[tuple[str, str, str, str]]:
+    def seen_reviews(self, ids: Collection[str] | None = None) -> set[tuple[str, str, str, str]]:
+        """The 审核 rows seen before (of the items ``ids`` names, when given)."""
+        if ids is not None:
+            return {tuple(r) for r in named(self.db, "SELECT draft_id, decision, reviewer, comment FROM reviews "
+                                                     "WHERE draft_id IN ({ids})", ids)}
         return {tuple(r) for r in self.db.execute("SELECT draft_id, decision, reviewer, comment FROM reviews")}

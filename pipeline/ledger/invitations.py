@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from datetime import date, datetime
 
 from ..plan.review import INVITATION
@@ -16,6 +17,9 @@ class InvitationStore(ReviewedStore):
 
     def invitations(self, *states: str) -> list[sqlite3.Row]:
         return self.reviewed_items(INVITATION, *states)
+
+    def invitations_named(self, ids: Collection[str]) -> list[sqlite3.Row]:
+        return self.reviewed_items_named(INVITATION, ids)
 
     def invitations_for(self, day: date, name: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM invitations WHERE activity_day = ? AND activity_name = ? "

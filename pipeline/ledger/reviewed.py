@@ -9,8 +9,21 @@ version and a state (``drafts.py``, ``invitations.py``); a new reviewed kind nam
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 
 from ..plan.review import Reviewed
+
+_CHUNK = 500        # IDs per statement, far inside SQLite's limit on bound values
+
+
+def named(db: sqlite3.Connection, sql: str, ids: Collection[str]) -> list[sqlite3.Row]:
+    """The rows ``sql`` finds for ``ids``: its ``{ids}`` stands for the list, bound in chunks, so that a
+    question about the items a tab names costs those items, through the table's index, not its history."""
+    wanted, rows = sorted(set(ids)), []
+    for start in range(0, len(wanted), _CHUNK):
+        part = wanted[start:start + _CHUNK]
+        rows += db.execute(sql.format(ids=", ".join("?" for _ in part)), part).fetchall()
+    return rows
 
 
 class ReviewedStore:
@@ -30,3 +43,7 @@ class ReviewedStore:
         where = f"WHERE state IN ({', '.join('?' for _ in states)})" if states else ""
         return self.db.execute(f"SELECT * FROM {kind.table} {where} ORDER BY year, serial, rowid",
                                states).fetchall()
+
+    def reviewed_items_named(self, kind: Reviewed, ids: Collection[str]) -> list[sqlite3.Row]:
+        """``kind``'s items among ``ids`` (IDs it does not know are left out)."""
+        return named(self.db, f"SELECT * FROM {kind.table} WHERE id IN ({{ids}})", ids)

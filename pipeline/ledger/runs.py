@@ -54,6 +54,10 @@ class RunStore:
         with self.transaction():
             return self.set_meta_once("review_secret", secrets.token_hex(32))
 
+    def generation(self) -> int:
+        """How many writes the ledger has seen to what a pull compares the sheet against (schema 7)."""
+        return self.db.execute("SELECT n FROM generation").fetchone()[0]
+
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         (key, value))

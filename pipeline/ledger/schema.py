@@ -271,6 +271,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX submissions_undrafted ON submissions (year, serial)
         WHERE drafted <> version AND removed_at IS NULL AND state = 'valid' AND publishable = 1;
     """,
+    # 7: an unchanged workbook costs a hash. ``generation`` counts every write to what a pull compares the
+    # sheet against (its submissions, the reference tabs, the reviewed items and their decisions, the review
+    # rows seen, the channel versions): a pull whose workbook, config, day, program and generation are those
+    # of the last pull that found nothing to do ends there (flows/pulling.py, ``FINGERPRINT``).
+    """
+    CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO generation VALUES (1, 0);
+    """ + "".join(
+        f"""
+    CREATE TRIGGER {table}_generation_{event.lower()} AFTER {event} ON {table}
+        BEGIN UPDATE generation SET n = n + 1; END;
+    """
+        for table in ("submissions", "teams", "media", "activities", "reference_state", "reviews", "drafts",
+                      "decisions", "invitations", "channel_versions")
+        for event in ("INSERT", "UPDATE", "DELETE")),
 )
 
 

@@ -12,11 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from openpyxl.utils import get_column_letter
-
 from ..core.config import Settings
 from ..core.errors import ConfigError, SourceError
-from ..core.grid import Cell, CellUpdate, Saved, SheetData
+from ..core.grid import Cell, CellUpdate, Saved, SheetData, column_letter
 
 
 class SheetSource(Protocol):
@@ -25,6 +23,9 @@ class SheetSource(Protocol):
 
     def fetch(self, wanted: Callable[[str], bool]) -> SheetData:
         """Read every tab whose title ``wanted`` accepts, in one pass."""
+
+    # A source may also offer ``peek() -> SheetData``: the version ``fetch`` would give (and its warnings),
+    # without the tabs, at the cost of a hash (the xlsx backend). A pull that finds it unchanged ends there.
 
     def save(self, snapshot: SheetData, updates: Sequence[CellUpdate]) -> Saved:
         """Write ``updates`` in one batch, only if the sheet is still ``snapshot``.
@@ -84,7 +85,7 @@ def too_big(where: str, title: str, depth: int, width: int, bounds: Bounds) -> S
     if depth > bounds.rows:
         parts.append(f"有内容的行到第 {depth} 行，超过上限 {bounds.rows} 行（配置 [sheet] max_rows）")
     if width > bounds.columns:
-        parts.append(f"有内容的列到第 {get_column_letter(width)} 列（第 {width} 列），超过上限 "
+        parts.append(f"有内容的列到第 {column_letter(width)} 列（第 {width} 列），超过上限 "
                      f"{bounds.columns} 列（配置 [sheet] max_columns）")
     return SourceError(f"{where}: “{title}”页{'；'.join(parts)}，本轮不予读取，未记录任何内容。"
                        "请删除多余的行或列（如确需这么多，可调高该配置），下一轮将重新读取")

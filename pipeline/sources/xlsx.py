@@ -57,14 +57,22 @@ class XlsxSource:
         self.tz = tz
         self.max_bytes = max_bytes
         self.bounds = bounds
+        self._held: bytes | None = None          # the bytes :meth:`peek` read, for the fetch that follows it
 
     def describe(self) -> str:
         return str(self.path)
 
     # -- reading -----------------------------------------------------------
 
+    def peek(self) -> SheetData:
+        """What :meth:`fetch` would read, named by its version (the file's hash) and not parsed: no tabs.
+
+        The bytes are kept, so that a fetch after it parses exactly what was hashed."""
+        self._held = self._read_bytes()
+        return SheetData(tabs={}, version=hashlib.sha256(self._held).hexdigest())
+
     def fetch(self, wanted: Callable[[str], bool]) -> SheetData:
-        data = self._read_bytes()
+        data, self._held = self._held or self._read_bytes(), None
         self._check_size(data)
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)

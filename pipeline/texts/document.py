@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
 
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
+
+def _load_docx() -> None:
+    """python-docx, imported when the first document is built, not when the pipeline starts."""
+    global Document, WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, OxmlElement, qn, Mm, Pt, RGBColor, RED
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt, RGBColor
+    RED = RGBColor(0xC0, 0x00, 0x00)
+
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -62,6 +68,7 @@ def _properties(document, *, title: str, author: str, at: datetime) -> None:
 def release_docx(text: str, *, title: str, author: str, at: datetime) -> bytes:
     """The release ``text`` (headline first) as .docx bytes: A4, its ``title``, the court (``author``) as the
     author, made at ``at`` (the publishing moment)."""
+    _load_docx()
     lines = text.strip("\n").split("\n")
     headline, body = lines[0].strip(), lines[1:]
     document = Document()
@@ -87,7 +94,6 @@ def release_docx(text: str, *, title: str, author: str, at: datetime) -> bytes:
 
 # --- the deputies' monthly brief (简报) ------------------------------------------
 
-RED = RGBColor(0xC0, 0x00, 0x00)
 # The paragraph properties that follow w:pBdr (ECMA-376 CT_PPr order): Word rejects them out of order.
 _AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
                  "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
@@ -128,6 +134,7 @@ def brief_docx(*, title: str, issue: str, issuer: str, issued: str, blocks: Sequ
     imprint at the foot: ``distribution`` (送：…) and ``imprint`` (编印, 份数)
     between two thin rules. The issuer is the document's author; ``at`` (aware) its making.
     """
+    _load_docx()
     document = Document()
     _properties(document, title=f"{title}（{issue}）", author=issuer, at=at)
     section = _a4(document)

@@ -15,19 +15,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from jinja2 import (
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-    TemplateNotFound,
-    TemplateSyntaxError,
-    UndefinedError,
-)
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from typing import TYPE_CHECKING
 
 from ..core.config import COMMAND
 from ..core.config import TEMPLATES as _TEMPLATES
 from ..core.errors import PipelineError
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment        # Jinja is imported when a template is first rendered
 
 TEMPLATES = _TEMPLATES
 # Where a release's date stands until it is fixed: a release is dated the day it
@@ -115,6 +110,8 @@ def exact_amount(value: str) -> str:
 def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
     """One environment per template folder, so each template compiles once; Jinja
     still checks the files' dates, so an edited template takes effect at once."""
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
     env = SandboxedEnvironment(
         loader=FileSystemLoader(str(folder), encoding="utf-8"),
         autoescape=lambda name: bool(name) and name.endswith(".html"),
@@ -147,6 +144,8 @@ def render_file(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES)
 
 
 def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+    from jinja2.sandbox import SecurityError
     try:
         return env.get_template(name).render(context)
     # The place and Jinja's own words (a maintainer searches for them), then what they mean, in Chinese.

@@ -1,0 +1,38 @@
+"""Start-up: a command loads what it uses. Importing the command line loads no workbook, document, template
+or Google library, and ``status`` none of them either (each checked in a fresh interpreter; no time is
+asserted: bench row g measures it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import NOW, PROJECT, Workspace, material, run_job
+
+from pipeline.flows import pulling
+
+HEAVY = ("openpyxl", "docx", "jinja2", "gspread", "google", "lxml", "schedule", "filelock")
+
+
+def loaded_after(code: str) -> list[str]:
+    """Which of :data:`HEAVY` a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True,
+                          encoding="utf-8", timeout=120,
+                          env={**os.environ, "PIPELINE_NOW": NOW, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_command_line_loads_no_workbook_document_template_or_google_library() -> None:
+    assert loaded_after("import pipeline.app.cli") == []
+
+
+def test_status_loads_no_workbook_document_template_or_google_library(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    run_job(workspace.settings, pulling.pull)
+    code = ("import contextlib, io\nfrom pipeline.app import cli\nwith contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert cli.main(['--config', {str(workspace.config_path)!r}, 'status']) == 0")
+    assert loaded_after(code) == []
