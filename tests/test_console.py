@@ -183,3 +183,27 @@ def test_once_dry_run_lists_what_once_would_do_and_changes_nothing(workspace: Wo
         assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
     real = workspace.cli("once", check=True).stdout
     assert "每日简报（11月26日）：完成" in real                              # what the dry run said, done
+
+
+def test_a_release_is_tried_on_one_address_before_it_is_published(workspace: Workspace, smtp_server) -> None:
+    """publish --test-to: the outlet's message, marked 【试发】, to one address; nothing published or changed."""
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("once", check=True)
+    workspace.cli("approve", "D-2026-000001", "--by", "符贤", check=True)
+    write_smtp_config(workspace.config_path, host=smtp_server.host, port=smtp_server.port, security="none")
+    seen = len(smtp_server.handler.messages)
+
+    tried = workspace.cli("publish", "--test-to", "符贤 <fuxian@court.example>", check=True).stdout
+
+    sent = smtp_server.handler.messages[seen:]
+    assert [m.rcpt_tos for m in sent] == [["fuxian@court.example"]]
+    message = sent[0].parse()
+    assert message["Subject"].startswith("【试发】")
+    assert any((part.get_filename() or "").endswith(".docx") for part in message.walk())
+    assert "试发（只发给 fuxian@court.example，不算发布，稿件仍待发布）：D-2026-000001" in tried
+    status = json.loads(workspace.cli("status", "--json", check=True).stdout)
+    assert {d["id"]: d["state"] for d in status["drafts"]}["D-2026-000001"] == "approved"
+    published = workspace.cli("publish", check=True).stdout            # the real one still goes, to the media
+    assert "发布稿件：D-2026-000001" in published
+    wrong = workspace.cli("publish", "--test-to", "不是邮箱")
+    assert wrong.returncode == 2 and "--test-to：邮箱地址无效" in wrong.stderr

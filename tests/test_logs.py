@@ -148,8 +148,8 @@ def test_an_open_workbook_is_one_warning_in_the_log_and_on_the_console(workspace
     result = workspace.cli("-v", "once", check=True)
     text = log_of(workspace).read_text(encoding="utf-8")
     assert "Traceback" not in text and "Traceback" not in result.stderr
-    assert len([line for line in text.splitlines() if "write-back waiting" in line]) == 1
-    assert len([line for line in result.stderr.splitlines() if "write-back waiting" in line]) == 1
+    assert len([line for line in text.splitlines() if "编号和状态等待写回" in line]) == 1
+    assert len([line for line in result.stderr.splitlines() if "编号和状态等待写回" in line]) == 1
     (cycle,) = job_lines(text, "cycle")
     assert cycle["outcome"] == "ok" and cycle["writeback"] == "waiting:SourceBusy"
 

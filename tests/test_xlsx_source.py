@@ -337,7 +337,7 @@ def test_the_cli_says_the_write_back_waits_in_one_line_and_exits_0(locked):
     assert result.returncode == 0, result.stderr
     assert "尚未写回" in result.stdout and locked.lock.name in result.stdout
     assert "Traceback" not in result.stderr
-    assert len([line for line in result.stderr.splitlines() if "write-back waiting" in line]) == 1
+    assert len([line for line in result.stderr.splitlines() if "编号和状态等待写回" in line]) == 1
 
 
 def test_status_and_the_digest_say_since_when_the_write_back_waits(locked, monkeypatch):

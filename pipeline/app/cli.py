@@ -129,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
 
     publish = _command(commands, "publish", "把已通过的稿件发给订阅该类别的媒体（每家一次）")
     _dry_run_options(publish)
+    publish.add_argument("--test-to", default="", metavar="邮箱",
+                         help="试发：把已通过的稿件按媒体收到的样子只发给这个邮箱（标题加【试发】），不算发布，不改任何状态")
     publish.set_defaults(handler=cmd_publish)
 
     posted = _command(commands, "posted", "记录已把稿件的微信、微博或网站版本发出")
@@ -361,10 +363,21 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from . import report
     progress = _progress if sys.stderr.isatty() else None
     with _context(args, sending=not args.dry_run) as ctx:
-        run = publishing.publish(ctx, dry_run=args.dry_run, progress=progress)
+        run = publishing.publish(ctx, dry_run=args.dry_run, progress=progress, test_to=_test_address(args.test_to))
     text, failed = report.publish_run(run, "媒体稿件", _where_mail(ctx.settings), show=args.show)
     print(text)
     return 1 if failed else 0
+
+
+def _test_address(value: str) -> str:
+    """``--test-to``: one address, checked as mail will need it."""
+    if not value.strip():
+        return ""
+    from ..mail.message import MessageError, address
+    try:
+        return address(value.strip())[1]
+    except MessageError as exc:
+        raise UsageError(f"--test-to：{exc}") from None
 
 
 def cmd_resend(args: argparse.Namespace) -> int:

@@ -235,7 +235,9 @@ def publish_run(run: PublishRun, label: str, where: str, *, show: bool = False) 
         lines.append(f"本周栏目建议发布：{'、'.join(run.proposed)}")
     for slot in run.no_candidate:
         lines.append(f"本周{slot}稿件没有候选素材")
-    if run.published:
+    if run.published and run.trial:
+        lines.append(f"试发（只发给 {run.trial}，不算发布，稿件仍待发布）：{'、'.join(run.published)}")
+    elif run.published:
         lines.append(f"发布稿件：{'、'.join(run.published)}")
     for draft_id, reason in run.blocked:
         lines.append(f"已拦截 {draft_id}：{reason}（已通知办公室）")

@@ -31,7 +31,7 @@ def wait(seconds: float) -> bool:
 def install() -> None:
     """Turn SIGTERM and SIGINT into a stop request (main thread only)."""
     def handler(signum: int, _frame: object) -> None:
-        log.warning("signal %s: finishing the current message, then stopping", signum)
+        log.warning("收到停止信号 %s：发完当前这封邮件后停止", signum)
         _requested.set()
 
     for name in ("SIGTERM", "SIGINT"):

@@ -93,7 +93,7 @@ Progress = Callable[[int, int], None]
 # Messages that leave the court pass the last guard, whichever job flushes them: the releases,
 # their submissions to the national network (channels, 四(三)), the deputies' invitations and
 # their monthly brief (四(四)). Only the office's own mail (drafts, digests, alerts) is not guarded.
-MEDIA_PURPOSES = ("release", "network", "invitation", "brief")
+MEDIA_PURPOSES = ("release", "network", "invitation", "brief", "trial")   # trial: a release tried on the office
 # Mail an outlet receives because it is on the 媒体 tab: it says how to stop it (List-Unsubscribe, and the
 # media template's last lines). Not the national network's copy (an address in the config, not a list the
 # office keeps), and not the office's own mail.

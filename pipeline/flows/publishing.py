@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from ..core import normalize
 from ..core.calendar import Week
 from ..core.config import COMMAND, Settings
 from ..core.errors import UsageError
-from ..core.model import MessageKey
+from ..core.model import MediaContact, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import Plan
@@ -50,10 +50,12 @@ class PublishRun:
     channels: list[tuple[str, str]] = field(default_factory=list)   # (draft ID, channel) versions produced
     previews: list[Outgoing] = field(default_factory=list)
     report: FlushReport | None = None
+    trial: str = ""                  # publish --test-to: the one address the releases were tried on
 
     def tally(self) -> dict[str, object]:
         """What the job did, for its line in the log: IDs and counts (a block's reason stays in the ledger)."""
-        fields: dict[str, object] = {"drafted": list(self.drafted), "published": list(self.published),
+        done = "tried" if self.trial else "published"      # a trial publishes nothing
+        fields: dict[str, object] = {"drafted": list(self.drafted), done: list(self.published),
                                      "blocked_releases": [draft_id for draft_id, _ in self.blocked],
                                      "channel_versions": len(self.channels)}
         for name in ("proposed", "no_candidate", "withdrawn"):
@@ -379,19 +381,26 @@ def decided(settings: Settings, draft_id: str, decision: str, reviewer: str, com
 # --- publishing -------------------------------------------------------------------
 
 @job("publish")
-def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> PublishRun:
+def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int], None] | None = None,
+            test_to: str = "") -> PublishRun:
     """Send every approved release to the media contacts who take its kind; exactly once each.
 
     The same moment, the release's versions for the court's own channels
     (四(三)) are written for the office to post, and the national network's
     submission is queued with the media's messages; every one of them passes
     the same guard first, or the whole release is blocked.
+
+    ``test_to``: a trial — each approved release, as an outlet would receive it (guarded, with its .docx),
+    goes to this one address only, its subject marked 【试发】; nothing is published, blocked or changed.
     """
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     run = PublishRun()
-    if not dry_run:
+    if not dry_run and not test_to:
         run.withdrawn = withdraw_stale(ledger, at)
-    contacts = [m for m in ledger.media() if m.enabled]
+    contacts = ([MediaContact("试发", "", test_to, (), True)] if test_to
+                else [m for m in ledger.media() if m.enabled])
+    trials: list[MessageKey] = []
+    run.trial = test_to
     allowed = redact.own_numbers(settings.court.contact)
     unsubscribe = unsubscribe_address(settings)
     for row in ledger.drafts("approved"):
@@ -411,7 +420,7 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
                          allowed=allowed, leaked=lambda text: names.leaked(text, plan))
         except redact.Blocked as blocked:
             run.blocked.append((row["id"], str(blocked)))
-            if not dry_run:
+            if not dry_run and not test_to:
                 _block(ctx, row, str(blocked))
             continue
         items = []
@@ -426,6 +435,9 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
             items.append(Outgoing(MessageKey("release", row["id"]), "release", contact.email, rendered.subject,
                                   rendered.text, rendered.html, (attachment,),
                                   name=contact.outlet))
+        if test_to:
+            trials.append(_trial(ctx, run, row["id"], items, dry_run=dry_run))
+            continue
         media = len(items)
         items += versions.mail
         run.published.append(row["id"])
@@ -443,6 +455,9 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
             channels.write_index(ledger, settings.mail.outbox)
     if dry_run:
         return run
+    if test_to:                       # the trial's own messages, nothing else waiting in the queue
+        run.report = flush(ctx, keys=tuple(trials))
+        return run
     run.report = flush(ctx, progress=progress)
     for outgoing, reason in run.report.blocked:
         draft_id = outgoing.key.item                       # a release or its network copy
@@ -451,6 +466,20 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
     if run.report.blocked:
         flush(ctx)
     return run
+
+
+def _trial(ctx: Context, run: PublishRun, draft_id: str, items: list[Outgoing], *, dry_run: bool) -> MessageKey:
+    """A release's media mail to the one trial address, marked 【试发】 and queued under a key of its own."""
+    key = MessageKey("trial", draft_id, f"{ctx.at:%Y%m%d-%H%M%S}")
+    trial = [replace(item, key=key, purpose="trial", subject=f"【试发】{item.subject}") for item in items]
+    run.published.append(draft_id)
+    if dry_run:
+        run.previews += trial
+    else:
+        queue(ctx.ledger, trial, period=draft_id, at=ctx.at)
+        with ctx.ledger.transaction():
+            ctx.ledger.audit(ctx.at, "publish", "trial", draft_id)
+    return key
 
 
 def _name_plan(ledger: Ledger, row, settings: Settings) -> names.NamePlan:

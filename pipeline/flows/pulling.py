@@ -148,7 +148,7 @@ def _as_last_time(ctx: Context, source: SheetSource, last: dict) -> PullSummary:
     """The pull of an unchanged workbook: what the last one found, reported and recorded as a full pull would."""
     ledger, at = ctx.ledger, ctx.at
     summary = PullSummary(**{name: last["summary"][name] for name in _SUMMARY})
-    log.info("%s unchanged since the last pull, nothing else changed: not read again", source.describe())
+    log.info("%s 自上次读取以来没有变化，其他条件也未变：不再重新读取", source.describe())
     try:
         with ledger.transaction():
             ledger.row_errors_seen(at)
@@ -224,7 +224,7 @@ def _note_write_back(ledger: Ledger, source: SheetSource, result: IntakeResult, 
                                                         "cells": len(result.updates)}, ensure_ascii=False))
         _keep_unwritten(ledger, result.owed)
         ledger.audit(at, "pull", "write-back-waiting", source.describe(), cells=len(result.updates), error=str(saved))
-        log.warning("write-back waiting since %s: %s", since.isoformat(timespec="minutes"), saved)
+        log.warning("编号和状态等待写回（自 %s 起）：%s", since.isoformat(timespec="minutes"), saved)
         return
     left_out = {(u.row, u.value) for u in saved.left_out}
     _keep_unwritten(ledger, {ident: owed for ident, owed in result.owed.items() if (owed["row"], ident) in left_out})

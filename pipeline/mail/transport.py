@@ -354,7 +354,7 @@ class _SmtpSession:
                 # Nothing of the message was handed over yet: reconnect once and retry.
                 self._drop()
                 if attempt == 1:
-                    log.info("%s: connection dropped before sending (%s); reconnecting", self.transport.where, exc)
+                    log.info("%s: 发送前连接中断（%s），重新连接", self.transport.where, _why(exc))
                     continue
                 self.broken = f"{self.transport.where}: 连接中断（{_why(exc)}）"
                 return Result(recipient, TEMPORARY, self.broken)

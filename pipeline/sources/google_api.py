@@ -267,7 +267,7 @@ class GoogleClient:
                 hint = f"，服务器要求等待 {failure.retry_after:.0f} 秒" if failure.retry_after else ""
                 raise SourceError(f"{self.describe()}: {what}失败：{failure.reason}；已尝试 {attempt} 次、"
                                   f"用时 {spent:.0f} 秒{hint}，本轮放弃，下一轮将重试")
-            log.warning("%s: %s failed (%s), try %d; waiting %.1f s", self.describe(), what, failure.reason,
+            log.warning("%s: %s失败（%s），第 %d 次；等待 %.1f 秒后重试", self.describe(), what, failure.reason,
                         attempt, wait)
             self._sleep(wait)
 

@@ -205,13 +205,13 @@ class GoogleSheetsSource:
         except (AttributeError, TypeError, ValueError):
             raise SourceError(f"{self.describe()}: 表格结构的应答格式不对；请检查 [sheet] endpoint") from None
         if left_out:
-            log.warning("%s: %d cells lie in ranges protected against %s; left out of the write-back",
+            log.warning("%s: %d 个单元格在对 %s 设了保护的范围内，未写回",
                         self.describe(), len(left_out), self.client.account)
             self.forget_metadata()
         if writable:
             self.client.batch_update(lambda: {"valueInputOption": "RAW", "includeValuesInResponse": False,
                                               "data": value_ranges(writable)})
-            log.info("wrote %d cells to %s", len(writable), self.describe())
+            log.info("写回 %d 个单元格到 %s", len(writable), self.describe())
         return Saved(len(writable), tuple(left_out_warnings(snapshot, left_out, self.client.account)), tuple(left_out))
 
 

@@ -140,12 +140,12 @@ class XlsxSource:
         try:
             result = write_cells(data, cells)
         except Unsupported as exc:
-            log.info("%s: editing the cells in place is not possible (%s); saving through openpyxl", self.path, exc)
+            log.info("%s: 无法就地修改单元格（%s），改为整体保存", self.path, exc)
             result = self._through_openpyxl(data, updates)
         except _UNREADABLE as exc:
             raise SourceError(f"{self.path}: 无法读取工作簿（{_reason(exc)}），下一轮将重试") from None
         self._replace(result)
-        log.info("wrote %d cells to %s", len(updates), self.path)
+        log.info("写回 %d 个单元格到 %s", len(updates), self.path)
         return Saved(written=len(updates))
 
     def _through_openpyxl(self, data: bytes, updates: Sequence[CellUpdate]) -> bytes:
@@ -200,7 +200,7 @@ class XlsxSource:
             try:
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
-                    log.info("removed %s, left by an interrupted run", leftover)
+                    log.info("已删除上次中断的运行留下的临时文件 %s", leftover)
             except OSError:
                 pass                               # another run's, or gone already: not ours to insist
 

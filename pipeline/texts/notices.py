@@ -29,7 +29,8 @@ STATE_LABELS = {
 }
 PURPOSE_LABELS = {"digest": "每日简报", "reminder": "催报提醒", "draft": "稿件审核", "release": "媒体发布",
                   "network": "信息网投稿", "alert": "拦截通知", "summary": "工作小结", "brief": "代表委员简报",
-                  "invitation_draft": "邀请函审核", "invitation": "代表委员邀请函", "invitation_alert": "邀请函变更提醒"}
+                  "invitation_draft": "邀请函审核", "invitation": "代表委员邀请函", "invitation_alert": "邀请函变更提醒",
+                  "trial": "试发"}
 
 
 def progress(team: TeamWeek) -> dict[str, Any]:
