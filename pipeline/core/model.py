@@ -18,6 +18,10 @@ KINDS: tuple[str, ...] = (
     "第三方评估",    # 三(十一)
     "执行规范化",    # 三(九)
     "执行联动",      # 三(二): the "big pattern" of coordinated enforcement
+    "动员部署",      # 三(一): the mobilisation meeting that opens the campaign
+    "三反专项",      # 三(四): 反规避执行、反逃避执行、反抗拒执行 special publicity
+    "宣传活动",      # 三(四): slogans, publicity vans, 进工地/进学校/进社区/进集市, media meetings
+    "代表委员看执行",  # 三(十), 四(四): the report of a deputies' visit (the visit itself is a 活动 row)
 )
 
 # Activity types on the 活动 tab (四(二), 四(四), 四(五)).

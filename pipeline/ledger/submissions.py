@@ -137,6 +137,15 @@ class SubmissionStore:
             "GROUP BY team, kind, week", (start.isoformat(), end.isoformat())).fetchall()
         return {(r[0], r[1], r[2]): r[3] for r in rows}
 
+    def valid_item_moments(self, kinds: tuple[str, ...], start: datetime) -> list[datetime]:
+        """When the valid, present submissions of ``kinds`` made since ``start`` were made, oldest first."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT COALESCE(submitted_at, received_at) FROM submissions WHERE state = 'valid' "
+            f"AND removed_at IS NULL AND kind IN ({marks}) AND COALESCE(submitted_at, received_at) >= ? "
+            "ORDER BY 1", (*kinds, start.isoformat())).fetchall()
+        return [datetime.fromisoformat(r[0]) for r in rows]
+
     def media(self) -> list[MediaContact]:
         return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]))
                 for r in self.db.execute("SELECT * FROM media ORDER BY id")]

@@ -27,6 +27,7 @@ from ..core.config import Settings
 from ..core.model import Activity
 
 WEEK, MONTH, YEAR, AHEAD = "week", "month", "year", "ahead"   # AHEAD: before each activity of the kinds
+AFTER = "after"     # after each activity of ``follows`` has passed: ``count`` items of ``kinds`` within ``days``
 ITEMS, RELEASES, ACTIVITIES, HELD, PLANS = "items", "releases", "activities", "held", "plans"
 
 _TIMES = {1: "一次", 2: "两次", 3: "三次"}
@@ -50,7 +51,8 @@ class Obligation:
     kinds: tuple[str, ...] = ()   # the 类别 or 活动类型 that count; () = any
     late: str = ""          # the finding when it is met too late (a warning)
     severity: str = "missing"
-    days: int = 0           # AHEAD: how many days before the activity
+    days: int = 0           # AHEAD: how many days before the activity; AFTER: how many days after it
+    follows: tuple[str, ...] = ()   # AFTER: the 活动类型 whose passing owes it
 
     @property
     def required(self) -> str:
@@ -117,7 +119,14 @@ PLAN_LEAD = Obligation(   # a plan for each coming operation, ``days`` ahead
     missing="{activity}的活动方案尚未报送宣传办，应不晚于{due}报送",
     late="{activity}的方案于{filed}报送，晚于要求的提前 {days} 天")
 
-OBLIGATIONS = (TEAM_QUOTA, DEADBEAT_OR_SUCCESS, INABILITY, MEDIA, DEPUTIES, PRESS, PRESS_PACE, PLAN_LEAD)
+DEPUTIES_REPORT = Obligation(   # 三(十), 四(四): invite deputies "并报道" — the visit's material, after it
+    rule="deputies-report", section="四(四)", period=AFTER, counts=ITEMS, kinds=("代表委员看执行",),
+    follows=("代表委员看执行",), count=1, days=3, owner="本院", name="代表委员看执行报道",
+    label="代表委员看执行活动报道", requirement="活动结束后 {days} 天内报送报道素材（类别“代表委员看执行”）",
+    missing="{activity}已结束，尚未收到报道素材（{required}）；活动页未写明负责部门，请宣传办联系承办部门报送")
+
+OBLIGATIONS = (TEAM_QUOTA, DEADBEAT_OR_SUCCESS, INABILITY, MEDIA, DEPUTIES, PRESS, PRESS_PACE, PLAN_LEAD,
+               DEPUTIES_REPORT)
 # What must reach the media every week (三(七), 三(八), 四(二)), in the order findings name them.
 WEEKLY_RELEASES = (DEADBEAT_OR_SUCCESS, INABILITY, MEDIA)
 # The weekly slots the office is offered a candidate for, in the order they are proposed.
@@ -158,6 +167,11 @@ class Plan:
     @property
     def slots(self) -> list[Obligation]:
         return [self[o] for o in SLOTS]
+
+    def counting(self, kind: str) -> list[Obligation]:
+        """The duties a valid item or a published release of 类别 ``kind`` counts toward (四(五): material
+        of any kind counts toward a team's quota; a release of any kind toward the weekly media duty)."""
+        return [o for o in self.obligations if o.counts in (ITEMS, RELEASES) and o.counted(kind)]
 
     def weekly(self, week: Week) -> bool:
         """Whether the weekly obligations apply in ``week`` (not one of ``[rules] exempt_weeks``)."""
