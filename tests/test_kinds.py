@@ -212,3 +212,51 @@ def test_material_made_before_the_visit_does_not_report_it(workspace: Workspace)
     workspace.make_workbook([earlier], activities=[VISIT])
     workspace.cli("pull", check=True)
     assert [f["period"] for f in check_json(workspace) if f["rule"] == "deputies-report"] == ["2026-11-20"]
+
+
+# --- the media mix of 四(二) ------------------------------------------------------------------
+
+NEWSPAPERS = [{"outlet": "《今日儋州》", "email": "jinri@media.example", "kinds": "全部", "enabled": "是", "type": "报纸"},
+              {"outlet": "《法制时报》", "email": "fazhi@media.example", "kinds": "全部", "enabled": "是", "type": "报"}]
+BROADCAST = [{"outlet": "儋州电视台", "email": "tv@media.example", "kinds": "执行不能", "enabled": "是", "type": "电视台"},
+             {"outlet": "儋州之声", "email": "radio@media.example", "kinds": "执行不能", "enabled": "是", "type": "电台"},
+             {"outlet": "儋州法院微信公众号", "email": "wechat@court.example", "kinds": "全部", "enabled": "是",
+              "type": "公众号"}]
+
+
+def publish_one(workspace: Workspace, media: list[dict]) -> None:
+    workspace.make_workbook([material(kind="执行成功")], media=media)
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)
+    run_job(workspace.settings, decisions.review, "D-2026-000001", "通过", reviewer="符贤")
+    run_job(workspace.settings, publishing.publish)
+
+
+def test_a_week_with_releases_only_to_newspapers_misses_tv_radio_and_online(workspace: Workspace) -> None:
+    publish_one(workspace, NEWSPAPERS + BROADCAST)
+    [finding] = [f for f in check_json(workspace) if f["rule"] == "weekly-media-mix"]
+    assert "本周发出的稿件尚未到达电视、广播、网络/新媒体媒体" not in finding["message"]   # 公众号 took it
+    assert "尚未到达电视、广播媒体" in finding["message"] and finding["shortfall"] == 2
+    workspace.cli("digest", check=True)
+    [digest] = outbox(workspace, "digest")
+    assert "本周发出的稿件尚未到达电视、广播媒体" in digest
+    assert workspace.cli("check").returncode == 1
+
+
+def test_releases_to_tv_radio_and_online_meet_the_mix_and_old_workbooks_are_not_judged(tmp_path) -> None:
+    (tmp_path / "typed").mkdir()
+    (tmp_path / "untyped").mkdir()
+    typed = Workspace.create(tmp_path / "typed")
+    publish_one(typed, NEWSPAPERS + [{**outlet, "kinds": "全部"} for outlet in BROADCAST])
+    assert [f for f in check_json(typed) if f["rule"] == "weekly-media-mix"] == []
+    untyped = Workspace.create(tmp_path / "untyped")
+    publish_one(untyped, [{k: v for k, v in m.items() if k != "type"} for m in NEWSPAPERS])
+    assert [f for f in check_json(untyped) if f["rule"] == "weekly-media-mix"] == []
+
+
+def test_a_media_type_nobody_knows_is_flagged_on_the_media_tab(workspace: Workspace) -> None:
+    from pipeline.core.layout import MEDIA
+    workspace.make_workbook([], media=[{**NEWSPAPERS[0], "type": "杂志社"}])
+    workspace.cli("pull", check=True)
+    [row] = workspace.rows(MEDIA)
+    assert row["status"].startswith("类型应为 报纸 / 电视 / 广播 / 网络 / 新媒体：杂志社")

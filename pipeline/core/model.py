@@ -24,6 +24,9 @@ KINDS: tuple[str, ...] = (
     "代表委员看执行",  # 三(十), 四(四): the report of a deputies' visit (the visit itself is a 活动 row)
 )
 
+# The 媒体 tab's 类型 (四(二): TV, radio and online media every week; 网络 and 新媒体 are both online).
+MEDIA_TYPES: tuple[str, ...] = ("报纸", "电视", "广播", "网络", "新媒体")
+
 # Activity types on the 活动 tab (四(二), 四(四), 四(五)).
 ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "重大执行活动")
 
@@ -142,6 +145,7 @@ class MediaContact:
     email: str
     kinds: tuple[str, ...]          # empty tuple means every kind
     enabled: bool
+    type: str = ""                  # 类型: one of MEDIA_TYPES, "" when the row does not say (old workbooks)
 
 
 @dataclass(frozen=True)

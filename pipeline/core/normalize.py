@@ -22,6 +22,7 @@ from .model import (
     INABILITIES,
     KINDS,
     LISTINGS,
+    MEDIA_TYPES,
     POSTED_MARKS,
 )
 
@@ -305,6 +306,22 @@ def listing(value: object) -> str:
 def closure(value: object) -> str:
     """结案方式: 执行完毕 / 执行和解 / 部分履行 / 终结本次执行 / 其他."""
     return _choice(value, CLOSURES, _CLOSURE_SYNONYMS, "结案方式无法识别：")
+
+
+_MEDIA_TYPE_SYNONYMS = {
+    "报": "报纸", "报刊": "报纸", "报社": "报纸", "纸媒": "报纸", "日报": "报纸", "晚报": "报纸",
+    "电视台": "电视", "tv": "电视", "TV": "电视", "电视媒体": "电视",
+    "广播电台": "广播", "电台": "广播", "radio": "广播",
+    "网站": "网络", "网络媒体": "网络", "网媒": "网络", "门户网站": "网络", "互联网": "网络", "网": "网络",
+    "微信": "新媒体", "微信公众号": "新媒体", "公众号": "新媒体", "微博": "新媒体", "抖音": "新媒体",
+    "短视频": "新媒体", "客户端": "新媒体", "app": "新媒体", "APP": "新媒体", "自媒体": "新媒体",
+}
+
+
+def media_type(value: object) -> str:
+    """媒体 tab's 类型: 报纸 / 电视 / 广播 / 网络 / 新媒体; blank is "" (a workbook made before the column)."""
+    return _choice(value, MEDIA_TYPES, _MEDIA_TYPE_SYNONYMS,
+                   f"类型应为 {' / '.join(MEDIA_TYPES)}：")
 
 
 def inability(value: object) -> str:

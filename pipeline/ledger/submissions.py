@@ -87,9 +87,9 @@ class SubmissionStore:
         tables = {
             "teams": ("INSERT INTO teams (name, leader, email, quota, outward) VALUES (?, ?, ?, ?, ?)",
                       [(t.name, t.leader, t.email, t.quota, t.outward) for t in teams]),
-            "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled) VALUES (?, ?, ?, ?, ?)",
-                      [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled))
-                       for m in media]),
+            "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled, type) VALUES (?, ?, ?, ?, ?, ?)",
+                      [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled),
+                        m.type) for m in media]),
             "activities": ("INSERT INTO activities (day, kind, name, plan_date) VALUES (?, ?, ?, ?)",
                            [(a.day.isoformat(), a.kind, a.name, a.plan_date.isoformat() if a.plan_date else None)
                             for a in activities]),
@@ -147,7 +147,8 @@ class SubmissionStore:
         return [datetime.fromisoformat(r[0]) for r in rows]
 
     def media(self) -> list[MediaContact]:
-        return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]))
+        return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]),
+                             r["type"])
                 for r in self.db.execute("SELECT * FROM media ORDER BY id")]
 
     def teams(self) -> list[Team]:

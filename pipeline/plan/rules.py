@@ -19,6 +19,7 @@ from .obligations import (
     AS_WRITTEN,
     DEPUTIES,
     DEPUTIES_REPORT,
+    MEDIA_MIX,
     PLAN_LEAD,
     PRESS,
     PRESS_PACE,
@@ -44,11 +45,13 @@ class Finding:
 
 def evaluate(now: datetime, *, teams: Sequence[Team], counts: Sequence[TeamWeek],
              published_kinds: Sequence[str], activities: Sequence[Activity],
-             plan: Plan = AS_WRITTEN, reports: Sequence[date] = ()) -> list[Finding]:
+             plan: Plan = AS_WRITTEN, reports: Sequence[date] = (),
+             media_types: Sequence[str] | None = None) -> list[Finding]:
     """Every finding for the week, month and year that contain ``now``.
 
     ``reports`` are the days valid items of the kinds ``DEPUTIES_REPORT`` counts were made on (since
-    ``REPORT_LOOKBACK`` days before ``now`` at least).
+    ``REPORT_LOOKBACK`` days before ``now`` at least). ``media_types`` are the 媒体 tab's 类型 of the
+    outlets this week's releases reached (None: not known, the media mix is not judged).
     """
     today = now.date()
     week, sunday = Week.of(today).key, Week.of(today).sunday
@@ -56,6 +59,8 @@ def evaluate(now: datetime, *, teams: Sequence[Team], counts: Sequence[TeamWeek]
     if plan.weekly(Week.of(today)):
         findings += team_quotas(counts, week, sunday, plan[TEAM_QUOTA])
         findings += weekly_releases(published_kinds, week, sunday, plan.weekly_releases)
+        if media_types is not None:
+            findings += media_mix(media_types, week, sunday, plan[MEDIA_MIX])
     findings += deputies_visits(activities, today, plan[DEPUTIES])
     findings += press_conferences(activities, today, plan[PRESS], plan[PRESS_PACE])
     findings += plan_lead_times(activities, today, plan[PLAN_LEAD])
@@ -85,6 +90,16 @@ def weekly_releases(published_kinds: Sequence[str], week: str, sunday: date,
             findings.append(Finding(rule.rule, rule.owner, week, rule.count - done, sunday,
                                     rule.message(nothing=nothing)))
     return findings
+
+
+def media_mix(media_types: Sequence[str], week: str, sunday: date, rule: Obligation = MEDIA_MIX) -> list[Finding]:
+    """四(二): this week's releases reached TV, radio and online media (网络 or 新媒体); the finding names
+    the types missing."""
+    reached = set(media_types)
+    missing = [need for need in rule.kinds if not reached & set(need.split("/"))]
+    if not missing:
+        return []
+    return [Finding(rule.rule, rule.owner, week, len(missing), sunday, rule.message(missing="、".join(missing)))]
 
 
 def deputies_visits(activities: Sequence[Activity], today: date, rule: Obligation = DEPUTIES) -> list[Finding]:
