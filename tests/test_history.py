@@ -329,8 +329,9 @@ def test_the_digests_questions_are_what_the_rows_say(lived) -> None:
 # --- an existing ledger is brought forward ----------------------------------------------------
 
 def as_fifth_release(path: Path) -> None:
-    """Turn a ledger back into what the fifth schema held: what the sixth and seventh added gone."""
+    """Turn a ledger back into what the fifth schema held: what the sixth, seventh and eighth added gone."""
     with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE media DROP COLUMN type")
         for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                      "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
             db.execute(f"DROP TRIGGER {trigger}")

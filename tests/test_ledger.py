@@ -37,7 +37,7 @@ def as_first_release(path) -> None:
         db.execute("DROP INDEX messages_item")
         for table, column in (("drafts", "release_date"), ("drafts", "review"), ("teams", "outward"),
                               ("deliveries", "claimed_by"), ("messages", "what"), ("messages", "item"),
-                              ("messages", "variant")):
+                              ("messages", "variant"), ("media", "type")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 1")
 

@@ -27,7 +27,8 @@ TEAMS: list[tuple[str, str, str, int, str]] = [
 
 # ---------------------------------------------------------------------------
 # 2. Good submissions for the current ISO week (day: 0 = Monday).
-#    执行一组 4, 执行二组 4, 执行三组 3, 执行指挥中心 3, 执行四组 2 (behind quota).
+#    执行一组 4, 执行二组 5, 执行三组 3, 执行指挥中心 3, 执行四组 2 (behind quota).
+#    执行二组's fifth is a publicity event at the market (类别 typed 宣传标语: a 宣传活动).
 #    The structured columns (失信名单 listing, 结案方式 closure, 执行到位金额 amount,
 #    承办部门 handling_team, 执行不能情形 inability, 内部备注 note) hold what is true
 #    of each case as its text tells it; a column that does not apply is left out.
@@ -242,6 +243,25 @@ SUBMISSIONS: list[dict] = [
         "amount": "117万元",
         "day": 4,
         "time": "10:20",
+    },
+    {
+        # 三(四): a market-day publicity event, typed as 宣传标语; intake reads it as 宣传活动.
+        "team": "执行二组",
+        "submitter": "郑晓丹",
+        "kind": "宣传标语",
+        "case_number": "",
+        "title": "执行宣传进集市 发放宣传资料营造打击拒执氛围",
+        "facts": (
+            "为营造打击拒执犯罪的浓厚氛围，执行二组干警利用墟日到那大镇农贸市场开展执行宣传活动。"
+        ),
+        "process": (
+            "干警现场悬挂“拒不履行法院判决是违法犯罪行为”等宣传横幅，向过往群众发放宣传资料300余份，并现场解答群众咨询。"
+        ),
+        "outcome": "活动受到群众欢迎，现场收集执行线索2条。",
+        "parties": "",
+        "publishable": "是",
+        "day": 2,
+        "time": "17:10",
     },
     # ----------------------------- 执行三组 -----------------------------
     {
@@ -465,25 +485,6 @@ BAD_SUBMISSIONS: list[dict] = [
         "time": "18:20",
     },
     {
-        "problem": "unrecognised kind (宣传标语 is not a material kind)",
-        "team": "执行二组",
-        "submitter": "郑晓丹",
-        "kind": "宣传标语",
-        "case_number": "",
-        "title": "执行宣传进集市 发放宣传资料营造打击拒执氛围",
-        "facts": (
-            "为营造打击拒执犯罪的浓厚氛围，执行二组干警利用墟日到那大镇农贸市场开展执行宣传活动。"
-        ),
-        "process": (
-            "干警现场悬挂“拒不履行法院判决是违法犯罪行为”等宣传横幅，向过往群众发放宣传资料300余份，并现场解答群众咨询。"
-        ),
-        "outcome": "活动受到群众欢迎，现场收集执行线索2条。",
-        "parties": "",
-        "publishable": "是",
-        "day": 2,
-        "time": "17:10",
-    },
-    {
         "problem": "malformed case number",
         "team": "执行四组",
         "submitter": "李小红",
@@ -544,6 +545,13 @@ MEDIA: list[tuple[str, str, str, str, str]] = [
     ("儋州法院官方微博", "梁志远", "weibo@court.example", "全部", "否"),
     ("儋州法院微信公众号", "何雪", "wechat@court.example", "全部", "是"),
 ]
+
+# The 媒体 tab's 类型 of each outlet above (四(二): TV, radio and online media every week).
+MEDIA_TYPES: dict[str, str] = {
+    "《法制时报》": "报纸", "《今日儋州》": "报纸", "儋州电视台": "电视", "《今日头条》": "网络",
+    "儋州广播电台（儋州之声）": "广播", "儋州法院官方网站": "网络", "儋州法院官方微博": "新媒体",
+    "儋州法院微信公众号": "新媒体",
+}
 
 # ---------------------------------------------------------------------------
 # 5. Activities: (活动日期 offset from today in days, 类型, 名称, 方案报送 offset or None)

@@ -27,6 +27,7 @@ from ..core.model import (
     DECISIONS,
     INABILITIES,
     KINDS,
+    MEDIA_TYPES,
     LISTINGS,
 )
 from ..plan.obligations import AS_WRITTEN, TEAM_QUOTA, Plan
@@ -99,6 +100,7 @@ def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
         (SUBMISSIONS, "handling_team", f"'{TEAMS.name}'!${team_col}$2:${team_col}$60"),
         (SUBMISSIONS, "inability", '"' + ",".join(INABILITIES) + '"'),
         (MEDIA, "enabled", '"是,否"'),
+        (MEDIA, "type", '"' + ",".join(MEDIA_TYPES) + '"'),
         (ACTIVITIES, "kind", '"' + ",".join(ACTIVITY_KINDS) + '"'),
         (REVIEWS, "decision", '"' + ",".join(DECISIONS) + '"'),
     ]
@@ -133,7 +135,8 @@ def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
                                          "outward": outward})
     for outlet, contact, email, kinds, enabled in demo_data.MEDIA:
         _append(sheets["media"], MEDIA, {"outlet": outlet, "contact": contact, "email": email,
-                                         "kinds": kinds, "enabled": enabled})
+                                         "kinds": kinds, "enabled": enabled,
+                                         "type": demo_data.MEDIA_TYPES.get(outlet, "")})
     for offset, kind, name, plan_offset in demo_data.ACTIVITIES:
         plan = today + timedelta(days=plan_offset) if plan_offset is not None else None
         _append(sheets["activities"], ACTIVITIES, {"date": today + timedelta(days=offset), "kind": kind,

@@ -94,6 +94,8 @@ MEDIA = Tab("media", "媒体", ("media", "outlets"), (
     Column("kinds", "接收类别", ("kinds", "categories", "accepts"), width=30,
            note="全部，或以顿号分隔的类别，如 执行成功、执行不能"),
     Column("enabled", "启用", ("enabled", "active"), width=8, note="是 / 否；空白视为 是"),
+    Column("type", "类型", ("type", "media type"), width=10,
+           note="报纸 / 电视 / 广播 / 网络 / 新媒体；每周发出的稿件应到达电视、广播和网络（或新媒体）"),
     STATUS,
 ))
 

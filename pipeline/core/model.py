@@ -18,7 +18,14 @@ KINDS: tuple[str, ...] = (
     "第三方评估",    # 三(十一)
     "执行规范化",    # 三(九)
     "执行联动",      # 三(二): the "big pattern" of coordinated enforcement
+    "动员部署",      # 三(一): the mobilisation meeting that opens the campaign
+    "三反专项",      # 三(四): 反规避执行、反逃避执行、反抗拒执行 special publicity
+    "宣传活动",      # 三(四): slogans, publicity vans, 进工地/进学校/进社区/进集市, media meetings
+    "代表委员看执行",  # 三(十), 四(四): the report of a deputies' visit (the visit itself is a 活动 row)
 )
+
+# The 媒体 tab's 类型 (四(二): TV, radio and online media every week; 网络 and 新媒体 are both online).
+MEDIA_TYPES: tuple[str, ...] = ("报纸", "电视", "广播", "网络", "新媒体")
 
 # Activity types on the 活动 tab (四(二), 四(四), 四(五)).
 ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "重大执行活动")
@@ -138,6 +145,7 @@ class MediaContact:
     email: str
     kinds: tuple[str, ...]          # empty tuple means every kind
     enabled: bool
+    type: str = ""                  # 类型: one of MEDIA_TYPES, "" when the row does not say (old workbooks)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from ..core.config import Settings
 from ..core.model import MessageKey, TeamWeek
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
-from ..plan.obligations import Plan
-from ..plan.rules import Finding, evaluate
+from ..plan.obligations import DEPUTIES_REPORT, Plan
+from ..plan.rules import REPORT_LOOKBACK, Finding, evaluate
 from ..texts.notices import channel_board, digest_context, reminder_context
 from ..texts.render import render
 from .channels import NETWORK_PURPOSE
@@ -76,9 +76,21 @@ def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
 
 def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
     week = Week.of(at)
+    plan = Plan.of(settings)
+    since = at - timedelta(days=REPORT_LOOKBACK + 1)
+    reports = [m.astimezone(at.tzinfo).date() for m in ledger.valid_item_moments(plan[DEPUTIES_REPORT].kinds, since)]
     return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(week.key),
                     published_kinds=ledger.published_kinds(*week.bounds(at.tzinfo)),
-                    activities=ledger.activities(), plan=Plan.of(settings))
+                    activities=ledger.activities(), plan=plan, reports=reports,
+                    media_types=_media_types(ledger, week, at))
+
+
+def _media_types(ledger: Ledger, week: Week, at: datetime) -> list[str] | None:
+    """The 类型 this week's releases reached; None when no outlet of the 媒体 tab says its 类型 (an old
+    workbook: the media mix of 四(二) cannot be judged) or nothing was published (weekly-media says so)."""
+    if not any(m.type for m in ledger.media()) or not ledger.published_kinds(*week.bounds(at.tzinfo)):
+        return None
+    return ledger.published_media_types(*week.bounds(at.tzinfo))
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -387,11 +387,13 @@ def _take_media(mapped: MappedTab, result: IntakeResult) -> None:
         email = _check(problems, norm.email, value("email"))
         kinds = _check(problems, norm.kind_list, value("kinds"))
         enabled = _check(problems, norm.yes_no, value("enabled"), label="启用")
+        kind_of_outlet = _check(problems, norm.media_type, value("type"))
         if problems:
             # A contact we cannot read exactly must not receive anything.
             _flag(mapped, result, number, cells, problems)
             continue
-        result.media.append(MediaContact(outlet, norm.text(value("contact")), email, kinds, enabled))
+        result.media.append(MediaContact(outlet, norm.text(value("contact")), email, kinds, enabled,
+                                         kind_of_outlet))
         _own(mapped, result, number, cells, status="" if enabled else "已停用")
 
 

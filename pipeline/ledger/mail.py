@@ -118,6 +118,14 @@ class MailStore:
             "GROUP BY outlet ORDER BY COUNT(*) DESC, outlet", (start.isoformat(), end.isoformat())).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    def published_media_types(self, start: datetime, end: datetime) -> list[str]:
+        """The 类型 of the 媒体 tab's outlets (by address) that a release reached in [start, end)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT m.type FROM deliveries d JOIN media m ON lower(m.email) = lower(d.recipient) "
+            "WHERE d.key LIKE 'release/%' AND d.state = 'sent' AND d.sent_at >= ? AND d.sent_at < ?",
+            (start.isoformat(), end.isoformat())).fetchall()
+        return [r[0] for r in rows if r[0]]
+
     def releases_published_between(self, start: datetime, end: datetime) -> int:
         row = self.db.execute(
             "SELECT COUNT(DISTINCT key) FROM deliveries WHERE key LIKE 'release/%' AND state = 'sent' "

@@ -286,6 +286,10 @@ MIGRATIONS: tuple[str, ...] = (
         for table in ("submissions", "teams", "media", "activities", "reference_state", "reviews", "drafts",
                       "decisions", "invitations", "channel_versions")
         for event in ("INSERT", "UPDATE", "DELETE")),
+    # 8: the media mix of 四(二): each outlet's 类型 (报纸 / 电视 / 广播 / 网络 / 新媒体; '' when the 媒体 tab does not say).
+    """
+    ALTER TABLE media ADD COLUMN type TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

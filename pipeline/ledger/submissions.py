@@ -87,9 +87,9 @@ class SubmissionStore:
         tables = {
             "teams": ("INSERT INTO teams (name, leader, email, quota, outward) VALUES (?, ?, ?, ?, ?)",
                       [(t.name, t.leader, t.email, t.quota, t.outward) for t in teams]),
-            "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled) VALUES (?, ?, ?, ?, ?)",
-                      [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled))
-                       for m in media]),
+            "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled, type) VALUES (?, ?, ?, ?, ?, ?)",
+                      [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled),
+                        m.type) for m in media]),
             "activities": ("INSERT INTO activities (day, kind, name, plan_date) VALUES (?, ?, ?, ?)",
                            [(a.day.isoformat(), a.kind, a.name, a.plan_date.isoformat() if a.plan_date else None)
                             for a in activities]),
@@ -137,8 +137,18 @@ class SubmissionStore:
             "GROUP BY team, kind, week", (start.isoformat(), end.isoformat())).fetchall()
         return {(r[0], r[1], r[2]): r[3] for r in rows}
 
+    def valid_item_moments(self, kinds: tuple[str, ...], start: datetime) -> list[datetime]:
+        """When the valid, present submissions of ``kinds`` made since ``start`` were made, oldest first."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT COALESCE(submitted_at, received_at) FROM submissions WHERE state = 'valid' "
+            f"AND removed_at IS NULL AND kind IN ({marks}) AND COALESCE(submitted_at, received_at) >= ? "
+            "ORDER BY 1", (*kinds, start.isoformat())).fetchall()
+        return [datetime.fromisoformat(r[0]) for r in rows]
+
     def media(self) -> list[MediaContact]:
-        return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]))
+        return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]),
+                             r["type"])
                 for r in self.db.execute("SELECT * FROM media ORDER BY id")]
 
     def teams(self) -> list[Team]:

@@ -27,6 +27,7 @@ from ..core.config import Settings
 from ..core.model import Activity
 
 WEEK, MONTH, YEAR, AHEAD = "week", "month", "year", "ahead"   # AHEAD: before each activity of the kinds
+AFTER = "after"     # after each activity of ``follows`` has passed: ``count`` items of ``kinds`` within ``days``
 ITEMS, RELEASES, ACTIVITIES, HELD, PLANS = "items", "releases", "activities", "held", "plans"
 
 _TIMES = {1: "一次", 2: "两次", 3: "三次"}
@@ -50,7 +51,8 @@ class Obligation:
     kinds: tuple[str, ...] = ()   # the 类别 or 活动类型 that count; () = any
     late: str = ""          # the finding when it is met too late (a warning)
     severity: str = "missing"
-    days: int = 0           # AHEAD: how many days before the activity
+    days: int = 0           # AHEAD: how many days before the activity; AFTER: how many days after it
+    follows: tuple[str, ...] = ()   # AFTER: the 活动类型 whose passing owes it
 
     @property
     def required(self) -> str:
@@ -99,6 +101,11 @@ MEDIA = Obligation(   # any kind: enforcement news reaches the media every week
     rule="weekly-media", section="四(二)", period=WEEK, counts=RELEASES, count=1, owner="本院",
     name="媒体发布", label="每周通过媒体发布执行工作稿件", requirement="每周通过媒体发布执行工作稿件不少于 {n} 篇",
     missing="本周尚未通过媒体发布执行工作稿件")
+MEDIA_MIX = Obligation(   # 四(二): every week by TV, radio and online media; ``kinds`` are the 媒体 tab's 类型 here
+    rule="weekly-media-mix", section="四(二)", period=WEEK, counts=RELEASES, count=1, owner="本院",
+    kinds=("电视", "广播", "网络/新媒体"), name="电视、广播、网络媒体", label="每周通过电视、广播、网络媒体宣传",
+    requirement="每周通过电视、广播、网络媒体宣传",
+    missing="本周发出的稿件尚未到达{missing}媒体（{required}；以“媒体”页的“类型”为准）")
 DEPUTIES = Obligation(   # planned visits count
     rule="monthly-deputies", section="四(四)", period=MONTH, counts=ACTIVITIES, kinds=("代表委员看执行",),
     count=1, owner="本院", name="代表委员看执行", label="每月代表委员看执行活动", requirement="每月至少 {n} 次",
@@ -117,7 +124,14 @@ PLAN_LEAD = Obligation(   # a plan for each coming operation, ``days`` ahead
     missing="{activity}的活动方案尚未报送宣传办，应不晚于{due}报送",
     late="{activity}的方案于{filed}报送，晚于要求的提前 {days} 天")
 
-OBLIGATIONS = (TEAM_QUOTA, DEADBEAT_OR_SUCCESS, INABILITY, MEDIA, DEPUTIES, PRESS, PRESS_PACE, PLAN_LEAD)
+DEPUTIES_REPORT = Obligation(   # 三(十), 四(四): invite deputies "并报道" — the visit's material, after it
+    rule="deputies-report", section="四(四)", period=AFTER, counts=ITEMS, kinds=("代表委员看执行",),
+    follows=("代表委员看执行",), count=1, days=3, owner="本院", name="代表委员看执行报道",
+    label="代表委员看执行活动报道", requirement="活动结束后 {days} 天内报送报道素材（类别“代表委员看执行”）",
+    missing="{activity}已结束，尚未收到报道素材（{required}）；活动页未写明负责部门，请宣传办联系承办部门报送")
+
+OBLIGATIONS = (TEAM_QUOTA, DEADBEAT_OR_SUCCESS, INABILITY, MEDIA, MEDIA_MIX, DEPUTIES, PRESS, PRESS_PACE,
+               PLAN_LEAD, DEPUTIES_REPORT)
 # What must reach the media every week (三(七), 三(八), 四(二)), in the order findings name them.
 WEEKLY_RELEASES = (DEADBEAT_OR_SUCCESS, INABILITY, MEDIA)
 # The weekly slots the office is offered a candidate for, in the order they are proposed.
@@ -158,6 +172,12 @@ class Plan:
     @property
     def slots(self) -> list[Obligation]:
         return [self[o] for o in SLOTS]
+
+    def counting(self, kind: str) -> list[Obligation]:
+        """The duties a valid item or a published release of 类别 ``kind`` counts toward (四(五): material
+        of any kind counts toward a team's quota; a release of any kind toward the weekly media duty)."""
+        return [o for o in self.obligations if o.counts in (ITEMS, RELEASES) and o.rule != MEDIA_MIX.rule
+                and o.counted(kind)]
 
     def weekly(self, week: Week) -> bool:
         """Whether the weekly obligations apply in ``week`` (not one of ``[rules] exempt_weeks``)."""

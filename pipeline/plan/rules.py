@@ -18,6 +18,8 @@ from ..core.model import Activity, Team, TeamWeek
 from .obligations import (
     AS_WRITTEN,
     DEPUTIES,
+    DEPUTIES_REPORT,
+    MEDIA_MIX,
     PLAN_LEAD,
     PRESS,
     PRESS_PACE,
@@ -43,17 +45,26 @@ class Finding:
 
 def evaluate(now: datetime, *, teams: Sequence[Team], counts: Sequence[TeamWeek],
              published_kinds: Sequence[str], activities: Sequence[Activity],
-             plan: Plan = AS_WRITTEN) -> list[Finding]:
-    """Every finding for the week, month and year that contain ``now``."""
+             plan: Plan = AS_WRITTEN, reports: Sequence[date] = (),
+             media_types: Sequence[str] | None = None) -> list[Finding]:
+    """Every finding for the week, month and year that contain ``now``.
+
+    ``reports`` are the days valid items of the kinds ``DEPUTIES_REPORT`` counts were made on (since
+    ``REPORT_LOOKBACK`` days before ``now`` at least). ``media_types`` are the 媒体 tab's 类型 of the
+    outlets this week's releases reached (None: not known, the media mix is not judged).
+    """
     today = now.date()
     week, sunday = Week.of(today).key, Week.of(today).sunday
     findings: list[Finding] = []
     if plan.weekly(Week.of(today)):
         findings += team_quotas(counts, week, sunday, plan[TEAM_QUOTA])
         findings += weekly_releases(published_kinds, week, sunday, plan.weekly_releases)
+        if media_types is not None:
+            findings += media_mix(media_types, week, sunday, plan[MEDIA_MIX])
     findings += deputies_visits(activities, today, plan[DEPUTIES])
     findings += press_conferences(activities, today, plan[PRESS], plan[PRESS_PACE])
     findings += plan_lead_times(activities, today, plan[PLAN_LEAD])
+    findings += visit_reports(activities, reports, today, plan[DEPUTIES_REPORT])
     findings += team_contacts(teams, today)
     return findings
 
@@ -79,6 +90,16 @@ def weekly_releases(published_kinds: Sequence[str], week: str, sunday: date,
             findings.append(Finding(rule.rule, rule.owner, week, rule.count - done, sunday,
                                     rule.message(nothing=nothing)))
     return findings
+
+
+def media_mix(media_types: Sequence[str], week: str, sunday: date, rule: Obligation = MEDIA_MIX) -> list[Finding]:
+    """四(二): this week's releases reached TV, radio and online media (网络 or 新媒体); the finding names
+    the types missing."""
+    reached = set(media_types)
+    missing = [need for need in rule.kinds if not reached & set(need.split("/"))]
+    if not missing:
+        return []
+    return [Finding(rule.rule, rule.owner, week, len(missing), sunday, rule.message(missing="、".join(missing)))]
 
 
 def deputies_visits(activities: Sequence[Activity], today: date, rule: Obligation = DEPUTIES) -> list[Finding]:
@@ -121,6 +142,32 @@ def plan_lead_times(activities: Sequence[Activity], today: date, rule: Obligatio
             filed = f"{activity.plan_date.month}月{activity.plan_date.day}日"
             findings.append(Finding(rule.rule, rule.owner, activity.day.isoformat(), 0, deadline,
                                     rule.late_message(activity=name, filed=filed), severity="warning"))
+    return findings
+
+
+# How long after a visit its report is still asked for (a month: older visits belong to past briefs).
+REPORT_LOOKBACK = 31
+
+
+def visit_reports(activities: Sequence[Activity], reports: Sequence[date], today: date,
+                  rule: Obligation = DEPUTIES_REPORT) -> list[Finding]:
+    """三(十), 四(四): after each visit of ``rule.follows`` has passed, its report (an item of ``rule.kinds``).
+
+    A visit is reported by an item made on its day or later and before the next visit; visits of the last
+    ``REPORT_LOOKBACK`` days are looked at. The 活动 tab names no team, so the finding is the office's.
+    """
+    visits = sorted({(a.day, a.name, a.kind) for a in activities if a.kind in rule.follows})
+    findings = []
+    for index, (day, name, kind) in enumerate(visits):
+        if not today - timedelta(days=REPORT_LOOKBACK) <= day < today:
+            continue
+        following = visits[index + 1][0] if index + 1 < len(visits) else None
+        made = sum(1 for r in reports if r >= day and (following is None or r < following or following == day))
+        if made >= rule.count:
+            continue
+        label = f"“{kind}”活动“{name or '未命名'}”（{day.month}月{day.day}日）"
+        findings.append(Finding(rule.rule, rule.owner, day.isoformat(), rule.count - made,
+                                day + timedelta(days=rule.days), rule.message(activity=label)))
     return findings
 
 
