@@ -128,6 +128,19 @@ def run_job(settings: config.Settings, job: Any, *args: Any, transport: Any = No
         return job(ctx, *args, **kwargs)
 
 
+def before_eighth_schema(db) -> None:
+    """Undo what the eighth schema added (the 数据 tab's figures, an activity's time, place and 已召开, a month's
+    second brief), on an open sqlite3 connection: the start of turning a ledger back into an older release's."""
+    db.execute("DROP TABLE figures")
+    for column in ("time", "place", "held"):
+        db.execute(f"ALTER TABLE activities DROP COLUMN {column}")
+    db.execute("CREATE TABLE briefs_v7 (month TEXT PRIMARY KEY, year INTEGER NOT NULL, issue INTEGER NOT NULL, "
+               "created_at TEXT NOT NULL, UNIQUE (year, issue))")
+    db.execute("INSERT INTO briefs_v7 SELECT month, year, issue, created_at FROM briefs")
+    db.execute("DROP TABLE briefs")
+    db.execute("ALTER TABLE briefs_v7 RENAME TO briefs")
+
+
 def docx_of_runs(*pieces: str) -> bytes:
     """A .docx whose one paragraph is split into several Word runs, as Word does after edits."""
     from docx import Document

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, PROJECT, Workspace, material, run_job
+from conftest import NOW, PROJECT, Workspace, before_eighth_schema, material, run_job
 
 sys.path.insert(0, str(PROJECT / "bench"))
 import history  # noqa: E402  (bench/history.py)
@@ -329,8 +329,9 @@ def test_the_digests_questions_are_what_the_rows_say(lived) -> None:
 # --- an existing ledger is brought forward ----------------------------------------------------
 
 def as_fifth_release(path: Path) -> None:
-    """Turn a ledger back into what the fifth schema held: what the sixth and seventh added gone."""
+    """Turn a ledger back into what the fifth schema held: what the sixth and later added gone."""
     with sqlite3.connect(path) as db:
+        before_eighth_schema(db)
         for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                      "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
             db.execute(f"DROP TRIGGER {trigger}")

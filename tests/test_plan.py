@@ -24,7 +24,6 @@ from pipeline.core.config import (
 )
 from pipeline.core.model import Activity, Team, TeamWeek
 from pipeline.flows import brief
-from pipeline.flows.summaries import Figures
 from pipeline.plan.obligations import (
     AHEAD,
     AS_WRITTEN,
@@ -210,23 +209,18 @@ def test_a_changed_number_changes_every_readers_number() -> None:
     assert rows["每月代表委员看执行活动（四(四)）"]["met"] == 0          # one visit of the two a month
 
 
-def issue(plan: Plan, quotas: list[int]) -> brief.Brief:
-    """November's brief (pure: ``brief.compose``) for teams of these 每周任务, held to ``plan``."""
-    teams = [{"team": f"执行{i}组", "quota": q, "by_kind": {}, "total": 0, "weeks_met": 0, "weeks_missed": 4}
-             for i, q in enumerate(quotas, start=1)]
-    figures = Figures("2026年11月", date(2026, 11, 1), date(2026, 12, 1), [], teams, [],
-                      plan.tally(published={}, teams_met=0, teams=len(teams), months=[NOVEMBER], activities=[],
-                                 year=2026, end=date(2026, 12, 1)))
+def issue(plan: Plan) -> brief.Brief:
+    """November's brief (pure: ``brief.compose``), held to ``plan``."""
     return brief.compose(month="2026-11", issue=1, issued=date(2026, 12, 2), issuer="执行局", court="儋州市人民法院",
-                         contact="", figures=figures, releases=[], activities=[], copies=1, tz=BEIJING, plan=plan)
+                         contact="", figures=[], releases=[], activities=[], copies=1, tz=BEIJING, plan=plan)
 
 
-def test_the_brief_states_the_quota_the_plan_and_the_teams_set() -> None:
+def test_the_brief_states_no_publicity_quota_whatever_the_plan_sets() -> None:
+    """The deputies' brief reports enforcement; the office's weekly quota is internal (it used to be stated)."""
     four = Plan.of(settings(intake=IntakeSettings(default_quota=4)))
-    assert "（工作方案要求每周每部门不少于 4 条）" in brief.material_line(issue(four, []))
-    assert "（工作方案要求每周每部门不少于 4 条）" in brief.material_line(issue(four, [4, 4]))
-    assert "（工作方案要求每周每部门不少于 5 条）" in brief.material_line(issue(AS_WRITTEN, [5, 5]))
-    assert "（工作方案要求每周每部门不少于 3 条）" in brief.material_line(issue(AS_WRITTEN, []))
+    for plan in (four, AS_WRITTEN):
+        text = "\n".join(block.text for block in issue(plan).blocks)
+        assert "工作方案要求" not in text and "每周每部门" not in text and "条" not in text
 
 
 def test_the_plan_as_written_reads_as_before_in_the_outlook() -> None:

@@ -221,6 +221,7 @@ def mail_run(run: MailRun, label: str, where: str, *, show: bool = False) -> tup
             failed = True
         if flushed.results:
             lines.append(f"查看：{where}")
+    lines.extend(run.notes)
     return "\n".join(lines), failed
 
 
