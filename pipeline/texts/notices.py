@@ -91,13 +91,20 @@ def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict
     return list(board.values())
 
 
+def invitees(invitation: dict[str, Any]) -> str:
+    """Who one invitation went to, as the office reads it: 王代表（wang@npc.example）、li@cppcc.example（未送达）."""
+    states = {"sent": "", "queued": "（排队中）", "sending": "（发送中）"}
+    return "、".join((f"{r['name']}（{r['address']}）" if r["name"] else r["address"])
+                    + states.get(r["state"], "（未送达）") for r in invitation["recipients"])
+
+
 def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[TeamWeek],
                    findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
                    troubles: Sequence[Any], activities: Sequence[Activity], plan: Plan,
                    since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
                    waiting: Sequence[Any] = (), job_failures: Sequence[Any] = (),
                    sheet_warnings: Sequence[str] = (), channels: Sequence[dict[str, Any]] = (),
-                   invitations: Sequence[Any] = ()) -> dict[str, Any]:
+                   invitations: Sequence[Any] = (), invited: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     today = now.date()
     week = Week.of(today)
     new, changed = [], []
@@ -132,6 +139,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "sheet_warnings": list(sheet_warnings),
         "channels": list(channels),
         "invitations": [dict(i) for i in invitations],
+        "invited": [dict(i, who=invitees(i)) for i in invited],
     }
 
 
