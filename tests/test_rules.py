@@ -9,6 +9,7 @@ from email.parser import BytesParser
 import pytest
 from conftest import DEFAULT_TEAMS, Workspace, material, run_job
 
+from pipeline.core.layout import ACTIVITIES
 from pipeline.flows import brief, publishing, pulling, summaries, week
 
 
@@ -168,18 +169,45 @@ def test_the_month_turns_at_beijing_midnight_not_utc(workspace, monkeypatch) -> 
     assert [f.period for f in by_rule(findings, "monthly-deputies")] == ["2026-12"]
 
 
-def press(day: date) -> dict:
-    return {"date": day, "kind": "新闻发布会", "name": "新闻发布会"}
+def press(day: date, held: str | None = None, kind: str = "新闻发布会") -> dict:
+    return {"date": day, "kind": kind, "name": kind, "held": held}
 
 
-def test_two_press_conferences_a_year_meet_the_yearly_rule(workspace, monkeypatch) -> None:
-    workspace.make_workbook([], activities=[press(date(2026, 3, 1)), press(date(2026, 12, 10))])
+def test_two_press_conferences_held_a_year_meet_the_yearly_rule(workspace, monkeypatch) -> None:
+    workspace.make_workbook([], activities=[press(date(2026, 3, 1), "是"), press(date(2026, 10, 10), "是")])
     findings = pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")
     assert by_rule(findings, "yearly-press") == [] and by_rule(findings, "press-pace") == []
 
 
+def test_a_planned_press_conference_does_not_count_until_held_and_marked(workspace, monkeypatch) -> None:
+    workspace.make_workbook([], activities=[press(date(2026, 3, 1), "是"), press(date(2026, 12, 10))])
+    yearly = by_rule(pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00"), "yearly-press")
+    assert [(f.shortfall, f.message) for f in yearly] == [(1, "今年已召开新闻发布会 1 次，全年至少 2 次")]
+    workspace.edit(ACTIVITIES, 3, held="是")       # marked before its day: still not held
+    yearly = by_rule(pull_and_check(workspace, monkeypatch, "2026-11-27T10:00:00+08:00"), "yearly-press")
+    assert [f.shortfall for f in yearly] == [1]
+    yearly = by_rule(pull_and_check(workspace, monkeypatch, "2026-12-10T18:00:00+08:00"), "yearly-press")
+    assert yearly == []
+
+
+def test_a_press_briefing_or_a_journalists_forum_is_not_a_press_conference(workspace, monkeypatch) -> None:
+    workspace.make_workbook([], activities=[press(date(2026, 3, 1), "是", "新闻通气会"),
+                                            press(date(2026, 4, 1), "是", "记者恳谈会"),
+                                            press(date(2026, 5, 1), "是", "新闻发布会")])
+    yearly = by_rule(pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00"), "yearly-press")
+    assert [f.shortfall for f in yearly] == [1]
+    assert [r["kind"] for r in workspace.rows(ACTIVITIES)] == ["新闻通气会", "记者恳谈会", "新闻发布会"]
+    assert all(not r["status"] for r in workspace.rows(ACTIVITIES))
+
+
+def test_an_unreadable_held_mark_is_flagged_in_its_row(workspace, monkeypatch) -> None:
+    workspace.make_workbook([], activities=[press(date(2026, 3, 1), "开过了")])
+    pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00")
+    assert "已召开无法识别：开过了" in workspace.rows(ACTIVITIES)[0]["status"]
+
+
 def test_one_press_conference_leaves_one_missing_by_year_end(workspace, monkeypatch) -> None:
-    workspace.make_workbook([], activities=[press(date(2026, 3, 1)), press(date(2025, 12, 1))])
+    workspace.make_workbook([], activities=[press(date(2026, 3, 1), "是"), press(date(2025, 12, 1), "是")])
     yearly = by_rule(pull_and_check(workspace, monkeypatch, "2026-11-26T10:00:00+08:00"), "yearly-press")
     assert [(f.shortfall, f.due) for f in yearly] == [(1, date(2026, 12, 31))]
 

@@ -152,8 +152,8 @@ class Activity:
     held: bool | None = None        # 已召开: 是 True, 否 False, blank None (not yet marked)
 
     def took_place(self, today: date) -> bool:
-        """Held by ``today``: its day has passed and the office marked it 已召开 是."""
-        return self.held is True and self.day < today
+        """Held by ``today``: its day is not still to come and the office marked it 已召开 是."""
+        return self.held is True and self.day <= today
 
 
 @dataclass(frozen=True)
