@@ -284,7 +284,7 @@ def fill(settings: Settings, *, outlets: int = OUTLETS, at: datetime = workload.
         for number, (year, month) in enumerate(months):
             key = f"{year}-{month:02d}"
             issued = datetime(year, month, 28, 9, 0, tzinfo=tz) + timedelta(days=5)
-            briefs.append((key, year, month, _iso(issued)))
+            briefs.append((key, year, month, _iso(issued), None))   # month, year, issue, created_at, replaces
             runs.append(("brief", key, _iso(issued), _iso(issued + timedelta(seconds=9)), "ok", ""))
             deliver(f"brief/{key}", "brief", key, "", f"执行工作简报 {year}年第{month}期", issued,
                     deputies)

@@ -128,6 +128,55 @@ def run_job(settings: config.Settings, job: Any, *args: Any, transport: Any = No
         return job(ctx, *args, **kwargs)
 
 
+def _drop_generation(db) -> None:
+    for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                 "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
+        db.execute(f"DROP TRIGGER {trigger}")
+    db.execute("DROP TABLE generation")
+
+
+def _drop_columns(db, *columns: tuple[str, str]) -> None:
+    for table, column in columns:
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+
+# What each schema step added, taken away again: the way to a ledger as an older release wrote it.
+UNDO_SCHEMA = {
+    9: lambda db: (db.execute("DROP TABLE figures"),
+                   _drop_columns(db, ("activities", "time"), ("activities", "place"), ("activities", "held")),
+                   db.execute("CREATE TABLE briefs_v8 (month TEXT PRIMARY KEY, year INTEGER NOT NULL, "
+                              "issue INTEGER NOT NULL, created_at TEXT NOT NULL, UNIQUE (year, issue))"),
+                   db.execute("INSERT INTO briefs_v8 SELECT month, year, issue, created_at FROM briefs"),
+                   db.execute("DROP TABLE briefs"), db.execute("ALTER TABLE briefs_v8 RENAME TO briefs")),
+    8: lambda db: _drop_columns(db, ("media", "type")),
+    7: _drop_generation,
+    6: lambda db: ([db.execute(f"DROP INDEX {index}") for index in (
+                       "drafts_base", "drafts_serial", "decisions_draft", "submissions_serial", "submissions_made",
+                       "submission_versions_recorded", "deliveries_state", "deliveries_sent", "deliveries_key",
+                       "messages_latest", "audit_action", "job_runs_outcome", "invitations_state",
+                       "invitations_previous", "channel_versions_unposted", "channel_versions_ready",
+                       "channel_versions_posted", "submissions_undrafted")],
+                   db.execute("DROP TRIGGER drafts_mark_submission"), _drop_columns(db, ("submissions", "drafted")),
+                   db.execute("CREATE INDEX deliveries_state ON deliveries (state)")),
+    5: lambda db: (db.execute("DROP INDEX messages_item"),
+                   _drop_columns(db, ("messages", "what"), ("messages", "item"), ("messages", "variant"))),
+    4: lambda db: _drop_columns(db, ("deliveries", "claimed_by")),
+    3: lambda db: _drop_columns(db, ("drafts", "release_date"), ("drafts", "review"), ("teams", "outward")),
+    2: lambda db: [db.execute(f"DROP TABLE {table}") for table in ("channel_versions", "briefs", "invitations")],
+}
+
+
+def roll_back_ledger(path: Path, version: int) -> None:
+    """Turn a ledger back into what schema ``version`` wrote: every later step's tables, columns and indexes gone."""
+    import sqlite3
+    with sqlite3.connect(path) as db:
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        assert current == max(UNDO_SCHEMA), f"a schema step without its undo: {current}"
+        for step in range(current, version, -1):
+            UNDO_SCHEMA[step](db)
+        db.execute(f"PRAGMA user_version = {version}")
+
+
 def docx_of_runs(*pieces: str) -> bytes:
     """A .docx whose one paragraph is split into several Word runs, as Word does after edits."""
     from docx import Document

@@ -19,9 +19,10 @@ import pytest
 from conftest import Workspace, material, run_job, write_rows
 
 from pipeline.core.errors import UsageError
-from pipeline.core.layout import SUBMISSIONS
+from pipeline.core.layout import FIGURES, SUBMISSIONS
 from pipeline.flows import brief, decisions, publishing, pulling
 from pipeline.flows.brief import BriefBlocked
+from pipeline.texts import redact
 
 DEPUTIES = ["王代表 <wang.daibiao@npc.example>", "li.weiyuan@cppcc.example"]
 DEPUTY_ADDRESSES = {"wang.daibiao@npc.example", "li.weiyuan@cppcc.example"}
@@ -63,6 +64,22 @@ ACTIVITIES = [
 ]
 
 
+# The 数据 tab: the enforcement figures the office enters for each month, with their source.
+FIGURE_ROWS = [
+    {"month": "2026-10", "metric": "执行结案数", "value": "1100 件", "source": "执行案件流程管理系统"},
+    {"month": "2026-11", "metric": "执行结案数", "value": "1236 件", "source": "执行案件流程管理系统"},
+    {"month": "2026-11", "metric": "执行到位金额", "value": "2.37 亿元", "source": "执行案件流程管理系统"},
+    {"month": "2026年11月", "metric": "失信惩戒人数", "value": 318, "source": "失信被执行人名单库"},
+    {"month": "2026-11", "metric": "拒执罪判决数", "value": "4 件", "source": "刑事审判庭统计"},
+]
+
+
+def write_figures(workspace: Workspace, rows: list[dict]) -> None:
+    book = openpyxl.load_workbook(workspace.workbook)
+    write_rows(book[FIGURES.name], FIGURES, rows)
+    book.save(workspace.workbook)
+
+
 def at(monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
     monkeypatch.setenv("PIPELINE_NOW", moment)
 
@@ -83,6 +100,7 @@ def newsroom(workspace: Workspace, server, monkeypatch: pytest.MonkeyPatch) -> N
     workspace.configure("deputies", addresses=DEPUTIES)
     at(monkeypatch, "2026-10-28T10:00:00+08:00")
     workspace.make_workbook([OCTOBER], media=MEDIA, activities=ACTIVITIES)
+    write_figures(workspace, FIGURE_ROWS)
     run_job(workspace.settings, pulling.pull)
     approve_and_publish(workspace)
     at(monkeypatch, "2026-11-26T10:00:00+08:00")
@@ -127,59 +145,47 @@ def section(text: str, start: str, end: str | None) -> str:
 
 # --- what the brief says ---------------------------------------------------------------
 
-def test_the_briefs_figures_equal_what_the_ledger_holds(workspace, smtp_server, monkeypatch) -> None:
+def test_the_brief_reports_the_months_enforcement_figures_with_their_source(workspace, smtp_server,
+                                                                            monkeypatch) -> None:
     newsroom(workspace, smtp_server, monkeypatch)
     run = run_job(workspace.settings, brief.brief, "2026-11")
     assert run.queued == 2 and run.skipped == ""
-    text = body(briefs_received(smtp_server)[0])
-    # From the material written above: November's complete rows, and the publishable ones among them.
-    complete = [m for m in NOVEMBER if m["facts"] and m["process"]]
-    published = [m for m in complete if m["publishable"] == "是"]
-    assert "报送案情和执行过程完整的宣传素材 3 条" in text and len(complete) == 3
-    assert "向媒体发布（采用）2 篇" in text and len(published) == 2
-    assert "- 执行一组：报送 2 条，采用 1 篇" in text
-    assert "- 执行二组：报送 1 条，采用 1 篇" in text
-    assert "- 执行指挥中心：报送 0 条，采用 0 篇" in text
-    kinds = section(text, "按类别", "（二）媒体发布")
-    assert "执行不能 报送 1 条、采用 1 篇" in kinds and "打击拒执 报送 1 条、采用 1 篇" in kinds
-    assert "惩戒失信 报送 1 条、采用 0 篇" in kinds            # the incomplete row does not count
-    assert "执行成功" not in kinds                             # October's kind
+    message = briefs_received(smtp_server)[0]
+    text = body(message)
+    figures = section(text, "一、执行工作主要数据", "二、")
+    for row in FIGURE_ROWS[1:]:
+        assert f"- {row['metric']}：{row['value']}（来源：{row['source']}）" in figures
+    assert "1100 件" not in text                                   # October's figure
+    for place in (html(message), docx_text(attachment(message))):
+        assert "2.37 亿元" in place and "失信被执行人名单库" in place and "1100 件" not in place
+    # The typical cases the month published: as many as the ledger says reached the media in November.
     with sqlite3.connect(workspace.ledger) as db:
-        valid = dict(db.execute(
-            "SELECT team, COUNT(*) FROM submissions WHERE state = 'valid' AND removed_at IS NULL "
-            "AND submitted_at >= '2026-11-01' AND submitted_at < '2026-12-01' GROUP BY team").fetchall())
-        adopted = dict(db.execute(
-            "SELECT s.team, COUNT(DISTINCT d.id) FROM deliveries x JOIN drafts d ON x.key = 'release/' || d.id "
-            "JOIN submissions s ON s.id = d.submission_id "
-            "WHERE x.state = 'sent' AND x.sent_at LIKE '2026-11-%' GROUP BY s.team").fetchall())
         releases = db.execute("SELECT COUNT(DISTINCT key) FROM deliveries WHERE key LIKE 'release/%' "
                               "AND state = 'sent' AND sent_at LIKE '2026-11-%'").fetchone()[0]
-        per_outlet = dict(db.execute("SELECT name, COUNT(*) FROM deliveries WHERE key LIKE 'release/%' "
-                                     "AND state = 'sent' AND sent_at LIKE '2026-11-%' GROUP BY name").fetchall())
-    for team, count in valid.items():
-        assert f"- {team}：报送 {count} 条，采用 {adopted.get(team, 0)} 篇" in text
-    assert sum(valid.values()) == 3 and releases == 2
-    assert f"向媒体发布执行新闻稿件 {releases} 篇，覆盖媒体 {len(per_outlet)} 家" in text
-    for outlet, count in per_outlet.items():
-        assert f"- {outlet}：{count} 篇" in text
-    assert per_outlet == {"《法制时报》": 2, "儋州电视台": 2, "《今日头条》": 1}
-    # The plan's obligations: one visit in November (四(四)), one press conference so far this year (四(二)).
-    assert "每月代表委员看执行活动（四(四)）：完成 1 / 应完成 1" in text
-    assert "2026年新闻发布会（四(二)，全年至少 2 次）：完成 1 / 应完成 2" in text
-    assert "开展代表委员看执行活动 1 次" in text
+    assert releases == 2 and f"本月通过新闻媒体公开执行典型案例 {releases} 件" in text
+
+
+def test_the_brief_holds_no_internal_publicity_quota(workspace, smtp_server, monkeypatch) -> None:
+    """The deputies read about enforcement, not the office's weekly quotas or the plan's tallies."""
+    newsroom(workspace, smtp_server, monkeypatch)
+    run_job(workspace.settings, brief.brief, "2026-11")
+    message = briefs_received(smtp_server)[0]
+    for place in (body(message), html(message), docx_text(attachment(message))):
+        for internal in ("每周任务", "达标", "应完成", "工作方案要求", "报送素材", "采用", "/ 5 周", "执行一组"):
+            assert internal not in place, internal
 
 
 def test_the_months_releases_are_listed_and_other_months_are_not(workspace, smtp_server, monkeypatch) -> None:
     newsroom(workspace, smtp_server, monkeypatch)
     run_job(workspace.settings, brief.brief, "2026-11")
     message = briefs_received(smtp_server)[0]
-    listed = section(body(message), "二、本月发布的执行新闻", "三、")
+    listed = section(body(message), "二、本月公开的典型案例", "三、")
     assert "2026年11月26日　【执行不能】被执行人下落不明且名下无财产 法院依法终结本次执行" in listed
     assert "2026年11月26日　【打击拒执】拒不申报财产 被执行人被司法拘留十五日" in listed
     assert "十月执结买卖合同纠纷" not in body(message) and "十月执结买卖合同纠纷" not in html(message)
     assert "失信被执行人被限制高消费" not in listed                           # not to be published
     october = run_job(workspace.settings, brief.brief, "2026-10", dry_run=True).previews[0]
-    assert "十月执结买卖合同纠纷 被执行人履行15万元" in section(october.text, "二、本月发布的执行新闻", "三、")
+    assert "十月执结买卖合同纠纷 被执行人履行15万元" in section(october.text, "二、本月公开的典型案例", "三、")
     assert "拒不申报财产" not in october.text
 
 
@@ -340,14 +346,13 @@ def test_the_docx_attachment_opens_and_holds_the_masthead_and_the_sections(works
     assert paragraphs[0] == "执行工作简报" and paragraphs[1] == "第1期"
     assert paragraphs[2] == "儋州市人民法院执行局\t2026年12月2日"
     text = docx_text(document)
-    for heading in ("一、执行宣传工作情况", "（一）素材报送与采用", "（二）媒体发布", "（三）工作方案任务完成情况",
-                    "二、本月发布的执行新闻", "三、代表委员看执行及有关活动", "（一）本月活动", "（二）近期安排",
-                    "送：各位全国、省人大代表，政协委员"):
+    for heading in ("一、执行工作主要数据", "二、本月公开的典型案例", "三、代表委员看执行及有关活动",
+                    "（一）本月活动", "（二）近期安排", "送：各位全国、省人大代表，政协委员"):
         assert heading in paragraphs
     assert "被执行人下落不明且名下无财产 法院依法终结本次执行" in text
     assert "代表委员见证执行款集中发放" in text
-    teams = next(t for t in document.tables if t.cell(0, 0).text == "部门")
-    assert [c.text for c in teams.rows[1].cells] == ["执行一组", "2", "1", "0 / 5 周"]
+    figures = next(t for t in document.tables if t.cell(0, 0).text == "指标")
+    assert [c.text for c in figures.rows[1].cells] == ["执行结案数", "1236 件", "执行案件流程管理系统"]
 
 
 def test_the_editor_named_in_the_config_issues_the_brief(workspace, monkeypatch) -> None:
@@ -357,3 +362,152 @@ def test_the_editor_named_in_the_config_issues_the_brief(workspace, monkeypatch)
     document = docx.Document(io.BytesIO(preview.attachments[0].content))
     assert document.paragraphs[2].text.startswith("儋州市人民法院执行局综合办公室\t")
     assert "编印：儋州市人民法院执行局综合办公室" in preview.text
+
+
+# --- the 数据 tab ------------------------------------------------------------------------------
+
+def test_the_data_tab_is_validated_like_the_other_tabs(workspace, monkeypatch) -> None:
+    workspace.configure("deputies", addresses=DEPUTIES)
+    workspace.make_workbook([])
+    write_figures(workspace, [
+        {"month": "2026-11", "metric": "执行结案数", "value": "1236 件", "source": "执行案件流程管理系统"},
+        {"month": "2026-11", "metric": "执行到位金额", "value": "很多", "source": "执行案件流程管理系统"},
+        {"month": "2026-11", "metric": "失信惩戒人数", "value": "318 人", "source": None},
+        {"month": "十一月", "metric": "拒执罪判决数", "value": "4 件", "source": "刑事审判庭统计"},
+        {"month": "2026-11", "metric": "执行结案数", "value": "1240 件", "source": "执行案件流程管理系统"},
+    ])
+    run_job(workspace.settings, pulling.pull)
+    status = [r["status"] or "" for r in workspace.rows(FIGURES)]
+    assert status[0] == ""
+    assert "数值无法识别：很多" in status[1]
+    assert "缺少来源" in status[2]
+    assert "月份无法识别：十一月" in status[3]
+    assert "重复" in status[4] and "第 2 行" in status[4]
+    at(monkeypatch, ISSUED)
+    preview = run_job(workspace.settings, brief.brief, "2026-11", dry_run=True).previews[0].text
+    figures = section(preview, "一、执行工作主要数据", "二、")
+    assert "执行结案数：1236 件（来源：执行案件流程管理系统）" in figures
+    assert "很多" not in figures and "1240 件" not in figures and "拒执罪判决数" not in figures
+
+
+def test_a_workbook_without_the_data_tab_still_pulls_and_the_brief_says_the_figures_are_missing(
+        workspace, monkeypatch) -> None:
+    workspace.configure("deputies", addresses=DEPUTIES)
+    workspace.make_workbook([])
+    book = openpyxl.load_workbook(workspace.workbook)
+    del book[FIGURES.name]                     # a workbook made before the tab existed
+    book.save(workspace.workbook)
+    run_job(workspace.settings, pulling.pull)
+    at(monkeypatch, ISSUED)
+    preview = run_job(workspace.settings, brief.brief, "2026-11", dry_run=True).previews[0].text
+    assert "本月执行工作数据尚未录入" in section(preview, "一、执行工作主要数据", "二、")
+
+
+# --- never for a month that has not ended; an early brief is superseded ---------------------------
+
+def test_a_month_that_has_not_ended_gets_no_brief(workspace, smtp_server, monkeypatch) -> None:
+    smtp_server.configure(workspace)
+    workspace.configure("deputies", addresses=DEPUTIES)
+    workspace.make_workbook([material()])
+    run_job(workspace.settings, pulling.pull)
+    at(monkeypatch, "2026-11-29T10:00:00+08:00")
+    for dry_run in (True, False):
+        with pytest.raises(UsageError, match="2026年11月尚未结束"):
+            run_job(workspace.settings, brief.brief, "2026-11", dry_run=dry_run)
+    result = workspace.cli("brief", "--month", "2026-11")
+    assert result.returncode == 2
+    assert "2026年11月尚未结束，不能编发该月的简报" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert smtp_server.handler.messages == []
+    with sqlite3.connect(workspace.ledger) as db:
+        assert db.execute("SELECT COUNT(*) FROM briefs").fetchone()[0] == 0
+    at(monkeypatch, "2026-12-01T00:30:00+08:00")                   # the month has ended
+    assert run_job(workspace.settings, brief.brief, "2026-11").queued == 2
+
+
+def early_brief(workspace: Workspace, month: str = "2026-11", moment: str = "2026-11-29T10:00:00+08:00") -> None:
+    """What a ledger from before the month-end rule holds after ``brief --month 2026-11`` on 29 November."""
+    with sqlite3.connect(workspace.ledger) as db:
+        db.execute("INSERT INTO briefs (month, year, issue, created_at) VALUES (?, 2026, 1, ?)", (month, moment))
+        db.execute("INSERT INTO messages (key, purpose, period, subject, created_at, what, item) "
+                   "VALUES (?, 'brief', ?, '儋州市人民法院执行工作简报（2026年第1期）', ?, 'brief', ?)",
+                   (f"brief/{month}", month, moment, month))
+        for recipient in DEPUTY_ADDRESSES:
+            db.execute("INSERT INTO deliveries (key, recipient, name, subject, state, queued_at, updated_at, sent_at) "
+                       "VALUES (?, ?, '', '儋州市人民法院执行工作简报（2026年第1期）', 'sent', ?, ?, ?)",
+                       (f"brief/{month}", recipient, moment, moment, moment))
+
+
+def test_a_brief_sent_before_its_month_ended_is_superseded_by_the_full_one(workspace, smtp_server,
+                                                                            monkeypatch) -> None:
+    newsroom(workspace, smtp_server, monkeypatch)
+    early_brief(workspace)
+    dry = run_job(workspace.settings, brief.brief, "2026-11", dry_run=True)
+    assert dry.previews and "第2期" in dry.previews[0].subject
+
+    result = workspace.cli("brief", env={"PIPELINE_NOW": ISSUED})      # the month before, by default
+
+    assert result.returncode == 0, result.stderr
+    received = briefs_received(smtp_server)
+    assert sorted(r for m in smtp_server.handler.messages if "执行工作简报" in subject_of(m) for r in m.rcpt_tos) \
+        == sorted(DEPUTY_ADDRESSES)
+    message = received[0]
+    assert "2026年第2期" in str(message["Subject"]) and "取代第1期" in str(message["Subject"])
+    text = body(message)
+    assert "取代2026年11月29日印发的第1期" in text and "请以本期为准" in text
+    assert "取代2026年11月29日印发的第1期" in docx_text(attachment(message))
+    assert "执行结案数：1236 件" in text
+    again = run_job(workspace.settings, brief.brief, "2026-11")
+    assert again.queued == 0 and again.skipped == "2026年11月执行工作简报（第2期）已经发送过"
+    with sqlite3.connect(workspace.ledger) as db:
+        assert db.execute("SELECT month, issue, replaces FROM briefs ORDER BY issue").fetchall() == [
+            ("2026-11", 1, None), ("2026-11", 2, 1)]
+    # The next month's brief continues the year's numbers.
+    at(monkeypatch, "2027-01-04T09:00:00+08:00")
+    assert "2026年第3期" in run_job(workspace.settings, brief.brief, "2026-12").report.results[0][0].subject
+
+
+def subject_of(received) -> str:
+    return str(received.parse()["Subject"])
+
+
+def test_a_brief_sent_after_its_month_ended_is_not_sent_again(workspace, smtp_server, monkeypatch) -> None:
+    newsroom(workspace, smtp_server, monkeypatch)
+    early_brief(workspace, moment="2026-12-01T09:00:00+08:00")
+    run = run_job(workspace.settings, brief.brief, "2026-11")
+    assert run.queued == 0 and "第1期" in run.skipped and briefs_received(smtp_server) == []
+
+
+# --- the text message version ---------------------------------------------------------------------
+
+def sms_file(workspace: Workspace, name: str) -> list[str]:
+    """The messages of an SMS file the office opens, one per entry."""
+    content = (workspace.settings.mail.outbox / "sms" / f"{name}.txt").read_text(encoding="utf-8-sig")
+    lines = content.splitlines()
+    return [lines[i + 1] for i, line in enumerate(lines) if line.startswith("—— 第 ")]
+
+
+def test_a_text_message_version_is_written_beside_the_brief(workspace, smtp_server, monkeypatch) -> None:
+    newsroom(workspace, smtp_server, monkeypatch)
+    workspace.configure("court", contact="联系人：高琼芳　电话：0898-23300000")
+    run = run_job(workspace.settings, brief.brief, "2026-11")
+    assert any("短信版本" in note for note in run.notes)
+    messages = sms_file(workspace, "执行工作简报_2026年第1期")
+    assert messages and all(len(m) <= 140 for m in messages)
+    joined = "".join(messages)
+    assert all(m.startswith("【儋州市人民法院】") for m in messages)
+    assert "执行结案数1236 件" in joined and "执行到位金额2.37 亿元" in joined
+    assert "0898-23300000" in joined
+    for deputy in ("王代表", "wang.daibiao", "li.weiyuan"):
+        assert deputy not in joined
+    redact.check([("短信", m) for m in messages], allowed=redact.own_numbers("0898-23300000"))
+    assert not (workspace.settings.mail.outbox / "sms" / "执行工作简报_2026年第2期.txt").exists()
+
+
+def test_a_long_text_message_is_cut_into_numbered_parts_of_at_most_140_characters() -> None:
+    from pipeline.texts import sms
+    body = "，".join(f"第{i}项指标数值为{i * 100}件" for i in range(1, 30)) + "。"
+    parts = sms.messages("儋州市人民法院", body, "联系电话：0898-23300000")
+    assert len(parts) > 1 and all(len(p) <= 140 for p in parts)
+    assert parts[0].endswith(f"（1/{len(parts)}）") and parts[-1].endswith(f"（{len(parts)}/{len(parts)}）")
+    assert "0898-23300000" in parts[-1]

@@ -8,16 +8,16 @@ import openpyxl
 import pytest
 from conftest import Workspace, material
 
-from pipeline.core.layout import SUBMISSIONS, TABS
+from pipeline.core.layout import ALL_TABS, SUBMISSIONS
 from pipeline.ledger import Ledger
 
 
-def test_init_demo_writes_the_five_tabs_ready_to_fill(workspace: Workspace) -> None:
+def test_init_demo_writes_every_tab_ready_to_fill(workspace: Workspace) -> None:
     result = workspace.cli("init", "--demo", check=True)
     assert "已创建示例工作簿" in result.stdout
     book = openpyxl.load_workbook(workspace.workbook)
-    assert book.sheetnames == [tab.name for tab in TABS]
-    for tab in TABS:
+    assert book.sheetnames == [tab.name for tab in ALL_TABS]
+    for tab in ALL_TABS:
         sheet = book[tab.name]
         assert [c.value for c in sheet[1]] == [col.name for col in tab.columns]
         assert sheet.freeze_panes == "A2"

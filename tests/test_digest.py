@@ -123,7 +123,7 @@ def test_the_digest_lists_the_coming_obligations(workspace) -> None:
 
     workspace.make_workbook([], activities=[
         {"date": date(2026, 12, 3), "kind": "重大执行活动", "name": "集中腾退行动"},
-        {"date": date(2026, 3, 1), "kind": "新闻发布会", "name": "发布会"},
+        {"date": date(2026, 3, 1), "kind": "新闻发布会", "name": "发布会", "held": "是"},
     ])
     run_job(workspace.settings, pulling.pull)
     run_job(workspace.settings, week.digest)

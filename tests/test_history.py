@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, PROJECT, Workspace, material, run_job
+from conftest import NOW, PROJECT, Workspace, material, roll_back_ledger, run_job
 
 sys.path.insert(0, str(PROJECT / "bench"))
 import history  # noqa: E402  (bench/history.py)
@@ -329,23 +329,8 @@ def test_the_digests_questions_are_what_the_rows_say(lived) -> None:
 # --- an existing ledger is brought forward ----------------------------------------------------
 
 def as_fifth_release(path: Path) -> None:
-    """Turn a ledger back into what the fifth schema held: what the sixth, seventh and eighth added gone."""
-    with sqlite3.connect(path) as db:
-        db.execute("ALTER TABLE media DROP COLUMN type")
-        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                     "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
-            db.execute(f"DROP TRIGGER {trigger}")
-        db.execute("DROP TABLE generation")
-        for index in ("drafts_base", "drafts_serial", "decisions_draft", "submissions_serial", "submissions_made",
-                      "submission_versions_recorded", "deliveries_state", "deliveries_sent", "deliveries_key",
-                      "messages_latest", "audit_action", "job_runs_outcome", "invitations_state",
-                      "invitations_previous", "channel_versions_unposted", "channel_versions_ready",
-                      "channel_versions_posted", "submissions_undrafted"):
-            db.execute(f"DROP INDEX {index}")
-        db.execute("DROP TRIGGER drafts_mark_submission")
-        db.execute("ALTER TABLE submissions DROP COLUMN drafted")
-        db.execute("CREATE INDEX deliveries_state ON deliveries (state)")
-        db.execute("PRAGMA user_version = 5")
+    """Turn a ledger back into what the fifth schema held: what the sixth and later added gone."""
+    roll_back_ledger(path, 5)
 
 
 def test_a_ledger_of_the_fifth_schema_learns_which_versions_were_drafted(workspace: Workspace) -> None:

@@ -17,8 +17,9 @@ from conftest import Workspace, run_job, write_rows
 from pipeline.core import clock
 from pipeline.core.errors import UsageError
 from pipeline.core.layout import ACTIVITIES, REVIEWS
-from pipeline.flows import decisions, invitations, pulling
+from pipeline.flows import decisions, invitations, pulling, week
 from pipeline.ledger import Ledger
+from pipeline.texts import redact
 
 OFFICE = "office@court.example"                      # the default config's office
 DEPUTIES = ("王代表 <wang@npc.example>", "李委员 <li@cppcc.example>")
@@ -126,7 +127,8 @@ def test_a_planned_visit_gets_one_invitation_mailed_to_the_office_for_review(off
     assert mail.rcpt_tos == [OFFICE]
     assert FIRST in subject(mail) and "待审邀请函" in subject(mail)
     text = body(mail)
-    assert "尊敬的各位人大代表、政协委员" in text and "2026年12月3日（星期四）" in text
+    # Each deputy gets a letter of their own: the office reviews it with the greeting to be filled in.
+    assert "尊敬的〔代表委员〕" in text and "尊敬的各位" not in text and "2026年12月3日（星期四）" in text
     assert f"python run.py approve {FIRST} --by" in text and f"python run.py reject {FIRST}" in text
     assert "审核" in text and "通过 或 退回" in text
     assert "wang@npc.example" in text and "li@cppcc.example" in text   # who will receive it
@@ -148,12 +150,12 @@ def test_the_letter_is_a_formal_invitation_signed_and_dated_by_the_court(drafted
 
     assert row["subject"].startswith(court.name) and "2026年12月3日" in row["subject"]
     letter = row["text"]
-    assert letter.index("尊敬的各位人大代表、政协委员") < letter.index("代表委员看执行、谈执行")
+    assert letter.index("尊敬的〔代表委员〕") < letter.index("代表委员看执行、谈执行")
     for phrase in ("走进执行一线 见证执行", "2026年12月3日（星期四）", "了解执行工作", "见证执行", "意见建议",
                    "回复", court.contact):
         assert phrase in letter, phrase
     assert letter.rstrip().endswith(f"{court.name}\n2026年11月26日")
-    assert "尊敬的各位人大代表、政协委员" in row["html"] and "2026年12月3日" in row["html"]
+    assert "尊敬的〔代表委员〕" in row["html"] and "2026年12月3日" in row["html"]
     assert FIRST not in letter and "审核" not in letter     # the office's notes stay out of the letter
 
 
@@ -237,7 +239,9 @@ def test_approving_sends_the_invitation_once_to_every_deputy_each_alone(drafted)
     row = drafted.row()
     for message in sent:
         assert subject(message) == row["subject"]
-        assert "尊敬的各位人大代表、政协委员" in body(message)
+        # One deputy, greeted by name (the config's display name), never 各位.
+        name = message.parse()["To"].addresses[0].display_name
+        assert f"尊敬的{name}：" in body(message) and "尊敬的各位" not in body(message)
         assert message.parse()["To"].addresses[0].addr_spec == message.rcpt_tos[0]
     assert {m.parse()["To"].addresses[0].display_name for m in sent} == {"王代表", "李委员"}
     assert row["state"] == "sent" and row["sent_at"] and row["decided_by"] == "符贤"
@@ -505,3 +509,91 @@ def test_one_invitations_standing_is_what_the_whole_list_says_of_it(drafted) -> 
         later = invitations.standing(ledger, FIRST, date(2027, 1, 1))
         assert later.state == "expired"
         assert invitations.standing(ledger, "I-2026-000099", now.date()) is None
+
+
+# --- time, place, contact; who was invited; the text message -----------------------------------
+
+def test_the_letter_says_the_time_and_the_place_and_names_the_courts_contact(office) -> None:
+    office.ws.configure("court", contact="联系人：高琼芳　电话：0898-23300000")
+    office.sheet({**VISIT, "time": "上午9:30", "place": "儋州市人民法院执行指挥中心"})
+
+    office.draft()
+
+    letter = office.row()["text"]
+    assert "二、活动时间：2026年12月3日（星期四）上午9:30" in letter
+    assert "三、活动地点：儋州市人民法院执行指挥中心" in letter
+    assert "联系方式：联系人：高琼芳　电话：0898-23300000" in letter
+    assert "另行通知" not in letter
+    assert "儋州市人民法院执行指挥中心" in office.row()["html"] and "上午9:30" in office.row()["html"]
+
+
+def test_a_letter_without_time_or_place_says_they_will_follow(office) -> None:
+    office.sheet(VISIT)
+
+    office.draft()
+
+    letter = office.row()["text"]
+    assert "二、活动时间：2026年12月3日（星期四），具体时间另行通知" in letter
+    assert "三、活动地点：另行通知" in letter
+
+
+def test_an_excel_time_cell_is_read_as_the_clock_time(office) -> None:
+    from datetime import time
+    office.sheet({**VISIT, "time": time(14, 30), "place": "第三法庭"})
+
+    office.draft()
+
+    assert "2026年12月3日（星期四）14:30" in office.row()["text"]
+
+
+def test_a_deputy_without_a_display_name_is_greeted_as_a_deputy(office) -> None:
+    office.ws.configure("deputies", addresses=["zhao@npc.example"])
+    office.sheet(VISIT)
+    office.draft()
+    office.approve()
+    mark = office.mark()
+
+    office.send()
+
+    [message] = office.since(mark)
+    assert "尊敬的代表委员：" in body(message) and "〔" not in body(message)
+    assert "尊敬的代表委员" in message.parse().get_body(("html",)).get_content()
+
+
+def test_status_and_the_digest_say_who_was_invited(approved) -> None:
+    approved.send()
+
+    status = approved.ws.cli("status", check=True).stdout
+    assert "已发出的邀请函" in status and FIRST in status
+    assert "王代表（wang@npc.example）" in status and "李委员（li@cppcc.example）" in status
+    import json
+    data = json.loads(approved.ws.cli("status", "--json", check=True).stdout)
+    [entry] = data["invited"]
+    assert entry["id"] == FIRST and {r["address"] for r in entry["recipients"]} == DEPUTY_EMAILS
+    mark = approved.mark()
+    run_job(approved.settings, week.digest, force=True)
+    [digest] = [m for m in approved.since(mark) if "日报" in subject(m) or m.rcpt_tos == [OFFICE]]
+    text = body(digest)
+    assert "已发出的邀请函" in text and "王代表（wang@npc.example）" in text and FIRST in text
+
+
+def test_a_text_message_version_is_written_beside_each_invitation_sent(office) -> None:
+    office.ws.configure("court", contact="联系人：高琼芳　电话：0898-23300000")
+    office.sheet({**VISIT, "time": "9:30", "place": "儋州市人民法院执行指挥中心"})
+    office.draft()
+    office.approve()
+
+    run = office.send()
+
+    path = office.settings.mail.outbox / "sms" / f"邀请函_{FIRST}.txt"
+    assert any(str(path) in m for m in run.messages)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    messages = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("—— 第 ")]
+    assert messages and all(len(m) <= 140 for m in messages)
+    joined = "".join(messages)
+    assert "2026年12月3日（星期四）9:30" in joined and "儋州市人民法院执行指挥中心" in joined
+    assert "0898-23300000" in joined
+    for personal in ("王代表", "李委员", "wang@", "li@"):
+        assert personal not in joined
+    redact.check([("短信", m) for m in messages], allowed=redact.own_numbers("0898-23300000"))
+    assert not office.send(dry_run=True).sent    # nothing left to send; the dry run writes nothing either

@@ -6,7 +6,7 @@ import random
 import sqlite3
 
 import pytest
-from conftest import Workspace, material, run_job
+from conftest import Workspace, material, roll_back_ledger, run_job
 
 from pipeline.core.errors import LedgerError
 from pipeline.flows import decisions, publishing, pulling, week
@@ -18,28 +18,7 @@ MEDIA = [{"outlet": "《法制时报》", "contact": "张编辑", "email": "fazh
 
 def as_first_release(path) -> None:
     """Turn a ledger back into what the first release (schema 1) wrote: the later tables and columns gone."""
-    with sqlite3.connect(path) as db:
-        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                     "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
-            db.execute(f"DROP TRIGGER {trigger}")
-        db.execute("DROP TABLE generation")
-        for index in ("drafts_base", "drafts_serial", "decisions_draft", "submissions_serial", "submissions_made",
-                      "submission_versions_recorded", "deliveries_state", "deliveries_sent", "deliveries_key",
-                      "messages_latest", "audit_action", "job_runs_outcome", "invitations_state",
-                      "invitations_previous", "channel_versions_unposted", "channel_versions_ready",
-                      "channel_versions_posted", "submissions_undrafted"):
-            db.execute(f"DROP INDEX {index}")
-        db.execute("DROP TRIGGER drafts_mark_submission")
-        db.execute("ALTER TABLE submissions DROP COLUMN drafted")
-        db.execute("CREATE INDEX deliveries_state ON deliveries (state)")
-        for table in ("channel_versions", "briefs", "invitations"):
-            db.execute(f"DROP TABLE {table}")
-        db.execute("DROP INDEX messages_item")
-        for table, column in (("drafts", "release_date"), ("drafts", "review"), ("teams", "outward"),
-                              ("deliveries", "claimed_by"), ("messages", "what"), ("messages", "item"),
-                              ("messages", "variant"), ("media", "type")):
-            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-        db.execute("PRAGMA user_version = 1")
+    roll_back_ledger(path, 1)
 
 
 def test_a_ledger_of_the_first_release_is_migrated_and_keeps_its_history(workspace: Workspace) -> None:

@@ -24,7 +24,6 @@ from pipeline.core.config import (
 )
 from pipeline.core.model import Activity, Team, TeamWeek
 from pipeline.flows import brief
-from pipeline.flows.summaries import Figures
 from pipeline.plan.obligations import (
     AHEAD,
     AS_WRITTEN,
@@ -56,8 +55,8 @@ def settings(**tables) -> Settings:
                     mail=MailSettings(sender="office@court.example", office=("office@court.example",)), **tables)
 
 
-def activity(day: date, kind: str, name: str = "") -> Activity:
-    return Activity(day, kind, name, None)
+def activity(day: date, kind: str, name: str = "", held: bool | None = None) -> Activity:
+    return Activity(day, kind, name, None, held=held)
 
 
 def by_rule(findings) -> dict:
@@ -133,7 +132,7 @@ def test_the_quota_in_words_follows_the_teams_quotas() -> None:
 def test_a_weeks_counts_give_the_expected_findings() -> None:
     counts = [TeamWeek("执行一组", 3, 3, 0), TeamWeek("执行二组", 3, 1, 2)]
     activities = [activity(date(2026, 11, 30), "代表委员看执行", "视察"),
-                  activity(date(2026, 3, 10), "新闻发布会", "发布会"),
+                  activity(date(2026, 3, 10), "新闻发布会", "发布会", held=True),
                   activity(date(2026, 11, 28), "重大执行活动", "集中拘传")]
     findings = evaluate(THURSDAY, teams=TEAMS, counts=counts, published_kinds=["执行成功"],
                         activities=activities, plan=AS_WRITTEN)
@@ -147,7 +146,7 @@ def test_a_weeks_counts_give_the_expected_findings() -> None:
     messages = by_rule(findings)
     assert messages["team-quota"].message == "执行二组本周有效素材 1 条，任务 3 条，还差 2 条"
     assert messages["weekly-inability"].message == "本周尚未公开报道执行不能案件"
-    assert messages["yearly-press"].message == "今年已召开或安排新闻发布会 1 次，全年至少 2 次"
+    assert messages["yearly-press"].message == "今年已召开新闻发布会 1 次，全年至少 2 次"
     assert messages["plan-lead"].message == ("重大执行活动“集中拘传”（11月28日）的活动方案尚未报送宣传办，"
                                              "应不晚于11月25日报送")
 
@@ -171,8 +170,8 @@ def test_an_exempt_week_owes_no_weekly_obligation_but_the_month_and_year_still_c
 def test_a_summary_period_is_tallied_per_obligation() -> None:
     published = {Week(2026, 45): ["执行成功", "执行不能"], Week(2026, 46): ["教科书式老赖"], Week(2026, 47): [],
                  Week(2026, 48): ["打击拒执"]}
-    activities = [activity(date(2026, 11, 12), "代表委员看执行", "视察"), activity(date(2026, 3, 1), "新闻发布会", ""),
-                  activity(date(2026, 12, 20), "新闻发布会", "")]
+    activities = [activity(date(2026, 11, 12), "代表委员看执行", "视察"),
+                  activity(date(2026, 3, 1), "新闻发布会", "", held=True), activity(date(2026, 12, 20), "新闻发布会", "")]
     rows = AS_WRITTEN.tally(published=published, teams_met=5, teams=2, months=[NOVEMBER], activities=activities,
                             year=2026, end=date(2026, 12, 1))
     assert rows == [
@@ -188,13 +187,13 @@ def test_a_summary_period_is_tallied_per_obligation() -> None:
 
 def test_a_changed_number_changes_every_readers_number() -> None:
     plan = AS_WRITTEN.adjusted(PRESS, count=3).adjusted(DEPUTIES, count=2).adjusted(PLAN_LEAD, days=5)
-    activities = [activity(date(2026, 11, 12), "代表委员看执行", "视察"), activity(date(2026, 3, 1), "新闻发布会", ""),
-                  activity(date(2026, 12, 4), "重大执行活动", "集中执行")]
+    activities = [activity(date(2026, 11, 12), "代表委员看执行", "视察"),
+                  activity(date(2026, 3, 1), "新闻发布会", "", held=True), activity(date(2026, 12, 4), "重大执行活动", "集中执行")]
 
     findings = by_rule(evaluate(THURSDAY, teams=TEAMS, counts=[], published_kinds=[], activities=activities,
                                 plan=plan))
     assert (findings["yearly-press"].shortfall, findings["yearly-press"].message) == (
-        2, "今年已召开或安排新闻发布会 1 次，全年至少 3 次")
+        2, "今年已召开新闻发布会 1 次，全年至少 3 次")
     assert (findings["monthly-deputies"].shortfall, findings["monthly-deputies"].message) == (
         1, "本月尚未安排“代表委员看执行”活动（每月至少 2 次）")
     assert findings["plan-lead"].due == date(2026, 11, 29)
@@ -210,25 +209,48 @@ def test_a_changed_number_changes_every_readers_number() -> None:
     assert rows["每月代表委员看执行活动（四(四)）"]["met"] == 0          # one visit of the two a month
 
 
-def issue(plan: Plan, quotas: list[int]) -> brief.Brief:
-    """November's brief (pure: ``brief.compose``) for teams of these 每周任务, held to ``plan``."""
-    teams = [{"team": f"执行{i}组", "quota": q, "by_kind": {}, "total": 0, "weeks_met": 0, "weeks_missed": 4}
-             for i, q in enumerate(quotas, start=1)]
-    figures = Figures("2026年11月", date(2026, 11, 1), date(2026, 12, 1), [], teams, [],
-                      plan.tally(published={}, teams_met=0, teams=len(teams), months=[NOVEMBER], activities=[],
-                                 year=2026, end=date(2026, 12, 1)))
+def issue(plan: Plan) -> brief.Brief:
+    """November's brief (pure: ``brief.compose``), held to ``plan``."""
     return brief.compose(month="2026-11", issue=1, issued=date(2026, 12, 2), issuer="执行局", court="儋州市人民法院",
-                         contact="", figures=figures, releases=[], activities=[], copies=1, tz=BEIJING, plan=plan)
+                         contact="", figures=[], releases=[], activities=[], copies=1, tz=BEIJING, plan=plan)
 
 
-def test_the_brief_states_the_quota_the_plan_and_the_teams_set() -> None:
+def test_the_brief_states_no_publicity_quota_whatever_the_plan_sets() -> None:
+    """The deputies' brief reports enforcement; the office's weekly quota is internal (it used to be stated)."""
     four = Plan.of(settings(intake=IntakeSettings(default_quota=4)))
-    assert "（工作方案要求每周每部门不少于 4 条）" in brief.material_line(issue(four, []))
-    assert "（工作方案要求每周每部门不少于 4 条）" in brief.material_line(issue(four, [4, 4]))
-    assert "（工作方案要求每周每部门不少于 5 条）" in brief.material_line(issue(AS_WRITTEN, [5, 5]))
-    assert "（工作方案要求每周每部门不少于 3 条）" in brief.material_line(issue(AS_WRITTEN, []))
+    for plan in (four, AS_WRITTEN):
+        text = "\n".join(block.text for block in issue(plan).blocks)
+        assert "工作方案要求" not in text and "每周每部门" not in text and "条" not in text
 
 
 def test_the_plan_as_written_reads_as_before_in_the_outlook() -> None:
     assert outlook(THURSDAY.date(), [], AS_WRITTEN) == ["新闻发布会：今年已召开 0 次，全年至少 2 次",
                                                        "代表委员看执行：本月尚未安排，每月至少 1 次"]
+
+
+# --- press conferences held (四(二)) ---------------------------------------------------------------
+
+def test_only_a_press_conference_held_and_marked_counts_toward_the_year() -> None:
+    activities = [activity(date(2026, 3, 1), "新闻发布会", "上半年发布会", held=True),
+                  activity(date(2026, 5, 1), "新闻发布会", "未召开", held=False),
+                  activity(date(2026, 9, 1), "新闻发布会", "未填写"),
+                  activity(date(2026, 10, 1), "新闻通气会", "通气会", held=True),
+                  activity(date(2026, 10, 8), "记者恳谈会", "恳谈会", held=True),
+                  activity(date(2026, 12, 10), "新闻发布会", "计划中", held=True)]   # marked, but still to come
+    findings = by_rule(evaluate(THURSDAY, teams=TEAMS, counts=[], published_kinds=[], activities=activities))
+    assert (findings["yearly-press"].shortfall, findings["yearly-press"].message) == (
+        1, "今年已召开新闻发布会 1 次，全年至少 2 次")
+    assert "press-pace" not in findings
+    rows = {r["what"]: r for r in AS_WRITTEN.tally(published={}, teams_met=0, teams=0, months=[NOVEMBER],
+                                                   activities=activities, year=2026, end=date(2026, 12, 1))}
+    assert rows["2026年新闻发布会（四(二)，全年至少 2 次）"]["met"] == 1
+    line = outlook(THURSDAY.date(), activities, AS_WRITTEN)[0]
+    assert line.startswith("新闻发布会：今年已召开 1 次，全年至少 2 次；已安排 12月10日")
+    assert "9月1日的发布会如已召开，请在“活动”页“已召开”栏填“是”" in line
+
+
+def test_a_conference_marked_held_on_its_own_day_counts() -> None:
+    today = THURSDAY.date()
+    held = [activity(today, "新闻发布会", "今天", held=True), activity(date(2026, 4, 1), "新闻发布会", "", held=True)]
+    findings = by_rule(evaluate(THURSDAY, teams=TEAMS, counts=[], published_kinds=[], activities=held))
+    assert "yearly-press" not in findings

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import logging
 import os
-import sqlite3
 import sys
 from datetime import datetime
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +20,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..core import clock, config, normalize, shutdown
 from ..core.calendar import Month, Week
-from ..core.errors import PipelineError, SourceBusy, SourceChanged, UsageError
+from ..core.errors import LEDGER_FAULTS, PipelineError, SourceBusy, SourceChanged, UsageError
 from ..core.model import CHANNEL_LIST, CHANNELS
 from . import logs, usage
 
@@ -55,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
-    except (sqlite3.Error, json.JSONDecodeError) as exc:
+    except LEDGER_FAULTS as exc:
         # The ledger failed in the middle of a job (or holds a damaged record): its transaction was rolled
         # back, nothing is half-done.
         trouble = _ledger_trouble(args, exc)

@@ -564,3 +564,22 @@ ACTIVITIES: list[tuple[int, str, str, int | None]] = [
     (2, "重大执行活动", "打击拒执犯罪集中拘传行动", None),
     (12, "代表委员看执行", "邀请人大代表、政协委员旁听执行听证并座谈执行工作", None),
 ]
+
+# Time, place and 已召开 of some of the activities above, by name (the 活动 tab's optional columns).
+ACTIVITY_DETAILS: dict[str, dict[str, str]] = {
+    "“基本解决执行难”工作情况新闻发布会（通报打击拒执、执行不能典型案例）": {"time": "10:00", "place": "儋州市人民法院新闻发布厅",
+                                                    "held": "是"},
+    "邀请省、市人大代表和政协委员见证涉民生案件集中执行": {"time": "8:30", "place": "儋州市人民法院执行指挥中心", "held": "是"},
+    "邀请人大代表、政协委员旁听执行听证并座谈执行工作": {"time": "上午9:30", "place": "儋州市人民法院第三法庭"},
+}
+
+# ---------------------------------------------------------------------------
+# 6. 数据: last month's enforcement figures, as the office copies them from the court's systems
+#    (指标, 数值, 来源); the deputies' brief prints them with their source.
+# ---------------------------------------------------------------------------
+FIGURES: list[tuple[str, str, str]] = [
+    ("执行结案数", "1236 件", "执行案件流程管理系统"),
+    ("执行到位金额", "2.37 亿元", "执行案件流程管理系统"),
+    ("失信惩戒人数", "318 人", "失信被执行人名单库"),
+    ("拒执罪判决数", "4 件", "刑事审判庭统计"),
+]

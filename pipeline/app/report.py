@@ -14,7 +14,7 @@ from ..flows.publishing import PublishRun
 from ..mail.transport import SENT
 from ..plan.review import FAILED_CHECK, effective_state
 from ..plan.rules import Finding
-from ..texts.notices import PURPOSE_LABELS, STATE_LABELS
+from ..texts.notices import PURPOSE_LABELS, STATE_LABELS, invitees
 
 _DRAFT_STATES = {"approved": "已通过，待发布", FAILED_CHECK: "未通过事实核对，待修改素材或模板"}
 
@@ -109,6 +109,10 @@ def week_status(status: WeekStatus) -> str:
         rows = [(i["id"], i["activity_day"], "已通过，待发给代表委员" if i["state"] == "approved" else "待审核",
                  i["activity_name"]) for i in status.invitations]
         lines.append(table(("编号", "活动日期", "状态", "活动"), rows))
+    if status.invited:
+        lines.append(f"已发出的邀请函（{len(status.invited)} 封，活动尚未举行）：")
+        for i in status.invited:
+            lines.append(f"  - {i['id']} {i['activity_day']}“{i['activity_name']}”，{i['sent_at']} 发给：{invitees(i)}")
     if status.channels:
         lines.append(f"发布渠道待发（{len(status.channels)} 篇；发出后运行 {COMMAND} posted 草稿编号 --channel 微信）：")
         for release in status.channels:
@@ -149,6 +153,8 @@ def week_status_json(status: WeekStatus) -> str:
                    for d in status.drafts],
         "invitations": [{"id": i["id"], "day": i["activity_day"], "state": i["state"], "activity": i["activity_name"]}
                         for i in status.invitations],
+        "invited": [{"id": i["id"], "day": i["activity_day"], "activity": i["activity_name"], "sent_at": i["sent_at"],
+                     "recipients": i["recipients"]} for i in status.invited],
         "channels": [{"id": r["id"], "headline": r["headline"],
                       "waiting": [c["channel"] for c in r["channels"] if not c["posted"]]} for r in status.channels],
         "mail": {"delivers": status.delivers, "deliveries": status.deliveries,
@@ -221,6 +227,7 @@ def mail_run(run: MailRun, label: str, where: str, *, show: bool = False) -> tup
             failed = True
         if flushed.results:
             lines.append(f"查看：{where}")
+    lines.extend(run.notes)
     return "\n".join(lines), failed
 
 

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core.calendar import Week
 from ..core.errors import UsageError
-from ..core.layout import ACTIVITIES, MEDIA, REVIEWS, SUBMISSIONS, TABS, TEAMS, Tab
+from ..core.layout import ACTIVITIES, ALL_TABS, FIGURES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS, Tab
 from ..core.model import (
     ACTIVITY_KINDS,
     CLOSURES,
@@ -51,7 +51,7 @@ def write_workbook(path: Path, *, now: datetime, demo: bool, force: bool, plan: 
         raise FileExistsError(path)
     book = Workbook()
     book.remove(book.active)
-    sheets = {tab.key: _add_tab(book, tab, plan) for tab in TABS}
+    sheets = {tab.key: _add_tab(book, tab, plan) for tab in ALL_TABS}
     if demo:
         _fill_demo(sheets, now)
     _add_suggestions(sheets)
@@ -102,6 +102,7 @@ def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
         (MEDIA, "enabled", '"是,否"'),
         (MEDIA, "type", '"' + ",".join(MEDIA_TYPES) + '"'),
         (ACTIVITIES, "kind", '"' + ",".join(ACTIVITY_KINDS) + '"'),
+        (ACTIVITIES, "held", '"是,否"'),
         (REVIEWS, "decision", '"' + ",".join(DECISIONS) + '"'),
     ]
     for tab, key, formula in lists:
@@ -140,7 +141,11 @@ def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
     for offset, kind, name, plan_offset in demo_data.ACTIVITIES:
         plan = today + timedelta(days=plan_offset) if plan_offset is not None else None
         _append(sheets["activities"], ACTIVITIES, {"date": today + timedelta(days=offset), "kind": kind,
-                                                   "name": name, "plan_date": plan})
+                                                   "name": name, "plan_date": plan,
+                                                   **demo_data.ACTIVITY_DETAILS.get(name, {})})
+    last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    for metric, value, source in demo_data.FIGURES:
+        _append(sheets["figures"], FIGURES, {"month": last_month, "metric": metric, "value": value, "source": source})
     rows = list(demo_data.SUBMISSIONS)
     # The bad rows arrive among the good ones, as they would in a real week.
     for position, bad in enumerate(demo_data.BAD_SUBMISSIONS):

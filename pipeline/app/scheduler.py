@@ -13,11 +13,9 @@ file the operating system releases when the process dies.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
-import sqlite3
 import sys
 import threading
 import time
@@ -32,7 +30,7 @@ from filelock import FileLock, Timeout
 
 from ..core import clock, shutdown
 from ..core.config import Settings
-from ..core.errors import LedgerError, PipelineError, SourceBusy, SourceChanged
+from ..core.errors import LEDGER_FAULTS, LedgerError, PipelineError, SourceBusy, SourceChanged
 from ..core.files import private_folder
 from ..core.model import PullSummary
 from ..flows import brief, invitations, joblog, publishing, pulling, summaries, week
@@ -76,7 +74,7 @@ def cycle(ctx: Context) -> str:
             level = logging.WARNING if isinstance(exc, (SourceBusy, SourceChanged)) else logging.ERROR
             log.log(level, "步骤未完成", extra={"fields": {"step": step.__name__, "error": str(exc)}})
             errors.append(f"{step.__name__}: {exc}")
-        except (sqlite3.Error, json.JSONDecodeError) as exc:   # the ledger itself: later steps would fail alike
+        except LEDGER_FAULTS as exc:   # the ledger itself: later steps would fail alike
             raise LedgerError(ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds)) from None
     if errors:
         raise PipelineError("；".join(errors))
@@ -180,7 +178,7 @@ class Runner:
                     notes.append(returned)
             except PipelineError as exc:        # a condition a person can act on: one line, said in Chinese
                 failure.append((str(exc), exc))
-            except (sqlite3.Error, json.JSONDecodeError) as exc:     # the ledger, or a damaged record in it
+            except LEDGER_FAULTS as exc:     # the ledger, or a damaged record in it
                 failure.append((ledger_trouble(settings.ledger.path, exc, wait=settings.ledger.wait_seconds), exc))
             except BaseException as exc:  # noqa: BLE001 - every failure is recorded, none escapes
                 failure.append((str(exc) or type(exc).__name__, exc))
@@ -203,7 +201,7 @@ class Runner:
         if notes and result == "ok":
             fields.setdefault("writeback", "waiting")
         exc = failure[0][1] if failure and result == "failed" else None
-        unexpected = exc is not None and not isinstance(exc, (PipelineError, sqlite3.Error, json.JSONDecodeError))
+        unexpected = exc is not None and not isinstance(exc, (PipelineError, *LEDGER_FAULTS))
         joblog.finished(slot.job, slot.period, result, time.monotonic() - started, fields,
                         error=exc if unexpected else error)       # a bug's traceback; otherwise one line
         return Outcome(slot.job, slot.period, result, error, notes[0] if notes and result == "ok" else "")
@@ -225,7 +223,7 @@ class Runner:
                 outcomes.append(self.run_slot(slot))
         except PipelineError as exc:             # a condition a person can act on: one line
             log.error("本轮检查未完成", extra={"fields": {"error": str(exc)}})
-        except (sqlite3.Error, json.JSONDecodeError) as exc:    # the ledger busy or damaged: one line, retried
+        except LEDGER_FAULTS as exc:    # the ledger busy or damaged: one line, retried
             trouble = ledger_trouble(self.settings.ledger.path, exc, wait=self.settings.ledger.wait_seconds)
             log.error("本轮检查未完成", extra={"fields": {"error": trouble}})
         except Exception:  # noqa: BLE001 - the loop must survive anything, and a bug shows its traceback

@@ -1,11 +1,19 @@
 """The one error family of the pipeline.
 
 Library exceptions are wrapped at the module edge with their context (the
-config key, ``素材!17``, the workbook path); only the CLI turns a
+config key, 素材页第17行, the workbook path); only the CLI turns a
 :class:`PipelineError` into a message and an exit code.
 """
 
 from __future__ import annotations
+
+import json
+import sqlite3
+
+# What the ledger raises when it is busy or damaged, or holds a record that no longer reads (a damaged
+# page's text, a JSON record cut short): the command line and the scheduler turn each into one line
+# (``ledger.trouble``), never a traceback.
+LEDGER_FAULTS = (sqlite3.Error, json.JSONDecodeError, UnicodeDecodeError)
 
 
 class PipelineError(Exception):

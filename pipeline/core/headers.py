@@ -1,4 +1,4 @@
-"""Find the five tabs and map their header rows onto column keys.
+"""Find the workbook's tabs and map their header rows onto column keys.
 
 A missing tab, a missing required column, a duplicated header or a column
 with data but no header stops the pull with an error naming tab and column:
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .config import COMMAND
 from .errors import SheetLayoutError
 from .grid import SheetData, TabData, column_letter
-from .layout import TABS, Tab, fold, names_for
+from .layout import ALL_TABS, TABS, Tab, fold, names_for
 
 _HEADER_SEARCH_ROWS = 10
 
@@ -42,16 +42,16 @@ class MappedTab:
 
 
 def wanted_title(title: str) -> bool:
-    """Whether a tab title names one of the five tabs (for the source's fetch)."""
+    """Whether a tab title names one of the workbook's tabs (for the source's fetch)."""
     folded = fold(title)
-    return any(folded in names_for(tab) for tab in TABS)
+    return any(folded in names_for(tab) for tab in ALL_TABS)
 
 
 def map_tabs(sheet: SheetData) -> dict[str, MappedTab]:
     """Every tab of the layout, keyed by ``Tab.key``; raises on any layout problem."""
     found: dict[str, TabData] = {}
     for title, data in sheet.tabs.items():
-        for tab in TABS:
+        for tab in ALL_TABS:
             if fold(title) in names_for(tab):
                 if tab.key in found:
                     raise SheetLayoutError(
@@ -62,7 +62,11 @@ def map_tabs(sheet: SheetData) -> dict[str, MappedTab]:
     if missing:
         names = "、".join(f"“{t.name}”" for t in missing)
         raise SheetLayoutError(f"工作簿缺少{names}页（{COMMAND} init 可生成模板）")
-    return {tab.key: map_header(tab, found[tab.key]) for tab in TABS}
+    mapped = {tab.key: map_header(tab, found[tab.key]) for tab in TABS}
+    for tab in ALL_TABS[len(TABS):]:     # an optional tab the workbook lacks reads as empty
+        data = found.get(tab.key) or TabData(tab.name, [])
+        mapped[tab.key] = map_header(tab, data) if data.rows else MappedTab(tab, data, 1, {})
+    return mapped
 
 
 def map_header(tab: Tab, data: TabData) -> MappedTab:

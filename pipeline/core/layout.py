@@ -102,10 +102,16 @@ MEDIA = Tab("media", "媒体", ("media", "outlets"), (
 ACTIVITIES = Tab("activities", "活动", ("activities", "events"), (
     Column("date", "日期", ("date",), required=True, width=14),
     Column("kind", "类型", ("kind", "type"), required=True, width=16,
-           note="新闻发布会 / 代表委员看执行 / 重大执行活动"),
+           note="新闻发布会 / 代表委员看执行 / 重大执行活动 / 新闻通气会 / 记者恳谈会"),
     Column("name", "名称", ("name", "title"), width=36),
     Column("plan_date", "方案报送日期", ("plan date", "plan submitted"), width=14,
            note="重大执行活动方案报送宣传办的日期"),
+    # Optional: what a deputy's invitation says (时间, 地点) and whether a press conference took place (已召开).
+    Column("time", "时间", ("time", "start time"), width=12, note="如 9:30 或 上午9:30；写入邀请函，空白时写“另行通知”"),
+    Column("place", "地点", ("place", "venue", "location"), width=26,
+           note="集合或活动地点，如 儋州市人民法院执行指挥中心；写入邀请函，空白时写“另行通知”"),
+    Column("held", "已召开", ("held",), width=8,
+           note="活动结束后由宣传办填写：是 / 否。新闻发布会只有日期已过且填“是”的才计入全年两次"),
     STATUS,
 ))
 
@@ -119,7 +125,19 @@ REVIEWS = Tab("reviews", "审核", ("reviews", "review"), (
     STATUS,
 ))
 
+FIGURES = Tab("figures", "数据", ("figures", "statistics", "data"), (
+    Column("month", "月份", ("month",), required=True, width=12, note="如 2026-11"),
+    Column("metric", "指标", ("metric", "indicator"), required=True, width=18,
+           note="如 执行结案数、执行到位金额、失信惩戒人数、拒执罪判决数"),
+    Column("value", "数值", ("value", "figure"), required=True, width=14, note="如 1234 件、5.6 亿元、48 人"),
+    Column("source", "来源", ("source",), required=True, width=24, note="数据出处，如 执行案件流程管理系统"),
+    STATUS,
+))
+
 TABS: tuple[Tab, ...] = (SUBMISSIONS, TEAMS, MEDIA, ACTIVITIES, REVIEWS)
+# Tabs a workbook may lack (one made before they existed): read when present, written by init.
+OPTIONAL_TABS: tuple[Tab, ...] = (FIGURES,)
+ALL_TABS: tuple[Tab, ...] = TABS + OPTIONAL_TABS
 
 _IGNORED = re.compile(r"[\s_\-]+")
 

@@ -28,7 +28,8 @@ KINDS: tuple[str, ...] = (
 MEDIA_TYPES: tuple[str, ...] = ("报纸", "电视", "广播", "网络", "新媒体")
 
 # Activity types on the 活动 tab (四(二), 四(四), 四(五)).
-ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "重大执行活动")
+# 新闻通气会 and 记者恳谈会 are kinds of their own: only a 新闻发布会 counts toward the plan's two a year.
+ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "重大执行活动", "新闻通气会", "记者恳谈会")
 
 # The court's own channels (四(三)), by their Chinese names. The pipeline writes a
 # version of every approved release for each; the office posts the first three
@@ -154,6 +155,23 @@ class Activity:
     kind: str
     name: str
     plan_date: date | None
+    time: str = ""                  # 时间, as typed (9:30, 上午9:30): the invitation says it
+    place: str = ""                 # 地点
+    held: bool | None = None        # 已召开: 是 True, 否 False, blank None (not yet marked)
+
+    def took_place(self, today: date) -> bool:
+        """Held by ``today``: its day is not still to come and the office marked it 已召开 是."""
+        return self.held is True and self.day <= today
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One enforcement figure the office entered on the 数据 tab for a month (the deputies' brief)."""
+
+    month: str                      # 2026-11
+    metric: str                     # 执行结案数
+    value: str                      # 1234 件
+    source: str                     # 执行案件流程管理系统
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def activity_kind(value: object) -> str:
     if not raw:
         raise Invalid("缺少类型")
     folded = code(raw)
-    aliases = {"发布会": "新闻发布会", "新闻通气会": "新闻发布会", "记者恳谈会": "新闻发布会",
+    aliases = {"发布会": "新闻发布会", "通气会": "新闻通气会", "恳谈会": "记者恳谈会", "媒体恳谈会": "记者恳谈会",
                "代表委员看执行谈执行": "代表委员看执行", "代表委员看执行、谈执行": "代表委员看执行",
                "看执行": "代表委员看执行", "代表委员视察": "代表委员看执行",
                "重大执行行动": "重大执行活动", "集中执行": "重大执行活动", "集中执行活动": "重大执行活动"}
@@ -189,6 +189,35 @@ def activity_kind(value: object) -> str:
     if folded not in ACTIVITY_KINDS:
         raise Invalid(f"类型无法识别：{raw}（应为 {' / '.join(ACTIVITY_KINDS)}）")
     return folded
+
+
+def clock_time(value: object) -> str:
+    """A 时间 cell: an Excel time as ``9:30``, text as typed (``上午9:30``, ``14:00—16:00``)."""
+    if isinstance(value, datetime):
+        value = value.time()
+    if isinstance(value, time):
+        return f"{value.hour}:{value.minute:02d}"
+    raw = text(value)
+    if len(raw) > 30:
+        raise Invalid(f"时间过长：{raw[:30]}……（如 9:30 或 上午9:30）")
+    return raw
+
+
+_FIGURE = re.compile(r"[-+]?\d[\d,，]*(?:\.\d+)?\s*(?:%|％|[\u4e00-\u9fff]{0,4})")
+
+
+def figure_value(value: object) -> str:
+    """A 数值 cell: a number, with its unit if any (``1234``, ``1234 件``, ``5.6亿元``, ``98.5%``)."""
+    if isinstance(value, bool):
+        raise Invalid(f"数值无法识别：{value}（如 1234 件、5.6 亿元）")
+    if isinstance(value, (int, float)):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    raw = text(value)
+    if not raw:
+        raise Invalid("缺少数值")
+    if not _FIGURE.fullmatch(raw):
+        raise Invalid(f"数值无法识别：{raw}（应为数字，可带单位，如 1234 件、5.6 亿元）")
+    return raw
 
 
 _DECISIONS = {"通过": "通过", "同意": "通过", "批准": "通过", "approve": "通过", "approved": "通过",

@@ -1,22 +1,26 @@
 """The monthly brief (执行工作简报) for people's deputies and CPPCC members (work plan 四(四)).
 
-The plan asks the enforcement bureau to keep the deputies and members it
-invites to 代表委员看执行 informed "by text message, magazine, brief (简报)
-and other means" of the work's progress and results. Once a month the brief
-goes to ``[deputies] addresses``, in the form courts print such briefs: a red
-masthead (title, 第N期 counted within the year, issuer, date, a rule), sections
-一、二、三, and the imprint (送：…, 编印, 份数). It says:
+The plan asks the enforcement bureau to send the deputies and members briefs and
+text messages regularly, "通报执行工作进展和成效": the progress and results of
+enforcement, not the publicity office's own quotas. Once a month, after the month
+has ended, the brief goes to ``[deputies] addresses`` in the form courts print
+such briefs: a red masthead (title, 第N期 counted within the year, issuer, date, a
+rule), sections 一、二、三, and the imprint (送：…, 编印, 份数). It says:
 
-一、 the month's publicity figures, read from the ledger as the monthly report
-     reads them (``summaries.gather``): material submitted (valid items) and
-     adopted (published as releases) per team and per kind, releases and
-     outlets, the plan's obligations met;
-二、 the releases that reached the media that month;
+一、 the month's enforcement figures as the office entered them on the 数据 tab
+     (执行结案数, 执行到位金额, 失信惩戒人数, 拒执罪判决数 …), each with its source;
+二、 the typical cases published that month (the releases that reached the media);
 三、 the deputies' visits and the other 活动 of the month, and those coming.
+
+No brief is issued for a month that has not ended. A brief issued before its
+month ended (earlier versions allowed it) is superseded by the full one: the next
+issue of the year, saying which issue it replaces. Beside each brief a text
+message version (``texts/sms``) is written for the office to send by hand.
 
 The same brief goes as HTML, plain text and a .docx attachment. The issue
 number is given once per month and kept (``briefs`` table); the mail is keyed
-``brief/<month>``, so a second run sends nothing new.
+``brief/<month>`` (``brief/<month>/full`` for a superseding issue), so a second
+run sends nothing new.
 """
 
 from __future__ import annotations
@@ -29,16 +33,16 @@ from zoneinfo import ZoneInfo
 
 from ..core.calendar import Month
 from ..core.errors import PipelineError, UsageError
-from ..core.model import KINDS, Activity, MessageKey
+from ..core.model import KINDS, Activity, Figure, MessageKey
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import AS_WRITTEN, DEPUTIES, Plan
-from ..texts import redact
+from ..texts import redact, sms
 from ..texts.document import DOCX_TYPE, Block, brief_docx
 from ..texts.render import Rendered, cn_date, render
+from .channels import save_sms
 from .context import Context
 from .dispatch import MailRun, flush, queue
 from .joblog import job
-from .summaries import Figures, gather
 
 TITLE = "执行工作简报"
 DISTRIBUTION = "送：各位全国、省人大代表，政协委员"
@@ -65,18 +69,13 @@ class Brief:
     issuer: str
     court: str
     contact: str
-    figures: Figures
-    teams: list[dict]               # team, submitted, adopted, quota, weeks_met, weeks_missed (None: not on 部门)
-    kinds: list[dict]               # kind, submitted, adopted
-    releases: list[dict]            # day, kind, headline, team, outlets
-    held: list[dict]                # day, kind, name: the month's activities up to the issue date
+    figures: list[Figure]           # the 数据 tab's figures for the month, in its order
+    releases: list[dict]            # day, kind, headline, outlets: the month's published typical cases
+    held: list[dict]                # day, kind, name: the month's activities
     coming: list[dict]              # day, kind, name: announced ones after the issue date
     copies: int
-    quota: str = AS_WRITTEN.quota_required()   # the weekly quota in words, as the teams' 每周任务 set it
-    submitted: int = 0
-    adopted: int = 0
+    replaces: dict | None = None    # issue, issued: the brief issued before the month ended, superseded by this
     visits: int = 0
-    outlets: int = 0
     title: str = TITLE
     distribution: str = DISTRIBUTION
     blocks: list[Block] = field(default_factory=list)
@@ -95,49 +94,37 @@ class Brief:
 
 
 def parse_month(month: str, today: date) -> Month:
-    """``2026-11`` → the month; not a month to come."""
+    """``2026-11`` → the month; only a month that has ended."""
     try:
         parsed = Month.parse(month)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if parsed.first_day > today:
         raise UsageError(f"{parsed.label}尚未开始，不能编发该月的简报")
+    if parsed.next.first_day > today:
+        raise UsageError(f"{parsed.label}尚未结束，不能编发该月的简报：简报通报整月的执行工作，"
+                         f"请于{cn_date(parsed.next.first_day)}以后编发")
     return parsed
 
 
-def compose(*, month: str, issue: int, issued: date, issuer: str, court: str, contact: str, figures: Figures,
-            releases: Sequence[Mapping[str, Any]], activities: Sequence[Activity], copies: int,
-            tz: ZoneInfo, plan: Plan = AS_WRITTEN) -> Brief:
-    """The brief from the ledger's facts (pure).
-
-    "Submitted" (报送) counts the month's valid items, as the monthly report and
-    the weekly quota do (四(五): an item without 案情 or 执行过程 does not count);
-    "adopted" (采用) the releases that reached the media in the month, by the
-    team and kind of their material. ``releases`` are ``releases_sent_between`` rows.
-    """
+def compose(*, month: str, issue: int, issued: date, issuer: str, court: str, contact: str,
+            figures: Sequence[Figure], releases: Sequence[Mapping[str, Any]], activities: Sequence[Activity],
+            copies: int, tz: ZoneInfo, plan: Plan = AS_WRITTEN, replaces: dict | None = None) -> Brief:
+    """The brief from the ledger's facts (pure). ``releases`` are ``releases_sent_between`` rows."""
+    covered = Month.parse(month)
+    start, end = covered.span
     sent = [{"day": datetime.fromisoformat(r["first_sent"]).astimezone(tz).date(), "kind": r["kind"],
-             "headline": r["headline"], "team": r["team"], "outlets": r["outlets"]} for r in releases]
-    teams = [{"team": row["team"], "submitted": row["total"], "quota": row["quota"], "weeks_met": row["weeks_met"],
-              "weeks_missed": row["weeks_missed"]} for row in figures.teams]
-    listed = {row["team"] for row in teams}
-    teams += [{"team": name, "submitted": 0, "quota": None, "weeks_met": None, "weeks_missed": None}
-              for name in sorted({r["team"] for r in sent} - listed)]    # a team since taken off 部门
-    for row in teams:
-        row["adopted"] = sum(1 for r in sent if r["team"] == row["team"])
-    present = set(figures.kinds) | {r["kind"] for r in sent}
-    kinds = [{"kind": k, "submitted": sum(t["by_kind"].get(k, 0) for t in figures.teams),
-              "adopted": sum(1 for r in sent if r["kind"] == k)}
-             for k in [k for k in KINDS if k in present] + sorted(present - set(KINDS))]
-    start, end = figures.start, figures.end
+             "headline": r["headline"], "outlets": r["outlets"]} for r in releases]
+    order = {k: i for i, k in enumerate(KINDS)}
+    sent.sort(key=lambda r: (order.get(r["kind"], len(order)), r["day"]))
     horizon = Month.of(issued).shifted(UPCOMING_MONTHS + 1).first_day
-    held = [_activity(a) for a in activities if start <= a.day < end and a.day <= issued]
+    # The month's activities, but not one the office marked as not held (已召开 否).
+    held = [_activity(a) for a in activities if start <= a.day < end and a.day <= issued and a.held is not False]
     coming = [_activity(a) for a in activities if a.kind in UPCOMING_KINDS and issued < a.day < horizon]
-    brief = Brief(month=month, label=figures.label, year=start.year, issue=issue, issued=issued, issuer=issuer,
-                  court=court, contact=contact, figures=figures, teams=teams, kinds=kinds, releases=sent,
-                  held=held, coming=coming, copies=copies, quota=plan.quota_required(t["quota"] for t in teams),
-                  submitted=sum(t["submitted"] for t in teams),
-                  adopted=len(sent), visits=sum(1 for a in held if plan[DEPUTIES].counted(a["kind"])),
-                  outlets=len(figures.outlets))
+    brief = Brief(month=month, label=covered.label, year=covered.year, issue=issue, issued=issued, issuer=issuer,
+                  court=court, contact=contact, figures=list(figures), releases=sent, held=held, coming=coming,
+                  copies=copies, replaces=replaces,
+                  visits=sum(1 for a in held if plan[DEPUTIES].counted(a["kind"])))
     brief.blocks = blocks(brief)
     return brief
 
@@ -150,36 +137,25 @@ def _activity_line(a: dict) -> str:
     return f"{a['day'].month}月{a['day'].day}日　{a['kind']}" + (f"：{a['name']}" if a["name"] else "")
 
 
+def _case_line(r: dict) -> str:
+    return f"{cn_date(r['day'])}　【{r['kind']}】{r['headline']}"
+
+
 def blocks(b: Brief) -> list[Block]:
     """The body of the .docx, section by section, in the templates' words."""
-    f = b.figures
-    out = [Block("paragraph", intro(b)),
-           Block("heading", "一、执行宣传工作情况"),
-           Block("subheading", "（一）素材报送与采用"),
-           Block("paragraph", material_line(b))]
-    if b.teams:
-        out.append(Block("table", rows=(("部门", "报送素材", "采用发布", "每周任务达标"),) + tuple(
-            (t["team"], str(t["submitted"]), str(t["adopted"]),
-             "—" if t["weeks_met"] is None else f"{t['weeks_met']} / {t['weeks_met'] + t['weeks_missed']} 周")
-            for t in b.teams)))
-    if b.kinds:
-        out.append(Block("table", rows=(("素材类别", "报送素材", "采用发布"),) + tuple(
-            (k["kind"], str(k["submitted"]), str(k["adopted"])) for k in b.kinds)))
-    out += [Block("subheading", "（二）媒体发布"),
-            Block("paragraph", f"向媒体发布执行新闻稿件 {f.releases} 篇，覆盖媒体 {b.outlets} 家。" if f.releases
-                  else "本月未向媒体发布执行新闻稿件。")]
-    if f.outlets:
-        out.append(Block("table", rows=(("媒体", "发稿数"),) + tuple(
-            (o["outlet"], str(o["releases"])) for o in f.outlets)))
-    out += [Block("subheading", "（三）工作方案任务完成情况"),
-            Block("table", rows=(("任务", "完成", "应完成"),) + tuple(
-                (o["what"], str(o["met"]), str(o["owed"])) for o in f.obligations)),
-            Block("heading", "二、本月发布的执行新闻")]
-    if b.releases:
-        out.append(Block("table", rows=(("日期", "类别", "标题"),) + tuple(
-            (cn_date(r["day"]), r["kind"], r["headline"]) for r in b.releases)))
+    out = [Block("paragraph", superseding(b))] if b.replaces else []
+    out += [Block("paragraph", intro(b)), Block("heading", FIGURES_HEADING)]
+    if b.figures:
+        out.append(Block("table", rows=(("指标", "数值", "来源"),) + tuple(
+            (f.metric, f.value, f.source) for f in b.figures)))
     else:
-        out.append(Block("paragraph", "本月未向媒体发布执行新闻稿件。"))
+        out.append(Block("paragraph", NO_FIGURES))
+    out.append(Block("heading", CASES_HEADING))
+    if b.releases:
+        out.append(Block("paragraph", cases_line(b)))
+        out += [Block("paragraph", _case_line(r)) for r in b.releases]
+    else:
+        out.append(Block("paragraph", NO_CASES))
     out += [Block("heading", "三、代表委员看执行及有关活动"), Block("subheading", "（一）本月活动")]
     out += [Block("paragraph", _activity_line(a)) for a in b.held] or [Block("paragraph", "本月未开展有关活动。")]
     out.append(Block("subheading", "（二）近期安排"))
@@ -188,15 +164,25 @@ def blocks(b: Brief) -> list[Block]:
     return out
 
 
+FIGURES_HEADING = "一、执行工作主要数据"
+CASES_HEADING = "二、本月公开的典型案例"
+NO_FIGURES = "本月执行工作数据尚未录入。"
+NO_CASES = "本月未向社会公开典型案例。"
+
+
+def superseding(b: Brief) -> str:
+    r = b.replaces or {}
+    return (f"本期为{b.label}执行工作简报的完整版本，取代{cn_date(r['issued'])}印发的第{r['issue']}期"
+            f"（该期印发时{b.label}尚未结束，内容不完整），请以本期为准。")
+
+
 def intro(b: Brief) -> str:
-    return (f"{b.label}，{b.court}执行局按照《“基本解决执行难”宣传工作方案》的部署，各组报送宣传素材 "
-            f"{b.submitted} 条，向媒体发布执行新闻稿件 {b.figures.releases} 篇，开展代表委员看执行活动 "
-            f"{b.visits} 次。现将有关情况通报如下。")
+    return (f"{b.label}，{b.court}坚持依法执行、规范执行、善意文明执行，持续推进“基本解决执行难”工作。"
+            "现将本月执行工作主要数据、公开的典型案例和代表委员看执行等活动情况通报如下。")
 
 
-def material_line(b: Brief) -> str:
-    return (f"执行局各组、指挥中心报送案情和执行过程完整的宣传素材 {b.submitted} 条"
-            f"（工作方案要求{b.quota}），编发为新闻稿件并向媒体发布（采用）{b.adopted} 篇。")
+def cases_line(b: Brief) -> str:
+    return f"本月通过新闻媒体公开执行典型案例 {len(b.releases)} 件："
 
 
 def closing(b: Brief) -> str:
@@ -204,8 +190,25 @@ def closing(b: Brief) -> str:
     return text + (f"（{b.contact}）" if b.contact else "")
 
 
+def text_messages(b: Brief) -> list[str]:
+    """The brief as text messages for the office to send by hand: the figures, the cases, the visits."""
+    facts = [f"{f.metric}{f.value}" for f in b.figures]
+    if b.releases:
+        facts.append(f"公开执行典型案例{len(b.releases)}件")
+    if b.visits:
+        facts.append(f"开展代表委员看执行活动{b.visits}次")
+    body = f"{b.label}执行工作简报（{b.year}年{b.number}）" + ("：" + "，".join(facts) + "。" if facts else "。")
+    if b.replaces:
+        body += f"本期取代第{b.replaces['issue']}期。"
+    body += "简报全文已发至您的电子邮箱，欢迎提出意见建议。"
+    return sms.messages(b.court, body, b.contact)
+
+
 def _render(b: Brief, at: datetime) -> tuple[Rendered, Attachment]:
-    context = {"b": b, "intro": intro(b), "material": material_line(b), "closing": closing(b),
+    context = {"b": b, "intro": intro(b), "closing": closing(b), "superseding": superseding(b) if b.replaces else "",
+               "figures_heading": FIGURES_HEADING, "cases_heading": CASES_HEADING, "no_figures": NO_FIGURES,
+               "no_cases": NO_CASES, "cases": cases_line(b),
+               "releases": [{**r, "line": _case_line(r)} for r in b.releases],
                "held": [{**a, "line": _activity_line(a)} for a in b.held],
                "coming": [{**a, "line": _activity_line(a)} for a in b.coming]}
     rendered = render("brief", context)
@@ -216,14 +219,18 @@ def _render(b: Brief, at: datetime) -> tuple[Rendered, Attachment]:
 
 @job("brief", fields=lambda ctx, month, **_: {"period": month})
 def brief(ctx: Context, month: str, *, dry_run: bool = False) -> MailRun:
-    """Mail ``month``'s brief (``"2026-11"``) to the deputies and members, once.
+    """Mail ``month``'s brief (``"2026-11"``) to the deputies and members, once, after the month has ended.
 
     A dry run shows the messages with the issue number the brief would get,
     and records nothing. Skipped when ``[deputies] brief = false`` or no
-    addresses are set; refused (:class:`BriefBlocked`) when the text still
-    carries an identifier, since it leaves the court as a release does.
+    addresses are set; refused (:class:`UsageError`) for a month that has not
+    ended, and (:class:`BriefBlocked`) when the text still carries an
+    identifier, since it leaves the court as a release does. A brief the
+    ledger shows issued before its month ended is superseded by the full one.
+    Beside the brief, its text message version is written to ``<outbox>/sms/``.
     """
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
+    tz = settings.timezone
     covered = parse_month(month, at.date())
     label = covered.label
     deputies = settings.deputies
@@ -233,41 +240,55 @@ def brief(ctx: Context, month: str, *, dry_run: bool = False) -> MailRun:
         if dry_run:
             return MailRun(skipped=reason)
         return MailRun(skipped=reason, report=flush(ctx))
-    key = MessageKey("brief", month)
-    if ledger.has_message(key):        # a dry run says what the real run would: nothing
+    latest = ledger.latest_brief(month)
+    replaces = None
+    if latest is not None:
+        issued_at = datetime.fromisoformat(latest["created_at"])
+        if issued_at < covered.bounds(tz)[1]:        # issued before the month ended: superseded
+            replaces = {"issue": latest["issue"], "issued": issued_at.astimezone(tz).date()}
+    key = MessageKey("brief", month, "full") if replaces else MessageKey("brief", month)
+    if (latest is not None and replaces is None) or ledger.has_message(key):
+        # A dry run says what the real run would: nothing.
         return MailRun(skipped=f"{label}{TITLE}（第{ledger.brief_issue(month)}期）已经发送过",
                        report=None if dry_run else flush(ctx))
     plan = Plan.of(settings)
-    facts = {"figures": gather(ledger, covered, settings.timezone, plan),
-             "releases": ledger.releases_sent_between(*covered.bounds(settings.timezone)),
+    facts = {"figures": ledger.figures(month),
+             "releases": ledger.releases_sent_between(*covered.bounds(tz)),
              "activities": ledger.activities()}
     recipients: dict[str, str] = {}
     for name, addr in map(address, deputies.addresses):
         recipients.setdefault(addr, name)
     court = settings.court
+    allowed = redact.own_numbers(court.contact)
 
-    def build(issue: int) -> list[Outgoing]:
+    def build(issue: int) -> tuple[list[Outgoing], list[str]]:
         b = compose(month=month, issue=issue, issued=at.date(),
                     issuer=deputies.editor.strip() or f"{court.name}执行局", court=court.name,
-                    contact=court.contact, copies=len(recipients), tz=settings.timezone, plan=plan, **facts)
+                    contact=court.contact, copies=len(recipients), tz=tz, plan=plan, replaces=replaces, **facts)
         rendered, attachment = _render(b, at)
+        texts = text_messages(b)
         try:
             redact.guard_fields(subject=rendered.subject, name="", text=rendered.text, html=rendered.html,
                                 attachments=[(attachment.filename, attachment.content, attachment.content_type)],
-                                allowed=redact.own_numbers(court.contact))
+                                allowed=allowed)
+            redact.check([("短信", t) for t in texts], allowed=allowed)
         except redact.Blocked as blocked:
-            raise BriefBlocked(f"{label}{TITLE}未发送：{blocked}。请改正活动表或稿件中的该信息后重新运行") from None
+            raise BriefBlocked(f"{label}{TITLE}未发送：{blocked}。请改正活动表、数据表或稿件中的该信息后重新运行") from None
         return [Outgoing(key, "brief", addr, rendered.subject, rendered.text, rendered.html, (attachment,),
-                         name=name) for addr, name in recipients.items()]
+                         name=name) for addr, name in recipients.items()], texts
 
-    issue = ledger.next_brief_issue(month)
-    items = build(issue)
+    issue = ledger.next_brief_issue(month, superseding=replaces is not None)
+    items, texts = build(issue)
     if dry_run:
         return MailRun(previews=items)
     with ledger.transaction():
-        assigned = ledger.assign_brief_issue(month, at)
-        ledger.audit(at, "brief", "issued", month, issue=assigned, recipients=len(items))
+        assigned = ledger.assign_brief_issue(month, at, replaces=replaces["issue"] if replaces else None)
+        ledger.audit(at, "brief", "issued", month, issue=assigned, recipients=len(items),
+                     replaces=replaces["issue"] if replaces else None)
     if assigned != issue:     # another run numbered a brief of the same year meanwhile
-        items = build(assigned)
+        items, texts = build(assigned)
     queued = queue(ledger, items, period=month, at=at)
-    return MailRun(queued=queued, report=flush(ctx))
+    path, trouble = save_sms(settings.mail.outbox, f"{TITLE}_{covered.year}年第{assigned}期", texts,
+                             title=f"{label}{TITLE}（{covered.year}年第{assigned}期）")
+    notes = [f"短信版本（{len(texts)} 条）已写入 {path}，请用短信平台发给代表委员" if path else trouble]
+    return MailRun(queued=queued, report=flush(ctx), notes=notes)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from ..core.files import write_atomic
 from ..core.model import CHANNELS, CHANNEL_LIST, POSTED_BY_HAND, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
-from ..texts import redact
+from ..texts import redact, sms
 from ..texts.render import RenderError, render, render_file
 
 log = logging.getLogger(__name__)
@@ -302,6 +302,23 @@ def save_versions(ledger: Ledger, versions_: Versions, *, outbox: Path, at: date
     for channel in versions_.channels:
         ledger.save_channel_version(versions_.draft_id, channel, recorded[channel], at)
     return versions_.channels
+
+
+SMS_FOLDER = "sms"                   # under the outbox: sms/<name>.txt, beside channels/
+
+
+def save_sms(outbox: Path, name: str, texts: Sequence[str], *, title: str) -> tuple[Path | None, str]:
+    """Write text messages for the office to send by hand (``texts/sms``) to ``<outbox>/sms/<name>.txt``:
+    (the file, "") or (None, why not). A file that cannot be written is said, never an error: the mail went."""
+    if not texts:
+        return None, ""
+    path = Path(outbox) / SMS_FOLDER / f"{name}.txt"
+    try:
+        write_atomic(path, sms.page(title, texts))
+    except OSError as exc:
+        log.warning("%s: 短信版本无法写入（%s）", path, exc.strerror)
+        return None, f"短信版本无法写入 {path}（{exc.strerror}）"
+    return path, ""
 
 
 def write_index(ledger: Ledger, outbox: Path) -> Path | None:

@@ -78,6 +78,7 @@ class MailRun:
     skipped: str = ""
     previews: list[mime.Outgoing] = field(default_factory=list)   # --dry-run: what would be sent
     report: FlushReport | None = None
+    notes: list[str] = field(default_factory=list)                 # what the office should know, in Chinese
 
     def tally(self) -> dict[str, object]:
         fields: dict[str, object] = {"queued": self.queued}

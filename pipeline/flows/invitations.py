@@ -14,7 +14,14 @@ only after the office approves it: nothing leaves the court unreviewed.
 - the office's 通过 or 退回 (``standings``, ``set_state``: this flow's part
   of the one lifecycle in ``plan/review.py``, applied by ``decisions``).
 - ``send_invitations``: each approved invitation goes to every deputy address,
-  one message each, exactly once.
+  one message each, exactly once, greeting that deputy by name (the display name
+  of ``[deputies] addresses``); its text message version is written beside the
+  channel versions (``<outbox>/sms/``) for the office to send by hand.
+
+Who was invited is the invitation's deliveries (``invited``): ``status`` and the
+digest list them for every coming visit. Replies are not recorded: deputies answer
+by mail or telephone to the office, and the 活动 tab has no row per deputy to put
+an answer in (the deputies are known only from the config).
 
 The 活动 tab gives its rows no ID, so a visit is known by its (day, name): a
 change of either is, to this module, a different visit.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from html import escape
 from datetime import date, datetime
 from typing import Any
 
@@ -32,7 +40,9 @@ from ..core.model import Activity, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..plan.review import INVITATION, Standing, review_code
+from ..texts import redact, sms
 from ..texts.render import cn_date, render
+from .channels import save_sms
 from .context import Context
 from .dispatch import FlushReport, enqueue, flush
 from .joblog import job
@@ -45,6 +55,9 @@ CHANGED = "活动已从“活动”页删除，或日期、名称已修改"
 # Purposes (the outbox names its files by them): no hyphen, so "*-draft-*" or "*-invitation-*" finds no stranger.
 REVIEW_PURPOSE, ALERT_PURPOSE, SEND_PURPOSE = "invitation_draft", "invitation_alert", "invitation"
 NO_ADDRESSES = "配置文件中未登记代表委员的邮箱（[deputies] addresses）"
+# The letter is reviewed once with this in the greeting; each deputy's copy says that deputy's name there.
+GREETING = "〔代表委员〕"
+SALUTATION = "代表委员"                              # a deputy without a display name in the config
 
 
 @dataclass
@@ -78,8 +91,28 @@ class Letter:
 
 # --- pure: what a visit is, and its letter -------------------------------------------
 
-def visit_context(day: date, name: str) -> dict[str, Any]:
-    return {"day": day, "weekday": WEEKDAYS[day.weekday()], "name": " ".join(name.split())}
+def visit_context(day: date, name: str, time: str = "", place: str = "") -> dict[str, Any]:
+    return {"day": day, "weekday": WEEKDAYS[day.weekday()], "name": " ".join(name.split()),
+            "time": " ".join(time.split()), "place": " ".join(place.split())}
+
+
+def greeted(letter_text: str, html: str, name: str) -> tuple[str, str]:
+    """One deputy's copy of the letter: the greeting says ``name`` (the config's display name), or 代表委员."""
+    salutation = " ".join(name.split()) or SALUTATION
+    return (letter_text.replace(f"尊敬的{GREETING}", f"尊敬的{salutation}"),
+            html.replace(f"尊敬的{GREETING}", f"尊敬的{escape(salutation)}"))
+
+
+def text_messages(activity: Activity, settings: Settings) -> list[str]:
+    """The invitation as text messages for the office to send by hand: no name, only the court's contact."""
+    visit = visit_context(activity.day, activity.name, activity.time, activity.place)
+    when = f"{cn_date(visit['day'])}（{visit['weekday']}）{visit['time']}"
+    where = f"在{visit['place']}" if visit["place"] else ""
+    named = f"（{visit['name']}）" if visit["name"] else ""
+    body = (f"诚邀您于{when}{where}参加“代表委员看执行、谈执行”活动{named}。"
+            f"{'' if visit['time'] and visit['place'] else '具体时间、地点另行通知。'}"
+            "邀请函已发至您的电子邮箱，敬请回复是否参加。")
+    return sms.messages(settings.court.name, body, settings.court.contact)
 
 
 def compose(activity: Activity, *, issued: date, settings: Settings, previous: dict[str, Any] | None = None) -> Letter:
@@ -88,8 +121,10 @@ def compose(activity: Activity, *, issued: date, settings: Settings, previous: d
     ``previous`` is the invitation already sent for this visit before it moved
     or was renamed: the letter then tells the deputies to go by this one.
     """
-    rendered = render("invitation", {"court": settings.court.as_context(), "activity": visit_context(activity.day, activity.name),
-                                     "issued": issued, "previous": previous})
+    rendered = render("invitation", {"court": settings.court.as_context(),
+                                     "activity": visit_context(activity.day, activity.name, activity.time,
+                                                               activity.place),
+                                     "issued": issued, "previous": previous, "greeting": GREETING})
     return Letter(rendered.subject, rendered.text, rendered.html)
 
 
@@ -251,7 +286,7 @@ def _review_mail(settings: Settings, invitation_id: str, visit: Activity, letter
                  previous: dict[str, Any] | None, *, code: str) -> list[Outgoing]:
     rendered = render("invitation_draft", {
         "court": settings.court.as_context(), "invitation": {"id": invitation_id, "code": code},
-        "activity": visit_context(visit.day, visit.name),
+        "activity": visit_context(visit.day, visit.name, visit.time, visit.place), "greeting": GREETING,
         "letter": {"subject": letter.subject, "text": letter.text}, "previous": previous,
         "recipients": [{"name": name, "address": addr} for name, addr in _deputies(settings)]})
     return [Outgoing(MessageKey("invitation-draft", invitation_id), REVIEW_PURPOSE, addr, rendered.subject, rendered.text,
@@ -342,10 +377,21 @@ def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
         run.messages.append(f"{NO_ADDRESSES}，已通过审核的邀请函 {'、'.join(run.held)} 暂未发出；"
                             "登记邮箱后下次运行即发出")
         ready = []
+    visits = {(a.day, a.name): a for a in _visits(ledger)}
+    allowed = redact.own_numbers(settings.court.contact)
+    texts: dict[str, list[str]] = {}
     for row in ready:
-        items = [Outgoing(MessageKey("invitation", row["id"]), SEND_PURPOSE, addr, row["subject"], row["text"], row["html"],
-                          name=name) for name, addr in deputies]
+        items = [Outgoing(MessageKey("invitation", row["id"]), SEND_PURPOSE, addr, row["subject"],
+                          *greeted(row["text"], row["html"], name), name=name) for name, addr in deputies]
         run.sent.append(row["id"])
+        visit = visits.get((date.fromisoformat(row["activity_day"]), row["activity_name"]))
+        if visit is not None:
+            messages = text_messages(visit, settings)
+            try:
+                redact.check([("短信", m) for m in messages], allowed=allowed)
+                texts[row["id"]] = messages
+            except redact.Blocked as blocked:
+                run.messages.append(f"邀请函 {row['id']} 的短信版本未写出：{blocked}；请改正“活动”页中的该信息")
         if dry_run:
             run.previews += items
             continue
@@ -356,5 +402,23 @@ def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
             ledger.audit(at, "invitation", "queued", row["id"], recipients=len(items))
     if dry_run:
         return run
+    for invitation_id, messages in texts.items():
+        path, trouble = save_sms(settings.mail.outbox, f"邀请函_{invitation_id}", messages,
+                                 title=f"邀请函 {invitation_id}")
+        run.messages.append(f"邀请函 {invitation_id} 的短信版本（{len(messages)} 条）已写入 {path}，请用短信平台发给代表委员"
+                            if path else trouble)
     run.report = flush(ctx)
     return run
+
+
+def invited(ledger: Ledger, today: date) -> list[dict[str, Any]]:
+    """The invitations sent for coming visits, each with who it went to and how its delivery stands."""
+    rows = []
+    for row in ledger.invitations("sent"):
+        if date.fromisoformat(row["activity_day"]) < today:
+            continue
+        rows.append({"id": row["id"], "activity_day": row["activity_day"], "activity_name": row["activity_name"],
+                     "sent_at": (row["sent_at"] or "")[:16].replace("T", " "),
+                     "recipients": [{"name": r["name"], "address": r["recipient"], "state": r["state"]}
+                                    for r in ledger.invitation_recipients(row["id"])]})
+    return rows

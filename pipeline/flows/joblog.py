@@ -17,9 +17,7 @@ are one line; only an exception nobody expected (a bug) carries its traceback.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..core.errors import PipelineError, SourceBusy, SourceChanged
+from ..core.errors import LEDGER_FAULTS, PipelineError, SourceBusy, SourceChanged
 from ..ledger import trouble as ledger_trouble
 
 log = logging.getLogger("pipeline.jobs")
@@ -164,7 +162,7 @@ def describe(exc: BaseException, ledger_path: Any = None) -> tuple[str, bool]:
     """An exception in one line, and whether it is an expected condition (no traceback for those)."""
     if isinstance(exc, PipelineError):
         return str(exc), True
-    if isinstance(exc, (sqlite3.Error, json.JSONDecodeError)):
+    if isinstance(exc, LEDGER_FAULTS):
         return ledger_trouble(ledger_path, exc), True
     if not isinstance(exc, Exception):
         return type(exc).__name__, True            # KeyboardInterrupt, SystemExit: a person or the system

@@ -182,7 +182,7 @@ def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:
     ledger.mark_removed(result.removed, at)
     for submission_id in result.removed:
         ledger.audit(at, "pull", "removed", submission_id)
-    changed = ledger.save_reference(result.teams, result.media, result.activities)
+    changed = ledger.save_reference(result.teams, result.media, result.activities, result.figures)
     for name in changed:
         ledger.audit(at, "pull", "reference-updated", name)
     invitations.withdraw_stale_invitations(ledger, at)   # a visit moved or gone: its letter with it

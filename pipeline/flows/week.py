@@ -20,6 +20,7 @@ from ..plan.obligations import DEPUTIES_REPORT, Plan
 from ..plan.rules import REPORT_LOOKBACK, Finding, evaluate
 from ..texts.notices import channel_board, digest_context, reminder_context
 from ..texts.render import render
+from . import invitations
 from .channels import NETWORK_PURPOSE
 from .context import Context
 from .dispatch import MailRun, flush, queue
@@ -47,6 +48,7 @@ class WeekStatus:
     deliveries: dict[str, int] = field(default_factory=dict)            # state -> count
     troubles: list[dict[str, object]] = field(default_factory=list)     # not delivered
     invitations: list[dict[str, object]] = field(default_factory=list)  # pending or approved
+    invited: list[dict[str, object]] = field(default_factory=list)      # sent for coming visits, with recipients
     channels: list[dict[str, object]] = field(default_factory=list)     # releases with a version to post
     waiting: str = ""                                                   # the write-back waits: since when, why
     delivers: bool = True                                               # False: "sent" means in the outbox
@@ -69,6 +71,7 @@ def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
     return WeekStatus(week=week, teams=teams, errors=errors[:error_limit],
                       error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts, waiting=waiting,
                       deliveries=deliveries, troubles=troubles, invitations=letters, channels=board,
+                      invited=invitations.invited(ledger, at.date()),
                       delivers=ctx.transport.delivers)
 
 
@@ -123,7 +126,7 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
         plan=plan, since=since, exempt=not plan.weekly(Week.of(at)), slot_gaps=slot_gaps(ledger, at, plan),
         waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since),
         sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
-        invitations=ledger.invitations("pending", "approved"))
+        invitations=ledger.invitations("pending", "approved"), invited=invitations.invited(ledger, at.date()))
     rendered = render("digest", context)
     items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
              for name, addr in map(address, settings.mail.office)]

@@ -22,6 +22,7 @@ from ..core.grid import CellUpdate, SheetData
 from ..core.headers import MappedTab, map_tabs
 from ..core.model import (
     Activity,
+    Figure,
     MediaContact,
     PullSummary,
     Review,
@@ -75,6 +76,7 @@ class IntakeResult:
     teams: list[Team] = field(default_factory=list)
     media: list[MediaContact] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
     reviews: list[tuple[int, Review]] = field(default_factory=list)
     decisions: list[Review] = field(default_factory=list)      # new, valid 审核 rows to apply
     updates: list[CellUpdate] = field(default_factory=list)
@@ -132,6 +134,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     teams = _take_teams(tabs["teams"], default_quota, result)
     _take_media(tabs["media"], result)
     _take_activities(tabs["activities"], tz, result)
+    _take_figures(tabs["figures"], result)
     _take_reviews(tabs["reviews"], reviews, result)
     _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result,
                       unwritten, max_row_chars)
@@ -406,10 +409,41 @@ def _take_activities(mapped: MappedTab, tz: ZoneInfo, result: IntakeResult) -> N
             problems.append("缺少日期")
         kind = _check(problems, norm.activity_kind, value("kind"))
         plan = _check(problems, norm.day, value("plan_date"), tz, label="方案报送日期")
+        clock = _check(problems, norm.clock_time, value("time"))
+        held = None
+        if norm.text(value("held")):
+            held = _check(problems, norm.yes_no, value("held"), label="已召开")
         if problems:
             _flag(mapped, result, number, cells, problems)
             continue
-        result.activities.append(Activity(when, kind, norm.text(value("name")), plan))
+        result.activities.append(Activity(when, kind, norm.text(value("name")), plan, clock or "",
+                                          norm.text(value("place")), held))
+        _own(mapped, result, number, cells, status="")
+
+
+def _take_figures(mapped: MappedTab, result: IntakeResult) -> None:
+    """The 数据 tab: one enforcement figure per (月份, 指标), with its source, for the deputies' brief."""
+    seen: dict[tuple[str, str], int] = {}
+    for number, cells in _rows_with_content(mapped, result):
+        value = lambda key: mapped.value(cells, key)  # noqa: E731
+        problems: list[str] = []
+        month = _check(problems, norm.month, value("month")) if norm.text(value("month")) else None
+        if month is None and not problems:
+            problems.append("缺少月份")
+        metric = " ".join(norm.text(value("metric")).split())
+        if not metric:
+            problems.append("缺少指标")
+        figure = _check(problems, norm.figure_value, value("value"))
+        source = norm.text(value("source"))
+        if not source:
+            problems.append("缺少来源")
+        if month and metric and (month, metric) in seen:
+            problems.append(f"重复：与第 {seen[(month, metric)]} 行的{month}“{metric}”相同")
+        if problems:
+            _flag(mapped, result, number, cells, problems)
+            continue
+        seen[(month, metric)] = number
+        result.figures.append(Figure(month, metric, figure, source))
         _own(mapped, result, number, cells, status="")
 
 

@@ -52,7 +52,9 @@ def trouble(path: Path | None, exc: Exception, *, wait: float | None = None) -> 
     if "unable to open" in lowered or isinstance(exc, OSError):
         return (f"{where}: 无法打开账本数据库（{reason}）：请检查 [ledger] path 所在的文件夹能否创建、"
                 "是否有写权限、网络盘是否连着；本次未完成")
-    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered \
+            or isinstance(exc, UnicodeDecodeError):            # a damaged page's text no longer reads
+        reason = "数据页损坏" if isinstance(exc, UnicodeDecodeError) else reason
         return (f"{where}: 账本数据库已损坏（{reason}），本次未完成（已全部撤销）。"
                 "请先停止定时任务，删除它旁边的 -wal、-shm 文件，再用最近的备份替换该文件（见使用指南第七节）")
     return (f"{where}: 账本数据库读写出错（{reason}），本次未完成（已全部撤销）。常见原因是磁盘空间或配额不足、"
@@ -90,7 +92,7 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
             # Every commit reaches the disk before the next step: a 'sending' mark lost to a power cut
             # would let a message that went out be sent again.
             self.db.execute("PRAGMA synchronous=FULL")
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, UnicodeDecodeError) as exc:   # the last: text in a damaged page
             raise LedgerError(trouble(self.path, exc, wait=wait)) from None
         self.db.row_factory = sqlite3.Row
         self._migrate()

@@ -16,27 +16,37 @@ from ..core.calendar import Month
 class BriefStore:
     db: sqlite3.Connection
 
-    def brief_issue(self, month: str) -> int | None:
-        """The issue number given to ``month``'s brief (``"2026-11"``), if it has one."""
-        row = self.db.execute("SELECT issue FROM briefs WHERE month = ?", (month,)).fetchone()
-        return row[0] if row else None
+    def latest_brief(self, month: str) -> sqlite3.Row | None:
+        """``month``'s latest issue (``"2026-11"``): its ``issue``, ``created_at`` and the issue it ``replaces``."""
+        return self.db.execute("SELECT * FROM briefs WHERE month = ? ORDER BY issue DESC LIMIT 1", (month,)).fetchone()
 
-    def next_brief_issue(self, month: str) -> int:
-        """The number ``month``'s brief has or would get now, without recording it (a dry run's)."""
+    def brief_issue(self, month: str) -> int | None:
+        """The issue number given to ``month``'s brief (the latest, when one superseded another), if any."""
+        row = self.latest_brief(month)
+        return row["issue"] if row else None
+
+    def next_brief_issue(self, month: str, *, superseding: bool = False) -> int:
+        """The number ``month``'s brief has or would get now, without recording it (a dry run's).
+
+        ``superseding``: a new issue for a month that has one already (it was issued before the month ended).
+        """
         issue = self.brief_issue(month)
-        if issue is not None:
+        if issue is not None and not superseding:
             return issue
         row = self.db.execute("SELECT MAX(issue) FROM briefs WHERE year = ?", (Month.parse(month).year,)).fetchone()
         return (row[0] or 0) + 1
 
-    def assign_brief_issue(self, month: str, at: datetime) -> int:
-        """The month's issue number, assigned once: the next in the month's year (inside a transaction)."""
-        issue = self.brief_issue(month)
-        if issue is not None:
-            return issue
-        issue = self.next_brief_issue(month)
-        self.db.execute("INSERT INTO briefs (month, year, issue, created_at) VALUES (?, ?, ?, ?)",
-                        (month, Month.parse(month).year, issue, at.isoformat()))
+    def assign_brief_issue(self, month: str, at: datetime, *, replaces: int | None = None) -> int:
+        """The month's issue number, assigned once: the next in the month's year (inside a transaction).
+
+        With ``replaces`` (the issue sent before the month ended), a second issue for the month, once.
+        """
+        latest = self.latest_brief(month)
+        if latest is not None and (replaces is None or latest["issue"] != replaces):
+            return latest["issue"]
+        issue = self.next_brief_issue(month, superseding=True)
+        self.db.execute("INSERT INTO briefs (month, year, issue, created_at, replaces) VALUES (?, ?, ?, ?, ?)",
+                        (month, Month.parse(month).year, issue, at.isoformat(), replaces))
         return issue
 
     def releases_sent_between(self, start: datetime, end: datetime) -> list[sqlite3.Row]:

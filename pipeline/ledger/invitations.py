@@ -25,6 +25,11 @@ class InvitationStore(ReviewedStore):
         return self.db.execute("SELECT * FROM invitations WHERE activity_day = ? AND activity_name = ? "
                                "ORDER BY year, serial", (day.isoformat(), name)).fetchall()
 
+    def invitation_recipients(self, invitation_id: str) -> list[sqlite3.Row]:
+        """Who an invitation was sent to: each delivery's ``recipient``, ``name`` and ``state``."""
+        return self.db.execute("SELECT recipient, name, state FROM deliveries WHERE key = ? ORDER BY rowid",
+                               (f"invitation/{invitation_id}",)).fetchall()
+
     def invitation_successor(self, invitation_id: str) -> sqlite3.Row | None:
         """The invitation drafted to replace ``invitation_id`` (its visit moved or was renamed), if any."""
         return self.db.execute("SELECT * FROM invitations WHERE previous = ? ORDER BY year, serial LIMIT 1",

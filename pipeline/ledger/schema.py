@@ -290,6 +290,35 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE media ADD COLUMN type TEXT NOT NULL DEFAULT '';
     """,
+    # 9: the deputies' work plan (四(四), 四(二)). The 数据 tab's enforcement figures, for the brief; an
+    # activity's time and place (its invitation says them) and whether it took place (已召开: a press
+    # conference counts only once held). A month may have a second brief: one issued before the month
+    # ended (as the pipeline once allowed) is superseded by the full one, a new issue naming it (``replaces``).
+    """
+    CREATE TABLE figures (id INTEGER PRIMARY KEY, month TEXT NOT NULL, metric TEXT NOT NULL,
+                          value TEXT NOT NULL, source TEXT NOT NULL);
+    CREATE INDEX figures_month ON figures (month);
+    ALTER TABLE activities ADD COLUMN time TEXT NOT NULL DEFAULT '';
+    ALTER TABLE activities ADD COLUMN place TEXT NOT NULL DEFAULT '';
+    ALTER TABLE activities ADD COLUMN held INTEGER;
+    CREATE TABLE briefs_v9 (
+        month TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        issue INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        replaces INTEGER,
+        UNIQUE (year, issue)
+    );
+    INSERT INTO briefs_v9 (month, year, issue, created_at) SELECT month, year, issue, created_at FROM briefs;
+    DROP TABLE briefs;
+    ALTER TABLE briefs_v9 RENAME TO briefs;
+    CREATE INDEX briefs_month ON briefs (month, issue);
+    """ + "".join(
+        f"""
+    CREATE TRIGGER figures_generation_{event.lower()} AFTER {event} ON figures
+        BEGIN UPDATE generation SET n = n + 1; END;
+    """
+        for event in ("INSERT", "UPDATE", "DELETE")),
 )
 
 

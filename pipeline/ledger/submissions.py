@@ -6,9 +6,10 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from ..core.model import Activity, MediaContact, Review, RowError, Team, TeamWeek
+from ..core.model import Activity, Figure, MediaContact, Review, RowError, Team, TeamWeek
 from ..intake.tabs import Known
 
 # What stands in the ledger where material held an ID-card number.
@@ -82,7 +83,7 @@ class SubmissionStore:
     # -- reference tabs ------------------------------------------------------
 
     def save_reference(self, teams: list[Team], media: list[MediaContact],
-                       activities: list[Activity]) -> list[str]:
+                       activities: list[Activity], figures: Sequence[Figure] = ()) -> list[str]:
         """Replace the reference tabs that changed; return the names of those that did."""
         tables = {
             "teams": ("INSERT INTO teams (name, leader, email, quota, outward) VALUES (?, ?, ?, ?, ?)",
@@ -90,9 +91,12 @@ class SubmissionStore:
             "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled, type) VALUES (?, ?, ?, ?, ?, ?)",
                       [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled),
                         m.type) for m in media]),
-            "activities": ("INSERT INTO activities (day, kind, name, plan_date) VALUES (?, ?, ?, ?)",
-                           [(a.day.isoformat(), a.kind, a.name, a.plan_date.isoformat() if a.plan_date else None)
-                            for a in activities]),
+            "activities": ("INSERT INTO activities (day, kind, name, plan_date, time, place, held) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(a.day.isoformat(), a.kind, a.name, a.plan_date.isoformat() if a.plan_date else None,
+                             a.time, a.place, None if a.held is None else int(a.held)) for a in activities]),
+            "figures": ("INSERT INTO figures (month, metric, value, source) VALUES (?, ?, ?, ?)",
+                        [(f.month, f.metric, f.value, f.source) for f in figures]),
         }
         changed = []
         for name, (insert, rows) in tables.items():
@@ -185,8 +189,14 @@ class SubmissionStore:
 
     def activities(self) -> list[Activity]:
         return [Activity(date.fromisoformat(r["day"]), r["kind"], r["name"],
-                         date.fromisoformat(r["plan_date"]) if r["plan_date"] else None)
-                for r in self.db.execute("SELECT * FROM activities ORDER BY day")]
+                         date.fromisoformat(r["plan_date"]) if r["plan_date"] else None, r["time"], r["place"],
+                         None if r["held"] is None else bool(r["held"]))
+                for r in self.db.execute("SELECT * FROM activities ORDER BY day, id")]
+
+    def figures(self, month: str) -> list[Figure]:
+        """The 数据 tab's figures for ``month`` (``"2026-11"``), in the tab's order."""
+        return [Figure(r["month"], r["metric"], r["value"], r["source"])
+                for r in self.db.execute("SELECT * FROM figures WHERE month = ? ORDER BY id", (month,))]
 
 
 def without_id_numbers(text: str) -> str:

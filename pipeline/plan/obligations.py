@@ -41,7 +41,8 @@ class Obligation:
     section: str            # the plan's section, e.g. "四(五)"
     period: str             # WEEK, MONTH, YEAR, or AHEAD of each activity of ``kinds``
     counts: str             # ITEMS (a team's valid submissions), RELEASES (reached the media),
-                            # ACTIVITIES (held or planned), HELD (held by then), PLANS (filed in time)
+                            # ACTIVITIES (held or planned), HELD (by then, and marked 已召开 是),
+                            # PLANS (filed in time)
     count: int              # how many a period (each team's own 每周任务 overrides the quota's)
     owner: str              # who owes it: each team (各部门), the court (本院), the bureau (执行局)
     name: str               # short: the slot's or the activity's name
@@ -110,10 +111,10 @@ DEPUTIES = Obligation(   # planned visits count
     rule="monthly-deputies", section="四(四)", period=MONTH, counts=ACTIVITIES, kinds=("代表委员看执行",),
     count=1, owner="本院", name="代表委员看执行", label="每月代表委员看执行活动", requirement="每月至少 {n} 次",
     missing="本月尚未安排“代表委员看执行”活动（{required}）")
-PRESS = Obligation(   # planned conferences count
-    rule="yearly-press", section="四(二)", period=YEAR, counts=ACTIVITIES, kinds=("新闻发布会",), count=2,
+PRESS = Obligation(   # held ones only: a 新闻发布会 (not a 新闻通气会 or 记者恳谈会) past and marked 已召开 是
+    rule="yearly-press", section="四(二)", period=YEAR, counts=HELD, kinds=("新闻发布会",), count=2,
     owner="本院", name="新闻发布会", label="新闻发布会", requirement="全年至少 {n} 次",
-    missing="今年已召开或安排新闻发布会 {held} 次，{required}")
+    missing="今年已召开新闻发布会 {held} 次，{required}")
 PRESS_PACE = Obligation(   # held ones only, looked at from July on
     rule="press-pace", section="四(二)", period=YEAR, counts=HELD, kinds=("新闻发布会",), count=1, owner="本院",
     name="新闻发布会", label="上半年新闻发布会", requirement="上半年至少召开 {n} 次",
@@ -214,7 +215,8 @@ class Plan:
                 met = sum(o.tally(a.kind for a in activities if Month.of(a.day) == m) >= o.count for m in months)
                 owed = len(months)
             else:
-                met, owed = o.tally(a.kind for a in activities if a.day.year == year and a.day < end), o.count
+                met, owed = o.tally(a.kind for a in activities if a.day.year == year and a.day < end
+                                    and (o.counts != HELD or a.held is True)), o.count
             rows.append({"what": o.heading(year), "met": met, "owed": owed})
         return rows
 

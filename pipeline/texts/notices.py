@@ -45,12 +45,17 @@ def outlook(today: date, activities: Sequence[Activity], plan: Plan = AS_WRITTEN
     """The coming obligations, met or not: press conferences, deputies' visits, plans due."""
     lines = []
     press_rule, visit_rule, lead_rule = plan[PRESS], plan[DEPUTIES], plan[PLAN_LEAD]
-    press = sorted(a.day for a in activities if press_rule.counted(a.kind) and a.day.year == today.year)
-    held = [d for d in press if d <= today]
-    planned = [d for d in press if d > today]
+    press = sorted((a for a in activities if press_rule.counted(a.kind) and a.day.year == today.year),
+                   key=lambda a: a.day)
+    held = [a for a in press if a.took_place(today)]
+    planned = [a.day for a in press if a.day > today and a.held is not False]
+    unmarked = [a.day for a in press if a.day <= today and a.held is None]
     line = f"{press_rule.name}：今年已召开 {len(held)} 次，{press_rule.required}"
     if planned:
         line += f"；已安排 {planned[0].month}月{planned[0].day}日"
+    if unmarked:
+        days = "、".join(f"{d.month}月{d.day}日" for d in unmarked)
+        line += f"；{days}的发布会如已召开，请在“活动”页“已召开”栏填“是”"
     lines.append(line)
     month = [a.day for a in activities if visit_rule.counted(a.kind) and Month.of(a.day) == Month.of(today)]
     if month:
@@ -92,13 +97,20 @@ def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict
     return list(board.values())
 
 
+def invitees(invitation: dict[str, Any]) -> str:
+    """Who one invitation went to, as the office reads it: 王代表（wang@npc.example）、li@cppcc.example（未送达）."""
+    states = {"sent": "", "queued": "（排队中）", "sending": "（发送中）"}
+    return "、".join((f"{r['name']}（{r['address']}）" if r["name"] else r["address"])
+                    + states.get(r["state"], "（未送达）") for r in invitation["recipients"])
+
+
 def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[TeamWeek],
                    findings: Sequence[Finding], new_versions: Sequence[Any], row_errors: Sequence[Any],
                    troubles: Sequence[Any], activities: Sequence[Activity], plan: Plan,
                    since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
                    waiting: Sequence[Any] = (), job_failures: Sequence[Any] = (),
                    sheet_warnings: Sequence[str] = (), channels: Sequence[dict[str, Any]] = (),
-                   invitations: Sequence[Any] = ()) -> dict[str, Any]:
+                   invitations: Sequence[Any] = (), invited: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     today = now.date()
     week = Week.of(today)
     new, changed = [], []
@@ -133,6 +145,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "sheet_warnings": list(sheet_warnings),
         "channels": list(channels),
         "invitations": [dict(i) for i in invitations],
+        "invited": [dict(i, who=invitees(i)) for i in invited],
     }
 
 
