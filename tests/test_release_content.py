@@ -315,6 +315,21 @@ def test_a_person_the_text_marks_is_masked_however_the_sentence_runs_on(
     assert person not in public(r).replace(" ", "")
 
 
+@pytest.mark.parametrize("facts, person", [
+    ("申请执行人王文华受邀列席听证。", "王文华"),
+    ("申请执行人王文华应邀出席会议。", "王文华"),
+    ("申请执行人王文华参加了执行和解。", "王文华"),
+    ("被执行人张伟受到司法拘留处罚。", "张伟"),
+    ("申请执行人李明到场领取执行款。", "李明"),
+], ids=["受邀", "应邀", "参加", "受到", "到场"])
+def test_a_party_named_only_in_the_text_is_masked_whatever_the_verb_after_the_name(
+        workspace: Workspace, facts: str, person: str) -> None:
+    """A party role followed by a name and what a person does: the name ends there, and is masked."""
+    r = release(workspace, kind="执行成功", parties="", facts=facts, process="执行干警依法处理。")
+    assert person not in public(r)
+    assert f"{person[0]}某" in r.text
+
+
 def test_with_the_parties_column_blank_the_parties_named_in_the_text_are_masked(workspace: Workspace) -> None:
     r = release(workspace, kind="执行成功", parties="",
                 facts=f"申请执行人{APPLICANT}与被执行人{DEBTOR}买卖合同纠纷一案。", process=f"{DEBTOR}随即到庭。")

@@ -326,7 +326,10 @@ _THIRD_PARTY_ROLES = ("案外人", "担保人", "保证人", "证人", "被害�
 # a name after them is taken only where it plainly ends, or where the text names that person again.
 _PARTY_ROLES = tuple(r for r in ROLES if r not in _THIRD_PARTY_ROLES)
 # What may follow a name in running text: punctuation, or a word that starts what the person did.
-_FOLLOWERS = set("，,。；;、：:（(）)“”\"' \n与和及将在于向的系已把被因也仍又就即对等称到均拒未不共名作拘提申领签同表说认诉请承出")
+_FOLLOWERS = set("，,。；;、：:（(）)“”\"' \n与和及将在于向的系已把被因也仍又就即对等称到均拒未不共名作拘提申领签同表说认诉请承出"
+                 "受应列参")                                     # 受邀, 应邀, 列席, 参加: the verb after a name
+# What only a person does, right after a two-character name: it ends there (张伟受到处罚, 李明到场, 王丽称…).
+_ACTS_AFTER = set("受应列参到称表拒承认")
 _DOTTED_HEAD = re.compile(f"[{_CJK}]{{1,8}}(?:[·・•‧][{_CJK}]{{1,8}}?)*?[·・•‧]")
 
 
@@ -405,8 +408,8 @@ def _name_after(text: str, start: int, *, certain: bool, known: Iterable[str] = 
     if not ends_after_two and re.match(f"[{_CJK}]", rest[1]):
         if text.count(three) >= 2 or (len(rest) < 3 or rest[2] in _FOLLOWERS):
             return three                                         # 王丽华 named again, or plainly ending
-    elif certain or text.count(two) >= 2:
-        return two                                               # 王丽将…, 王丽，
+    elif certain or text.count(two) >= 2 or rest[1] in _ACTS_AFTER:
+        return two                                               # 王丽将…, 王丽，, 张伟受到…
     return two if certain else ""                                # cannot tell: mask what both would share
 
 
