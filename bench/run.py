@@ -158,6 +158,7 @@ class Context:
     def __init__(self, tmp: Path, sizes: Sizes) -> None:
         self.tmp, self.sizes = tmp, sizes
         self._big: Path | None = None
+        self.baseline = STARTUP_BASELINE   # g: the commit status is timed against
 
     @property
     def big(self) -> Path:
@@ -599,28 +600,59 @@ def bench_history(ctx: Context) -> list[Row]:
 
 # --- g. start-up ------------------------------------------------------------------------------
 
+# The commit before the masking and naming rules left status's imports: row g times its status beside
+# today's, in the same loop (``--baseline`` picks another; none when git or the commit is not there).
+STARTUP_BASELINE = "0837146"
+
+
+def export(rev: str, folder: Path) -> Path | None:
+    """The project as it stood at ``rev`` (git archive), or None when git or the commit is not there."""
+    try:
+        archive = subprocess.run(["git", "-C", str(PROJECT), "archive", "--format=tar", rev], capture_output=True,
+                                 check=True, timeout=120).stdout
+        folder.mkdir(parents=True)
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return folder
+
+
 def bench_startup(ctx: Context) -> list[Row]:
     """``status`` as a clerk runs it, and the import of the command line alone, each a fresh process, beside
-    a bare interpreter's start (the floor no command can go below)."""
+    a bare interpreter's start (the floor no command can go below) and ``status`` at the baseline commit."""
     settings = ctx.workspace("g")
     workload.write(settings.sheet.path, workload.submission_rows(40))
     job(settings, pulling.pull)
+    # As a clerk's machine runs it: bytecode cached (each side warmed once), whatever this shell says.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-    def process(*args: str) -> Side:
+    def process(*args: str, cwd: Path = PROJECT) -> Side:
         def act(_: Any) -> None:
-            subprocess.run([sys.executable, *args], cwd=PROJECT, check=True, capture_output=True, timeout=120)
+            subprocess.run([sys.executable, *args], cwd=cwd, check=True, capture_output=True, timeout=120, env=env)
         return Side(act)
 
     progress("g. status and the import of the command line, each in a fresh process, vs a bare interpreter")
     status = process(str(PROJECT / "run.py"), "--config", str(settings.source), "status")
     importing, bare = process("-c", "import pipeline.app.cli"), process("-c", "pass")
-    race(ctx.sizes.reps * 3, status, importing, bare)
-    return [
+    sides = [status, importing, bare]
+    before_root = export(ctx.baseline, ctx.tmp / "g-baseline") if ctx.baseline else None
+    if before_root is not None:
+        before = process(str(before_root / "run.py"), "--config", str(settings.source), "status", cwd=before_root)
+        sides.append(before)
+    race(ctx.sizes.reps * 3, *sides, warm=True)
+    rows = [
         Row("g. status, a fresh process", best(status), f"{best(bare)} bare interpreter",
             f"{status.best / bare.best:.2f}x"),
         Row("g. import pipeline.app.cli, a fresh process", best(importing), f"{best(bare)} bare interpreter",
             f"{importing.best / bare.best:.2f}x", "<= 0.25 s", verdict(importing.best <= 0.25)),
     ]
+    if before_root is not None:
+        rows.insert(1, Row(f"g. status against commit {ctx.baseline}", best(status),
+                           f"{best(before)} status at {ctx.baseline}", f"{status.best / before.best:.2f}x"))
+    elif ctx.baseline:
+        rows.insert(1, Row(f"g. status against commit {ctx.baseline}", "git or the commit not available",
+                           result=UNAVAILABLE))
+    return rows
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -655,6 +687,9 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the pipeline against its floors; print one table.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for the test suite)")
+    parser.add_argument("--baseline", default=STARTUP_BASELINE,
+                        help=f"g: the commit whose status is timed beside today's (default {STARTUP_BASELINE}; "
+                             "empty: none)")
     parser.add_argument("--only", default="abcdefg", help="which benchmarks, e.g. --only ac (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set("".join(BENCHMARKS))
@@ -666,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     crashed = False
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         ctx = Context(Path(tmp), sizes)
+        ctx.baseline = args.baseline
         for keys, (title, bench) in BENCHMARKS.items():
             if not set(keys) & set(args.only):
                 continue

@@ -28,6 +28,9 @@ ROWS = (
     "e. peak RSS, unchanged pull,",
     "f. steady once, nothing new, 5 years (40 submissions), sheet read taken out",
     "f. steady once, nothing new, 5 years (40 submissions), sheet read included",
+    "g. status, a fresh process",
+    "g. status against commit",
+    "g. import pipeline.app.cli, a fresh process",
 )
 RESULTS = ("PASS", "FALLS SHORT", "reported", "not available")
 

@@ -35,7 +35,6 @@ from ..mail.transport import (
     Result,
     TransportError,
 )
-from ..texts import redact
 from .context import Context
 
 log = logging.getLogger(__name__)
@@ -147,6 +146,8 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
     transport = ctx.transport
     sender = mime.address(settings.mail.sender)[1]
     interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
+    from ..texts import redact          # the masking rules load when something is to be sent, not at start
+
     allowed = redact.own_numbers(settings.court.contact)
     limit = int(settings.mail.max_message_mb * 2**20)
     handled: set[tuple[str, str]] = set()
@@ -266,6 +267,8 @@ def _too_large(size: int, limit_mb: float) -> str:
 def _guard(outgoing: mime.Outgoing, allowed: list[str]) -> str | None:
     if outgoing.purpose not in MEDIA_PURPOSES:
         return None
+    from ..texts import redact
+
     try:
         redact.guard_fields(subject=outgoing.subject, name=outgoing.name, text=outgoing.text, html=outgoing.html,
                             attachments=[(a.filename, a.content, a.content_type) for a in outgoing.attachments],

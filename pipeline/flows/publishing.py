@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from ..core import normalize
 from ..core.calendar import Week
@@ -28,15 +29,19 @@ from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import Plan
 from ..plan.review import DRAFT, Standing, review_code
-from ..texts import compose as composer
-from ..texts import names, redact
-from ..texts.compose import Release
 from ..texts.document import DOCX_TYPE, release_docx
 from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
 from .context import Context
 from .dispatch import FlushReport, MailRun, enqueue, flush, queue, unsubscribe_address
 from .joblog import job
+
+if TYPE_CHECKING:
+    from ..texts import names
+    from ..texts.compose import Release
+
+# The masking and naming rules (texts.compose, names, redact) compile their patterns at import: they load where
+# a release is composed or checked, not with every command that imports this module (status, check).
 
 
 @dataclass
@@ -66,6 +71,8 @@ class PublishRun:
 
 def compose(fields: dict[str, str], *, kind: str, draft_id: str, settings: Settings, unit: str = "") -> Release:
     """Mask the material, render its release and check it against the row (pure: see compose.py)."""
+    from ..texts import compose as composer
+
     return composer.compose(fields, kind=kind, draft_id=draft_id, settings=settings, unit=unit)
 
 
@@ -391,6 +398,8 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
     run = PublishRun()
     if not dry_run:
         run.withdrawn = withdraw_stale(ledger, at)
+    from ..texts import names, redact
+
     contacts = [m for m in ledger.media() if m.enabled]
     allowed = redact.own_numbers(settings.court.contact)
     unsubscribe = unsubscribe_address(settings)
@@ -456,6 +465,8 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
 def _name_plan(ledger: Ledger, row, settings: Settings) -> names.NamePlan:
     """Who the release's row says must not be named, decided again from the row at publishing time:
     the last check that no copy names a person the law does not allow (names.py)."""
+    from ..texts import names
+
     for version in ledger.submission_versions(row["submission_id"]):
         if version["version"] == row["submission_version"]:
             return names.plan(json.loads(version["data"]), kind=row["kind"],
