@@ -15,6 +15,7 @@ See bench/README.md for what each row measures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import dataclasses
 import gc
@@ -438,13 +439,34 @@ def bench_publish(ctx: Context) -> list[Row]:
         pipeline = Side(publish, lambda: _from_snapshot(base, next(folders)))
         floor = Side(raw_loop)
         race(ctx.sizes.reps, pipeline, floor)
+        # The same race while another process keeps a core busy (a neighbour's job on the shared machine).
+        progress("c. the same with a CPU-bound neighbour process running")
+        crowded, crowded_floor = Side(publish, lambda: _from_snapshot(base, next(folders))), Side(raw_loop)
+        with neighbour():
+            race(ctx.sizes.reps, crowded, crowded_floor)
     finally:
         sink.stop()
-    ratio = floor.best / pipeline.best          # messages per second, pipeline over floor
     size = sum(len(m) for _, m in messages) // len(messages)
-    return [Row(f"c. publish 1 release to {count:,} contacts", rate(count, pipeline, "msg"),
-                f"{rate(count, floor, 'msg')} raw smtplib, {size // 1024} KB each", f"{ratio:.2f}x",
-                ">= 0.80x", verdict(ratio >= 0.8))]
+    rows = []
+    for label, side, floor_side, target in (("", pipeline, floor, 0.9),
+                                            (", CPU-bound neighbour", crowded, crowded_floor, 0.8)):
+        ratio = floor_side.best / side.best          # messages per second, pipeline over floor
+        rows.append(Row(f"c. publish 1 release to {count:,} contacts{label}", rate(count, side, "msg"),
+                        f"{rate(count, floor_side, 'msg')} raw smtplib, {size // 1024} KB each", f"{ratio:.2f}x",
+                        f">= {target:.2f}x", verdict(ratio >= target)))
+    return rows
+
+
+@contextlib.contextmanager
+def neighbour():
+    """A process that spins on one core for as long as the block runs."""
+    process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        yield process
+    finally:
+        process.kill()
+        process.wait()
 
 
 def _from_snapshot(settings: Settings, folder: Path) -> Settings:
@@ -637,8 +659,18 @@ def bench_startup(ctx: Context) -> list[Row]:
     sides = [status, importing, bare]
     before_root = export(ctx.baseline, ctx.tmp / "g-baseline") if ctx.baseline else None
     if before_root is not None:
-        before = process(str(before_root / "run.py"), "--config", str(settings.source), "status", cwd=before_root)
-        sides.append(before)
+        # Its own workspace with the same workbook, pulled by the baseline itself: a ledger this program
+        # brought to a newer schema is one an older program refuses.
+        own = ctx.workspace("g-before")
+        own.sheet.path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(settings.sheet.path, own.sheet.path)
+        pulled = subprocess.run([sys.executable, str(before_root / "run.py"), "--config", str(own.source), "pull"],
+                                cwd=before_root, capture_output=True, timeout=300, env=env)
+        if pulled.returncode == 0:
+            before = process(str(before_root / "run.py"), "--config", str(own.source), "status", cwd=before_root)
+            sides.append(before)
+        else:
+            before_root = None
     race(ctx.sizes.reps * 3, *sides, warm=True)
     rows = [
         Row("g. status, a fresh process", best(status), f"{best(bare)} bare interpreter",

@@ -167,3 +167,15 @@ def workspace(tmp_path: Path) -> Workspace:
     return Workspace.create(tmp_path)
 from smtp_server import *  # noqa: E402,F401,F403  (SMTP fixtures)
 from smtp_server import toml_text  # noqa: E402
+
+
+def before_shared_bodies(db) -> None:
+    """Undo ledger schema 8 on an open sqlite3 connection: each delivery's whole body in its own row again."""
+    db.execute("CREATE TABLE whole_bodies AS SELECT key, recipient, text, html FROM delivery_bodies")
+    db.execute("DROP VIEW delivery_bodies")
+    db.execute("DROP TABLE delivery_parts")
+    db.execute("DROP TABLE message_bodies")
+    db.execute("CREATE TABLE delivery_bodies (key TEXT NOT NULL, recipient TEXT NOT NULL, text TEXT NOT NULL, "
+               "html TEXT NOT NULL, PRIMARY KEY (key, recipient))")
+    db.execute("INSERT INTO delivery_bodies SELECT * FROM whole_bodies")
+    db.execute("DROP TABLE whole_bodies")

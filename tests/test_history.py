@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, PROJECT, Workspace, material, run_job
+from conftest import NOW, PROJECT, Workspace, before_shared_bodies, material, run_job
 
 sys.path.insert(0, str(PROJECT / "bench"))
 import history  # noqa: E402  (bench/history.py)
@@ -45,7 +45,8 @@ AT = datetime.fromisoformat(NOW)
 SUBMISSIONS = 5_000
 
 # Tables that grow with every year; a statement of a cycle may read them only through an index.
-HISTORY = {"submissions", "submission_versions", "drafts", "deliveries", "delivery_bodies", "messages",
+HISTORY = {"submissions", "submission_versions", "drafts", "deliveries", "delivery_bodies", "delivery_parts",
+           "message_bodies", "messages",
            "message_attachments", "audit", "decisions", "job_runs", "channel_versions", "reviews", "invitations",
            "briefs"}
 # What the pull reads whole by contract: every submission, to compare the sheet's rows with (the sheet holds
@@ -329,8 +330,9 @@ def test_the_digests_questions_are_what_the_rows_say(lived) -> None:
 # --- an existing ledger is brought forward ----------------------------------------------------
 
 def as_fifth_release(path: Path) -> None:
-    """Turn a ledger back into what the fifth schema held: what the sixth and seventh added gone."""
+    """Turn a ledger back into what the fifth schema held: what the sixth, seventh and eighth added gone."""
     with sqlite3.connect(path) as db:
+        before_shared_bodies(db)                                   # 8
         for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                      "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
             db.execute(f"DROP TRIGGER {trigger}")

@@ -6,7 +6,7 @@ import random
 import sqlite3
 
 import pytest
-from conftest import Workspace, material, run_job
+from conftest import Workspace, before_shared_bodies, material, run_job
 
 from pipeline.core.errors import LedgerError
 from pipeline.flows import decisions, publishing, pulling, week
@@ -19,6 +19,7 @@ MEDIA = [{"outlet": "《法制时报》", "contact": "张编辑", "email": "fazh
 def as_first_release(path) -> None:
     """Turn a ledger back into what the first release (schema 1) wrote: the later tables and columns gone."""
     with sqlite3.connect(path) as db:
+        before_shared_bodies(db)                                   # 8
         for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                                      "AND name LIKE '%\\_generation\\_%' ESCAPE '\\'").fetchall():
             db.execute(f"DROP TRIGGER {trigger}")
