@@ -75,11 +75,13 @@ class Sizes:
     heavy_reps: int                 # repetitions of a first pull and its floor (seconds each at full size)
     history: int                    # f: submissions of five years in the ledger (and the workbook)
     outlets: int                    # f: media contacts each release of those years went to
+    once_rows: tuple[int, ...] = ()  # e: submissions of a first `once` (pull, drafts, their mail), smaller first
 
 
 FULL = Sizes(pull_rows=10_000, sheet_rows=(10, 1_000, 10_000), contacts=1_000, drafts=1_000, reps=3, heavy_reps=2,
-             history=5_000, outlets=20)
-QUICK = Sizes(pull_rows=40, sheet_rows=(3, 10, 30), contacts=8, drafts=5, reps=1, heavy_reps=1, history=40, outlets=3)
+             history=5_000, outlets=20, once_rows=(5_000, 10_000))
+QUICK = Sizes(pull_rows=40, sheet_rows=(3, 10, 30), contacts=8, drafts=5, reps=1, heavy_reps=1, history=40, outlets=3,
+              once_rows=(20, 40))
 
 
 @dataclass
@@ -274,6 +276,33 @@ def bench_pull(ctx: Context) -> list[Row]:
                        f"{floor.peak_mb:.0f} MB openpyxl {what}", f"{side.peak_mb / floor.peak_mb:.2f}x",
                        "< 300 MB", verdict(side.peak_mb < 300)))
     return out
+
+
+def bench_once(ctx: Context) -> list[Row]:
+    """e. The peak memory of a first ``once`` as cron runs it on a new workbook: the pull, a draft of every
+    publishable row and its mail to the office (outbox), the digest; beside the first pull alone on the
+    same workbook. Each in a fresh process, at two sizes: what drafting adds must not grow with the batch."""
+    rows: list[Row] = []
+    for count in ctx.sizes.once_rows:
+        progress(f"e. peak RSS of a first once and of a first pull alone, {count:,} rows, each in a fresh process")
+        workbook = workload.write(ctx.tmp / f"once-{count}.xlsx", workload.submission_rows(count),
+                                  reviews=workload.REVIEW_ROWS)
+
+        def fresh(name: str, source: Path = workbook) -> Path:
+            settings = workload.workspace(ctx.tmp / name)
+            settings.sheet.path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, settings.sheet.path)
+            return settings.source
+        once = ChildSide("once", lambda: fresh(f"once-run-{count}"))
+        pull = ChildSide("pull", lambda: fresh(f"once-pull-{count}"))
+        race_children(1, once, pull)
+        if once.runs[0]["outcomes"][0] != ["cycle", "ok"]:
+            raise AssertionError(f"the first once did not end its cycle well: {once.runs[0]['outcomes']}")
+        target = count == max(ctx.sizes.once_rows)
+        rows.append(Row(f"e. peak RSS, first once (pull, drafts, mail), {count:,} rows", f"{once.peak_mb:.0f} MB",
+                        f"{pull.peak_mb:.0f} MB first pull alone", f"{once.peak_mb / pull.peak_mb:.2f}x",
+                        "< 250 MB" if target else "-", verdict(once.peak_mb < 250) if target else REPORTED))
+    return rows
 
 
 def forget_fingerprint(settings: Settings) -> None:
@@ -692,6 +721,7 @@ def bench_startup(ctx: Context) -> list[Row]:
 # a and e share their runs: each pull is timed and its peak memory read in the same child process.
 BENCHMARKS: dict[str, tuple[str, Callable[[Context], list[Row]]]] = {
     "ae": ("a/e. pull on a big workbook", bench_pull),
+    "e": ("e. first once", bench_once),
     "b": ("b. Sheets API per cycle", bench_sheets),
     "c": ("c. publish", bench_publish),
     "d": ("d. drafting", bench_drafting),

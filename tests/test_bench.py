@@ -27,6 +27,8 @@ ROWS = (
     "d. profile #3",
     "e. peak RSS, first pull + write-back,",
     "e. peak RSS, unchanged pull,",
+    "e. peak RSS, first once (pull, drafts, mail), 20 rows",
+    "e. peak RSS, first once (pull, drafts, mail), 40 rows",
     "f. steady once, nothing new, 5 years (40 submissions), sheet read taken out",
     "f. steady once, nothing new, 5 years (40 submissions), sheet read included",
     "g. status, a fresh process",

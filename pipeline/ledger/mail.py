@@ -146,21 +146,35 @@ class MailStore:
         """Deliveries to try now: queued ones, and temporary failures whose back-off is over.
 
         ``keys`` limits them to some messages (``resend``)."""
+        return self.outgoing_of(self.due_deliveries(at, keys))
+
+    def due_deliveries(self, at: datetime, keys: tuple[MessageKey, ...] = ()) -> list[sqlite3.Row]:
+        """The deliveries :meth:`pending_deliveries` would give, in the same order, without their messages:
+        key, recipient and attempts (a flush reads the messages a page at a time, :meth:`outgoing_of`)."""
         only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
-        rows = self.db.execute(
-            _OUTGOING + "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
+        return self.db.execute(
+            "SELECT d.key, d.recipient, d.attempts FROM deliveries d "
+            "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
             " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *map(str, keys)),
         ).fetchall()
-        return self._outgoing(rows)
+
+    def outgoing_of(self, due: list[sqlite3.Row],
+                    attachments: dict[str, tuple[Attachment, ...]] | None = None) -> list[tuple[Outgoing, sqlite3.Row]]:
+        """The messages of ``due`` (rows with a key and a recipient), each with its delivery row as it stands now.
+        ``attachments`` keeps each message's attachments across calls (one release's .docx read once)."""
+        rows = [row for item in due for row in self.db.execute(
+            _OUTGOING + "WHERE d.key = ? AND d.recipient = ?", (item["key"], item["recipient"]))]
+        return self._outgoing(rows, attachments)
 
     def stored_delivery(self, key: MessageKey, recipient: str) -> Outgoing | None:
         """One delivery's message as it was queued (``resend --dry-run`` shows it)."""
         rows = self.db.execute(_OUTGOING + "WHERE d.key = ? AND d.recipient = ?", (str(key), recipient)).fetchall()
         return self._outgoing(rows)[0][0] if rows else None
 
-    def _outgoing(self, rows: list[sqlite3.Row]) -> list[tuple[Outgoing, sqlite3.Row]]:
+    def _outgoing(self, rows: list[sqlite3.Row],
+                  loaded: dict[str, tuple[Attachment, ...]] | None = None) -> list[tuple[Outgoing, sqlite3.Row]]:
         out = []
-        loaded: dict[str, tuple[Attachment, ...]] = {}   # a release's .docx is read once, not per outlet
+        loaded = {} if loaded is None else loaded         # a release's .docx is read once, not per outlet
         bodies: dict[str, tuple[str, str]] = {}           # and so is the body its outlets share
         for row in rows:
             if row["key"] not in loaded:
