@@ -1,6 +1,7 @@
-"""A flush reads its messages a page at a time (``dispatch.PAGE``), so what it holds does not grow with the batch.
+"""A flush reads its messages a page at a time (``dispatch.PAGE``), and a draft run its submissions
+(``publishing.PAGE``), so what they hold does not grow with the batch.
 
-The same batch flushed in pages of two and in one page leaves the same ledger and the same outbox, byte for
+The same batch drafted and flushed in pages of two and in one page leaves the same ledger and the same outbox, byte for
 byte: drafts mailed to the office, and one release to more outlets than a page holds, its .docx and all.
 No time or memory is asserted here (bench row e measures the peak).
 """
@@ -71,9 +72,11 @@ def test_a_batch_larger_than_a_page_leaves_the_ledger_and_the_outbox_as_one_page
     paged = Workspace(tmp_path / "paged", tmp_path / "paged" / whole.config_path.name,
                       tmp_path / "paged" / whole.workbook.relative_to(whole.root),
                       tmp_path / "paged" / whole.ledger.relative_to(whole.root))
-    monkeypatch.setattr(dispatch, "PAGE", 10_000)
+    for module in (dispatch, publishing):
+        monkeypatch.setattr(module, "PAGE", 10_000)
     cycle(whole)
-    monkeypatch.setattr(dispatch, "PAGE", 2)
+    for module in (dispatch, publishing):
+        monkeypatch.setattr(module, "PAGE", 2)
     cycle(paged)
 
     assert ledger_state(paged) == ledger_state(whole)

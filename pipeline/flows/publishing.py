@@ -149,7 +149,7 @@ def draft(ctx: Context, *, dry_run: bool = False) -> PublishRun:
     outward = {team.name: team.outward for team in ledger.teams()}
     secret = ledger.review_secret()
     failures: list[str] = []
-    for submission in ledger.draftable_submissions():
+    for submission in _draftable(ledger):
         fields = json.loads(submission["data"])
         earlier = ledger.drafts_of_submission(submission["id"])
         if earlier:
@@ -200,6 +200,21 @@ def draft(ctx: Context, *, dry_run: bool = False) -> PublishRun:
         raise RenderError(f"已生成 {len(run.drafted)} 篇稿件；以下素材未能生成稿件，模板改正后下一轮会自动生成：\n"
                           + "\n".join(failures))
     return run
+
+
+# Submissions a draft run reads at once: ten thousand new rows are drafted a page at a time.
+PAGE = 200
+
+
+def _draftable(ledger: Ledger):
+    """The submissions still to draft, read a page of :data:`PAGE` at a time in their order."""
+    after = (0, 0)
+    while True:
+        page = ledger.draftable_submissions(after, PAGE)
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = (page[-1]["year"], page[-1]["serial"])
 
 
 def _reinstate_restored(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, outward: dict[str, str],

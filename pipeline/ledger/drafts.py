@@ -27,8 +27,9 @@ class DraftStore(ReviewedStore):
         return self.db.execute("SELECT * FROM drafts WHERE submission_id = ? ORDER BY version",
                                (submission_id,)).fetchall()
 
-    def draftable_submissions(self) -> list[sqlite3.Row]:
-        """Present, valid, publishable submissions whose current version has no draft yet."""
+    def draftable_submissions(self, after: tuple[int, int] = (0, 0), limit: int = -1) -> list[sqlite3.Row]:
+        """Present, valid, publishable submissions whose current version has no draft yet; ``after`` (year,
+        serial) and ``limit`` read them a page at a time, in the same order."""
         # ``drafted <> version`` (the partial index submissions_undrafted) leaves out only submissions whose
         # newest drafted version is their current one: those NOT EXISTS leaves out too. It makes the question
         # cost the submissions still to draft, not every submission ever taken in.
@@ -38,7 +39,7 @@ class DraftStore(ReviewedStore):
             "WHERE s.drafted <> s.version AND s.removed_at IS NULL AND s.state = 'valid' AND s.publishable = 1 "
             "AND NOT EXISTS "
             "(SELECT 1 FROM drafts d WHERE d.submission_id = s.id AND d.submission_version = s.version) "
-            "ORDER BY s.year, s.serial"
+            "AND (s.year, s.serial) > (?, ?) ORDER BY s.year, s.serial LIMIT ?", (*after, limit)
         ).fetchall()
 
     def restorable_drafts(self) -> list[sqlite3.Row]:
