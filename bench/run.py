@@ -79,7 +79,7 @@ class Sizes:
 
 
 FULL = Sizes(pull_rows=10_000, sheet_rows=(10, 1_000, 10_000), contacts=1_000, drafts=1_000, reps=3, heavy_reps=2,
-             history=5_000, outlets=20, once_rows=(5_000, 10_000))
+             history=5_000, outlets=20, once_rows=(2_500, 10_000))
 QUICK = Sizes(pull_rows=40, sheet_rows=(3, 10, 30), contacts=8, drafts=5, reps=1, heavy_reps=1, history=40, outlets=3,
               once_rows=(20, 40))
 

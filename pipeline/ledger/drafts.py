@@ -19,6 +19,15 @@ class DraftStore(ReviewedStore):
     def drafts(self, *states: str) -> list[sqlite3.Row]:
         return self.reviewed_items(DRAFT, *states)
 
+    def drafts_listed(self, *states: str) -> list[sqlite3.Row]:
+        """:meth:`drafts` without their release texts: what a list of drafts (the digest's) shows of each, so
+        that ten thousand drafts waiting do not bring ten thousand releases into memory."""
+        columns = ", ".join(c["name"] for c in self.db.execute("PRAGMA table_info(drafts)")
+                            if c["name"] not in ("release_text", "release_html"))
+        where = f"WHERE state IN ({', '.join('?' for _ in states)})" if states else ""
+        return self.db.execute(f"SELECT {columns} FROM drafts {where} ORDER BY year, serial, rowid",
+                               states).fetchall()
+
     def drafts_of_base(self, base: str) -> list[sqlite3.Row]:
         """Every version of one draft, oldest first."""
         return self.db.execute("SELECT * FROM drafts WHERE base = ? ORDER BY version", (base,)).fetchall()
