@@ -1,6 +1,6 @@
 """Benchmarks: the pipeline against its physical floors, measured in one run, printed as ratios.
 
-    python bench/run.py            full sizes (10,000 rows, 1,000 contacts); under 3 minutes on 2 cores
+    python bench/run.py            full sizes (10,000 rows, 1,000 contacts); 5 to 8 minutes on 2 cores
     python bench/run.py --quick    tiny sizes, a few seconds (tests/test_bench.py runs it)
 
 The machine is shared and noisy, so each figure is judged as a ratio against
