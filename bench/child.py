@@ -4,6 +4,7 @@ A fresh process per operation gives each its own peak memory, and a pull
 the cold start a cron ``once`` has.
 
 - ``pull CONFIG``       one ``pulling.pull`` with that config;
+- ``once CONFIG``       one ``scheduler.once`` with that config, as cron runs it (the pull, the drafts, their mail);
 - ``read PATH``         the floor of an unchanged pull: openpyxl read-only, values only, every row of every sheet;
 - ``load-save PATH``    the floor of a first pull: openpyxl full load, then save beside the file.
 
@@ -60,7 +61,8 @@ def main(what: str, arg: str) -> None:
     # import openpyxl alone: the pipeline's own imports are part of what it costs.
     import openpyxl  # noqa: F401
 
-    if what == "pull":
+    if what in ("pull", "once"):
+        from pipeline.app import scheduler
         from pipeline.core import config
         from pipeline.flows import pulling
         from pipeline.flows.context import Context
@@ -71,6 +73,9 @@ def main(what: str, arg: str) -> None:
         with Context.open(config.load(path)) as ctx:
             summary = pulling.pull(ctx)
         extra = {"rows": summary.rows, "cells_written": summary.cells_written}
+    elif what == "once":
+        outcomes = scheduler.once(config.load(path))
+        extra = {"outcomes": [[o.job, o.result] for o in outcomes]}
     elif what == "read":
         bare_read(path)
     elif what == "load-save":

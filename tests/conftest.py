@@ -142,6 +142,7 @@ def _drop_columns(db, *columns: tuple[str, str]) -> None:
 
 # What each schema step added, taken away again: the way to a ledger as an older release wrote it.
 UNDO_SCHEMA = {
+    10: lambda db: before_shared_bodies(db),
     9: lambda db: (db.execute("DROP TABLE figures"),
                    _drop_columns(db, ("activities", "time"), ("activities", "place"), ("activities", "held")),
                    db.execute("CREATE TABLE briefs_v8 (month TEXT PRIMARY KEY, year INTEGER NOT NULL, "
@@ -216,3 +217,15 @@ def workspace(tmp_path: Path) -> Workspace:
     return Workspace.create(tmp_path)
 from smtp_server import *  # noqa: E402,F401,F403  (SMTP fixtures)
 from smtp_server import toml_text  # noqa: E402
+
+
+def before_shared_bodies(db) -> None:
+    """Undo ledger schema 8 on an open sqlite3 connection: each delivery's whole body in its own row again."""
+    db.execute("CREATE TABLE whole_bodies AS SELECT key, recipient, text, html FROM delivery_bodies")
+    db.execute("DROP VIEW delivery_bodies")
+    db.execute("DROP TABLE delivery_parts")
+    db.execute("DROP TABLE message_bodies")
+    db.execute("CREATE TABLE delivery_bodies (key TEXT NOT NULL, recipient TEXT NOT NULL, text TEXT NOT NULL, "
+               "html TEXT NOT NULL, PRIMARY KEY (key, recipient))")
+    db.execute("INSERT INTO delivery_bodies SELECT * FROM whole_bodies")
+    db.execute("DROP TABLE whole_bodies")

@@ -19,15 +19,21 @@ ROWS = (
     "b. Sheets API per cycle, 10 rows",
     "b. Sheets API per cycle, 30 rows",
     "b. Sheets API, new process per cycle,",
-    "c. publish 1 release to",
+    "c. publish 1 release to 8 contacts ",
+    "c. publish 1 release to 8 contacts, CPU-bound neighbour",
     "d. drafting,",
     "d. profile #1",
     "d. profile #2",
     "d. profile #3",
     "e. peak RSS, first pull + write-back,",
     "e. peak RSS, unchanged pull,",
+    "e. peak RSS, first once (pull, drafts, mail), 20 rows",
+    "e. peak RSS, first once (pull, drafts, mail), 40 rows",
     "f. steady once, nothing new, 5 years (40 submissions), sheet read taken out",
     "f. steady once, nothing new, 5 years (40 submissions), sheet read included",
+    "g. status, a fresh process",
+    "g. status against commit",
+    "g. import pipeline.app.cli, a fresh process",
 )
 RESULTS = ("PASS", "FALLS SHORT", "reported", "not available")
 

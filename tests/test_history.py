@@ -45,7 +45,8 @@ AT = datetime.fromisoformat(NOW)
 SUBMISSIONS = 5_000
 
 # Tables that grow with every year; a statement of a cycle may read them only through an index.
-HISTORY = {"submissions", "submission_versions", "drafts", "deliveries", "delivery_bodies", "messages",
+HISTORY = {"submissions", "submission_versions", "drafts", "deliveries", "delivery_bodies", "delivery_parts",
+           "message_bodies", "messages",
            "message_attachments", "audit", "decisions", "job_runs", "channel_versions", "reviews", "invitations",
            "briefs"}
 # What the pull reads whole by contract: every submission, to compare the sheet's rows with (the sheet holds

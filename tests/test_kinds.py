@@ -19,7 +19,7 @@ import pytest
 from conftest import Workspace, material, run_job
 
 from pipeline.core.layout import SUBMISSIONS
-from pipeline.flows import decisions, publishing, pulling, summaries, week
+from pipeline.flows import decisions, publishing, pulling, summaries
 from pipeline.ledger import Ledger
 
 NEW_KINDS = ("动员部署", "三反专项", "宣传活动", "代表委员看执行")

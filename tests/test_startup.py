@@ -14,11 +14,14 @@ from conftest import NOW, PROJECT, Workspace, material, run_job
 from pipeline.flows import pulling
 
 HEAVY = ("openpyxl", "docx", "jinja2", "gspread", "google", "lxml", "schedule", "filelock")
+# The masking and naming rules compile their regular expressions at import: a command that masks nothing
+# (status) loads neither.
+RULES = ("pipeline.texts.redact", "pipeline.texts.names", "pipeline.texts.compose", "pipeline.texts.factcheck")
 
 
-def loaded_after(code: str) -> list[str]:
-    """Which of :data:`HEAVY` a fresh interpreter holds after running ``code``."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of ``modules`` (by default :data:`HEAVY`) a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True,
                           encoding="utf-8", timeout=120,
                           env={**os.environ, "PIPELINE_NOW": NOW, "PYTHONIOENCODING": "utf-8"})
@@ -36,3 +39,13 @@ def test_status_loads_no_workbook_document_template_or_google_library(workspace:
     code = ("import contextlib, io\nfrom pipeline.app import cli\nwith contextlib.redirect_stdout(io.StringIO()):\n"
             f"    assert cli.main(['--config', {str(workspace.config_path)!r}, 'status']) == 0")
     assert loaded_after(code) == []
+
+
+def test_status_loads_neither_the_masking_nor_the_naming_rules(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    run_job(workspace.settings, pulling.pull)
+    code = ("import contextlib, io\nfrom pipeline.app import cli\nwith contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert cli.main(['--config', {str(workspace.config_path)!r}, 'status']) == 0")
+    assert loaded_after(code, RULES) == []
+    assert loaded_after("import pipeline.app.cli", RULES) == []
+

@@ -18,7 +18,6 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
@@ -424,6 +423,8 @@ class _Builder:
         return value
 
     def check_address(self, value: str, section: str, key: str) -> None:
+        from email.headerregistry import Address    # loads only where an address is checked
+
         _, addr = parseaddr(value)
         try:
             parsed = Address(addr_spec=addr)

@@ -34,7 +34,6 @@ from ..core.files import write_atomic
 from ..core.model import CHANNELS, CHANNEL_LIST, POSTED_BY_HAND, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
-from ..texts import redact, sms
 from ..texts.render import RenderError, render, render_file
 
 log = logging.getLogger(__name__)
@@ -120,11 +119,18 @@ class Versions:
         for outgoing in self.mail:
             label = CHANNELS[outgoing.purpose]
             places += [(f"{label}投稿主题", outgoing.subject), (f"{label}投稿收件人", outgoing.name),
-                       (f"{label}投稿正文", outgoing.text), (f"{label}投稿HTML", redact.html_text(outgoing.html))]
+                       (f"{label}投稿正文", outgoing.text), (f"{label}投稿HTML", _html_text(outgoing.html))]
         return places
 
 
 # --- counting and shortening --------------------------------------------------------
+
+def _html_text(html: str) -> str:
+    """What the guard reads of an HTML copy (the masking rules load when a version is made, not at start)."""
+    from ..texts import redact
+
+    return redact.html_text(html)
+
 
 def _halves(text: str) -> int:
     """Half-characters as Weibo counts them: a full-width or CJK character is two, any other one.
@@ -198,7 +204,7 @@ def wechat(story_: Story, settings: Settings) -> ChannelFile:
                "digest": shorten(story_.lead or story_.headline, WECHAT_DIGEST_LIMIT)}
     limits = {"title": WECHAT_TITLE_LIMIT, "digest": WECHAT_DIGEST_LIMIT}
     content = _fill("wechat.html", _context(story_, settings, wechat=article, limits=limits))
-    return ChannelFile("wechat", "wechat.html", content, (content, redact.html_text(content)))
+    return ChannelFile("wechat", "wechat.html", content, (content, _html_text(content)))
 
 
 def weibo(story_: Story, settings: Settings) -> ChannelFile:
@@ -235,7 +241,7 @@ def website(story_: Story, settings: Settings) -> tuple[ChannelFile, ChannelFile
     context = _context(story_, settings, website=item)
     fragment = _fill("website.html", context)
     fields = _fill("website.txt", context).strip("\n") + "\n"
-    return (ChannelFile("website", "website.html", fragment, (fragment, redact.html_text(fragment))),
+    return (ChannelFile("website", "website.html", fragment, (fragment, _html_text(fragment))),
             ChannelFile("website", "website.txt", fields, (fields,)))
 
 
@@ -310,6 +316,8 @@ SMS_FOLDER = "sms"                   # under the outbox: sms/<name>.txt, beside 
 def save_sms(outbox: Path, name: str, texts: Sequence[str], *, title: str) -> tuple[Path | None, str]:
     """Write text messages for the office to send by hand (``texts/sms``) to ``<outbox>/sms/<name>.txt``:
     (the file, "") or (None, why not). A file that cannot be written is said, never an error: the mail went."""
+    from ..texts import sms             # with its guard: loaded when a message is written, not at start
+
     if not texts:
         return None, ""
     path = Path(outbox) / SMS_FOLDER / f"{name}.txt"

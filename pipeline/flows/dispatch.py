@@ -35,7 +35,6 @@ from ..mail.transport import (
     Result,
     TransportError,
 )
-from ..texts import redact
 from .context import Context
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FlushReport:
-    results: list[tuple[mime.Outgoing, Result]] = field(default_factory=list)
+    results: list[tuple[mime.Outgoing, Result]] = field(default_factory=list)   # each message without its bodies
     blocked: list[tuple[mime.Outgoing, str]] = field(default_factory=list)
     interrupted: int = 0
     abandoned: int = 0
@@ -142,12 +141,15 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
     with ledger.transaction():
         report.interrupted = len(ledger.settle_interrupted(cutoff, at))
         report.abandoned = len(ledger.abandon_exhausted(settings.mail.max_attempts, at))
-    pending = ledger.pending_deliveries(at, keys)
-    if not pending:
+    due = ledger.due_deliveries(at, keys)
+    if not due:
         return report
+    pending = _Pages(ledger, due)
     transport = ctx.transport
     sender = mime.address(settings.mail.sender)[1]
     interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
+    from ..texts import redact          # the masking rules load when something is to be sent, not at start
+
     allowed = redact.own_numbers(settings.court.contact)
     limit = int(settings.mail.max_message_mb * 2**20)
     handled: set[tuple[str, str]] = set()
@@ -195,14 +197,14 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
                             outcomes.save()
                             _record_block(ledger, outgoing, ready.reason, at)
                         report.blocked.append((outgoing, ready.reason))
-                        handled.add((outgoing.key, outgoing.recipient))
+                        handled.add((str(outgoing.key), outgoing.recipient))
                         continue
                     if ready.refused:
                         # Recorded as a server's refusal is: failed for good, the reason in the digest and status.
                         result = Result(outgoing.recipient, PERMANENT, ready.refused)
                         outcomes.add(outgoing, row, result)
-                        handled.add((outgoing.key, outgoing.recipient))
-                        report.results.append((outgoing, result))
+                        handled.add((str(outgoing.key), outgoing.recipient))
+                        report.results.append((_without_bodies(outgoing), result))
                         continue
                     if interval and last_send is not None:
                         with ledger.transaction():
@@ -217,11 +219,11 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
                             meanwhile=lambda after=index + 1: prepare_ahead(after))
                     except Claimed:
                         report.claimed += 1             # another sender has it: it sends it, once
-                        handled.add((outgoing.key, outgoing.recipient))
+                        handled.add((str(outgoing.key), outgoing.recipient))
                         continue
                     outcomes.add(outgoing, row, result)
-                    handled.add((outgoing.key, outgoing.recipient))
-                    report.results.append((outgoing, result))
+                    handled.add((str(outgoing.key), outgoing.recipient))
+                    report.results.append((_without_bodies(outgoing), result))
                     if progress:
                         progress(index + 1, len(pending))
             finally:
@@ -231,13 +233,48 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
         # Nothing more can be sent now: whatever is still 'sending' was never handed over.
         report.error = str(exc)
         with ledger.transaction():
-            for outgoing, row in pending:
-                if (outgoing.key, outgoing.recipient) not in handled:
-                    ledger.save_delivery_result(outgoing.key, outgoing.recipient, TEMPORARY, str(exc), at,
+            for row in due:
+                if (row["key"], row["recipient"]) not in handled:
+                    ledger.save_delivery_result(row["key"], row["recipient"], TEMPORARY, str(exc), at,
                                                 retry_at(settings, row["attempts"] + 1, at))
             ledger.audit(at, "mail", "transport-failed", transport.describe(), error=str(exc))
     log.debug("flush: %s", dict(report.counts))       # the job's line in the log says it (flows/joblog.py)
     return report
+
+
+# Deliveries whose messages a flush holds at once: a batch of ten thousand drafts or a release to a thousand
+# outlets is read a page at a time, so what a flush holds does not grow with the batch.
+PAGE = 200
+
+
+class _Pages:
+    """The due deliveries' messages, read a page of :data:`PAGE` at a time as the flush reaches them; a page
+    is let go once the flush has moved past it."""
+
+    def __init__(self, ledger: Ledger, due: list) -> None:
+        self.ledger, self.due = ledger, due
+        self.loaded: dict[int, list] = {}
+        self.attachments: dict[str, tuple[mime.Attachment, ...]] = {}   # one release's .docx, read once
+
+    def __len__(self) -> int:
+        return len(self.due)
+
+    def __getitem__(self, index: int) -> tuple[mime.Outgoing, object]:
+        page = index // PAGE
+        if page not in self.loaded:
+            for old in [p for p in self.loaded if p < page]:
+                del self.loaded[old]
+            self.loaded[page] = self.ledger.outgoing_of(self.due[page * PAGE:(page + 1) * PAGE], self.attachments)
+        return self.loaded[page][index - page * PAGE]
+
+    def __iter__(self):
+        for index in range(len(self.due)):
+            yield self[index]
+
+
+def _without_bodies(outgoing: mime.Outgoing) -> mime.Outgoing:
+    """What a report keeps of a message it handled: all but its text and HTML (a batch holds no bodies)."""
+    return replace(outgoing, text="", html="")
 
 
 def claimant() -> str:
@@ -267,6 +304,8 @@ def _too_large(size: int, limit_mb: float) -> str:
 def _guard(outgoing: mime.Outgoing, allowed: list[str]) -> str | None:
     if outgoing.purpose not in MEDIA_PURPOSES:
         return None
+    from ..texts import redact
+
     try:
         redact.guard_fields(subject=outgoing.subject, name=outgoing.name, text=outgoing.text, html=outgoing.html,
                             attachments=[(a.filename, a.content, a.content_type) for a in outgoing.attachments],

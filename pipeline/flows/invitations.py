@@ -40,7 +40,6 @@ from ..core.model import Activity, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..plan.review import INVITATION, Standing, review_code
-from ..texts import redact, sms
 from ..texts.render import cn_date, render
 from .channels import save_sms
 from .context import Context
@@ -112,6 +111,8 @@ def text_messages(activity: Activity, settings: Settings) -> list[str]:
     body = (f"诚邀您于{when}{where}参加“代表委员看执行、谈执行”活动{named}。"
             f"{'' if visit['time'] and visit['place'] else '具体时间、地点另行通知。'}"
             "邀请函已发至您的电子邮箱，敬请回复是否参加。")
+    from ..texts import sms                 # with the masking rules: loaded when a message is written
+
     return sms.messages(settings.court.name, body, settings.court.contact)
 
 
@@ -377,6 +378,8 @@ def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
         run.messages.append(f"{NO_ADDRESSES}，已通过审核的邀请函 {'、'.join(run.held)} 暂未发出；"
                             "登记邮箱后下次运行即发出")
         ready = []
+    from ..texts import redact              # the masking rules load when invitations are sent, not at start
+
     visits = {(a.day, a.name): a for a in _visits(ledger)}
     allowed = redact.own_numbers(settings.court.contact)
     texts: dict[str, list[str]] = {}

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from ..core import normalize
 from ..core.calendar import Week
@@ -28,15 +29,19 @@ from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import Plan
 from ..plan.review import DRAFT, Standing, review_code
-from ..texts import compose as composer
-from ..texts import names, redact
-from ..texts.compose import Release
 from ..texts.document import DOCX_TYPE, release_docx
 from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
 from . import channels
 from .context import Context
 from .dispatch import FlushReport, MailRun, enqueue, flush, queue, unsubscribe_address
 from .joblog import job
+
+if TYPE_CHECKING:
+    from ..texts import names
+    from ..texts.compose import Release
+
+# The masking and naming rules (texts.compose, names, redact) compile their patterns at import: they load where
+# a release is composed or checked, not with every command that imports this module (status, check).
 
 
 @dataclass
@@ -68,6 +73,8 @@ class PublishRun:
 
 def compose(fields: dict[str, str], *, kind: str, draft_id: str, settings: Settings, unit: str = "") -> Release:
     """Mask the material, render its release and check it against the row (pure: see compose.py)."""
+    from ..texts import compose as composer
+
     return composer.compose(fields, kind=kind, draft_id=draft_id, settings=settings, unit=unit)
 
 
@@ -144,7 +151,7 @@ def draft(ctx: Context, *, dry_run: bool = False) -> PublishRun:
     outward = {team.name: team.outward for team in ledger.teams()}
     secret = ledger.review_secret()
     failures: list[str] = []
-    for submission in ledger.draftable_submissions():
+    for submission in _draftable(ledger):
         fields = json.loads(submission["data"])
         earlier = ledger.drafts_of_submission(submission["id"])
         if earlier:
@@ -195,6 +202,21 @@ def draft(ctx: Context, *, dry_run: bool = False) -> PublishRun:
         raise RenderError(f"已生成 {len(run.drafted)} 篇稿件；以下素材未能生成稿件，模板改正后下一轮会自动生成：\n"
                           + "\n".join(failures))
     return run
+
+
+# Submissions a draft run reads at once: ten thousand new rows are drafted a page at a time.
+PAGE = 200
+
+
+def _draftable(ledger: Ledger):
+    """The submissions still to draft, read a page of :data:`PAGE` at a time in their order."""
+    after = (0, 0)
+    while True:
+        page = ledger.draftable_submissions(after, PAGE)
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = (page[-1]["year"], page[-1]["serial"])
 
 
 def _reinstate_restored(settings: Settings, ledger: Ledger, at: datetime, run: PublishRun, outward: dict[str, str],
@@ -397,6 +419,8 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
     run = PublishRun()
     if not dry_run and not test_to:
         run.withdrawn = withdraw_stale(ledger, at)
+    from ..texts import names, redact
+
     contacts = ([MediaContact("试发", "", test_to, (), True)] if test_to
                 else [m for m in ledger.media() if m.enabled])
     trials: list[MessageKey] = []
@@ -485,6 +509,8 @@ def _trial(ctx: Context, run: PublishRun, draft_id: str, items: list[Outgoing], 
 def _name_plan(ledger: Ledger, row, settings: Settings) -> names.NamePlan:
     """Who the release's row says must not be named, decided again from the row at publishing time:
     the last check that no copy names a person the law does not allow (names.py)."""
+    from ..texts import names
+
     for version in ledger.submission_versions(row["submission_id"]):
         if version["version"] == row["submission_version"]:
             return names.plan(json.loads(version["data"]), kind=row["kind"],

@@ -124,7 +124,7 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
         new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
         troubles=ledger.troubled_deliveries(at - TROUBLE_WINDOW), activities=ledger.activities(),
         plan=plan, since=since, exempt=not plan.weekly(Week.of(at)), slot_gaps=slot_gaps(ledger, at, plan),
-        waiting=ledger.drafts("pending", "approved"), job_failures=ledger.failed_runs(since),
+        waiting=ledger.drafts_listed("pending", "approved"), job_failures=ledger.failed_runs(since),
         sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
         invitations=ledger.invitations("pending", "approved"), invited=invitations.invited(ledger, at.date()))
     rendered = render("digest", context)

@@ -19,6 +19,15 @@ class DraftStore(ReviewedStore):
     def drafts(self, *states: str) -> list[sqlite3.Row]:
         return self.reviewed_items(DRAFT, *states)
 
+    def drafts_listed(self, *states: str) -> list[sqlite3.Row]:
+        """:meth:`drafts` without their release texts: what a list of drafts (the digest's) shows of each, so
+        that ten thousand drafts waiting do not bring ten thousand releases into memory."""
+        columns = ", ".join(c["name"] for c in self.db.execute("PRAGMA table_info(drafts)")
+                            if c["name"] not in ("release_text", "release_html"))
+        where = f"WHERE state IN ({', '.join('?' for _ in states)})" if states else ""
+        return self.db.execute(f"SELECT {columns} FROM drafts {where} ORDER BY year, serial, rowid",
+                               states).fetchall()
+
     def drafts_of_base(self, base: str) -> list[sqlite3.Row]:
         """Every version of one draft, oldest first."""
         return self.db.execute("SELECT * FROM drafts WHERE base = ? ORDER BY version", (base,)).fetchall()
@@ -27,8 +36,9 @@ class DraftStore(ReviewedStore):
         return self.db.execute("SELECT * FROM drafts WHERE submission_id = ? ORDER BY version",
                                (submission_id,)).fetchall()
 
-    def draftable_submissions(self) -> list[sqlite3.Row]:
-        """Present, valid, publishable submissions whose current version has no draft yet."""
+    def draftable_submissions(self, after: tuple[int, int] = (0, 0), limit: int = -1) -> list[sqlite3.Row]:
+        """Present, valid, publishable submissions whose current version has no draft yet; ``after`` (year,
+        serial) and ``limit`` read them a page at a time, in the same order."""
         # ``drafted <> version`` (the partial index submissions_undrafted) leaves out only submissions whose
         # newest drafted version is their current one: those NOT EXISTS leaves out too. It makes the question
         # cost the submissions still to draft, not every submission ever taken in.
@@ -38,7 +48,7 @@ class DraftStore(ReviewedStore):
             "WHERE s.drafted <> s.version AND s.removed_at IS NULL AND s.state = 'valid' AND s.publishable = 1 "
             "AND NOT EXISTS "
             "(SELECT 1 FROM drafts d WHERE d.submission_id = s.id AND d.submission_version = s.version) "
-            "ORDER BY s.year, s.serial"
+            "AND (s.year, s.serial) > (?, ?) ORDER BY s.year, s.serial LIMIT ?", (*after, limit)
         ).fetchall()
 
     def restorable_drafts(self) -> list[sqlite3.Row]:

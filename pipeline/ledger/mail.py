@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from datetime import datetime
 
@@ -9,9 +10,72 @@ from ..core.model import MessageKey
 from ..mail.message import Attachment, Outgoing
 
 
-# A delivery with its message, its body and its key's parts: what flush sends, what resend shows.
-_OUTGOING = ("SELECT d.*, m.purpose, m.what, m.item, m.variant, b.text, b.html FROM deliveries d "
-             "JOIN messages m USING (key) JOIN delivery_bodies b USING (key, recipient) ")
+# A delivery with its message, its own part of the body and its key's parts: what flush sends, what resend
+# shows. The body the message's recipients share is read once per message (``_bodies``), not once per row.
+_OUTGOING = ("SELECT d.*, m.purpose, m.what, m.item, m.variant, b.text, b.html, b.text_head, b.text_tail, "
+             "b.html_head, b.html_tail FROM deliveries d "
+             "JOIN messages m USING (key) JOIN delivery_parts b USING (key, recipient) ")
+_CHUNK = 2048        # characters compared at a time when a copy is split against the shared body
+
+
+def _digest(text: str, html: str) -> str:
+    return hashlib.sha256(f"{len(text)}:{text}{html}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _head(a: str, b: str, limit: int) -> int:
+    """How many first characters ``a`` and ``b`` share (at most ``limit``), compared a chunk at a time."""
+    n = 0
+    while n < limit:
+        step = min(_CHUNK, limit - n)
+        if a[n:n + step] == b[n:n + step]:
+            n += step
+            continue
+        lo, hi = n, n + step             # a[:lo] == b[:lo]; the first difference lies in [lo, hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if a[lo:mid] == b[lo:mid]:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+    return n
+
+
+def _tail(a: str, b: str, limit: int) -> int:
+    """How many last characters ``a`` and ``b`` share (at most ``limit``)."""
+    la, lb, n = len(a), len(b), 0
+    while n < limit:
+        step = min(_CHUNK, limit - n)
+        if a[la - n - step:la - n] == b[lb - n - step:lb - n]:
+            n += step
+            continue
+        lo, hi = n, n + step             # the last lo characters agree, the last hi do not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if a[la - mid:la - lo] == b[lb - mid:lb - lo]:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+    return n
+
+
+def split_body(whole: str, shared: str) -> tuple[str, int, int]:
+    """``whole`` as (its own part, head, tail): ``shared[:head] + own + shared[len(shared) - tail:] == whole``."""
+    if whole == shared:
+        return "", len(shared), 0
+    limit = min(len(whole), len(shared))
+    head = _head(whole, shared, limit)
+    tail = _tail(whole, shared, limit - head)
+    return whole[head:len(whole) - tail], head, tail
+
+
+def join_body(own: str, head: int | None, tail: int | None, shared: str) -> str:
+    """The whole body of a delivery: its own part between the shared body's head and tail (``head`` None: a row
+    written before bodies were shared, which holds its whole body)."""
+    if head is None:
+        return own
+    return shared[:head] + own + (shared[len(shared) - tail:] if tail else "")
 
 
 class MailStore:
@@ -43,9 +107,32 @@ class MailStore:
         )
         if cursor.rowcount != 1:
             return False
-        self.db.execute("INSERT INTO delivery_bodies VALUES (?, ?, ?, ?)",
-                        (key, outgoing.recipient, outgoing.text, outgoing.html))
+        shared_text, shared_html = self._shared_body(key, outgoing)
+        text, text_head, text_tail = split_body(outgoing.text, shared_text)
+        html, html_head, html_tail = split_body(outgoing.html, shared_html)
+        self.db.execute(
+            "INSERT INTO delivery_parts (key, recipient, text, html, text_head, text_tail, html_head, html_tail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, outgoing.recipient, text, html, text_head, text_tail, html_head, html_tail))
         return True
+
+    def _shared_body(self, key: str, outgoing: Outgoing) -> tuple[str, str]:
+        """The body a message's recipients share: the first recipient's copy, stored once per message.
+
+        The last one used is kept in memory (a release queued for a thousand outlets reads it once), checked
+        against the ledger's digest so that a body rolled back with its transaction is never split against."""
+        row = self.db.execute("SELECT digest FROM message_bodies WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            digest = _digest(outgoing.text, outgoing.html)
+            self.db.execute("INSERT INTO message_bodies (key, digest, text, html) VALUES (?, ?, ?, ?)",
+                            (key, digest, outgoing.text, outgoing.html))
+            self._shared = (key, digest, outgoing.text, outgoing.html)
+            return outgoing.text, outgoing.html
+        cached = getattr(self, "_shared", None)
+        if cached is None or cached[:2] != (key, row["digest"]):
+            body = self.db.execute("SELECT text, html FROM message_bodies WHERE key = ?", (key,)).fetchone()
+            cached = self._shared = (key, row["digest"], body["text"], body["html"])
+        return cached[2], cached[3]
 
     def has_message(self, key: MessageKey) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key = ?", (str(key),)).fetchone() is not None
@@ -59,21 +146,36 @@ class MailStore:
         """Deliveries to try now: queued ones, and temporary failures whose back-off is over.
 
         ``keys`` limits them to some messages (``resend``)."""
+        return self.outgoing_of(self.due_deliveries(at, keys))
+
+    def due_deliveries(self, at: datetime, keys: tuple[MessageKey, ...] = ()) -> list[sqlite3.Row]:
+        """The deliveries :meth:`pending_deliveries` would give, in the same order, without their messages:
+        key, recipient and attempts (a flush reads the messages a page at a time, :meth:`outgoing_of`)."""
         only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
-        rows = self.db.execute(
-            _OUTGOING + "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
+        return self.db.execute(
+            "SELECT d.key, d.recipient, d.attempts FROM deliveries d "
+            "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
             " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *map(str, keys)),
         ).fetchall()
-        return self._outgoing(rows)
+
+    def outgoing_of(self, due: list[sqlite3.Row],
+                    attachments: dict[str, tuple[Attachment, ...]] | None = None) -> list[tuple[Outgoing, sqlite3.Row]]:
+        """The messages of ``due`` (rows with a key and a recipient), each with its delivery row as it stands now.
+        ``attachments`` keeps each message's attachments across calls (one release's .docx read once)."""
+        rows = [row for item in due for row in self.db.execute(
+            _OUTGOING + "WHERE d.key = ? AND d.recipient = ?", (item["key"], item["recipient"]))]
+        return self._outgoing(rows, attachments)
 
     def stored_delivery(self, key: MessageKey, recipient: str) -> Outgoing | None:
         """One delivery's message as it was queued (``resend --dry-run`` shows it)."""
         rows = self.db.execute(_OUTGOING + "WHERE d.key = ? AND d.recipient = ?", (str(key), recipient)).fetchall()
         return self._outgoing(rows)[0][0] if rows else None
 
-    def _outgoing(self, rows: list[sqlite3.Row]) -> list[tuple[Outgoing, sqlite3.Row]]:
+    def _outgoing(self, rows: list[sqlite3.Row],
+                  loaded: dict[str, tuple[Attachment, ...]] | None = None) -> list[tuple[Outgoing, sqlite3.Row]]:
         out = []
-        loaded: dict[str, tuple[Attachment, ...]] = {}   # a release's .docx is read once, not per outlet
+        loaded = {} if loaded is None else loaded         # a release's .docx is read once, not per outlet
+        bodies: dict[str, tuple[str, str]] = {}           # and so is the body its outlets share
         for row in rows:
             if row["key"] not in loaded:
                 loaded[row["key"]] = tuple(
@@ -81,9 +183,16 @@ class MailStore:
                     for a in self.db.execute(
                         "SELECT * FROM message_attachments WHERE key = ? ORDER BY position", (row["key"],)))
             attachments = loaded[row["key"]]
+            if row["key"] not in bodies:
+                shared = self.db.execute("SELECT text, html FROM message_bodies WHERE key = ?",
+                                         (row["key"],)).fetchone()
+                bodies[row["key"]] = (shared["text"], shared["html"]) if shared else ("", "")
+            shared_text, shared_html = bodies[row["key"]]
             key = MessageKey(row["what"], row["item"], row["variant"])
-            out.append((Outgoing(key, row["purpose"], row["recipient"], row["subject"], row["text"],
-                                 row["html"], attachments, name=row["name"]), row))
+            text = join_body(row["text"], row["text_head"], row["text_tail"], shared_text)
+            html = join_body(row["html"], row["html_head"], row["html_tail"], shared_html)
+            out.append((Outgoing(key, row["purpose"], row["recipient"], row["subject"], text, html, attachments,
+                                 name=row["name"]), row))
         return out
 
     def claim(self, key: MessageKey, recipient: str, message_id: str, at: datetime, claimant: str) -> bool:

@@ -319,6 +319,36 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN UPDATE generation SET n = n + 1; END;
     """
         for event in ("INSERT", "UPDATE", "DELETE")),
+    # 10: a release's body is stored once, not once per outlet. ``message_bodies`` holds a message's body as its
+    # first recipient's copy reads; each delivery keeps only where its own copy differs (``delivery_parts``:
+    # the shared body's first ``*_head`` and last ``*_tail`` characters around its own text; the greeting of
+    # one outlet is a few dozen characters of a 60 KB release). Rows written before keep their whole body
+    # (``*_head`` NULL) and are read as they are. ``delivery_bodies`` stays, as a view of every delivery's
+    # whole body, for whatever reads or writes it by that name.
+    """
+    CREATE TABLE message_bodies (
+        key TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL
+    );
+    ALTER TABLE delivery_bodies RENAME TO delivery_parts;
+    ALTER TABLE delivery_parts ADD COLUMN text_head INTEGER;
+    ALTER TABLE delivery_parts ADD COLUMN text_tail INTEGER;
+    ALTER TABLE delivery_parts ADD COLUMN html_head INTEGER;
+    ALTER TABLE delivery_parts ADD COLUMN html_tail INTEGER;
+    CREATE VIEW delivery_bodies (key, recipient, text, html) AS
+        SELECT p.key, p.recipient,
+            CASE WHEN p.text_head IS NULL THEN p.text ELSE substr(s.text, 1, p.text_head) || p.text ||
+                CASE WHEN p.text_tail = 0 THEN '' ELSE substr(s.text, -p.text_tail) END END,
+            CASE WHEN p.html_head IS NULL THEN p.html ELSE substr(s.html, 1, p.html_head) || p.html ||
+                CASE WHEN p.html_tail = 0 THEN '' ELSE substr(s.html, -p.html_tail) END END
+        FROM delivery_parts p LEFT JOIN message_bodies s ON s.key = p.key;
+    CREATE TRIGGER delivery_bodies_insert INSTEAD OF INSERT ON delivery_bodies
+        BEGIN
+            INSERT INTO delivery_parts (key, recipient, text, html) VALUES (NEW.key, NEW.recipient, NEW.text, NEW.html);
+        END;
+    """,
 )
 
 
