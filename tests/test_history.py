@@ -21,6 +21,8 @@ import re
 import sqlite3
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -87,24 +89,31 @@ def cycle(settings, source) -> list:
             run_job(settings, invitations.send_invitations)]
 
 
-def test_a_cycle_with_nothing_new_changes_nothing_and_reads_no_history_whole(lived, monkeypatch) -> None:
+@contextmanager
+def traced_statements() -> Iterator[list[str]]:
+    """Every SQL statement the connections opened inside the block run, in order."""
+    statements: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        connect = sqlite3.connect
+
+        def traced(*args, **kwargs):
+            db = connect(*args, **kwargs)
+            db.set_trace_callback(statements.append)
+            return db
+
+        patch.setattr(sqlite3, "connect", traced)
+        yield statements
+
+
+def test_a_cycle_with_nothing_new_changes_nothing_and_reads_no_history_whole(lived) -> None:
     settings, source = lived
     before = history.counts(settings)
-    statements: list[str] = []
-    connect = sqlite3.connect
-
-    def traced(*args, **kwargs):
-        db = connect(*args, **kwargs)
-        db.set_trace_callback(statements.append)
-        return db
-
-    monkeypatch.setattr(sqlite3, "connect", traced)
-    pulled, drafted, invited, published, sent = cycle(settings, source)
-    monkeypatch.setattr(sqlite3, "connect", connect)
+    with traced_statements() as statements:
+        pulled, drafted, invited, published, sent = cycle(settings, source)
     after = history.counts(settings)
-    monkeypatch.setattr(sqlite3, "connect", traced)
-    run_job(settings, week.digest, force=True)                # and a digest, as the day's would be
-    monkeypatch.setattr(sqlite3, "connect", connect)
+    with traced_statements() as digested:
+        run_job(settings, week.digest, force=True)            # and a digest, as the day's would be
+    statements += digested
 
     assert (pulled.new, pulled.changed, pulled.removed, pulled.cells_written) == (0, 0, 0, 0)
     assert drafted.drafted == [] and drafted.withdrawn == [] and published.published == []
@@ -127,7 +136,7 @@ def test_a_cycle_with_nothing_new_changes_nothing_and_reads_no_history_whole(liv
 
 
 def test_a_pull_asks_the_ledger_about_the_items_its_review_tab_names_and_judges_them_as_before(
-        lived, monkeypatch) -> None:
+        lived) -> None:
     """The 审核 tab is judged on the items its rows name, read through their keys: the same verdicts as
     every draft's, invitation's, review row's and channel version's standing would give."""
     settings, source = lived
@@ -149,18 +158,8 @@ def test_a_pull_asks_the_ledger_about_the_items_its_review_tab_names_and_judges_
     grid[1:] = [[row.get(c.key) for c in REVIEW_TAB.columns] + [None] * (len(grid[0]) - len(REVIEW_TAB.columns))
                 for row in rows]
 
-    statements: list[str] = []
-    connect = sqlite3.connect
-
-    def traced(*args, **kwargs):
-        db = connect(*args, **kwargs)
-        db.set_trace_callback(statements.append)
-        return db
-
-    monkeypatch.setattr(sqlite3, "connect", traced)
-    with Context.open(settings) as ctx:
+    with traced_statements() as statements, Context.open(settings) as ctx:
         pulling.pull(ctx, dry_run=True, source=history.MemorySource(sheet))
-    monkeypatch.setattr(sqlite3, "connect", connect)
     scans = {}
     with sqlite3.connect(settings.ledger.path) as db:
         for sql in dict.fromkeys(statements):
