@@ -122,7 +122,7 @@ class GoogleSheetsSource:
     def sheets(self) -> list[SheetInfo]:
         """The tabs, from metadata read once and kept while it serves.
 
-        It is dropped when it lacks one of the five tabs (someone may be
+        It is dropped when it lacks one of the required tabs (someone may be
         adding it now: a missing tab must not stay missing until a restart),
         when a read names a tab that no longer exists, when a write meets a
         protection it did not show, and after a write that left cells out
