@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from urllib.parse import unquote
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import docx
 import pytest
@@ -167,3 +168,18 @@ def test_the_deputies_brief_docx_is_a4_and_says_its_issuer_and_the_moment_it_was
     assert COURT in core.findtext("dc:creator", namespaces=CORE)
     moment = datetime.fromisoformat(issued).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert core.findtext("dcterms:created", namespaces=CORE) == moment
+
+
+def test_the_same_release_makes_the_same_docx_whenever_it_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every part of the package is dated with the release's moment, not the clock at saving: two copies of one
+    release (a resend, a second outlet, a retry a minute later) carry the same attachment, byte for byte."""
+    import time
+
+    from pipeline.texts.document import release_docx
+
+    at = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    built = []
+    for clock in (1_780_000_000.0, 1_780_000_061.0):               # a minute apart
+        monkeypatch.setattr(time, "time", lambda clock=clock: clock)
+        built.append(release_docx("标题\n\n正文一段。", title="标题", author="儋州市人民法院", at=at))
+    assert built[0] == built[1]

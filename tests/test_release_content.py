@@ -561,3 +561,19 @@ def test_notes_stay_internal_from_the_workbook_to_the_media(workspace: Workspace
         else:
             words = path.read_text(encoding="utf-8-sig")
         assert "重点稿件" not in words and "不愿接受采访" not in words, path.name
+
+
+@pytest.mark.parametrize("facts, listed", [
+    ("被执行人张伟逃避执行。", "张伟"),
+    ("申请执行人王文华主动联系法院。", "王文"),
+], ids=["two characters", "three characters, end unknown"])
+def test_a_party_role_before_a_name_no_rule_could_end_is_listed_for_the_office(
+        workspace: Workspace, facts: str, listed: str) -> None:
+    """Not masked (the end of the name cannot be told), never silent: the draft mail asks the office."""
+    r = release(workspace, kind="执行成功", parties="", facts=facts, process="执行干警依法处理。")
+    assert listed in r.review["undecided"]
+
+
+def test_a_party_role_before_an_ordinary_word_is_not_listed(workspace: Workspace) -> None:
+    r = release(workspace, kind="执行成功", parties="", facts="被执行人车辆被依法扣押。", process="执行干警依法处理。")
+    assert r.review["undecided"] == []

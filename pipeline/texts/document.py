@@ -10,6 +10,7 @@ in Word and WPS.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,6 +66,21 @@ def _properties(document, *, title: str, author: str, at: datetime) -> None:
     props.modified = moment
 
 
+def _saved(document, at: datetime) -> bytes:
+    """The document's bytes, the same for the same document: every part of the package dated ``at`` (the
+    library dates them with the clock at the moment of saving, so two copies of one release would differ)."""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    stamp = at.timetuple()[:6]
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            part = zipfile.ZipInfo(item.filename, date_time=stamp)
+            part.compress_type, part.external_attr = item.compress_type, item.external_attr
+            target.writestr(part, source.read(item.filename))
+    return fixed.getvalue()
+
+
 def release_docx(text: str, *, title: str, author: str, at: datetime) -> bytes:
     """The release ``text`` (headline first) as .docx bytes: A4, its ``title``, the court (``author``) as the
     author, made at ``at`` (the publishing moment)."""
@@ -87,9 +103,7 @@ def release_docx(text: str, *, title: str, author: str, at: datetime) -> bytes:
         else:
             paragraph.paragraph_format.first_line_indent = Pt(24)
             _font(paragraph.add_run(line), "宋体", 12)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return _saved(document, at)
 
 
 # --- the deputies' monthly brief (简报) ------------------------------------------
@@ -174,9 +188,7 @@ def brief_docx(*, title: str, issue: str, issuer: str, issued: str, blocks: Sequ
     footer = document.add_paragraph()
     _font(footer.add_run(imprint), "宋体", 12)
     _rule(footer, "bottom", color="000000", size=6)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return _saved(document, at)
 
 
 def _table(document, rows: Sequence[Sequence[str]]) -> None:

@@ -474,5 +474,11 @@ def undecided(text: str, name_plan: NamePlan, *, exclude: Iterable[str] = ()) ->
             continue
         if _PERSON_ACTS.match(text, match.start() + len(name)):
             found.add(name)
+    for match in _STRICT.finditer(text):                          # 被执行人张伟逃避…: a party role, then what
+        if _is_officer(text, match.start() + len(match.group(1))):  # may be a name no rule could end
+            continue
+        name = _name_after(text, match.end(), certain=True)
+        if name and name not in _NOT_NAMES and is_person_name(name):
+            found.add(name)
     found = {t for t in found if not any(t in k or k in t for k in known if k)}
     return sorted(t for t in found if not any(t != o and t in o for o in found))
