@@ -207,3 +207,16 @@ def test_a_release_is_tried_on_one_address_before_it_is_published(workspace: Wor
     assert "发布稿件：D-2026-000001" in published
     wrong = workspace.cli("publish", "--test-to", "不是邮箱")
     assert wrong.returncode == 2 and "--test-to：邮箱地址无效" in wrong.stderr
+
+
+def test_status_warns_while_results_go_nowhere_upward(workspace: Workspace) -> None:
+    """四(六): the monthly report goes to the higher court; while the config names nobody, status says so."""
+    workspace.make_workbook()
+    said = workspace.cli("status", check=True).stdout
+    assert "注意：月度工作报告只发给宣传办：配置 [summaries] higher_court 未填写上级法院的邮箱" in said
+    assert "注意：每周工作小结只发给宣传办：配置 [summaries] leaders 未填写领导小组的邮箱" in said
+    workspace.configure("summaries", higher_court=["高院办公室 <office@hicourt.example>"],
+                        leaders=["院长 <president@court.example>"])
+    again = workspace.cli("status", check=True).stdout
+    assert "higher_court" not in again and "leaders" not in again
+    assert json.loads(workspace.cli("status", "--json", check=True).stdout)["setup"] == []

@@ -78,6 +78,7 @@ def week_status(status: WeekStatus) -> str:
             lines.append(f"注意：{warning}")
     if status.waiting:
         lines.append(f"注意：{status.waiting}")
+    lines.extend(f"注意：{gap}" for gap in status.setup)
     lines.append("")
     if status.teams:
         rows = [(t.team, t.valid, t.invalid, t.quota, f"差 {t.short}" if t.short else "已完成")
@@ -144,6 +145,7 @@ def week_status_json(status: WeekStatus) -> str:
             "at": status.last_pull["at"], "ok": status.last_pull["action"] == "done",
             "error": _detail(status.last_pull, "error") if status.last_pull["action"] == "failed" else ""},
         "write_back_waiting": status.waiting,
+        "setup": status.setup,
         "teams": [{"team": t.team, "valid": t.valid, "invalid": t.invalid, "quota": t.quota, "short": t.short}
                   for t in status.teams],
         "row_errors": {"count": status.error_count,

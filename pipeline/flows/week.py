@@ -52,6 +52,18 @@ class WeekStatus:
     channels: list[dict[str, object]] = field(default_factory=list)     # releases with a version to post
     waiting: str = ""                                                   # the write-back waits: since when, why
     delivers: bool = True                                               # False: "sent" means in the outbox
+    setup: list[str] = field(default_factory=list)                      # what the config leaves undone
+
+
+def setup_gaps(settings: Settings) -> list[str]:
+    """What the configuration leaves out that the work plan asks for: results reported upward (四(六))."""
+    gaps = []
+    if not settings.summaries.higher_court:
+        gaps.append("月度工作报告只发给宣传办：配置 [summaries] higher_court 未填写上级法院的邮箱"
+                    "（工作方案四(六)要求向上级报送宣传成效）")
+    if not settings.summaries.leaders:
+        gaps.append("每周工作小结只发给宣传办：配置 [summaries] leaders 未填写领导小组的邮箱")
+    return gaps
 
 
 def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
@@ -72,7 +84,7 @@ def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
                       error_count=len(errors), last_pull=last, generated_at=at, drafts=drafts, waiting=waiting,
                       deliveries=deliveries, troubles=troubles, invitations=letters, channels=board,
                       invited=invitations.invited(ledger, at.date()),
-                      delivers=ctx.transport.delivers)
+                      delivers=ctx.transport.delivers, setup=setup_gaps(ctx.settings))
 
 
 # --- the plan's obligations, the digest and the reminders ---------------------
