@@ -16,7 +16,7 @@ from conftest import Workspace, run_job, write_rows
 
 from pipeline.core import clock
 from pipeline.core.errors import UsageError
-from pipeline.core.layout import ACTIVITIES, REVIEWS
+from pipeline.core.layout import ACTIVITIES, REPLIES, REVIEWS
 from pipeline.flows import decisions, invitations, pulling, week
 from pipeline.ledger import Ledger
 from pipeline.texts import redact
@@ -597,3 +597,98 @@ def test_a_text_message_version_is_written_beside_each_invitation_sent(office) -
         assert personal not in joined
     redact.check([("短信", m) for m in messages], allowed=redact.own_numbers("0898-23300000"))
     assert not office.send(dry_run=True).sent    # nothing left to send; the dry run writes nothing either
+
+
+# --- the deputies' answers (回执 tab) --------------------------------------------------
+
+
+def reply(office: Office, row: int, invitation: str = FIRST, deputy: str = "王代表", answer: str = "参加",
+          note: str = "") -> None:
+    office.ws.edit(REPLIES, row, invitation_id=invitation, deputy=deputy, answer=answer, note=note)
+
+
+def reply_status(office: Office) -> list[str]:
+    return [r.get("status") or "" for r in office.ws.rows(REPLIES)]
+
+
+def test_the_office_records_who_replied_and_status_and_the_digest_show_each_answer(approved) -> None:
+    approved.send()
+    reply(approved, 2, deputy="王代表", answer="出席")
+    reply(approved, 3, deputy="LI@cppcc.example", answer="请假", note="外出调研")
+    approved.pull()
+
+    assert reply_status(approved) == ["已登记", "已登记"]
+    status = approved.ws.cli("status", check=True).stdout
+    assert "王代表（wang@npc.example）参加" in status
+    assert "李委员（li@cppcc.example）不参加（外出调研）" in status
+    assert "回执：参加 1 人、不参加 1 人" in status
+    import json
+    [entry] = json.loads(approved.ws.cli("status", "--json", check=True).stdout)["invited"]
+    assert {r["address"]: r["answer"] for r in entry["recipients"]} == {
+        "wang@npc.example": "参加", "li@cppcc.example": "不参加"}
+    mark = approved.mark()
+    run_job(approved.settings, week.digest, force=True)
+    [digest] = [m for m in approved.since(mark) if m.rcpt_tos == [OFFICE]]
+    assert "王代表（wang@npc.example）参加" in body(digest) and "回执：参加 1 人、不参加 1 人" in body(digest)
+
+
+def test_until_a_deputy_answers_the_office_sees_who_has_not(approved) -> None:
+    approved.send()
+    reply(approved, 2, deputy="王代表", answer="待定")
+    approved.pull()
+
+    status = approved.ws.cli("status", check=True).stdout
+    assert "王代表（wang@npc.example）待定" in status and "李委员（li@cppcc.example）未回复" in status
+    assert "回执：待定 1 人、未回复 1 人" in status
+
+
+def test_a_later_answer_replaces_an_earlier_one_and_the_earlier_row_says_so(approved) -> None:
+    approved.send()
+    reply(approved, 2, deputy="王代表", answer="参加")
+    reply(approved, 3, deputy="wang@npc.example", answer="不能参加", note="临时有会")
+    approved.pull()
+
+    assert reply_status(approved) == ["已被第 3 行的回复取代", "已登记"]
+    status = approved.ws.cli("status", check=True).stdout
+    assert "王代表（wang@npc.example）不参加（临时有会）" in status
+
+
+@pytest.mark.parametrize(("invitation", "deputy", "answer", "message"), [
+    ("I-2026-000009", "王代表", "参加", "没有编号为 I-2026-000009 的邀请函"),
+    ("D-2026-000001", "王代表", "参加", "邀请编号格式有误：D-2026-000001（如 I-2026-000003）"),
+    (FIRST, "张代表", "参加", "邀请函 I-2026-000001 没有发给“张代表”（收件人：王代表、李委员）"),
+    (FIRST, "王代表", "也许吧", "回复无法识别：也许吧（应为 参加 / 不参加 / 待定）"),
+    (FIRST, "", "参加", "缺少代表委员"),
+])
+def test_a_reply_row_that_cannot_count_says_why_and_records_nothing(approved, invitation, deputy, answer,
+                                                                     message) -> None:
+    approved.send()
+    reply(approved, 2, invitation=invitation, deputy=deputy, answer=answer)
+    approved.pull()
+
+    assert reply_status(approved) == [message]
+    with Ledger(approved.ws.ledger) as ledger:
+        assert any(e["tab_key"] == "replies" and message in e["message"] for e in ledger.row_errors())
+    status = approved.ws.cli("status", check=True).stdout
+    assert "回执：未回复 2 人" in status
+
+
+def test_a_reply_entered_before_the_invitation_went_out_counts_once_it_has(approved) -> None:
+    reply(approved, 2, deputy="王代表", answer="参加")
+    approved.pull()
+    assert reply_status(approved) == ["邀请函 I-2026-000001 尚未发给代表委员"]
+
+    approved.send()
+    approved.pull()                       # the workbook did not change; what the ledger knows did
+
+    assert reply_status(approved) == ["已登记"]
+    assert "王代表（wang@npc.example）参加" in approved.ws.cli("status", check=True).stdout
+
+
+def test_the_draft_mail_tells_the_office_where_to_record_the_answers(office) -> None:
+    mark = office.mark()
+    office.sheet(VISIT)
+    office.draft()
+
+    [draft] = office.since(mark)
+    assert "“回执”页" in body(draft) and f"邀请编号 {FIRST}" in body(draft)

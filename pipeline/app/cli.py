@@ -21,8 +21,11 @@ from .. import __version__
 from ..core import clock, config, normalize, shutdown
 from ..core.calendar import Month, Week
 from ..core.errors import LEDGER_FAULTS, PipelineError, SourceBusy, SourceChanged, UsageError
+from ..core.layout import ALL_TABS
 from ..core.model import CHANNEL_LIST, CHANNELS
 from . import logs, usage
+
+TAB_NAMES = "、".join(tab.name for tab in ALL_TABS)
 
 if TYPE_CHECKING:
     from ..flows import dispatch
@@ -82,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="显示版本号并退出")
     commands = parser.add_subparsers(title="命令", metavar="命令", required=True)
 
-    init = _command(commands, "init", "创建配置（如不存在）和工作簿（素材、部门、媒体、活动、审核、数据六个分页）")
+    init = _command(commands, "init", f"创建配置（如不存在）和工作簿（分页：{TAB_NAMES}）")
     init.add_argument("--demo", action="store_true", help="填入本周的示例素材、部门、媒体和活动")
     init.add_argument("--force", action="store_true", help="覆盖已有的工作簿")
     init.set_defaults(handler=cmd_init)
@@ -234,7 +237,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"工作簿已存在，保留不动：{_shown(workbook)}")
         print(f"如需重新开始，运行 {config.COMMAND} init --demo --force（会覆盖该工作簿）")
         return 0
-    what = "示例工作簿（本周素材、部门、媒体、活动、上月数据）" if args.demo else "空白工作簿（六个分页：素材、部门、媒体、活动、审核、数据）"
+    what = "示例工作簿（本周素材、部门、媒体、活动、上月数据）" if args.demo else f"空白工作簿（分页：{TAB_NAMES}）"
     print(f"已创建{what}：{_shown(workbook)}")
     print(f"下一步：{config.COMMAND} once 运行一轮（读取并校验素材、生成稿件、到点发送简报和提醒）")
     return 0

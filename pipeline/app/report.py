@@ -14,7 +14,7 @@ from ..flows.publishing import PublishRun
 from ..mail.transport import SENT
 from ..plan.review import FAILED_CHECK, effective_state
 from ..plan.rules import Finding
-from ..texts.notices import PURPOSE_LABELS, STATE_LABELS, invitees
+from ..texts.notices import PURPOSE_LABELS, STATE_LABELS, invitees, replies_tally
 
 _DRAFT_STATES = {"approved": "已通过，待发布", FAILED_CHECK: "未通过事实核对，待修改素材或模板"}
 
@@ -113,7 +113,8 @@ def week_status(status: WeekStatus) -> str:
     if status.invited:
         lines.append(f"已发出的邀请函（{len(status.invited)} 封，活动尚未举行）：")
         for i in status.invited:
-            lines.append(f"  - {i['id']} {i['activity_day']}“{i['activity_name']}”，{i['sent_at']} 发给：{invitees(i)}")
+            lines.append(f"  - {i['id']} {i['activity_day']}“{i['activity_name']}”，{i['sent_at']} 发给：{invitees(i)}"
+                         f"（回执：{replies_tally(i)}）")
     if status.channels:
         lines.append(f"发布渠道待发（{len(status.channels)} 篇；发出后运行 {COMMAND} posted 草稿编号 --channel 微信）：")
         for release in status.channels:

@@ -134,9 +134,20 @@ FIGURES = Tab("figures", "数据", ("figures", "statistics", "data"), (
     STATUS,
 ))
 
+REPLIES = Tab("replies", "回执", ("replies", "rsvp", "回复"), (
+    Column("invitation_id", "邀请编号", ("invitation id", "invitation"), required=True, width=18,
+           note="邀请函编号，如 I-2026-000003（见发给宣传办的邀请函审核邮件和 status）"),
+    Column("deputy", "代表委员", ("deputy", "name", "姓名"), required=True, width=16,
+           note="回复的代表委员：配置中的姓名（如 王代表）或其邮箱"),
+    Column("answer", "回复", ("answer", "reply", "response"), required=True, width=10,
+           note="参加 / 不参加 / 待定"),
+    Column("note", "备注", ("note", "remark"), width=30, note="如 由秘书代为回复、需要接送"),
+    STATUS,
+))
+
 TABS: tuple[Tab, ...] = (SUBMISSIONS, TEAMS, MEDIA, ACTIVITIES, REVIEWS)
 # Tabs a workbook may lack (one made before they existed): read when present, written by init.
-OPTIONAL_TABS: tuple[Tab, ...] = (FIGURES,)
+OPTIONAL_TABS: tuple[Tab, ...] = (FIGURES, REPLIES)
 ALL_TABS: tuple[Tab, ...] = TABS + OPTIONAL_TABS
 
 _IGNORED = re.compile(r"[\s_\-]+")

@@ -175,6 +175,19 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A deputy's answer to an invitation, as the office entered it on the 回执 tab."""
+
+    invitation: str                 # I-2026-000003
+    recipient: str                  # the address the invitation went to (the row may have named the deputy)
+    answer: str                     # one of REPLY_ANSWERS
+    note: str = ""
+
+
+REPLY_ANSWERS = ("参加", "不参加", "待定")
+
+
+@dataclass(frozen=True)
 class Review:
     draft_id: str
     decision: str

@@ -251,6 +251,30 @@ def decision(value: object) -> str:
     return mapping[folded]
 
 
+_ANSWERS = {"参加": "参加", "出席": "参加", "确认参加": "参加", "确认出席": "参加", "同意参加": "参加", "来": "参加",
+            "是": "参加", "yes": "参加", "accept": "参加", "accepted": "参加",
+            "不参加": "不参加", "不出席": "不参加", "不能参加": "不参加", "无法参加": "不参加", "请假": "不参加",
+            "婉拒": "不参加", "缺席": "不参加", "否": "不参加", "no": "不参加", "decline": "不参加",
+            "declined": "不参加",
+            "待定": "待定", "未定": "待定", "不确定": "待定", "再定": "待定", "tentative": "待定", "maybe": "待定"}
+
+
+def reply_answer(value: object) -> str:
+    """A deputy's answer as typed: 出席, 请假, 未定 … → ``参加`` / ``不参加`` / ``待定``."""
+    raw = text(value)
+    if not raw:
+        raise Invalid("缺少回复")
+    answer = _ANSWERS.get(code(raw).casefold())
+    if answer is None:
+        raise Invalid(f"回复无法识别：{raw}（应为 参加 / 不参加 / 待定）")
+    return answer
+
+
+def invitation_id(value: object) -> str:
+    """``i-2026-000003`` → ``I-2026-000003``."""
+    return code(value).upper()
+
+
 def month(value: object) -> str:
     """``2026-11``, ``2026-1``, ``2026年11月`` → ``"2026-11"``."""
     match = re.fullmatch(r"(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?", text(value))

@@ -19,9 +19,10 @@ only after the office approves it: nothing leaves the court unreviewed.
   channel versions (``<outbox>/sms/``) for the office to send by hand.
 
 Who was invited is the invitation's deliveries (``invited``): ``status`` and the
-digest list them for every coming visit. Replies are not recorded: deputies answer
-by mail or telephone to the office, and the 活动 tab has no row per deputy to put
-an answer in (the deputies are known only from the config).
+digest list them for every coming visit, with each deputy's answer. Deputies answer
+by mail or telephone to the office, and the office enters the answer on the 回执 tab
+(邀请编号, 代表委员, 回复, 备注); a row counts only for a deputy the invitation was
+sent to (``named`` tells intake who that was).
 
 The 活动 tab gives its rows no ID, so a visit is known by its (day, name): a
 change of either is, to this module, a different visit.
@@ -37,6 +38,7 @@ from typing import Any
 
 from ..core.config import Settings
 from ..core.model import Activity, MessageKey
+from ..intake.tabs import Invited
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..plan.review import INVITATION, Standing, review_code
@@ -414,14 +416,23 @@ def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     return run
 
 
+def named(ledger: Ledger, ids: Collection[str]) -> dict[str, Invited]:
+    """What the ledger knows of the invitations ``ids`` (the 回执 tab names them): sent or not, and to whom."""
+    return {row["id"]: Invited(row["state"] == "sent", tuple(
+                (r["name"] or "", r["recipient"]) for r in ledger.invitation_recipients(row["id"])))
+            for row in ledger.invitations_named(ids)}
+
+
 def invited(ledger: Ledger, today: date) -> list[dict[str, Any]]:
-    """The invitations sent for coming visits, each with who it went to and how its delivery stands."""
+    """The invitations sent for coming visits, each with who it went to, how its delivery stands and the
+    deputy's answer (回执 tab; "" while none is recorded)."""
     rows = []
     for row in ledger.invitations("sent"):
         if date.fromisoformat(row["activity_day"]) < today:
             continue
         rows.append({"id": row["id"], "activity_day": row["activity_day"], "activity_name": row["activity_name"],
                      "sent_at": (row["sent_at"] or "")[:16].replace("T", " "),
-                     "recipients": [{"name": r["name"], "address": r["recipient"], "state": r["state"]}
-                                    for r in ledger.invitation_recipients(row["id"])]})
+                     "recipients": [{"name": r["name"], "address": r["recipient"], "state": r["state"],
+                                    "answer": r["answer"] or "", "note": r["note"] or ""}
+                                   for r in ledger.invitation_recipients(row["id"])]})
     return rows

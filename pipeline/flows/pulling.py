@@ -23,7 +23,7 @@ from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
 from ..core.grid import Saved, SheetData
 from ..core.headers import wanted_title
 from ..core.model import POSTED_MARKS, PullSummary
-from ..intake.tabs import IntakeResult, ReviewContext, review_ids, take_in
+from ..intake.tabs import IntakeResult, ReviewContext, reply_ids, review_ids, take_in
 from ..ledger import Ledger
 from ..plan.review import ReviewCodes
 from ..sources import SheetSource, open_source
@@ -73,7 +73,8 @@ def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = No
                          default_quota=settings.intake.default_quota,
                          last_sequence=ledger.last_serial(at.year), reviews=context,
                          unwritten=json.loads(ledger.meta(UNWRITTEN) or "{}"),
-                         max_row_chars=settings.sheet.max_row_chars)
+                         max_row_chars=settings.sheet.max_row_chars,
+                         invitations=invitations.named(ledger, reply_ids(sheet)))
     except PipelineError as exc:
         if not dry_run:
             ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
@@ -182,7 +183,7 @@ def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:
     ledger.mark_removed(result.removed, at)
     for submission_id in result.removed:
         ledger.audit(at, "pull", "removed", submission_id)
-    changed = ledger.save_reference(result.teams, result.media, result.activities, result.figures)
+    changed = ledger.save_reference(result.teams, result.media, result.activities, result.figures, result.replies)
     for name in changed:
         ledger.audit(at, "pull", "reference-updated", name)
     invitations.withdraw_stale_invitations(ledger, at)   # a visit moved or gone: its letter with it

@@ -25,6 +25,7 @@ from ..core.model import (
     Figure,
     MediaContact,
     PullSummary,
+    Reply,
     Review,
     RowError,
     Submission,
@@ -35,6 +36,7 @@ from .rows import MAX_ROW_CHARS, parse_cells
 
 SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
 DRAFT_ID = re.compile(r"^(?:D-\d{4}-\d{6}(?:-v\d+)?|I-\d{4}-\d{6})$")   # a draft release or an invitation
+INVITATION_ID = re.compile(r"^I-\d{4}-\d{6}$")
 
 ACCEPTED = "已受理"
 
@@ -77,6 +79,7 @@ class IntakeResult:
     media: list[MediaContact] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
     reviews: list[tuple[int, Review]] = field(default_factory=list)
     decisions: list[Review] = field(default_factory=list)      # new, valid 审核 rows to apply
     updates: list[CellUpdate] = field(default_factory=list)
@@ -109,6 +112,21 @@ class ReviewContext:
     codes: ReviewCodes | None = None                     # each draft's and invitation's 审核码 (None: not checked)
 
 
+@dataclass(frozen=True)
+class Invited:
+    """An invitation the 回执 tab names, as the ledger knows it: whether it went out, and to whom."""
+
+    sent: bool
+    recipients: tuple[tuple[str, str], ...] = ()     # (display name, address) of each deputy it went to
+
+
+def reply_ids(sheet: SheetData) -> frozenset[str]:
+    """The invitation IDs the 回执 tab's rows name: what the ledger is asked about."""
+    mapped = map_tabs(sheet)["replies"]
+    return frozenset(ident for _, cells in mapped.body()
+                     if (ident := norm.invitation_id(mapped.value(cells, "invitation_id"))))
+
+
 def review_ids(sheet: SheetData) -> frozenset[str]:
     """The IDs the 审核 tab's rows name, as judging them reads them: what the ledger is asked about."""
     mapped = map_tabs(sheet)["reviews"]
@@ -118,7 +136,8 @@ def review_ids(sheet: SheetData) -> frozenset[str]:
 def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: ZoneInfo,
             default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext(),
             unwritten: Mapping[str, Mapping[str, object]] = MappingProxyType({}),
-            max_row_chars: int = MAX_ROW_CHARS) -> IntakeResult:
+            max_row_chars: int = MAX_ROW_CHARS,
+            invitations: Mapping[str, Invited] = MappingProxyType({})) -> IntakeResult:
     """Validate every tab of ``sheet`` against what the ledger ``known``.
 
     ``last_sequence`` is the highest submission serial already used in the
@@ -128,6 +147,8 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     then by key (team, case number, kind, title), then by row number — as
     the ID in the cell would have kept them. A 素材 row of more than
     ``max_row_chars`` characters is refused (``rows.parse_cells``).
+    ``invitations`` says what the ledger knows of the invitations the 回执
+    tab names (``reply_ids``): a reply counts only for a deputy one was sent to.
     """
     tabs = map_tabs(sheet)
     result = IntakeResult()
@@ -135,6 +156,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     _take_media(tabs["media"], result)
     _take_activities(tabs["activities"], tz, result)
     _take_figures(tabs["figures"], result)
+    _take_replies(tabs["replies"], invitations, result)
     _take_reviews(tabs["reviews"], reviews, result)
     _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result,
                       unwritten, max_row_chars)
@@ -445,6 +467,53 @@ def _take_figures(mapped: MappedTab, result: IntakeResult) -> None:
         seen[(month, metric)] = number
         result.figures.append(Figure(month, metric, figure, source))
         _own(mapped, result, number, cells, status="")
+
+
+def _take_replies(mapped: MappedTab, invitations: Mapping[str, Invited], result: IntakeResult) -> None:
+    """The 回执 tab: each deputy's answer to an invitation sent to them; a later row for the same deputy and
+    invitation replaces an earlier one (they changed their mind), and the earlier row says so."""
+    latest: dict[tuple[str, str], tuple[int, list[object], Reply]] = {}
+    for number, cells in _rows_with_content(mapped, result):
+        value = lambda key: mapped.value(cells, key)  # noqa: E731
+        problems: list[str] = []
+        ident, typed = norm.invitation_id(value("invitation_id")), norm.text(value("invitation_id"))
+        recipient = ""
+        if not ident:
+            problems.append("缺少邀请编号")
+        elif not INVITATION_ID.match(ident):
+            problems.append(f"邀请编号格式有误：{typed}（如 I-2026-000003）")
+        elif (known := invitations.get(ident)) is None:
+            problems.append(f"没有编号为 {ident} 的邀请函")
+        elif not known.sent:
+            problems.append(f"邀请函 {ident} 尚未发给代表委员")
+        deputy = " ".join(norm.text(value("deputy")).split())
+        if not deputy:
+            problems.append("缺少代表委员")
+        elif ident and (known := invitations.get(ident)) is not None and known.sent:
+            recipient = _deputy_address(deputy, known.recipients)
+            if not recipient:
+                names = "、".join(name or addr for name, addr in known.recipients) or "无"
+                problems.append(f"邀请函 {ident} 没有发给“{deputy}”（收件人：{names}）")
+        answer = _check(problems, norm.reply_answer, value("answer"))
+        if problems:
+            _flag(mapped, result, number, cells, problems)
+            continue
+        earlier = latest.get((ident, recipient))
+        if earlier is not None:
+            _own(mapped, result, earlier[0], earlier[1], status=f"已被第 {number} 行的回复取代")
+        latest[(ident, recipient)] = (number, cells, Reply(ident, recipient, answer, norm.text(value("note"))))
+    for number, cells, reply in latest.values():
+        result.replies.append(reply)
+        _own(mapped, result, number, cells, status="已登记")
+
+
+def _deputy_address(deputy: str, recipients: tuple[tuple[str, str], ...]) -> str:
+    """The address of the invited deputy a 回执 row names, by display name or by address; "" when none."""
+    folded = norm.code(deputy).casefold()
+    for name, addr in recipients:
+        if folded in (norm.code(name).casefold(), addr.casefold()):
+            return addr
+    return ""
 
 
 def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResult) -> None:

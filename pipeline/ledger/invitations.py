@@ -26,9 +26,12 @@ class InvitationStore(ReviewedStore):
                                "ORDER BY year, serial", (day.isoformat(), name)).fetchall()
 
     def invitation_recipients(self, invitation_id: str) -> list[sqlite3.Row]:
-        """Who an invitation was sent to: each delivery's ``recipient``, ``name`` and ``state``."""
-        return self.db.execute("SELECT recipient, name, state FROM deliveries WHERE key = ? ORDER BY rowid",
-                               (f"invitation/{invitation_id}",)).fetchall()
+        """Who an invitation was sent to: each delivery's ``recipient``, ``name`` and ``state``, with the deputy's
+        ``answer`` and ``note`` from the 回执 tab (NULL: no answer recorded)."""
+        return self.db.execute(
+            "SELECT d.recipient, d.name, d.state, r.answer, r.note FROM deliveries d "
+            "LEFT JOIN replies r ON r.invitation = ? AND r.recipient = d.recipient "
+            "WHERE d.key = ? ORDER BY d.rowid", (invitation_id, f"invitation/{invitation_id}")).fetchall()
 
     def invitation_successor(self, invitation_id: str) -> sqlite3.Row | None:
         """The invitation drafted to replace ``invitation_id`` (its visit moved or was renamed), if any."""

@@ -349,6 +349,17 @@ MIGRATIONS: tuple[str, ...] = (
             INSERT INTO delivery_parts (key, recipient, text, html) VALUES (NEW.key, NEW.recipient, NEW.text, NEW.html);
         END;
     """,
+    # 11: the deputies' answers to their invitations (四(四)), as the office enters them on the 回执 tab: one row per
+    # invitation and deputy (the address it went to), replaced whole when the tab changes, like the other tabs.
+    """
+    CREATE TABLE replies (invitation TEXT NOT NULL, recipient TEXT NOT NULL, answer TEXT NOT NULL,
+                          note TEXT NOT NULL DEFAULT '', PRIMARY KEY (invitation, recipient));
+    """ + "".join(
+        f"""
+    CREATE TRIGGER replies_generation_{event.lower()} AFTER {event} ON replies
+        BEGIN UPDATE generation SET n = n + 1; END;
+    """
+        for event in ("INSERT", "UPDATE", "DELETE")),
 )
 
 

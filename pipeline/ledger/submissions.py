@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from ..core.model import Activity, Figure, MediaContact, Review, RowError, Team, TeamWeek
+from ..core.model import Activity, Figure, MediaContact, Reply, Review, RowError, Team, TeamWeek
 from ..intake.tabs import Known
 
 # What stands in the ledger where material held an ID-card number.
@@ -83,7 +83,8 @@ class SubmissionStore:
     # -- reference tabs ------------------------------------------------------
 
     def save_reference(self, teams: list[Team], media: list[MediaContact],
-                       activities: list[Activity], figures: Sequence[Figure] = ()) -> list[str]:
+                       activities: list[Activity], figures: Sequence[Figure] = (),
+                       replies: Sequence[Reply] = ()) -> list[str]:
         """Replace the reference tabs that changed; return the names of those that did."""
         tables = {
             "teams": ("INSERT INTO teams (name, leader, email, quota, outward) VALUES (?, ?, ?, ?, ?)",
@@ -97,6 +98,8 @@ class SubmissionStore:
                              a.time, a.place, None if a.held is None else int(a.held)) for a in activities]),
             "figures": ("INSERT INTO figures (month, metric, value, source) VALUES (?, ?, ?, ?)",
                         [(f.month, f.metric, f.value, f.source) for f in figures]),
+            "replies": ("INSERT INTO replies (invitation, recipient, answer, note) VALUES (?, ?, ?, ?)",
+                        [(r.invitation, r.recipient, r.answer, r.note) for r in replies]),
         }
         changed = []
         for name, (insert, rows) in tables.items():

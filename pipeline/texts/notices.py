@@ -98,10 +98,25 @@ def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict
 
 
 def invitees(invitation: dict[str, Any]) -> str:
-    """Who one invitation went to, as the office reads it: 王代表（wang@npc.example）、li@cppcc.example（未送达）."""
+    """Who one invitation went to and what each answered, as the office reads it:
+    王代表（wang@npc.example）参加、li@cppcc.example（未送达）未回复."""
     states = {"sent": "", "queued": "（排队中）", "sending": "（发送中）"}
     return "、".join((f"{r['name']}（{r['address']}）" if r["name"] else r["address"])
-                    + states.get(r["state"], "（未送达）") for r in invitation["recipients"])
+                    + states.get(r["state"], "（未送达）") + _answer(r) for r in invitation["recipients"])
+
+
+def _answer(recipient: dict[str, Any]) -> str:
+    answer = recipient.get("answer") or "未回复"
+    return f"{answer}（{recipient['note']}）" if recipient.get("note") else answer
+
+
+def replies_tally(invitation: dict[str, Any]) -> str:
+    """参加 2 人、不参加 1 人、未回复 3 人: the answers to one invitation, counted (none omitted but 未回复)."""
+    counts: dict[str, int] = {}
+    for r in invitation["recipients"]:
+        answer = r.get("answer") or "未回复"
+        counts[answer] = counts.get(answer, 0) + 1
+    return "、".join(f"{a} {counts[a]} 人" for a in ("参加", "不参加", "待定", "未回复") if counts.get(a))
 
 
 def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[TeamWeek],
@@ -145,7 +160,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "sheet_warnings": list(sheet_warnings),
         "channels": list(channels),
         "invitations": [dict(i) for i in invitations],
-        "invited": [dict(i, who=invitees(i)) for i in invited],
+        "invited": [dict(i, who=invitees(i), tally=replies_tally(i)) for i in invited],
     }
 
 
