@@ -321,7 +321,9 @@ def test_a_person_the_text_marks_is_masked_however_the_sentence_runs_on(
     ("申请执行人王文华参加了执行和解。", "王文华"),
     ("被执行人张伟受到司法拘留处罚。", "张伟"),
     ("申请执行人李明到场领取执行款。", "李明"),
-], ids=["受邀", "应邀", "参加", "受到", "到场"])
+    ("被执行人李应龙拒不履行生效判决。", "李应龙"),
+    ("被执行人应红梅名下房产被依法查封。", "应红梅"),
+], ids=["受邀", "应邀", "参加", "受到", "到场", "given name 应…", "surname 应"])
 def test_a_party_named_only_in_the_text_is_masked_whatever_the_verb_after_the_name(
         workspace: Workspace, facts: str, person: str) -> None:
     """A party role followed by a name and what a person does: the name ends there, and is masked."""

@@ -97,7 +97,7 @@ _ROLE_PATTERN = re.compile("((?:" + "|".join(_ROLE_PREFIXES) + ")?(?:" + "|".joi
                            + "))")
 # After a name, characters that cannot be the third character of a given name (其妻王丽将… → 王丽).
 _NOT_IN_NAME = set("将在于与和及的系以为向称提等已把被因也仍又就即对代作是到均拒未不无有名自之个先后曾并经说表"
-                   "承签按从去来家却还都同所会可要应能愿且再才只则得给替由趁通让叫请共年月日某")
+                   "承签按从去来家却还都同所会可要能愿且再才只则得给替由趁通让叫请共年月日某")
 
 
 @dataclass(frozen=True)
