@@ -150,6 +150,25 @@ def test_the_release_docx_is_a4_and_says_its_headline_the_court_and_the_publishi
         assert core.findtext("dcterms:modified", namespaces=CORE) == moment
 
 
+def package_parts(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def test_the_release_docx_carries_nothing_of_the_librarys_template_machine(workspace, smtp_server) -> None:
+    """No preview picture of another, blank document; no application or company the court did not use."""
+    [received, *_] = published(workspace, smtp_server, MEDIA)
+    content = attachment(received)
+
+    parts = package_parts(content)
+    assert not [name for name in parts if "thumbnail" in name]
+    assert b"thumbnail" not in parts["_rels/.rels"]
+    app = parts["docProps/app.xml"].decode("utf-8")
+    assert "Macintosh" not in app and "Microsoft" not in app and "<Company>" not in app
+    document = docx.Document(io.BytesIO(content))                 # still a package Word and WPS open
+    assert document.core_properties.author == COURT and document.paragraphs
+
+
 def test_the_deputies_brief_docx_is_a4_and_says_its_issuer_and_the_moment_it_was_sent(
         workspace, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = smtp_server.configure(workspace)

@@ -10,6 +10,7 @@ in Word and WPS.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,18 +67,40 @@ def _properties(document, *, title: str, author: str, at: datetime) -> None:
     props.modified = moment
 
 
+# The library's template carries a picture of its own blank page (shown by file managers as the document's
+# preview) and extended properties of the machine it was made on ("Microsoft Macintosh Word", a company
+# field): neither is this document's. The package keeps no thumbnail, and extended properties that say only
+# what is true of every document made here; Word and WPS count pages and words again when they save.
+THUMBNAIL = "docProps/thumbnail.jpeg"
+_THUMBNAIL_REL = re.compile(rb'<Relationship [^>]*Target="/?docProps/thumbnail\.jpeg"[^>]*/>')
+APP_XML = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+           b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+           b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+           b"<Template>Normal.dotm</Template><TotalTime>0</TotalTime><DocSecurity>0</DocSecurity>"
+           b"<ScaleCrop>false</ScaleCrop><LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+           b"<HyperlinksChanged>false</HyperlinksChanged></Properties>")
+
+
 def _saved(document, at: datetime) -> bytes:
     """The document's bytes, the same for the same document: every part of the package dated ``at`` (the
-    library dates them with the clock at the moment of saving, so two copies of one release would differ)."""
+    library dates them with the clock at the moment of saving, so two copies of one release would differ),
+    without the template's thumbnail and with extended properties of its own (``APP_XML``)."""
     buffer = io.BytesIO()
     document.save(buffer)
     stamp = at.timetuple()[:6]
     fixed = io.BytesIO()
     with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
+            if item.filename == THUMBNAIL:
+                continue
+            data = source.read(item.filename)
+            if item.filename == "_rels/.rels":
+                data = _THUMBNAIL_REL.sub(b"", data)
+            elif item.filename == "docProps/app.xml":
+                data = APP_XML
             part = zipfile.ZipInfo(item.filename, date_time=stamp)
             part.compress_type, part.external_attr = item.compress_type, item.external_attr
-            target.writestr(part, source.read(item.filename))
+            target.writestr(part, data)
     return fixed.getvalue()
 
 
