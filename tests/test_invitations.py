@@ -621,7 +621,7 @@ def test_the_office_records_who_replied_and_status_and_the_digest_show_each_answ
     status = approved.ws.cli("status", check=True).stdout
     assert "王代表（wang@npc.example）参加" in status
     assert "李委员（li@cppcc.example）不参加（外出调研）" in status
-    assert "回执：参加 1 人、不参加 1 人" in status
+    assert "；回执：参加 1 人、不参加 1 人" in status
     import json
     [entry] = json.loads(approved.ws.cli("status", "--json", check=True).stdout)["invited"]
     assert {r["address"]: r["answer"] for r in entry["recipients"]} == {
@@ -629,7 +629,7 @@ def test_the_office_records_who_replied_and_status_and_the_digest_show_each_answ
     mark = approved.mark()
     run_job(approved.settings, week.digest, force=True)
     [digest] = [m for m in approved.since(mark) if m.rcpt_tos == [OFFICE]]
-    assert "王代表（wang@npc.example）参加" in body(digest) and "回执：参加 1 人、不参加 1 人" in body(digest)
+    assert "王代表（wang@npc.example）参加" in body(digest) and "；回执：参加 1 人、不参加 1 人" in body(digest)
 
 
 def test_until_a_deputy_answers_the_office_sees_who_has_not(approved) -> None:
@@ -639,7 +639,7 @@ def test_until_a_deputy_answers_the_office_sees_who_has_not(approved) -> None:
 
     status = approved.ws.cli("status", check=True).stdout
     assert "王代表（wang@npc.example）待定" in status and "李委员（li@cppcc.example）未回复" in status
-    assert "回执：待定 1 人、未回复 1 人" in status
+    assert "；回执：待定 1 人、未回复 1 人" in status
 
 
 def test_a_later_answer_replaces_an_earlier_one_and_the_earlier_row_says_so(approved) -> None:
@@ -670,7 +670,7 @@ def test_a_reply_row_that_cannot_count_says_why_and_records_nothing(approved, in
     with Ledger(approved.ws.ledger) as ledger:
         assert any(e["tab_key"] == "replies" and message in e["message"] for e in ledger.row_errors())
     status = approved.ws.cli("status", check=True).stdout
-    assert "回执：未回复 2 人" in status
+    assert "；回执：未回复 2 人" in status
 
 
 def test_a_reply_entered_before_the_invitation_went_out_counts_once_it_has(approved) -> None:

@@ -114,7 +114,7 @@ def week_status(status: WeekStatus) -> str:
         lines.append(f"已发出的邀请函（{len(status.invited)} 封，活动尚未举行）：")
         for i in status.invited:
             lines.append(f"  - {i['id']} {i['activity_day']}“{i['activity_name']}”，{i['sent_at']} 发给：{invitees(i)}"
-                         f"（回执：{replies_tally(i)}）")
+                         f"；回执：{replies_tally(i)}")
     if status.channels:
         lines.append(f"发布渠道待发（{len(status.channels)} 篇；发出后运行 {COMMAND} posted 草稿编号 --channel 微信）：")
         for release in status.channels:
