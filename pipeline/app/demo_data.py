@@ -553,6 +553,19 @@ MEDIA_TYPES: dict[str, str] = {
     "儋州法院微信公众号": "新媒体",
 }
 
+# Each outlet's 级别 (中央 / 省级 / 市县): 《法制时报》 is the province's, the city's own are 市县; 《今日头条》
+# is left blank, as an office unsure of a platform's level would leave it.
+MEDIA_LEVELS: dict[str, str] = {
+    "《法制时报》": "省级", "《今日儋州》": "市县", "儋州电视台": "市县", "儋州广播电台（儋州之声）": "市县",
+    "儋州法院官方网站": "市县", "儋州法院官方微博": "市县", "儋州法院微信公众号": "市县",
+}
+
+# The columns (专栏) of 四(二): in 《今日儋州》 every week, on 儋州电视台 every two weeks (专栏, 专栏周期).
+MEDIA_COLUMNS: dict[str, tuple[str, str]] = {
+    "《今日儋州》": ("执行在线", "每周"),
+    "儋州电视台": ("执行进行时", "每两周"),
+}
+
 # ---------------------------------------------------------------------------
 # 5. Activities: (活动日期 offset from today in days, 类型, 名称, 方案报送 offset or None)
 # ---------------------------------------------------------------------------
@@ -582,4 +595,17 @@ FIGURES: list[tuple[str, str, str]] = [
     ("执行到位金额", "2.37 亿元", "执行案件流程管理系统"),
     ("失信惩戒人数", "318 人", "失信被执行人名单库"),
     ("拒执罪判决数", "4 件", "刑事审判庭统计"),
+]
+
+# ---------------------------------------------------------------------------
+# 7. 刊发: where the first release ran, as the office records it once the outlets have run it
+#    (草稿编号's serial, 媒体, 版面或链接, 类型, 级别, 备注), dated the day the workbook is made. Until that
+#    release is approved and published (README, quick start) each row's 状态 says it is not published yet.
+#    The 《今日儋州》 row fills the paper's column; 《人民法院报》 is not on the 媒体 tab, so its row gives its
+#    类型 and 级别.
+# ---------------------------------------------------------------------------
+PLACEMENTS: list[tuple[int, str, str, str, str, str]] = [
+    (1, "《今日儋州》", "第3版“执行在线”专栏", "", "", ""),
+    (1, "《法制时报》", "第2版 法治海南", "", "", ""),
+    (1, "《人民法院报》", "第4版", "报纸", "中央", "转载"),
 ]

@@ -52,7 +52,7 @@ def pull_summary(summary: PullSummary, where: str, *, dry_run: bool = False) -> 
         parts.append(f"已从表中删除 {summary.removed} 条")
     lines = [f"读取素材 {summary.rows} 行：" + "；".join(parts) + "。"]
     if summary.other_errors:
-        lines.append(f"部门、媒体、活动、审核页共有 {summary.other_errors} 行有问题，见各页“状态”列。")
+        lines.append(f"部门、媒体、活动、审核、数据、刊发页共有 {summary.other_errors} 行有问题，见各页“状态”列。")
     if summary.waiting is not None:
         lines.append(f"本轮未写回 {where}：编号和状态等待写回，原因见下。")
     else:

@@ -1,4 +1,4 @@
-"""``init``: write the five-tab workbook, and with ``--demo`` a week of material.
+"""``init``: write the workbook (every tab of ``layout.ALL_TABS``), and with ``--demo`` a week of material.
 
 The template is meant to be pleasant to fill in WPS, Excel or LibreOffice:
 a styled, frozen header row with a comment on each column explaining what
@@ -20,15 +20,17 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core.calendar import Week
 from ..core.errors import UsageError
-from ..core.layout import ACTIVITIES, ALL_TABS, FIGURES, MEDIA, REVIEWS, SUBMISSIONS, TEAMS, Tab
+from ..core.layout import ACTIVITIES, ALL_TABS, FIGURES, MEDIA, PLACEMENTS, REVIEWS, SUBMISSIONS, TEAMS, Tab
 from ..core.model import (
     ACTIVITY_KINDS,
+    CADENCES,
     CLOSURES,
     DECISIONS,
     INABILITIES,
     KINDS,
-    MEDIA_TYPES,
     LISTINGS,
+    MEDIA_LEVELS,
+    MEDIA_TYPES,
 )
 from ..plan.obligations import AS_WRITTEN, TEAM_QUOTA, Plan
 from . import demo_data
@@ -101,6 +103,10 @@ def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
         (SUBMISSIONS, "inability", '"' + ",".join(INABILITIES) + '"'),
         (MEDIA, "enabled", '"是,否"'),
         (MEDIA, "type", '"' + ",".join(MEDIA_TYPES) + '"'),
+        (MEDIA, "level", '"' + ",".join(MEDIA_LEVELS) + '"'),
+        (MEDIA, "cadence", '"' + ",".join(CADENCES) + '"'),
+        (PLACEMENTS, "type", '"' + ",".join(MEDIA_TYPES) + '"'),
+        (PLACEMENTS, "level", '"' + ",".join(MEDIA_LEVELS) + '"'),
         (ACTIVITIES, "kind", '"' + ",".join(ACTIVITY_KINDS) + '"'),
         (ACTIVITIES, "held", '"是,否"'),
         (REVIEWS, "decision", '"' + ",".join(DECISIONS) + '"'),
@@ -115,7 +121,7 @@ def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
         letter = get_column_letter(SUBMISSIONS.columns.index(SUBMISSIONS.column(key)) + 1)
         for row in range(2, last + 1):
             sheets["submissions"][f"{letter}{row}"].number_format = "yyyy-mm-dd hh:mm"
-    for tab, keys in ((ACTIVITIES, ("date", "plan_date")),):
+    for tab, keys in ((ACTIVITIES, ("date", "plan_date")), (PLACEMENTS, ("date",))):
         for key in keys:
             letter = get_column_letter(tab.columns.index(tab.column(key)) + 1)
             for row in range(2, 101):
@@ -135,9 +141,12 @@ def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
         _append(sheets["teams"], TEAMS, {"team": name, "leader": leader, "email": email, "quota": quota,
                                          "outward": outward})
     for outlet, contact, email, kinds, enabled in demo_data.MEDIA:
+        column, cadence = demo_data.MEDIA_COLUMNS.get(outlet, ("", ""))
         _append(sheets["media"], MEDIA, {"outlet": outlet, "contact": contact, "email": email,
                                          "kinds": kinds, "enabled": enabled,
-                                         "type": demo_data.MEDIA_TYPES.get(outlet, "")})
+                                         "type": demo_data.MEDIA_TYPES.get(outlet, ""),
+                                         "level": demo_data.MEDIA_LEVELS.get(outlet, ""),
+                                         "column": column, "cadence": cadence})
     for offset, kind, name, plan_offset in demo_data.ACTIVITIES:
         plan = today + timedelta(days=plan_offset) if plan_offset is not None else None
         _append(sheets["activities"], ACTIVITIES, {"date": today + timedelta(days=offset), "kind": kind,
@@ -146,6 +155,10 @@ def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     for metric, value, source in demo_data.FIGURES:
         _append(sheets["figures"], FIGURES, {"month": last_month, "metric": metric, "value": value, "source": source})
+    for serial, outlet, slot, kind_of_outlet, level, note in demo_data.PLACEMENTS:
+        _append(sheets["placements"], PLACEMENTS, {"draft_id": f"D-{today.year}-{serial:06d}", "outlet": outlet,
+                                                   "date": today, "slot": slot, "type": kind_of_outlet,
+                                                   "level": level, "note": note})
     rows = list(demo_data.SUBMISSIONS)
     # The bad rows arrive among the good ones, as they would in a real week.
     for position, bad in enumerate(demo_data.BAD_SUBMISSIONS):

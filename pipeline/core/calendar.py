@@ -1,7 +1,9 @@
 """Weeks and months: the periods the work plan counts in.
 
 A week is an ISO week (Monday to Sunday, keyed ``2026-W48``); a month is a
-calendar month (keyed ``2026-11``). Keys are what the ledger, the config and
+calendar month (keyed ``2026-11``); a fortnight, the period of a column that
+runs every two weeks, is a pair of ISO weeks of one ISO year, the first odd
+(weeks 47 and 48, keyed ``2026-W47/48``; week 53 stands alone). Keys are what the ledger, the config and
 the mail keys hold; labels are what people read (``2026年第48周``,
 ``2026年11月``). A moment belongs to the week and month of its own wall-clock
 date, so the caller passes it in the configured zone (``clock.now``); bounds
@@ -129,6 +131,35 @@ class Week(_Period):
     @property
     def next(self) -> Week:
         return Week.of(self.monday + _WEEK)
+
+
+@dataclass(frozen=True, order=True)
+class Fortnight(_Period):
+    """Two ISO weeks of one ISO year, the first odd: the period of a column that runs every two weeks."""
+
+    year: int
+    first: int                      # the first week's number: 1, 3, …, 53
+
+    @classmethod
+    def of(cls, when: date | datetime) -> Fortnight:
+        week = Week.of(when)
+        return cls(week.year, week.number - (week.number + 1) % 2)
+
+    @property
+    def last(self) -> int:
+        return min(self.first + 1, weeks_in(self.year))
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}-W{self.first:02d}" + (f"/{self.last:02d}" if self.last != self.first else "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年第{self.first}周" if self.last == self.first else f"{self.year}年第{self.first}—{self.last}周"
+
+    @property
+    def span(self) -> tuple[date, date]:
+        return Week(self.year, self.first).monday, Week(self.year, self.last).sunday + _DAY
 
 
 @dataclass(frozen=True, order=True)

@@ -96,6 +96,12 @@ MEDIA = Tab("media", "媒体", ("media", "outlets"), (
     Column("enabled", "启用", ("enabled", "active"), width=8, note="是 / 否；空白视为 是"),
     Column("type", "类型", ("type", "media type"), width=10,
            note="报纸 / 电视 / 广播 / 网络 / 新媒体；每周发出的稿件应到达电视、广播和网络（或新媒体）"),
+    # Optional: the outlet's level (the summaries count placements by it) and the column it runs (四(二)).
+    Column("level", "级别", ("level",), width=8, note="中央 / 省级 / 市县；工作小结按级别统计刊发情况"),
+    Column("column", "专栏", ("column", "feature"), width=14,
+           note="该媒体为本院开设的专栏名称，如 执行在线；没有专栏的留空"),
+    Column("cadence", "专栏周期", ("cadence", "column cadence"), width=10,
+           note="每周 / 每两周 / 每月；填写了专栏而此栏空白的按每周"),
     STATUS,
 ))
 
@@ -145,9 +151,25 @@ REPLIES = Tab("replies", "回执", ("replies", "rsvp", "回复"), (
     STATUS,
 ))
 
+# Where a published release ran (四(六) 宣传成效): the office's record, one row per piece an outlet ran.
+PLACEMENTS = Tab("placements", "刊发", ("placements", "coverage"), (
+    Column("draft_id", "草稿编号", ("draft id", "draft", "release"), required=True, width=20,
+           note="已发布稿件的编号，如 D-2026-000045"),
+    Column("outlet", "媒体", ("outlet", "media"), required=True, width=20,
+           note="刊发、播出或转载的媒体；可以是“媒体”页上的，也可以是其他媒体，如 人民法院报"),
+    Column("date", "日期", ("date",), required=True, width=14, note="刊发或播出的日期"),
+    Column("slot", "版面或链接", ("slot", "page", "link", "url"), width=36,
+           note="如 第3版“执行在线”专栏、新闻联播时段，或网页地址"),
+    Column("type", "类型", ("type", "media type"), width=10,
+           note="报纸 / 电视 / 广播 / 网络 / 新媒体；“媒体”页上有的媒体可留空"),
+    Column("level", "级别", ("level",), width=8, note="中央 / 省级 / 市县；“媒体”页上有的媒体可留空"),
+    Column("note", "备注", ("note", "remark"), width=30),
+    STATUS,
+))
+
 TABS: tuple[Tab, ...] = (SUBMISSIONS, TEAMS, MEDIA, ACTIVITIES, REVIEWS)
 # Tabs a workbook may lack (one made before they existed): read when present, written by init.
-OPTIONAL_TABS: tuple[Tab, ...] = (FIGURES, REPLIES)
+OPTIONAL_TABS: tuple[Tab, ...] = (FIGURES, REPLIES, PLACEMENTS)
 ALL_TABS: tuple[Tab, ...] = TABS + OPTIONAL_TABS
 
 _IGNORED = re.compile(r"[\s_\-]+")

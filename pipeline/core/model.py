@@ -27,6 +27,13 @@ KINDS: tuple[str, ...] = (
 # The 媒体 tab's 类型 (四(二): TV, radio and online media every week; 网络 and 新媒体 are both online).
 MEDIA_TYPES: tuple[str, ...] = ("报纸", "电视", "广播", "网络", "新媒体")
 
+# An outlet's 级别 (四(六), 三(五): central, provincial and local media): 中央 national, 省级 provincial,
+# 市县 the city's and county's own (the court's own channels are 市县 too).
+MEDIA_LEVELS: tuple[str, ...] = ("中央", "省级", "市县")
+
+# How often a column (专栏, 四(二): columns in 《今日儋州》 and on 儋州电视台) runs a piece; 每周 when not said.
+CADENCES: tuple[str, ...] = ("每周", "每两周", "每月")
+
 # Activity types on the 活动 tab (四(二), 四(四), 四(五)).
 # 新闻通气会 and 记者恳谈会 are kinds of their own: only a 新闻发布会 counts toward the plan's two a year.
 ACTIVITY_KINDS: tuple[str, ...] = ("新闻发布会", "代表委员看执行", "重大执行活动", "新闻通气会", "记者恳谈会")
@@ -43,13 +50,16 @@ class Channel:
     aliases: tuple[str, ...]      # what people type for it (the label first)
     by_hand: bool                 # the office posts it and marks it posted (已发微信); else it is mailed
     files: tuple[str, ...]        # what it writes into outbox/channels/<draft>/ (the first is the main one)
+    outlet: str = ""              # a post marked posted is a placement of the court's own medium: its name after
+    media_type: str = ""          # the court's (儋州市人民法院微信公众号), its 类型 (the summaries' results, 四(六))
 
 
 # The registry: the config's switches, the CLI's help, the 审核 tab's marks and the outbox's pages derive from it.
 CHANNEL_LIST: tuple[Channel, ...] = (
-    Channel("wechat", "微信", ("微信", "公众号", "微信公众号", "wechat"), True, ("wechat.html",)),
-    Channel("weibo", "微博", ("微博", "weibo"), True, ("weibo.txt",)),
-    Channel("website", "网站", ("网站", "官网", "官方网站", "website"), True, ("website.html", "website.txt")),
+    Channel("wechat", "微信", ("微信", "公众号", "微信公众号", "wechat"), True, ("wechat.html",), "微信公众号", "新媒体"),
+    Channel("weibo", "微博", ("微博", "weibo"), True, ("weibo.txt",), "官方微博", "新媒体"),
+    Channel("website", "网站", ("网站", "官网", "官方网站", "website"), True, ("website.html", "website.txt"),
+            "官方网站", "网络"),
     Channel("network", "信息网", ("信息网", "全国法院执行信息网", "network"), False, ()),
 )
 CHANNELS: dict[str, str] = {c.key: c.label for c in CHANNEL_LIST}
@@ -147,6 +157,9 @@ class MediaContact:
     kinds: tuple[str, ...]          # empty tuple means every kind
     enabled: bool
     type: str = ""                  # 类型: one of MEDIA_TYPES, "" when the row does not say (old workbooks)
+    level: str = ""                 # 级别: one of MEDIA_LEVELS, "" when the row does not say
+    column: str = ""                # 专栏: the column the outlet runs for the court (执行在线), "" for none
+    cadence: str = ""               # 专栏周期: one of CADENCES when there is a column, else ""
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,35 @@ class Reply:
 
 
 REPLY_ANSWERS = ("参加", "不参加", "待定")
+
+
+@dataclass(frozen=True)
+class MediaColumn:
+    """A column (专栏) an outlet runs for the court (四(二)), from the 媒体 tab: one piece every ``cadence``."""
+
+    outlet: str                     # 《今日儋州》, as the 媒体 tab names it
+    name: str                       # 执行在线
+    cadence: str                    # 每周 / 每两周 / 每月
+
+    @property
+    def title(self) -> str:
+        """How the office names it: 《今日儋州》“执行在线”专栏."""
+        return f"{self.outlet}“{self.name}”专栏"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a published release ran (四(六) 宣传成效): a 刊发 row, or a post on the court's own channel."""
+
+    draft_id: str                   # the published version's ID
+    outlet: str                     # the 媒体 tab's name for it when it is there, else as typed
+    day: date
+    slot: str = ""                  # 版面或链接: page, programme slot or address
+    note: str = ""                  # 备注
+    type: str = ""                  # 类型 (the row's, else the 媒体 tab's), "" when neither says
+    level: str = ""                 # 级别 (the row's, else the 媒体 tab's), "" when neither says
+    column: str = ""                # the column (专栏) of the outlet this piece fills, "" for none
+    channel: str = ""               # a court channel's key (wechat, …) for a post marked posted; "" for a 刊发 row
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from .model import (
     ACTIVITY_KINDS,
+    CADENCES,
     CHANNEL_LIST,
     CHANNELS,
     CLOSURES,
@@ -22,6 +23,7 @@ from .model import (
     INABILITIES,
     KINDS,
     LISTINGS,
+    MEDIA_LEVELS,
     MEDIA_TYPES,
     POSTED_MARKS,
 )
@@ -375,6 +377,41 @@ def media_type(value: object) -> str:
     """媒体 tab's 类型: 报纸 / 电视 / 广播 / 网络 / 新媒体; blank is "" (a workbook made before the column)."""
     return _choice(value, MEDIA_TYPES, _MEDIA_TYPE_SYNONYMS,
                    f"类型应为 {' / '.join(MEDIA_TYPES)}：")
+
+
+_LEVEL_SYNONYMS = {
+    "中央级": "中央", "中央媒体": "中央", "央媒": "中央", "国家级": "中央", "国家": "中央", "全国": "中央",
+    "全国性": "中央", "全国性媒体": "中央",
+    "省": "省级", "省级媒体": "省级", "省属": "省级", "全省": "省级", "省媒": "省级",
+    "市县级": "市县", "市级": "市县", "县级": "市县", "市": "市县", "县": "市县", "地市": "市县", "地方": "市县",
+    "地方媒体": "市县", "本地": "市县", "本地媒体": "市县", "本市": "市县", "市县媒体": "市县",
+}
+
+
+def media_level(value: object) -> str:
+    """级别 of an outlet: 中央 / 省级 / 市县 (国家级, 全国, 省, 地方, 本地 …); blank is ""."""
+    return _choice(value, MEDIA_LEVELS, _LEVEL_SYNONYMS, f"级别应为 {' / '.join(MEDIA_LEVELS)}：")
+
+
+_CADENCE_SYNONYMS = {
+    "周": "每周", "每周一期": "每周", "一周一期": "每周", "周刊": "每周", "每星期": "每周", "一周": "每周",
+    "双周": "每两周", "两周": "每两周", "隔周": "每两周", "两周一期": "每两周", "每两周一期": "每两周",
+    "双周刊": "每两周", "每2周": "每两周", "2周": "每两周", "半月": "每两周", "每半月": "每两周",
+    "月": "每月", "每月一期": "每月", "一月一期": "每月", "月刊": "每月", "每个月": "每月",
+}
+
+
+def cadence(value: object) -> str:
+    """专栏周期: 每周 / 每两周 / 每月 (周刊, 双周, 隔周, 半月, 月刊 …); blank is ""."""
+    return _choice(value, CADENCES, _CADENCE_SYNONYMS, f"专栏周期应为 {' / '.join(CADENCES)}：")
+
+
+_OUTLET_MARKS = re.compile(r"[《》〈〉<>「」『』“”\"'‘’·・\s]+")
+
+
+def outlet_key(value: object) -> str:
+    """An outlet's name as two tabs are compared by: 《今日儋州》, 今日儋州 and 今日 儋州 are one outlet."""
+    return _OUTLET_MARKS.sub("", unicodedata.normalize("NFKC", text(value))).casefold()
 
 
 def inability(value: object) -> str:

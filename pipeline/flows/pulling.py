@@ -23,9 +23,18 @@ from ..core.errors import LedgerError, PipelineError, SourceError, UsageError
 from ..core.grid import Saved, SheetData
 from ..core.headers import wanted_title
 from ..core.model import POSTED_MARKS, PullSummary
-from ..intake.tabs import IntakeResult, ReviewContext, reply_ids, review_ids, take_in
+from ..intake.tabs import (
+    IntakeResult,
+    PlacementContext,
+    Release,
+    ReviewContext,
+    placement_ids,
+    reply_ids,
+    review_ids,
+    take_in,
+)
 from ..ledger import Ledger
-from ..plan.review import ReviewCodes
+from ..plan.review import FAILED_CHECK, ReviewCodes, effective_state
 from ..sources import SheetSource, open_source
 from . import channels, decisions, invitations
 from .context import Context
@@ -74,7 +83,8 @@ def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = No
                          last_sequence=ledger.last_serial(at.year), reviews=context,
                          unwritten=json.loads(ledger.meta(UNWRITTEN) or "{}"),
                          max_row_chars=settings.sheet.max_row_chars,
-                         invitations=invitations.named(ledger, reply_ids(sheet)))
+                         invitations=invitations.named(ledger, reply_ids(sheet)),
+                         placements=PlacementContext(releases(ledger, placement_ids(sheet), settings.timezone)))
     except PipelineError as exc:
         if not dry_run:
             ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))
@@ -97,6 +107,32 @@ def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = No
     if any(d.decision in POSTED_MARKS for d in result.decisions):
         channels.write_index(ledger, settings.mail.outbox)     # the office marked a channel posted
     return summary
+
+
+# Why a draft named on the 刊发 tab is not published: its newest version's state, in words.
+UNPUBLISHED = {"pending": "待审核", FAILED_CHECK: "未通过事实核对", "approved": "已通过审核，尚未发出",
+               "rejected": "已退回", "withdrawn": "已撤回", "blocked": "含未遮蔽的个人信息，已被拦截",
+               "superseded": "已被新版本取代"}
+
+
+def releases(ledger: Ledger, ids: frozenset[str], tz) -> dict[str, Release]:
+    """What the ledger knows of the drafts the 刊发 tab names (``ids``, any version): for each ID it knows, the
+    version of its draft that was published and the day, or why none was."""
+    versions: dict[str, list] = {}
+    for row in ledger.versions_named(ids) if ids else ():
+        versions.setdefault(row["base"], []).append(row)
+    found = {}
+    for row in (r for rows in versions.values() for r in rows if r["id"] in ids):
+        rows = versions[row["base"]]
+        published = next((r for r in reversed(rows) if r["state"] == "published"), None)
+        if published is not None:
+            day = datetime.fromisoformat(published["published_at"]).astimezone(tz).date() \
+                if published["published_at"] else None
+            found[row["id"]] = Release(published["id"], day, "已发布")
+        else:
+            state = effective_state(rows[-1]) if rows[-1]["state"] == "pending" else rows[-1]["state"]
+            found[row["id"]] = Release("", None, UNPUBLISHED.get(state, state))
+    return found
 
 
 def _audit_done(ledger: Ledger, source: SheetSource, summary: PullSummary, at: datetime) -> None:
@@ -183,7 +219,8 @@ def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:
     ledger.mark_removed(result.removed, at)
     for submission_id in result.removed:
         ledger.audit(at, "pull", "removed", submission_id)
-    changed = ledger.save_reference(result.teams, result.media, result.activities, result.figures, result.replies)
+    changed = ledger.save_reference(result.teams, result.media, result.activities, result.figures, result.replies,
+                                    result.placements)
     for name in changed:
         ledger.audit(at, "pull", "reference-updated", name)
     invitations.withdraw_stale_invitations(ledger, at)   # a visit moved or gone: its letter with it

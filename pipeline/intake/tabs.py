@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from ..core.model import (
     Activity,
     Figure,
     MediaContact,
+    Placement,
     PullSummary,
     Reply,
     Review,
@@ -31,12 +32,14 @@ from ..core.model import (
     Submission,
     Team,
 )
+from ..plan.columns import media_columns
 from ..plan.review import ReviewCodes, Standing, judge
 from .rows import MAX_ROW_CHARS, parse_cells
 
 SUBMISSION_ID = re.compile(r"^S-(\d{4})-(\d{6})$")
 DRAFT_ID = re.compile(r"^(?:D-\d{4}-\d{6}(?:-v\d+)?|I-\d{4}-\d{6})$")   # a draft release or an invitation
 INVITATION_ID = re.compile(r"^I-\d{4}-\d{6}$")
+RELEASE_ID = re.compile(r"^D-\d{4}-\d{6}(?:-v\d+)?$")                          # a draft release, any version
 
 ACCEPTED = "已受理"
 
@@ -80,6 +83,7 @@ class IntakeResult:
     activities: list[Activity] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
+    placements: list[Placement] = field(default_factory=list)
     reviews: list[tuple[int, Review]] = field(default_factory=list)
     decisions: list[Review] = field(default_factory=list)      # new, valid 审核 rows to apply
     updates: list[CellUpdate] = field(default_factory=list)
@@ -127,6 +131,30 @@ def reply_ids(sheet: SheetData) -> frozenset[str]:
                      if (ident := norm.invitation_id(mapped.value(cells, "invitation_id"))))
 
 
+@dataclass(frozen=True)
+class Release:
+    """What the ledger knows of the draft a 刊发 row names: the version of it that was published, if any."""
+
+    id: str                         # the published version's ID ("" when no version is published)
+    published: date | None          # the day it was published, in the configured zone
+    state: str                      # why it is not published: the newest version's state, in words (待审核 …)
+
+
+@dataclass(frozen=True)
+class PlacementContext:
+    """What judging the 刊发 tab needs to know: each draft ID its rows name (as typed, any version; see
+    ``placement_ids``) → its :class:`Release`; an ID the ledger does not know is absent."""
+
+    releases: Mapping[str, Release] = field(default_factory=dict)
+
+
+def placement_ids(sheet: SheetData) -> frozenset[str]:
+    """The draft IDs the 刊发 tab's rows name, as judging them reads them: what the ledger is asked about."""
+    mapped = map_tabs(sheet)["placements"]
+    return frozenset(ident for _, cells in mapped.body()
+                     if RELEASE_ID.match(ident := norm.draft_id(mapped.value(cells, "draft_id"))))
+
+
 def review_ids(sheet: SheetData) -> frozenset[str]:
     """The IDs the 审核 tab's rows name, as judging them reads them: what the ledger is asked about."""
     mapped = map_tabs(sheet)["reviews"]
@@ -137,7 +165,8 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
             default_quota: int, last_sequence: int, reviews: ReviewContext = ReviewContext(),
             unwritten: Mapping[str, Mapping[str, object]] = MappingProxyType({}),
             max_row_chars: int = MAX_ROW_CHARS,
-            invitations: Mapping[str, Invited] = MappingProxyType({})) -> IntakeResult:
+            invitations: Mapping[str, Invited] = MappingProxyType({}),
+            placements: PlacementContext = PlacementContext()) -> IntakeResult:
     """Validate every tab of ``sheet`` against what the ledger ``known``.
 
     ``last_sequence`` is the highest submission serial already used in the
@@ -149,6 +178,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     ``max_row_chars`` characters is refused (``rows.parse_cells``).
     ``invitations`` says what the ledger knows of the invitations the 回执
     tab names (``reply_ids``): a reply counts only for a deputy one was sent to.
+    ``placements`` says which releases the 刊发 tab's rows name were published, and when.
     """
     tabs = map_tabs(sheet)
     result = IntakeResult()
@@ -157,6 +187,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     _take_activities(tabs["activities"], tz, result)
     _take_figures(tabs["figures"], result)
     _take_replies(tabs["replies"], invitations, result)
+    _take_placements(tabs["placements"], placements, now.astimezone(tz).date(), tz, result)
     _take_reviews(tabs["reviews"], reviews, result)
     _take_submissions(tabs["submissions"], {t.name for t in teams}, known, now, tz, last_sequence, result,
                       unwritten, max_row_chars)
@@ -413,12 +444,17 @@ def _take_media(mapped: MappedTab, result: IntakeResult) -> None:
         kinds = _check(problems, norm.kind_list, value("kinds"))
         enabled = _check(problems, norm.yes_no, value("enabled"), label="启用")
         kind_of_outlet = _check(problems, norm.media_type, value("type"))
+        level = _check(problems, norm.media_level, value("level"))
+        column = " ".join(norm.text(value("column")).split()).strip("“”\"")
+        cadence = _check(problems, norm.cadence, value("cadence"))
+        if cadence and not column:
+            problems.append(f"填写了专栏周期（{cadence}）但没有填写专栏名称")
         if problems:
             # A contact we cannot read exactly must not receive anything.
             _flag(mapped, result, number, cells, problems)
             continue
         result.media.append(MediaContact(outlet, norm.text(value("contact")), email, kinds, enabled,
-                                         kind_of_outlet))
+                                         kind_of_outlet, level, column, (cadence or "每周") if column else ""))
         _own(mapped, result, number, cells, status="" if enabled else "已停用")
 
 
@@ -514,6 +550,72 @@ def _deputy_address(deputy: str, recipients: tuple[tuple[str, str], ...]) -> str
         if folded in (norm.code(name).casefold(), addr.casefold()):
             return addr
     return ""
+
+
+def _take_placements(mapped: MappedTab, context: PlacementContext, today: date, tz: ZoneInfo,
+                     result: IntakeResult) -> None:
+    """The 刊发 tab (四(六) 宣传成效): where each published release ran, as the office records it.
+
+    A row names a published release (any version of its draft; the version published is recorded), an
+    outlet (on the 媒体 tab or not: then the row may say its 类型 and 级别) and a day that has come, once.
+    A piece in an outlet that runs a column (专栏) fills that column; when the outlet runs several, the
+    row's 版面或链接 or 备注 must name the one it fills.
+    """
+    outlets: dict[str, list[str]] = {}         # outlet → [its name on the 媒体 tab, 类型, 级别], from its rows
+    for contact in result.media:
+        known = outlets.setdefault(norm.outlet_key(contact.outlet), [contact.outlet, "", ""])
+        known[1], known[2] = known[1] or contact.type, known[2] or contact.level
+    columns: dict[str, list[str]] = {}
+    for column in media_columns(result.media):
+        columns.setdefault(norm.outlet_key(column.outlet), []).append(column.name)
+    seen: dict[tuple[str, str, date, str], int] = {}
+    for number, cells in _rows_with_content(mapped, result):
+        value = lambda key: mapped.value(cells, key)  # noqa: E731
+        problems: list[str] = []
+        typed = norm.draft_id(value("draft_id"))
+        release = None
+        if not typed:
+            problems.append("缺少草稿编号")
+        elif not RELEASE_ID.match(typed):
+            problems.append(f"草稿编号格式有误：{norm.text(value('draft_id'))}（应为已发布稿件的编号，如 D-2026-000045）")
+        elif typed not in context.releases:
+            problems.append(f"草稿编号 {typed} 不存在")
+        elif not context.releases[typed].id:
+            problems.append(f"稿件 {typed} 尚未发布（{context.releases[typed].state}），发布后再登记刊发")
+        else:
+            release = context.releases[typed]
+        name = " ".join(norm.text(value("outlet")).split())
+        if not name:
+            problems.append("缺少媒体")
+        when = _check(problems, norm.day, value("date"), tz, label="日期")
+        if when is None and not any(p.startswith("日期") for p in problems):
+            problems.append("缺少日期")
+        elif when is not None and when > today:
+            problems.append(f"日期 {when.month}月{when.day}日 还没到：刊发或播出后再登记")
+        elif when is not None and release is not None and release.published and when < release.published:
+            problems.append(f"日期 {when.month}月{when.day}日 早于稿件发布的日期"
+                            f"（{release.published.month}月{release.published.day}日）")
+        kind_of_outlet = _check(problems, norm.media_type, value("type"))
+        level = _check(problems, norm.media_level, value("level"))
+        slot, note = norm.text(value("slot")), norm.text(value("note"))
+        key = (release.id if release else "", norm.outlet_key(name), when, norm.outlet_key(slot))
+        if not problems and key in seen:
+            problems.append(f"重复：与第 {seen[key]} 行相同")
+        if problems:
+            _flag(mapped, result, number, cells, problems)
+            continue
+        seen[key] = number
+        outlet, its_type, its_level = outlets.get(norm.outlet_key(name), (name, "", ""))
+        offered = columns.get(norm.outlet_key(name), [])
+        named = [c for c in offered if norm.outlet_key(c) in norm.outlet_key(slot + note)]
+        column = named[0] if named else offered[0] if len(offered) == 1 else ""
+        status = f"已登记，计入“{column}”专栏" if column else "已登记"
+        if len(offered) > 1 and not column:
+            status += (f"；{outlet}有多个专栏（{'、'.join(offered)}），"
+                       "请在“版面或链接”或“备注”中写明专栏名称，否则不计入专栏")
+        result.placements.append(Placement(release.id, outlet, when, slot, note, kind_of_outlet or its_type,
+                                           level or its_level, column))
+        _own(mapped, result, number, cells, status=status)
 
 
 def _take_reviews(mapped: MappedTab, context: ReviewContext, result: IntakeResult) -> None:

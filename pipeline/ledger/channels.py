@@ -51,3 +51,11 @@ class ChannelStore:
             "ORDER BY d.published_at, c.draft_id, c.channel",
             (since.isoformat(), since.isoformat()),
         ).fetchall()
+
+    def posted_between(self, start: datetime, end: datetime) -> list[sqlite3.Row]:
+        """Channel versions the office marked posted in [start, end), with their release's headline and kind:
+        the court's own media that ran a release (the index channel_versions_posted)."""
+        return self.db.execute(
+            "SELECT c.draft_id, c.channel, c.posted_at, c.posted_by, d.headline, d.kind FROM channel_versions c "
+            "JOIN drafts d ON d.id = c.draft_id WHERE c.posted_at >= ? AND c.posted_at < ? "
+            "ORDER BY c.posted_at, c.draft_id, c.channel", (start.isoformat(), end.isoformat())).fetchall()

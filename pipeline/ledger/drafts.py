@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Collection
 from datetime import date, datetime
@@ -31,6 +32,14 @@ class DraftStore(ReviewedStore):
     def drafts_of_base(self, base: str) -> list[sqlite3.Row]:
         """Every version of one draft, oldest first."""
         return self.db.execute("SELECT * FROM drafts WHERE base = ? ORDER BY version", (base,)).fetchall()
+
+    def versions_named(self, ids: Collection[str]) -> list[sqlite3.Row]:
+        """Every version of the drafts ``ids`` names (any version of each: D-2026-000045, D-2026-000045-v2),
+        in (base, version) order, without their release texts: what the 刊发 tab's rows are judged on."""
+        bases = {re.sub(r"-v\d+$", "", ident) for ident in ids}
+        return named(self.db, "SELECT id, base, version, state, published_at, "
+                              "CASE WHEN state = 'pending' THEN review END AS review "
+                              "FROM drafts WHERE base IN ({ids}) ORDER BY base, version", bases)
 
     def drafts_of_submission(self, submission_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM drafts WHERE submission_id = ? ORDER BY version",

@@ -360,6 +360,33 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN UPDATE generation SET n = n + 1; END;
     """
         for event in ("INSERT", "UPDATE", "DELETE")),
+    # 12: results reported upward (四(六) 宣传成效) and the columns of 四(二). Each outlet's 级别 (中央 / 省级 /
+    # 市县) and the column it runs for the court (专栏, ``column_name``) with its cadence (专栏周期); the 刊发
+    # tab's placements: where each published release ran (its outlet as the 媒体 tab names it, the day, the
+    # page or address, its 类型 and 级别 as worked out at the pull, the column it fills), replaced as a whole
+    # when the tab changes, like the other reference tabs.
+    """
+    ALTER TABLE media ADD COLUMN level TEXT NOT NULL DEFAULT '';
+    ALTER TABLE media ADD COLUMN column_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE media ADD COLUMN cadence TEXT NOT NULL DEFAULT '';
+    CREATE TABLE placements (
+        id INTEGER PRIMARY KEY,
+        draft_id TEXT NOT NULL,
+        outlet TEXT NOT NULL,
+        day TEXT NOT NULL,
+        slot TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '',
+        type TEXT NOT NULL DEFAULT '',
+        level TEXT NOT NULL DEFAULT '',
+        column_name TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX placements_day ON placements (day);
+    """ + "".join(
+        f"""
+    CREATE TRIGGER placements_generation_{event.lower()} AFTER {event} ON placements
+        BEGIN UPDATE generation SET n = n + 1; END;
+    """
+        for event in ("INSERT", "UPDATE", "DELETE")),
 )
 
 

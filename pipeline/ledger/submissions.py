@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from ..core.model import Activity, Figure, MediaContact, Reply, Review, RowError, Team, TeamWeek
+from ..core.model import Activity, Figure, MediaContact, Placement, Reply, Review, RowError, Team, TeamWeek
 from ..intake.tabs import Known
 
 # What stands in the ledger where material held an ID-card number.
@@ -84,14 +84,15 @@ class SubmissionStore:
 
     def save_reference(self, teams: list[Team], media: list[MediaContact],
                        activities: list[Activity], figures: Sequence[Figure] = (),
-                       replies: Sequence[Reply] = ()) -> list[str]:
+                       replies: Sequence[Reply] = (), placements: Sequence[Placement] = ()) -> list[str]:
         """Replace the reference tabs that changed; return the names of those that did."""
         tables = {
             "teams": ("INSERT INTO teams (name, leader, email, quota, outward) VALUES (?, ?, ?, ?, ?)",
                       [(t.name, t.leader, t.email, t.quota, t.outward) for t in teams]),
-            "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled, type) VALUES (?, ?, ?, ?, ?, ?)",
+            "media": ("INSERT INTO media (outlet, contact, email, kinds, enabled, type, level, column_name, cadence) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled),
-                        m.type) for m in media]),
+                        m.type, m.level, m.column, m.cadence) for m in media]),
             "activities": ("INSERT INTO activities (day, kind, name, plan_date, time, place, held) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [(a.day.isoformat(), a.kind, a.name, a.plan_date.isoformat() if a.plan_date else None,
@@ -100,6 +101,10 @@ class SubmissionStore:
                         [(f.month, f.metric, f.value, f.source) for f in figures]),
             "replies": ("INSERT INTO replies (invitation, recipient, answer, note) VALUES (?, ?, ?, ?)",
                         [(r.invitation, r.recipient, r.answer, r.note) for r in replies]),
+            "placements": ("INSERT INTO placements (draft_id, outlet, day, slot, note, type, level, column_name) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(p.draft_id, p.outlet, p.day.isoformat(), p.slot, p.note, p.type, p.level, p.column)
+                            for p in placements]),
         }
         changed = []
         for name, (insert, rows) in tables.items():
@@ -155,7 +160,7 @@ class SubmissionStore:
 
     def media(self) -> list[MediaContact]:
         return [MediaContact(r["outlet"], r["contact"], r["email"], tuple(json.loads(r["kinds"])), bool(r["enabled"]),
-                             r["type"])
+                             r["type"], r["level"], r["column_name"], r["cadence"])
                 for r in self.db.execute("SELECT * FROM media ORDER BY id")]
 
     def teams(self) -> list[Team]:
@@ -200,6 +205,20 @@ class SubmissionStore:
         """The 数据 tab's figures for ``month`` (``"2026-11"``), in the tab's order."""
         return [Figure(r["month"], r["metric"], r["value"], r["source"])
                 for r in self.db.execute("SELECT * FROM figures WHERE month = ? ORDER BY id", (month,))]
+
+
+    def placements_between(self, first: date, after: date) -> list[sqlite3.Row]:
+        """The 刊发 tab's placements dated in [first, after), oldest first, each with its release's headline and
+        kind (the index placements_day; each draft found by its key)."""
+        return self.db.execute(
+            "SELECT p.*, d.headline, d.kind FROM placements p LEFT JOIN drafts d ON d.id = p.draft_id "
+            "WHERE p.day >= ? AND p.day < ? ORDER BY p.day, p.id", (first.isoformat(), after.isoformat())).fetchall()
+
+
+def placement(row: sqlite3.Row) -> Placement:
+    """A placement as :meth:`SubmissionStore.placements_between` reads it."""
+    return Placement(row["draft_id"], row["outlet"], date.fromisoformat(row["day"]), row["slot"], row["note"],
+                     row["type"], row["level"], row["column_name"])
 
 
 def without_id_numbers(text: str) -> str:
