@@ -210,11 +210,12 @@ def test_a_release_is_tried_on_one_address_before_it_is_published(workspace: Wor
 
 
 def test_status_warns_while_results_go_nowhere_upward(workspace: Workspace) -> None:
-    """四(六): the monthly report goes to the higher court; while the config names nobody, status says so."""
+    """四(六): the monthly report goes to the leaders and the higher court; while the config names nobody, status
+    says so."""
     workspace.make_workbook()
     said = workspace.cli("status", check=True).stdout
-    assert "注意：月度工作报告只发给宣传办：配置 [summaries] higher_court 未填写上级法院的邮箱" in said
-    assert "注意：每周工作小结只发给宣传办：配置 [summaries] leaders 未填写领导小组的邮箱" in said
+    assert "注意：月度工作报告不报送上级法院：配置 [summaries] higher_court 未填写上级法院的邮箱" in said
+    assert "注意：每周工作小结和月度工作报告不发给领导小组：配置 [summaries] leaders 未填写领导小组的邮箱" in said
     workspace.configure("summaries", higher_court=["高院办公室 <office@hicourt.example>"],
                         leaders=["院长 <president@court.example>"])
     again = workspace.cli("status", check=True).stdout

@@ -383,7 +383,9 @@ def test_summary_figures_equal_what_the_ledger_holds(workspace) -> None:
     assert "执行一组：共 4 条" in text and "2026年第48周" in text
 
 
-def test_the_weekly_summary_goes_to_the_leaders_and_the_monthly_report_to_the_higher_court(workspace) -> None:
+def test_the_weekly_summary_goes_to_the_leaders_and_the_monthly_report_to_the_leaders_and_the_higher_court(
+        workspace) -> None:
+    """四(六): the monthly report goes to the leaders and the higher court's office (it used to skip the leaders)."""
     workspace.configure("summaries", leaders=["张光亲 <zhangguangqin@court.example>"])
     workspace.configure("summaries", higher_court=["hnfy@court.example"])
     workspace.make_workbook([material()])
@@ -392,5 +394,6 @@ def test_the_weekly_summary_goes_to_the_leaders_and_the_monthly_report_to_the_hi
     monthly = run_job(workspace.settings, summaries.summary, "monthly", "2026-11")
     assert sorted(o.recipient for o, _ in weekly.report.results) == ["office@court.example",
                                                                      "zhangguangqin@court.example"]
-    assert sorted(o.recipient for o, _ in monthly.report.results) == ["hnfy@court.example", "office@court.example"]
+    assert sorted(o.recipient for o, _ in monthly.report.results) == ["hnfy@court.example", "office@court.example",
+                                                                      "zhangguangqin@court.example"]
     assert run_job(workspace.settings, summaries.summary, "weekly", "2026-W48").queued == 0     # once per period

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 
 from ..core.calendar import Week
 from ..core.config import Settings
-from ..core.model import MessageKey, TeamWeek
+from ..core.model import MediaColumn, MessageKey, Placement, TeamWeek
 from ..ledger import Ledger
+from ..ledger.submissions import placement
 from ..mail.message import Outgoing, address
+from ..plan import columns as column_plan
 from ..plan.obligations import DEPUTIES_REPORT, Plan
 from ..plan.rules import REPORT_LOOKBACK, Finding, evaluate
 from ..texts.notices import channel_board, digest_context, reminder_context
@@ -59,10 +61,10 @@ def setup_gaps(settings: Settings) -> list[str]:
     """What the configuration leaves out that the work plan asks for: results reported upward (四(六))."""
     gaps = []
     if not settings.summaries.higher_court:
-        gaps.append("月度工作报告只发给宣传办：配置 [summaries] higher_court 未填写上级法院的邮箱"
+        gaps.append("月度工作报告不报送上级法院：配置 [summaries] higher_court 未填写上级法院的邮箱"
                     "（工作方案四(六)要求向上级报送宣传成效）")
     if not settings.summaries.leaders:
-        gaps.append("每周工作小结只发给宣传办：配置 [summaries] leaders 未填写领导小组的邮箱")
+        gaps.append("每周工作小结和月度工作报告不发给领导小组：配置 [summaries] leaders 未填写领导小组的邮箱")
     return gaps
 
 
@@ -94,10 +96,22 @@ def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]
     plan = Plan.of(settings)
     since = at - timedelta(days=REPORT_LOOKBACK + 1)
     reports = [m.astimezone(at.tzinfo).date() for m in ledger.valid_item_moments(plan[DEPUTIES_REPORT].kinds, since)]
+    columns, placements = current_columns(ledger, at)
     return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(week.key),
                     published_kinds=ledger.published_kinds(*week.bounds(at.tzinfo)),
                     activities=ledger.activities(), plan=plan, reports=reports,
-                    media_types=_media_types(ledger, week, at))
+                    media_types=_media_types(ledger, week, at), columns=columns, placements=placements)
+
+
+def current_columns(ledger: Ledger, at: datetime) -> tuple[list[MediaColumn], list[Placement]]:
+    """The 媒体 tab's columns (专栏) and the 刊发 tab's pieces since the earliest of their current periods began
+    (四(二): the digest's board and ``check``'s findings)."""
+    columns = column_plan.media_columns(ledger.media())
+    if not columns:
+        return [], []
+    today = at.date()
+    rows = ledger.placements_between(column_plan.earliest(columns, today), today + timedelta(days=1))
+    return columns, [placement(row) for row in rows]
 
 
 def _media_types(ledger: Ledger, week: Week, at: datetime) -> list[str] | None:
@@ -131,6 +145,7 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
     findings = _findings(settings, ledger, at)
     week = Week.of(at).key
     plan = Plan.of(settings)
+    columns, pieces = current_columns(ledger, at)
     context = digest_context(
         now=at, court=settings.court.as_context(), teams=ledger.team_weeks(week), findings=findings,
         new_versions=ledger.versions_since(since), row_errors=ledger.row_errors(),
@@ -138,6 +153,7 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
         plan=plan, since=since, exempt=not plan.weekly(Week.of(at)), slot_gaps=slot_gaps(ledger, at, plan),
         waiting=ledger.drafts_listed("pending", "approved"), job_failures=ledger.failed_runs(since),
         sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
+        columns=column_plan.current(columns, at.date(), pieces, plan),
         invitations=ledger.invitations("pending", "approved"), invited=invitations.invited(ledger, at.date()))
     rendered = render("digest", context)
     items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)

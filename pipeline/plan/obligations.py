@@ -28,7 +28,9 @@ from ..core.model import Activity
 
 WEEK, MONTH, YEAR, AHEAD = "week", "month", "year", "ahead"   # AHEAD: before each activity of the kinds
 AFTER = "after"     # after each activity of ``follows`` has passed: ``count`` items of ``kinds`` within ``days``
+CADENCE = "cadence"   # each column's own period (专栏周期: a week, two weeks or a month; plan/columns.py)
 ITEMS, RELEASES, ACTIVITIES, HELD, PLANS = "items", "releases", "activities", "held", "plans"
+PLACEMENTS = "placements"   # pieces the office recorded on the 刊发 tab
 
 _TIMES = {1: "一次", 2: "两次", 3: "三次"}
 
@@ -42,7 +44,7 @@ class Obligation:
     period: str             # WEEK, MONTH, YEAR, or AHEAD of each activity of ``kinds``
     counts: str             # ITEMS (a team's valid submissions), RELEASES (reached the media),
                             # ACTIVITIES (held or planned), HELD (by then, and marked 已召开 是),
-                            # PLANS (filed in time)
+                            # PLANS (filed in time), PLACEMENTS (a column's pieces on the 刊发 tab)
     count: int              # how many a period (each team's own 每周任务 overrides the quota's)
     owner: str              # who owes it: each team (各部门), the court (本院), the bureau (执行局)
     name: str               # short: the slot's or the activity's name
@@ -131,8 +133,13 @@ DEPUTIES_REPORT = Obligation(   # 三(十), 四(四): invite deputies "并报道
     label="代表委员看执行活动报道", requirement="活动结束后 {days} 天内报送报道素材（类别“代表委员看执行”）",
     missing="{activity}已结束，尚未收到报道素材（{required}）；活动页未写明负责部门，请宣传办联系承办部门报送")
 
+COLUMN = Obligation(   # 四(二): columns in 《今日儋州》 and on 儋州电视台; each the 媒体 tab's 专栏, every 专栏周期
+    rule="column-piece", section="四(二)", period=CADENCE, counts=PLACEMENTS, count=1, owner="本院",
+    name="专栏", label="专栏稿件", requirement="按专栏周期每期至少刊发 {n} 篇",
+    missing="{column}{this}（{span}）尚无刊发登记（{cadence}一期；刊发后请在“刊发”页登记）")
+
 OBLIGATIONS = (TEAM_QUOTA, DEADBEAT_OR_SUCCESS, INABILITY, MEDIA, MEDIA_MIX, DEPUTIES, PRESS, PRESS_PACE,
-               PLAN_LEAD, DEPUTIES_REPORT)
+               PLAN_LEAD, DEPUTIES_REPORT, COLUMN)
 # What must reach the media every week (三(七), 三(八), 四(二)), in the order findings name them.
 WEEKLY_RELEASES = (DEADBEAT_OR_SUCCESS, INABILITY, MEDIA)
 # The weekly slots the office is offered a candidate for, in the order they are proposed.

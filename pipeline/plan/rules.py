@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..core.calendar import Month, Week
-from ..core.model import Activity, Team, TeamWeek
+from ..core.model import Activity, MediaColumn, Placement, Team, TeamWeek
+from . import columns as column_plan
 from .obligations import (
     AS_WRITTEN,
+    COLUMN,
     DEPUTIES,
     DEPUTIES_REPORT,
     MEDIA_MIX,
@@ -46,12 +48,14 @@ class Finding:
 def evaluate(now: datetime, *, teams: Sequence[Team], counts: Sequence[TeamWeek],
              published_kinds: Sequence[str], activities: Sequence[Activity],
              plan: Plan = AS_WRITTEN, reports: Sequence[date] = (),
-             media_types: Sequence[str] | None = None) -> list[Finding]:
+             media_types: Sequence[str] | None = None, columns: Sequence[MediaColumn] = (),
+             placements: Sequence[Placement] = ()) -> list[Finding]:
     """Every finding for the week, month and year that contain ``now``.
 
     ``reports`` are the days valid items of the kinds ``DEPUTIES_REPORT`` counts were made on (since
     ``REPORT_LOOKBACK`` days before ``now`` at least). ``media_types`` are the 媒体 tab's 类型 of the
-    outlets this week's releases reached (None: not known, the media mix is not judged).
+    outlets this week's releases reached (None: not known, the media mix is not judged). ``columns`` are the
+    媒体 tab's columns (专栏), ``placements`` the 刊发 tab's pieces since their current periods began.
     """
     today = now.date()
     week, sunday = Week.of(today).key, Week.of(today).sunday
@@ -65,6 +69,7 @@ def evaluate(now: datetime, *, teams: Sequence[Team], counts: Sequence[TeamWeek]
     findings += press_conferences(activities, today, plan[PRESS], plan[PRESS_PACE])
     findings += plan_lead_times(activities, today, plan[PLAN_LEAD])
     findings += visit_reports(activities, reports, today, plan[DEPUTIES_REPORT])
+    findings += column_pieces(columns, placements, today, plan)
     findings += team_contacts(teams, today)
     return findings
 
@@ -174,6 +179,17 @@ def visit_reports(activities: Sequence[Activity], reports: Sequence[date], today
         findings.append(Finding(rule.rule, rule.owner, day.isoformat(), rule.count - made,
                                 day + timedelta(days=rule.days), rule.message(activity=label)))
     return findings
+
+
+def column_pieces(columns: Sequence[MediaColumn], placements: Sequence[Placement], today: date,
+                  plan: Plan = AS_WRITTEN) -> list[Finding]:
+    """四(二): each column (专栏) has its piece in its current period (a week, two weeks or a month), as the
+    刊发 tab records it; a period every week of which is exempt owes none (``columns.owed``)."""
+    rule = plan[COLUMN]
+    return [Finding(rule.rule, standing.column.title, standing.period.key, rule.count, standing.period.last_day,
+                    rule.message(column=standing.column.title, this=column_plan.THIS[standing.column.cadence],
+                                 span=standing.span, cadence=standing.column.cadence))
+            for standing in column_plan.current(columns, today, placements, plan) if standing.missing]
 
 
 def team_contacts(teams: Sequence[Team], today: date) -> list[Finding]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.calendar import Month, Week
 from ..core.model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
+from ..plan.columns import THIS, Standing
 from ..plan.obligations import AS_WRITTEN, DEPUTIES, PLAN_LEAD, PRESS, Plan
 from ..plan.review import effective_state
 from ..plan.rules import Finding
@@ -97,6 +98,20 @@ def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict
     return list(board.values())
 
 
+def column_state(standing: Standing, period: str = "") -> str:
+    """Where one column stands in one period, in a sentence: ``本周已刊发 1 期：11月26日 D-2026-000001（第3版）``,
+    ``本期（11月16日至11月29日）尚无刊发登记``. ``period`` names it (a summary's ``2026年第48周``); the
+    current one is 本周, 本期 or 本月."""
+    this = period or THIS[standing.column.cadence]
+    if standing.filled:
+        pieces = "；".join(f"{p.day.month}月{p.day.day}日 {p.draft_id}" + (f"（{p.slot}）" if p.slot else "")
+                           for p in standing.pieces)
+        return f"{this}已刊发 {len(standing.pieces)} 期：{pieces}"
+    if not standing.owed:
+        return f"{this}（{standing.span}）为豁免周，不作要求"
+    return f"{this}（{standing.span}）尚无刊发登记"
+
+
 def invitees(invitation: dict[str, Any]) -> str:
     """Who one invitation went to and what each answered, as the office reads it:
     王代表（wang@npc.example）参加、li@cppcc.example（未送达）未回复."""
@@ -125,7 +140,8 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
                    since: datetime | None, exempt: bool, slot_gaps: Sequence[str] = (),
                    waiting: Sequence[Any] = (), job_failures: Sequence[Any] = (),
                    sheet_warnings: Sequence[str] = (), channels: Sequence[dict[str, Any]] = (),
-                   invitations: Sequence[Any] = (), invited: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+                   invitations: Sequence[Any] = (), invited: Sequence[dict[str, Any]] = (),
+                   columns: Sequence[Standing] = ()) -> dict[str, Any]:
     today = now.date()
     week = Week.of(today)
     new, changed = [], []
@@ -161,6 +177,8 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "channels": list(channels),
         "invitations": [dict(i) for i in invitations],
         "invited": [dict(i, who=invitees(i), tally=replies_tally(i)) for i in invited],
+        "columns": [{"title": c.column.title, "cadence": c.column.cadence, "missing": c.missing,
+                     "state": column_state(c)} for c in columns],
     }
 
 
