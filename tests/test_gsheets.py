@@ -45,13 +45,14 @@ from pipeline.core.grid import CellUpdate, SheetData, TabData
 from pipeline.core.layout import (
     ACTIVITIES,
     MEDIA,
+    PLACEMENTS,
     REVIEWS,
     SUBMISSIONS,
     TABS,
     TEAMS,
     Tab,
 )
-from pipeline.flows import decisions, pulling, week
+from pipeline.flows import decisions, publishing, pulling, week
 from pipeline.ledger import Ledger
 from pipeline.sources import google_api, gsheets, open_source
 from pipeline.sources.google_api import RetryPolicy, backoff, spreadsheet_key
@@ -435,6 +436,26 @@ def test_the_structured_columns_read_from_sheets_as_from_a_workbook(sheet, works
     assert [r[5] for r in sorted(ours["submission_versions"])] == [r[5] for r in sorted(theirs["submission_versions"])]
     assert ours["teams"] == theirs["teams"]
     assert ("执行一组", "吴海涛", "zhixing1@court.example", 3, "儋州市人民法院执行局") in ours["teams"]
+
+
+def test_the_placements_tab_is_read_from_sheets_as_from_a_workbook_and_its_status_written_back(sheet):
+    """The 刊发 tab (四(六)) on Google Sheets: a serial date, an outlet named without its 《》, 状态 written back."""
+    media = [{"outlet": "《今日儋州》", "email": "jinri@media.example", "kinds": "全部", "enabled": "是",
+              "type": "报纸", "level": "本地", "column": "执行在线"}]
+    rows = [{"draft_id": "D-2026-000001", "outlet": "今日儋州", "date": date(2026, 11, 26), "slot": "第3版"},
+            {"draft_id": "D-2026-000009", "outlet": "今日儋州", "date": date(2026, 11, 26)}]
+    sheet.load([material()], media=media, extra={PLACEMENTS.name: tab_rows(PLACEMENTS, rows)})
+    sheet.pull()
+    run_job(sheet.settings, publishing.draft)
+    run_job(sheet.settings, decisions.review, "D-2026-000001", "通过", reviewer="符贤")
+    run_job(sheet.settings, publishing.publish)
+    sheet.pull()
+    status = [c.key for c in PLACEMENTS.columns].index("status")
+    assert [_at(r, status) for r in sheet.cells(PLACEMENTS)[1:]] == ["已登记，计入“执行在线”专栏",
+                                                                   "草稿编号 D-2026-000009 不存在"]
+    with Ledger(sheet.ledger) as ledger:
+        assert [tuple(r)[1:] for r in ledger.db.execute("SELECT * FROM placements")] == [
+            ("D-2026-000001", "《今日儋州》", "2026-11-26", "第3版", "", "报纸", "市县", "执行在线")]
 
 
 def test_text_with_leading_zeros_stays_text(sheet):

@@ -42,7 +42,7 @@ from ..core.config import Settings
 from ..core.errors import SheetLayoutError, SourceError
 from ..core.grid import Cell, CellUpdate, Saved, SheetData, TabData
 from ..core.headers import map_header
-from ..core.layout import MEDIA, REVIEWS, TABS, fold, names_for
+from ..core.layout import ALL_TABS, MEDIA, REVIEWS, TABS, fold, names_for
 from .google_api import (
     GoogleClient,
     KeyFile,
@@ -422,7 +422,7 @@ def left_out_warnings(snapshot: SheetData, cells: Sequence[CellUpdate], account:
 
 def _column_names(data: TabData | None) -> dict[int, str]:
     """1-based column -> “名称” of the layout's column there (the tab's header mapping)."""
-    tab = next((t for t in TABS if data is not None and fold(data.title) in names_for(t)), None)
+    tab = next((t for t in ALL_TABS if data is not None and fold(data.title) in names_for(t)), None)
     if tab is None or data is None:
         return {}
     try:
