@@ -310,7 +310,7 @@ def test_a_column_outlet_without_its_weekly_piece_appears_in_the_digest(workspac
     at(monkeypatch, "2026-11-27T08:30:00+08:00")                       # the next morning's digest
     run_job(workspace.settings, week.digest)
     again = plain(workspace, "digest-2026-11-27")
-    assert ("- 《今日儋州》“执行在线”专栏（每周一期）：本周已刊发 1 期：11月26日 D-2026-000001（第3版“执行在线”专栏）"
+    assert ("- 《今日儋州》“执行在线”专栏（每周一期）：本周已刊发 1 期（11月26日 D-2026-000001，第3版“执行在线”专栏）"
             in again)
     assert "《今日儋州》“执行在线”专栏本周" not in section(again, "二、尚未完成的任务", "专栏（")
 
@@ -361,14 +361,14 @@ def test_the_summaries_count_each_columns_periods_owed_and_filled(workspace: Wor
     weekly = section(plain(workspace, "summary-weekly"), "四、专栏", "五、工作方案任务完成情况")
     assert "四、专栏（四(二)：本期应刊 2 期，已刊 1 期）" in weekly
     assert "- 《今日儋州》“执行在线”专栏（每周一期）：应刊 1 期，已刊 1 期" in weekly
-    assert "2026年第48周已刊发 1 期：11月26日 D-2026-000001（第3版）" in weekly
+    assert "2026年第48周（11月23日至11月29日）：已刊发 1 期（11月26日 D-2026-000001，第3版）" in weekly
     assert "- 儋州电视台“执行进行时”专栏（每两周一期）：应刊 1 期，已刊 0 期" in weekly
-    assert "2026年第47—48周（11月16日至11月29日）尚无刊发登记" in weekly
+    assert "2026年第47—48周（11月16日至11月29日）：尚无刊发登记" in weekly
     monthly = section(plain(workspace, "summary-monthly"), "四、专栏", "五、工作方案任务完成情况")
     # November: the weeks whose Monday falls in it (45 to 49) and the fortnights that start in it (45, 47, 49).
     assert "- 《今日儋州》“执行在线”专栏（每周一期）：应刊 5 期，已刊 1 期" in monthly
     assert "- 儋州电视台“执行进行时”专栏（每两周一期）：应刊 3 期，已刊 0 期" in monthly
-    assert "2026年第49—50周（11月30日至12月13日）尚无刊发登记（该期至12月13日结束）" in monthly
+    assert "2026年第49—50周（11月30日至12月13日）：尚无刊发登记（该期至12月13日结束）" in monthly
     figures = table(workspace, "summary-monthly")
     assert figures[("专栏", "《今日儋州》“执行在线”专栏", "应刊期数")] == 5
     assert figures[("专栏", "《今日儋州》“执行在线”专栏", "已刊期数")] == 1

@@ -146,7 +146,7 @@ def _columns(figures: Figures, ledger: Ledger, period: Week | Month, plan: Plan)
 def _beyond(standing: column_plan.Standing, period: Week | Month) -> str:
     """A note when the column's period runs past the summary's: its piece may still come."""
     after = standing.period.span[1]
-    if after <= period.span[1] or standing.filled:
+    if after <= period.span[1] or standing.filled or not standing.owed:
         return ""
     last = standing.period.last_day
     return f"（该期至{last.month}月{last.day}日结束）"

@@ -99,17 +99,21 @@ def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict
 
 
 def column_state(standing: Standing, period: str = "") -> str:
-    """Where one column stands in one period, in a sentence: ``本周已刊发 1 期：11月26日 D-2026-000001（第3版）``,
-    ``本期（11月16日至11月29日）尚无刊发登记``. ``period`` names it (a summary's ``2026年第48周``); the
-    current one is 本周, 本期 or 本月."""
-    this = period or THIS[standing.column.cadence]
+    """Where one column stands in one period, in a sentence. The current period (the digest's) is 本周, 本期
+    or 本月: ``本周已刊发 1 期（11月26日 D-2026-000001，第3版）``, ``本期（11月16日至11月29日）尚无刊发登记``;
+    a summary names it: ``2026年第48周（11月23日至11月29日）：已刊发 1 期（…）``."""
     if standing.filled:
-        pieces = "；".join(f"{p.day.month}月{p.day.day}日 {p.draft_id}" + (f"（{p.slot}）" if p.slot else "")
+        pieces = "；".join(f"{p.day.month}月{p.day.day}日 {p.draft_id}" + (f"，{p.slot}" if p.slot else "")
                            for p in standing.pieces)
-        return f"{this}已刊发 {len(standing.pieces)} 期：{pieces}"
-    if not standing.owed:
-        return f"{this}（{standing.span}）为豁免周，不作要求"
-    return f"{this}（{standing.span}）尚无刊发登记"
+        state = f"已刊发 {len(standing.pieces)} 期（{pieces}）"
+    elif not standing.owed:
+        state = "为豁免周，不作要求"
+    else:
+        state = "尚无刊发登记"
+    if period:
+        return f"{period}（{standing.span}）：{state}"
+    this = THIS[standing.column.cadence]
+    return f"{this}{state}" if standing.filled else f"{this}（{standing.span}）{state}"
 
 
 def invitees(invitation: dict[str, Any]) -> str:
