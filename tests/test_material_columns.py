@@ -429,7 +429,11 @@ def demo(workspace: Workspace) -> dict[str, dict[str, str]]:
 
 def test_the_demo_pulls_with_only_its_deliberate_problems(workspace, demo):
     with Ledger(workspace.ledger) as ledger:
-        messages = sorted(r["message"] for r in ledger.row_errors())
+        errors = ledger.row_errors()
+    messages = sorted(r["message"] for r in errors if r["tab_key"] == "submissions")
+    # The 刊发 tab records where the first release ran: before it is drafted and published, its rows wait.
+    assert sorted((r["tab_key"], r["message"]) for r in errors if r["tab_key"] != "submissions") == [
+        ("placements", "草稿编号 D-2026-000001 不存在")] * 3
     assert len(messages) == len(DEMO_PROBLEMS)
     for message, expected in zip(messages, sorted(DEMO_PROBLEMS)):
         assert message.startswith(expected), messages
