@@ -16,6 +16,7 @@ import logging
 import sqlite3
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .. import __version__
 from ..core.config import Settings
@@ -115,7 +116,7 @@ UNPUBLISHED = {"pending": "待审核", FAILED_CHECK: "未通过事实核对", "a
                "superseded": "已被新版本取代"}
 
 
-def releases(ledger: Ledger, ids: frozenset[str], tz) -> dict[str, Release]:
+def releases(ledger: Ledger, ids: frozenset[str], tz: ZoneInfo) -> dict[str, Release]:
     """What the ledger knows of the drafts the 刊发 tab names (``ids``, any version): for each ID it knows, the
     version of its draft that was published and the day, or why none was."""
     versions: dict[str, list] = {}
