@@ -103,6 +103,7 @@ def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
         (MEDIA, "type", '"' + ",".join(MEDIA_TYPES) + '"'),
         (ACTIVITIES, "kind", '"' + ",".join(ACTIVITY_KINDS) + '"'),
         (ACTIVITIES, "held", '"是,否"'),
+        (ACTIVITIES, "team", f"'{TEAMS.name}'!${team_col}$2:${team_col}$60"),
         (REVIEWS, "decision", '"' + ",".join(DECISIONS) + '"'),
     ]
     for tab, key, formula in lists:

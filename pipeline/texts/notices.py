@@ -14,9 +14,9 @@ from typing import Any
 
 from ..core.calendar import Month, Week
 from ..core.model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
-from ..plan.obligations import AS_WRITTEN, DEPUTIES, PLAN_LEAD, PRESS, Plan
+from ..plan.obligations import AS_WRITTEN, DEPUTIES, DEPUTIES_REPORT, PLAN_LEAD, PRESS, Plan
 from ..plan.review import effective_state
-from ..plan.rules import Finding
+from ..plan.rules import Finding, visit_label
 
 BAR_WIDTH = 160  # pixels: table cells with widths render in every mail client, Outlook included
 
@@ -164,8 +164,17 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
     }
 
 
+def report_asks(visits: Sequence[Activity], plan: Plan = AS_WRITTEN) -> list[dict[str, Any]]:
+    """三(十), 四(四): what a team's reminder asks for each visit it owns whose report has not come."""
+    rule = plan[DEPUTIES_REPORT]
+    return [{"activity": visit_label(v), "day": v.day, "due": v.day + timedelta(days=rule.days),
+             "kind": rule.kinds[0], "required": rule.required} for v in visits]
+
+
 def reminder_context(*, now: datetime, court: dict[str, str], team: TeamWeek, leader: str,
-                     row_errors: Sequence[Any]) -> dict[str, Any]:
+                     row_errors: Sequence[Any], reports: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """A team's weekly reminder: how far it is behind its quota (``short`` 0 when on track), and the reports
+    of the visits it owns still to come (``reports``, :func:`report_asks`)."""
     week = Week.of(now.date())
     return {
         "court": court,
@@ -178,4 +187,5 @@ def reminder_context(*, now: datetime, court: dict[str, str], team: TeamWeek, le
         "quota": team.quota,
         "short": team.short,
         "row_errors": [dict(r) for r in row_errors],
+        "reports": [dict(r) for r in reports],
     }
