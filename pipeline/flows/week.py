@@ -142,7 +142,8 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
         plan=plan, since=since, exempt=not plan.weekly(Week.of(at)), slot_gaps=slot_gaps(ledger, at, plan),
         waiting=ledger.drafts_listed("pending", "approved"), job_failures=ledger.failed_runs(since),
         sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
-        invitations=ledger.invitations("pending", "approved"), invited=invitations.invited(ledger, at.date()))
+        invitations=ledger.invitations("pending", "approved"), invited=invitations.invited(ledger, at.date()),
+        pack_days=settings.rules.conference_pack_days)
     rendered = render("digest", context)
     items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
              for name, addr in map(address, settings.mail.office)]

@@ -205,6 +205,38 @@ def visit_reports(activities: Sequence[Activity], reports: Sequence[date], today
     return findings
 
 
+# --- press conferences (四(二)): the pack of typical cases -----------------------------------------------
+
+# The press events a conference pack is made for: the plan's 新闻发布会 (四(二): 通报打击拒执、执行不能等典型案例),
+# and the 新闻通气会 and 记者恳谈会 that announce typical cases too (三(四), 三(六)).
+CONFERENCE_KINDS = ("新闻发布会", "新闻通气会", "记者恳谈会")
+
+
+def last_conference_held(activities: Sequence[Activity], before: date, today: date) -> Activity | None:
+    """The latest press event held before ``before``: its day passed by ``today`` and marked 已召开 是."""
+    held = [a for a in activities if a.kind in CONFERENCE_KINDS and a.took_place(today) and a.day < before]
+    return max(held, key=lambda a: a.day, default=None)
+
+
+def pack_period(conference: Activity, activities: Sequence[Activity], today: date) -> tuple[date, date]:
+    """The days a conference's pack covers, both included: from the day after the last press event held
+    before it (what that one announced is known) — or from the first day of the conference's year — up to
+    the conference's day, or today when it is still to come."""
+    last = last_conference_held(activities, conference.day, today)
+    start = last.day + timedelta(days=1) if last else date(conference.day.year, 1, 1)
+    return start, min(conference.day, today)
+
+
+def conferences_coming(activities: Sequence[Activity], today: date, days: int) -> list[Activity]:
+    """The press events planned from today to ``days`` days ahead (none when ``days`` is 0), not marked
+    已召开 否, soonest first: the digest offers each its pack (``[rules] conference_pack_days``)."""
+    if days <= 0:
+        return []
+    horizon = today + timedelta(days=days)
+    return sorted((a for a in activities if a.kind in CONFERENCE_KINDS and a.held is not False
+                   and today <= a.day <= horizon), key=lambda a: (a.day, a.name))
+
+
 def team_contacts(teams: Sequence[Team], today: date) -> list[Finding]:
     """A team without a usable address cannot be reminded: the office must know."""
     return [Finding("team-contact", t.name, Week.of(today).key, 0, today,
