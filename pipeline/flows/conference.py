@@ -71,7 +71,7 @@ class PackRun:
     cases: int                       # how many of them are typical cases
     outlets: int
     months: list[str] = field(default_factory=list)          # 2026年11月: the months the period touches
-    missing_months: list[str] = field(default_factory=list)  # those without a figure on the 数据 tab
+    missing_months: list[str] = field(default_factory=list)  # those ended without a figure on the 数据 tab
 
     @property
     def releases(self) -> int:
@@ -272,7 +272,7 @@ def pack(ctx: Context, *, activity: str = "", start: date | None = None, end: da
                      file=path.name, releases=len(releases), start=first.isoformat(), end=last.isoformat())
     return PackRun(path=path, title=title, start=first, end=last, by_kind=by_kind, cases=cases,
                    outlets=len(outlets), months=[m.label for m in months],
-                   missing_months=[m.label for m in months if m.key not in entered])
+                   missing_months=[m.label for m in months if m.key not in entered and m.next.first_day <= today])
 
 
 def _outlets(reach: Sequence[tuple[str, str, str]]) -> list[tuple[str, str, int]]:

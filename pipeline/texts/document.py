@@ -218,6 +218,7 @@ def _write_blocks(document, blocks: Sequence[Block]) -> None:
             _font(paragraph.add_run(block.text), "黑体", 14, bold=True)
         elif block.kind == "subheading":
             paragraph.paragraph_format.first_line_indent = Pt(28)
+            paragraph.paragraph_format.space_before = Pt(6)
             paragraph.paragraph_format.keep_with_next = True
             _font(paragraph.add_run(block.text), "楷体", 14, bold=True)
         elif block.kind == "headline":           # a release's headline, as its own .docx sets it, smaller
