@@ -223,6 +223,19 @@ def test_a_period_without_a_published_release_is_said_in_chinese_and_writes_noth
     assert "未生成发布会材料" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_pack_that_would_carry_a_phone_number_is_not_written(workspace, monkeypatch) -> None:
+    newsroom(workspace, monkeypatch)
+    book = openpyxl.load_workbook(workspace.workbook)
+    sheet = book["活动"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=4, column=header.index("地点") + 1, value="新闻发布厅（联系人手机13907561234）")
+    book.save(workspace.workbook)
+    run_job(workspace.settings, pulling.pull)
+    result, made = pack(workspace, "--activity", "2026-12-03", check=False)
+    assert result.returncode == 1 and made == [] and "Traceback" not in result.stderr
+    assert "发布会材料未生成：发布会材料 中仍有未遮蔽的手机号" in result.stderr and "13907561234" not in result.stderr
+
+
 @pytest.mark.parametrize("args, said", [
     (("--activity", "2026-11-20"), "是代表委员看执行，不是新闻发布会"),
     (("--activity", "2026-12-24"), "活动页上没有 --activity 2026-12-24 所指的发布会"),
