@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import getpass
+from email import policy
+from email.parser import BytesParser
 
+import docx
 import openpyxl
 import pytest
 from conftest import Workspace, material
@@ -152,6 +155,25 @@ def test_the_demo_cycle_drafts_an_invitation_that_approve_sends_to_the_deputies(
     assert [name.rsplit("-", 1)[-1] for name in sent] == ["deputy.wang@npc.example.eml",
                                                           "member.chen@cppcc.example.eml"]
     assert "邀请函待办" not in workspace.cli("status", check=True).stdout
+
+
+def test_the_demo_offers_the_coming_press_conferences_pack_and_makes_it(workspace: Workspace) -> None:
+    workspace.cli("init", "--demo", check=True)
+    workspace.cli("once", check=True)
+    [path] = workspace.settings.mail.outbox.glob("*-digest-*.eml")
+    digest = BytesParser(policy=policy.default).parsebytes(path.read_bytes()).get_body(("plain",)).get_content()
+    assert "新闻发布会“涉民生案件专项执行工作新闻发布会”将于12月2日（6 天后）召开，可生成发布会材料" in digest
+    assert "运行 python run.py conference-pack --activity 2026-12-02" in digest
+    nothing = workspace.cli("conference-pack")               # nothing approved and published yet
+    assert nothing.returncode == 1 and "没有已发布的稿件" in nothing.stderr
+    workspace.cli("approve", "D-2026-000001", "--by", "符贤", check=True)
+    workspace.cli("publish", check=True)
+    made = workspace.cli("conference-pack", "--activity", "2026-12-02", check=True)
+    assert "已生成发布会材料：outbox/conference/新闻发布会材料_2026-12-02.docx" in made.stdout
+    pack = docx.Document(str(workspace.root / "outbox" / "conference" / "新闻发布会材料_2026-12-02.docx"))
+    text = "\n".join(p.text for p in pack.paragraphs)
+    assert "涉民生案件专项执行工作新闻发布会" in text and "（一）打击拒执（1 篇）" in text
+    assert "被执行人李某被司法拘留十五日" in text and "李国强" not in text
 
 
 def test_status_lists_the_channels_still_to_post_until_they_are_marked(workspace: Workspace) -> None:

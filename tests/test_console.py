@@ -19,7 +19,7 @@ from conftest import NOW, PROJECT, Workspace
 from smtp_server import SMTP_PASSWORD_ENV, SMTP_USER, write_smtp_config
 
 COMMANDS = ("init", "pull", "status", "check", "digest", "remind", "draft", "approve", "reject", "publish",
-            "posted", "brief", "resend", "once", "run")
+            "posted", "brief", "conference-pack", "resend", "once", "run")
 
 # Words that may stay English: the program, its commands and options (for scripts), file names, formats.
 ALLOWED = re.compile(r"python run\.py|run\.py|--?[a-z][a-z-]*|\b(?:%s)\b|config/pipeline\.toml|PIPELINE_[A-Z_]+|"

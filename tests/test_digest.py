@@ -198,10 +198,12 @@ def test_digest_and_remind_commands_write_previewable_mail_to_the_outbox(workspa
     assert "已写入发件箱（未发出）：每日简报给 office@court.example" in digest.stdout and "index.html" in digest.stdout
     remind = workspace.cli("remind", check=True)
     assert "zhixing4@court.example" in remind.stdout
+    # 执行三组 is on quota, but owes the report of the demo's past 代表委员看执行 visit (its 负责部门).
+    assert "zhixing3@court.example" in remind.stdout and "请执行三组报送代表委员看执行活动报道素材" in remind.stdout
     assert "已经发送过" in workspace.cli("digest", check=True).stdout
     index = Path(workspace.settings.mail.outbox, "index.html").read_text(encoding="utf-8")
     assert "每日简报" in index and "催报提醒" in index
-    assert len(list(workspace.settings.mail.outbox.glob("*.html"))) == 3   # two previews and the index
+    assert len(list(workspace.settings.mail.outbox.glob("*.html"))) == 4   # three previews and the index
 
 
 # --- over a real SMTP server ----------------------------------------------------

@@ -146,6 +146,17 @@ def _parser() -> argparse.ArgumentParser:
     _dry_run_options(brief)
     brief.set_defaults(handler=cmd_brief)
 
+    pack = _command(commands, "conference-pack",
+                    "生成新闻发布会材料（Word 文档，可修改）：时段内已发布的典型案例（按类别）和执行工作数据")
+    pack.add_argument("--activity", default="", metavar="发布会",
+                      help="活动页上的发布会，写日期（如 2026-12-10）或名称；时段为上次召开的发布会之后到该发布会"
+                           "（不写本项也不写时段时，取下一场待召开的发布会）")
+    pack.add_argument("--from", dest="start", default="", metavar="开始日期", help="时段的第一天，如 2026-06-01")
+    pack.add_argument("--to", dest="end", default="", metavar="结束日期", help="时段的最后一天，如 2026-11-30（默认今天）")
+    pack.add_argument("--out", type=Path, default=None, metavar="路径",
+                      help="写到这个 .docx 文件或已有的文件夹（默认：发件箱的 conference 文件夹）；不覆盖已有的文件")
+    pack.set_defaults(handler=cmd_conference_pack)
+
     resend = _command(commands, "resend", "有意重发一封送达情况不明或失败的稿件邮件")
     resend.add_argument("draft_id", metavar="编号", help="草稿编号")
     resend.add_argument("--to", required=True, metavar="邮箱", help="媒体邮箱")
@@ -358,6 +369,29 @@ def cmd_brief(args: argparse.Namespace) -> int:
             raise UsageError(f"--month：{exc}") from None
         run = brief.brief(ctx, month, dry_run=args.dry_run)
     return _mail_outcome(ctx.settings, run, "代表委员简报", show=args.show)
+
+
+def cmd_conference_pack(args: argparse.Namespace) -> int:
+    from ..flows import conference
+    with _context(args) as ctx:
+        days = {}
+        for option, value in (("--from", args.start), ("--to", args.end)):
+            if value.strip():
+                try:
+                    days[option] = normalize.day(value, ctx.settings.timezone, label=option)
+                except normalize.Invalid as exc:
+                    raise UsageError(f"{exc}（日期写成 2026-06-01 或 2026年6月1日）") from None
+        run = conference.pack(ctx, activity=args.activity, start=days.get("--from"), end=days.get("--to"),
+                              out=args.out)
+    kinds = "、".join(f"{kind} {n}" for kind, n in run.by_kind.items())
+    print(f"已生成发布会材料：{_shown(run.path)}")
+    print(f"{run.title}：收录{conference.period_label(run.start, run.end)}已发布的稿件 {run.releases} 篇"
+          f"（{kinds}），其中典型案例 {run.cases} 篇；发往 {run.outlets} 家媒体。")
+    if run.missing_months:
+        print(f"注意：{'、'.join(run.missing_months)}的执行工作数据尚未录入“数据”页，材料中没有这"
+              f"{'个月' if len(run.missing_months) == 1 else '几个月'}的数据；录入后重新运行即可。")
+    print("用 Word 或 WPS 打开即可修改；重新运行会另存一份，不覆盖已修改的文件。")
+    return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

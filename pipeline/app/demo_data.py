@@ -576,14 +576,20 @@ ACTIVITIES: list[tuple[int, str, str, int | None]] = [
     (5, "重大执行活动", "涉金融案件集中清理暨抵押房产集中腾退行动", 0),
     (2, "重大执行活动", "打击拒执犯罪集中拘传行动", None),
     (12, "代表委员看执行", "邀请人大代表、政协委员旁听执行听证并座谈执行工作", None),
+    # 四(二): the year's second press conference, planned: the digest offers its pack (conference-pack).
+    (6, "新闻发布会", "涉民生案件专项执行工作新闻发布会", None),
 ]
 
 # Time, place and 已召开 of some of the activities above, by name (the 活动 tab's optional columns).
 ACTIVITY_DETAILS: dict[str, dict[str, str]] = {
     "“基本解决执行难”工作情况新闻发布会（通报打击拒执、执行不能典型案例）": {"time": "10:00", "place": "儋州市人民法院新闻发布厅",
                                                     "held": "是"},
-    "邀请省、市人大代表和政协委员见证涉民生案件集中执行": {"time": "8:30", "place": "儋州市人民法院执行指挥中心", "held": "是"},
-    "邀请人大代表、政协委员旁听执行听证并座谈执行工作": {"time": "上午9:30", "place": "儋州市人民法院第三法庭"},
+    # 负责部门: the team that reports the visit; 执行三组 is on quota and is still asked for the report.
+    "邀请省、市人大代表和政协委员见证涉民生案件集中执行": {"time": "8:30", "place": "儋州市人民法院执行指挥中心", "held": "是",
+                                      "team": "执行三组"},
+    "邀请人大代表、政协委员旁听执行听证并座谈执行工作": {"time": "上午9:30", "place": "儋州市人民法院第三法庭",
+                                     "team": "执行指挥中心"},
+    "涉民生案件专项执行工作新闻发布会": {"time": "10:00", "place": "儋州市人民法院新闻发布厅"},
 }
 
 # ---------------------------------------------------------------------------

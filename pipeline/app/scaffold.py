@@ -109,6 +109,7 @@ def _add_suggestions(sheets: dict[str, Worksheet]) -> None:
         (PLACEMENTS, "level", '"' + ",".join(MEDIA_LEVELS) + '"'),
         (ACTIVITIES, "kind", '"' + ",".join(ACTIVITY_KINDS) + '"'),
         (ACTIVITIES, "held", '"是,否"'),
+        (ACTIVITIES, "team", f"'{TEAMS.name}'!${team_col}$2:${team_col}$60"),
         (REVIEWS, "decision", '"' + ",".join(DECISIONS) + '"'),
     ]
     for tab, key, formula in lists:

@@ -131,6 +131,9 @@ class CourtSettings:
 class RulesSettings:
     exempt_weeks: tuple[str, ...] = field(default=(), metadata=_meta("ISO weeks without weekly rules", kind="weeks"))
     plan_lead_days: int = field(default=3, metadata=_meta("days a major operation's plan is due before it", hi=60, unit="天"))
+    conference_pack_days: int = field(default=7, metadata=_meta(
+        "days before a planned press conference the digest offers its pack (0: never)", hi=60,
+        unit="天，0 为不在每日简报中提示"))
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,10 @@ ACTIVITIES = Tab("activities", "活动", ("activities", "events"), (
            note="集合或活动地点，如 儋州市人民法院执行指挥中心；写入邀请函，空白时写“另行通知”"),
     Column("held", "已召开", ("held",), width=8,
            note="活动结束后由宣传办填写：是 / 否。新闻发布会只有日期已过且填“是”的才计入全年两次"),
+    # Optional: the team that reports a 代表委员看执行 visit (三(十), 四(四)); its weekly reminder asks for it.
+    Column("team", "负责部门", ("team", "department", "owner"), width=14,
+           note="负责报道该活动的部门，须是“部门”页中的部门。代表委员看执行活动结束后，"
+                "每周的催报提醒会请该部门报送报道素材，收到为止；空白时由宣传办联系"),
     STATUS,
 ))
 

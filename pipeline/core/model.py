@@ -171,6 +171,7 @@ class Activity:
     time: str = ""                  # 时间, as typed (9:30, 上午9:30): the invitation says it
     place: str = ""                 # 地点
     held: bool | None = None        # 已召开: 是 True, 否 False, blank None (not yet marked)
+    team: str = ""                  # 负责部门: the team that owes a visit's report (blank: the office asks)
 
     def took_place(self, today: date) -> bool:
         """Held by ``today``: its day is not still to come and the office marked it 已召开 是."""

@@ -78,7 +78,7 @@ def compose(fields: dict[str, str], *, kind: str, draft_id: str, settings: Setti
     return composer.compose(fields, kind=kind, draft_id=draft_id, settings=settings, unit=unit)
 
 
-def _release_day(row, at: datetime) -> date:
+def release_day(row, at: datetime) -> date:
     """The one date a release carries in every copy of it.
 
     The day it was approved (``release_date``, fixed by :func:`decide`); for a
@@ -429,7 +429,7 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
     unsubscribe = unsubscribe_address(settings)
     for row in ledger.drafts("approved"):
         # One date in every copy: the text, the HTML, the .docx, the channels, every letter's sign-off.
-        day = _release_day(row, at)
+        day = release_day(row, at)
         release_text, release_html = fill_date(row["release_text"], day), fill_date(row["release_html"], day)
         headline, _ = _split(release_text)
         docx = release_docx(release_text, title=headline, author=settings.court.name, at=at)
@@ -437,7 +437,7 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
         versions = channels.versions(settings, draft_id=row["id"], kind=row["kind"],
                                      release_text=release_text, release_html=release_html,
                                      day=day, attachment=attachment)
-        plan = _name_plan(ledger, row, settings)
+        plan = name_plan(ledger, row, settings)
         try:
             redact.check([("标题", headline), ("正文", release_text), ("HTML", redact.html_text(release_html)),
                           ("附件", redact.attachment_text(docx, DOCX_TYPE)), *versions.texts()],
@@ -506,7 +506,7 @@ def _trial(ctx: Context, run: PublishRun, draft_id: str, items: list[Outgoing], 
     return key
 
 
-def _name_plan(ledger: Ledger, row, settings: Settings) -> names.NamePlan:
+def name_plan(ledger: Ledger, row, settings: Settings) -> names.NamePlan:
     """Who the release's row says must not be named, decided again from the row at publishing time:
     the last check that no copy names a person the law does not allow (names.py)."""
     from ..texts import names

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ..core.calendar import Week
 from ..core.config import Settings
@@ -19,8 +19,8 @@ from ..ledger.submissions import placement
 from ..mail.message import Outgoing, address
 from ..plan import columns as column_plan
 from ..plan.obligations import DEPUTIES_REPORT, Plan
-from ..plan.rules import REPORT_LOOKBACK, Finding, evaluate
-from ..texts.notices import channel_board, digest_context, reminder_context
+from ..plan.rules import REPORT_LOOKBACK, Finding, evaluate, unreported_visits
+from ..texts.notices import channel_board, digest_context, reminder_context, report_asks
 from ..texts.render import render
 from . import invitations
 from .channels import NETWORK_PURPOSE
@@ -91,15 +91,19 @@ def status(ctx: Context, *, error_limit: int = 20) -> WeekStatus:
 
 # --- the plan's obligations, the digest and the reminders ---------------------
 
+def _report_days(ledger: Ledger, at: datetime, plan: Plan) -> list[date]:
+    """The days the valid items that report a visit (三(十), 四(四)) were made, as far back as visits are asked."""
+    since = at - timedelta(days=REPORT_LOOKBACK + 1)
+    return [m.astimezone(at.tzinfo).date() for m in ledger.valid_item_moments(plan[DEPUTIES_REPORT].kinds, since)]
+
+
 def _findings(settings: Settings, ledger: Ledger, at: datetime) -> list[Finding]:
     week = Week.of(at)
     plan = Plan.of(settings)
-    since = at - timedelta(days=REPORT_LOOKBACK + 1)
-    reports = [m.astimezone(at.tzinfo).date() for m in ledger.valid_item_moments(plan[DEPUTIES_REPORT].kinds, since)]
     columns, placements = current_columns(ledger, at)
     return evaluate(at, teams=ledger.teams(), counts=ledger.team_weeks(week.key),
                     published_kinds=ledger.published_kinds(*week.bounds(at.tzinfo)),
-                    activities=ledger.activities(), plan=plan, reports=reports,
+                    activities=ledger.activities(), plan=plan, reports=_report_days(ledger, at, plan),
                     media_types=_media_types(ledger, week, at), columns=columns, placements=placements)
 
 
@@ -154,7 +158,8 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
         waiting=ledger.drafts_listed("pending", "approved"), job_failures=ledger.failed_runs(since),
         sheet_warnings=sheet_warnings, channels=_channel_board(ledger, at),
         columns=column_plan.current(columns, at.date(), pieces, plan),
-        invitations=ledger.invitations("pending", "approved"), invited=invitations.invited(ledger, at.date()))
+        invitations=ledger.invitations("pending", "approved"), invited=invitations.invited(ledger, at.date()),
+        pack_days=settings.rules.conference_pack_days)
     rendered = render("digest", context)
     items = [Outgoing(key, "digest", addr, rendered.subject, rendered.text, rendered.html, name=name)
              for name, addr in map(address, settings.mail.office)]
@@ -172,24 +177,31 @@ def _channel_board(ledger: Ledger, at: datetime) -> list[dict[str, object]]:
 
 @job("remind", fields=lambda ctx, **_: {"period": Week.of(ctx.at).key})
 def remind(ctx: Context, *, dry_run: bool = False) -> MailRun:
-    """One reminder per team behind its quota, once per team per week; never to a team on track."""
+    """One reminder per team a week, once: to each team behind its quota (四(五)), and to each team on the
+    活动 tab as a passed 代表委员看执行 visit's 负责部门 whose report has not come (三(十), 四(四)), on quota or
+    not, every week until a valid item of the report's kind made since the visit arrives. Never to a team
+    on track that owes no report."""
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     week = Week.of(at).key
-    if not Plan.of(settings).weekly(Week.of(at)):
+    plan = Plan.of(settings)
+    if not plan.weekly(Week.of(at)):
         return MailRun(skipped=f"{Week.of(at).label}为豁免周，不发送催报提醒",
                        report=None if dry_run else flush(ctx))
     leaders = {t.name: t for t in ledger.teams()}
     errors = [e for e in ledger.row_errors() if e["tab_key"] == "submissions" and e["week"] == week]
+    owed = unreported_visits(ledger.activities(), _report_days(ledger, at, plan), at.date(), plan[DEPUTIES_REPORT])
     items = []
     for standing in ledger.team_weeks(week):
         team = leaders[standing.team]
-        if not standing.short or not team.email:
-            continue  # on track, or no usable address: the digest reports the latter
+        visits = [visit for visit, _ in owed if visit.team == team.name]
+        if not (standing.short or visits) or not team.email:
+            continue  # on track and owing no report, or no usable address: the digest reports the latter
         key = MessageKey("reminder", week, team.name)
         if ledger.has_message(key):
             continue            # reminded this week already, by a real run
         context = reminder_context(now=at, court=settings.court.as_context(), team=standing, leader=team.leader,
-                                   row_errors=[e for e in errors if e["team"] == team.name])
+                                   row_errors=[e for e in errors if e["team"] == team.name],
+                                   reports=report_asks(visits, plan))
         rendered = render("reminder", context)
         items.append(Outgoing(key, "reminder", team.email, rendered.subject, rendered.text, rendered.html,
                               name=team.leader))

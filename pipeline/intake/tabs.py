@@ -184,7 +184,7 @@ def take_in(sheet: SheetData, known: dict[str, Known], *, now: datetime, tz: Zon
     result = IntakeResult()
     teams = _take_teams(tabs["teams"], default_quota, result)
     _take_media(tabs["media"], result)
-    _take_activities(tabs["activities"], tz, result)
+    _take_activities(tabs["activities"], tz, result, {t.name for t in teams})
     _take_figures(tabs["figures"], result)
     _take_replies(tabs["replies"], invitations, result)
     _take_placements(tabs["placements"], placements, now.astimezone(tz).date(), tz, result)
@@ -458,7 +458,10 @@ def _take_media(mapped: MappedTab, result: IntakeResult) -> None:
         _own(mapped, result, number, cells, status="" if enabled else "已停用")
 
 
-def _take_activities(mapped: MappedTab, tz: ZoneInfo, result: IntakeResult) -> None:
+def _take_activities(mapped: MappedTab, tz: ZoneInfo, result: IntakeResult, team_names: set[str]) -> None:
+    """The 活动 tab. A 负责部门 not on the 部门 tab flags the row but keeps the activity, without its team: a
+    mistyped team must not cost a visit its place in the plan or its invitation (as a team's bad address
+    does not cost it its material)."""
     for number, cells in _rows_with_content(mapped, result):
         value = lambda key: mapped.value(cells, key)  # noqa: E731
         problems: list[str] = []
@@ -474,9 +477,14 @@ def _take_activities(mapped: MappedTab, tz: ZoneInfo, result: IntakeResult) -> N
         if problems:
             _flag(mapped, result, number, cells, problems)
             continue
-        result.activities.append(Activity(when, kind, norm.text(value("name")), plan, clock or "",
-                                          norm.text(value("place")), held))
-        _own(mapped, result, number, cells, status="")
+        team = norm.team_name(value("team"))
+        activity = Activity(when, kind, norm.text(value("name")), plan, clock or "", norm.text(value("place")),
+                            held, team if team in team_names else "")
+        result.activities.append(activity)
+        if team and team not in team_names:
+            _flag(mapped, result, number, cells, [f"负责部门不在部门表中：{norm.text(value('team'))}"])
+        else:
+            _own(mapped, result, number, cells, status="")
 
 
 def _take_figures(mapped: MappedTab, result: IntakeResult) -> None:

@@ -146,6 +146,24 @@ class DraftStore(ReviewedStore):
         return {r["id"]: (self.effective_state(r) if r["state"] == "pending" else r["state"], r["newest"])
                 for r in rows}
 
+    def published_releases(self, first: date, last: date, since: datetime) -> list[sqlite3.Row]:
+        """The releases that reached the media and are dated (the day they carry: the day they were
+        approved) from ``first`` to ``last``, both included, oldest first: each with its text as stored
+        (masked), its date, its row's ID and version and ``first_sent``.
+
+        Read from the release deliveries sent since ``since`` (the index deliveries_sent; a release is sent
+        on its day or later, so ``since`` is the start of ``first``), not from every release ever made.
+        A release whose every delivery failed or was stopped is not in it.
+        """
+        return self.db.execute(
+            "SELECT d.id, d.kind, d.headline, d.release_text, d.release_date, d.decided_at, d.published_at, "
+            "d.submission_id, d.submission_version, MIN(x.sent_at) AS first_sent "
+            "FROM deliveries x CROSS JOIN messages m ON m.key = x.key JOIN drafts d ON d.id = m.item "
+            "WHERE m.what = 'release' AND x.state = 'sent' AND x.sent_at >= ? AND d.state = 'published' "
+            "GROUP BY d.id HAVING COALESCE(d.release_date, substr(d.published_at, 1, 10)) BETWEEN ? AND ? "
+            "ORDER BY COALESCE(d.release_date, substr(d.published_at, 1, 10)), first_sent, d.id",
+            (since.isoformat(), first.isoformat(), last.isoformat())).fetchall()
+
     def seen_reviews(self, ids: Collection[str] | None = None) -> set[tuple[str, str, str, str]]:
         """The 审核 rows seen before (of the items ``ids`` names, when given)."""
         if ids is not None:

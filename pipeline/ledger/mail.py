@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime
 
 from ..core.model import MessageKey
 from ..mail.message import Attachment, Outgoing
+from .reviewed import named
 
 
 # A delivery with its message, its own part of the body and its key's parts: what flush sends, what resend
@@ -226,6 +228,19 @@ class MailStore:
             "WHERE key LIKE 'release/%' AND state = 'sent' AND sent_at >= ? AND sent_at < ? "
             "GROUP BY outlet ORDER BY COUNT(*) DESC, outlet", (start.isoformat(), end.isoformat())).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    def release_reach(self, draft_ids: Collection[str]) -> list[tuple[str, str, str]]:
+        """Which outlets the releases ``draft_ids`` reached: (draft ID, outlet, its 类型 on the 媒体 tab or ""),
+        once each, in the order of the IDs and the outlets."""
+        rows = named(self.db, "SELECT DISTINCT m.item, CASE WHEN x.name <> '' THEN x.name ELSE x.recipient END "
+                              "AS outlet, COALESCE(t.type, '') AS type FROM messages m JOIN deliveries x "
+                              "ON x.key = m.key LEFT JOIN media t ON lower(t.email) = lower(x.recipient) "
+                              "WHERE m.what = 'release' AND m.item IN ({ids}) AND x.state = 'sent'", draft_ids)
+        found: dict[tuple[str, str], str] = {}
+        for row in rows:
+            key = (row["item"], row["outlet"])
+            found[key] = found.get(key) or row["type"]
+        return sorted((item, outlet, kind) for (item, outlet), kind in found.items())
 
     def published_media_types(self, start: datetime, end: datetime) -> list[str]:
         """The 类型 of the 媒体 tab's outlets (by address) that a release reached in [start, end)."""

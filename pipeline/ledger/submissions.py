@@ -12,6 +12,8 @@ from datetime import date, datetime
 from ..core.model import Activity, Figure, MediaContact, Placement, Reply, Review, RowError, Team, TeamWeek
 from ..intake.tabs import Known
 
+# The meta key that keeps each activity's 负责部门 (the 活动 tab's optional column).
+ACTIVITY_TEAMS = "activity_teams"
 # What stands in the ledger where material held an ID-card number.
 ID_PLACEHOLDER = "×××"
 _DIGIT = re.compile(r"[0-9０-９]")
@@ -116,7 +118,25 @@ class SubmissionStore:
             self.db.executemany(insert, rows)
             self.db.execute("INSERT OR REPLACE INTO reference_state VALUES (?, ?)", (name, digest))
             changed.append(name)
+        if self._save_activity_teams(activities) and "activities" not in changed:
+            changed.append("activities")
         return changed
+
+    def _save_activity_teams(self, activities: Sequence[Activity]) -> bool:
+        """The 活动 tab's 负责部门, kept beside the activities table in the meta key ``activity_teams`` (a
+        JSON list of [day, kind, name, team]) rather than in a column of its own: the schema stays as it is.
+        Returns whether it changed."""
+        owners = [[a.day.isoformat(), a.kind, a.name, a.team] for a in activities if a.team]
+        value = json.dumps(owners, ensure_ascii=False) if owners else None
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (ACTIVITY_TEAMS,)).fetchone()
+        if (row[0] if row else None) == value:
+            return False
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key = ?", (ACTIVITY_TEAMS,))
+        else:
+            self.db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            (ACTIVITY_TEAMS, value))
+        return True
 
     def save_reviews(self, reviews: list[tuple[int, Review]], at: datetime) -> int:
         """Record review rows not seen before; returns how many were new."""
@@ -196,9 +216,15 @@ class SubmissionStore:
         ).fetchall()
 
     def activities(self) -> list[Activity]:
+        """The 活动 tab as last pulled, each activity with its 负责部门 (``activity_teams``)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (ACTIVITY_TEAMS,)).fetchone()
+        teams: dict[tuple[str, str, str], str] = {}
+        for day, kind, name, team in json.loads(row[0]) if row else ():
+            teams.setdefault((day, kind, name), team)
         return [Activity(date.fromisoformat(r["day"]), r["kind"], r["name"],
                          date.fromisoformat(r["plan_date"]) if r["plan_date"] else None, r["time"], r["place"],
-                         None if r["held"] is None else bool(r["held"]))
+                         None if r["held"] is None else bool(r["held"]),
+                         teams.get((r["day"], r["kind"], r["name"]), ""))
                 for r in self.db.execute("SELECT * FROM activities ORDER BY day, id")]
 
     def figures(self, month: str) -> list[Figure]:

@@ -131,7 +131,10 @@ DEPUTIES_REPORT = Obligation(   # 三(十), 四(四): invite deputies "并报道
     rule="deputies-report", section="四(四)", period=AFTER, counts=ITEMS, kinds=("代表委员看执行",),
     follows=("代表委员看执行",), count=1, days=3, owner="本院", name="代表委员看执行报道",
     label="代表委员看执行活动报道", requirement="活动结束后 {days} 天内报送报道素材（类别“代表委员看执行”）",
-    missing="{activity}已结束，尚未收到报道素材（{required}）；活动页未写明负责部门，请宣传办联系承办部门报送")
+    missing="{activity}已结束，尚未收到报道素材（{required}）；{who}")
+# Who is asked for a visit's report: the 活动 tab's 负责部门 (its weekly reminder asks it), or the office.
+REPORT_ASKED = "负责部门为{team}，每周的催报提醒会请其报送，收到为止"
+REPORT_UNOWNED = "活动页未写明负责部门，请宣传办联系承办部门报送"
 
 COLUMN = Obligation(   # 四(二): columns in 《今日儋州》 and on 儋州电视台; each the 媒体 tab's 专栏, every 专栏周期
     rule="column-piece", section="四(二)", period=CADENCE, counts=PLACEMENTS, count=1, owner="本院",

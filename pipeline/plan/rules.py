@@ -25,6 +25,8 @@ from .obligations import (
     PLAN_LEAD,
     PRESS,
     PRESS_PACE,
+    REPORT_ASKED,
+    REPORT_UNOWNED,
     TEAM_QUOTA,
     WEEKLY_RELEASES,
     Obligation,
@@ -159,25 +161,52 @@ def plan_lead_times(activities: Sequence[Activity], today: date, rule: Obligatio
 REPORT_LOOKBACK = 31
 
 
+def unreported_visits(activities: Sequence[Activity], reports: Sequence[date], today: date,
+                      rule: Obligation = DEPUTIES_REPORT) -> list[tuple[Activity, int]]:
+    """三(十), 四(四): the visits of ``rule.follows`` that have passed and still owe their report.
+
+    A visit is reported by an item of ``rule.kinds`` made on its day or later and before the next visit
+    (``reports``: the days such valid items were made); visits of the last ``REPORT_LOOKBACK`` days are looked
+    at. Each visit once, in date order, with the 负责部门 the 活动 tab gives it (``team``; "" when none),
+    and how many reports it still owes.
+    """
+    visits: dict[tuple[date, str, str], Activity] = {}
+    for a in sorted(activities, key=lambda a: (a.day, a.name, a.kind)):
+        if a.kind in rule.follows:
+            known = visits.setdefault((a.day, a.name, a.kind), a)
+            if not known.team and a.team:
+                visits[(a.day, a.name, a.kind)] = a
+    ordered = list(visits.values())
+    owed = []
+    for index, visit in enumerate(ordered):
+        day = visit.day
+        if not today - timedelta(days=REPORT_LOOKBACK) <= day < today:
+            continue
+        following = ordered[index + 1].day if index + 1 < len(ordered) else None
+        made = sum(1 for r in reports if r >= day and (following is None or r < following or following == day))
+        if made < rule.count:
+            owed.append((visit, rule.count - made))
+    return owed
+
+
+def visit_label(visit: Activity) -> str:
+    """How the office and the teams read a visit: “代表委员看执行”活动“…”（11月20日）."""
+    return f"“{visit.kind}”活动“{visit.name or '未命名'}”（{visit.day.month}月{visit.day.day}日）"
+
+
 def visit_reports(activities: Sequence[Activity], reports: Sequence[date], today: date,
                   rule: Obligation = DEPUTIES_REPORT) -> list[Finding]:
     """三(十), 四(四): after each visit of ``rule.follows`` has passed, its report (an item of ``rule.kinds``).
 
-    A visit is reported by an item made on its day or later and before the next visit; visits of the last
-    ``REPORT_LOOKBACK`` days are looked at. The 活动 tab names no team, so the finding is the office's.
+    The finding is the visit's 负责部门's when the 活动 tab names one (its weekly reminder asks it for the
+    material, ``flows/week.remind``), else the office's, which contacts the team that ran the visit.
     """
-    visits = sorted({(a.day, a.name, a.kind) for a in activities if a.kind in rule.follows})
     findings = []
-    for index, (day, name, kind) in enumerate(visits):
-        if not today - timedelta(days=REPORT_LOOKBACK) <= day < today:
-            continue
-        following = visits[index + 1][0] if index + 1 < len(visits) else None
-        made = sum(1 for r in reports if r >= day and (following is None or r < following or following == day))
-        if made >= rule.count:
-            continue
-        label = f"“{kind}”活动“{name or '未命名'}”（{day.month}月{day.day}日）"
-        findings.append(Finding(rule.rule, rule.owner, day.isoformat(), rule.count - made,
-                                day + timedelta(days=rule.days), rule.message(activity=label)))
+    for visit, short in unreported_visits(activities, reports, today, rule):
+        who = REPORT_ASKED.format(team=visit.team) if visit.team else REPORT_UNOWNED
+        findings.append(Finding(rule.rule, visit.team or rule.owner, visit.day.isoformat(), short,
+                                visit.day + timedelta(days=rule.days),
+                                rule.message(activity=visit_label(visit), who=who)))
     return findings
 
 
@@ -190,6 +219,38 @@ def column_pieces(columns: Sequence[MediaColumn], placements: Sequence[Placement
                     rule.message(column=standing.column.title, this=column_plan.THIS[standing.column.cadence],
                                  span=standing.span, cadence=standing.column.cadence))
             for standing in column_plan.current(columns, today, placements, plan) if standing.missing]
+
+
+# --- press conferences (四(二)): the pack of typical cases -----------------------------------------------
+
+# The press events a conference pack is made for: the plan's 新闻发布会 (四(二): 通报打击拒执、执行不能等典型案例),
+# and the 新闻通气会 and 记者恳谈会 that announce typical cases too (三(四), 三(六)).
+CONFERENCE_KINDS = ("新闻发布会", "新闻通气会", "记者恳谈会")
+
+
+def last_conference_held(activities: Sequence[Activity], before: date, today: date) -> Activity | None:
+    """The latest press event held before ``before``: its day passed by ``today`` and marked 已召开 是."""
+    held = [a for a in activities if a.kind in CONFERENCE_KINDS and a.took_place(today) and a.day < before]
+    return max(held, key=lambda a: a.day, default=None)
+
+
+def pack_period(conference: Activity, activities: Sequence[Activity], today: date) -> tuple[date, date]:
+    """The days a conference's pack covers, both included: from the day after the last press event held
+    before it (what that one announced is known) — or from the first day of the conference's year — up to
+    the conference's day, or today when it is still to come."""
+    last = last_conference_held(activities, conference.day, today)
+    start = last.day + timedelta(days=1) if last else date(conference.day.year, 1, 1)
+    return start, min(conference.day, today)
+
+
+def conferences_coming(activities: Sequence[Activity], today: date, days: int) -> list[Activity]:
+    """The press events planned from today to ``days`` days ahead (none when ``days`` is 0), not marked
+    已召开 否, soonest first: the digest offers each its pack (``[rules] conference_pack_days``)."""
+    if days <= 0:
+        return []
+    horizon = today + timedelta(days=days)
+    return sorted((a for a in activities if a.kind in CONFERENCE_KINDS and a.held is not False
+                   and today <= a.day <= horizon), key=lambda a: (a.day, a.name))
 
 
 def team_contacts(teams: Sequence[Team], today: date) -> list[Finding]:

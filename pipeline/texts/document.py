@@ -1,8 +1,10 @@
-"""Word documents (.docx): the release a newsroom can edit, and the deputies' brief.
+"""Word documents (.docx): the release a newsroom can edit, the deputies' brief and a press conference's pack.
 
 A release is built from its plain text: the first line is the headline, blank
 lines separate paragraphs, 【…】 lines are section headings. The brief (简报)
-is built from blocks (headings, paragraphs, tables) under a red masthead.
+is built from blocks (headings, paragraphs, tables) under a red masthead; the
+conference pack (发布会材料, plan 四(二)) from blocks under a title, the
+releases it gathers laid out as a release's own .docx lays them out.
 Fonts are set for Chinese (宋体 body, 黑体 headings) so the files open right
 in Word and WPS.
 """
@@ -141,10 +143,13 @@ _AFTER_BORDER = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wor
 
 @dataclass(frozen=True)
 class Block:
-    """One piece of a brief's body: ``heading`` (一、…), ``subheading`` (（一）…),
-    ``paragraph``, or ``table`` (``rows``, the header row first)."""
+    """One piece of a brief's or a pack's body: ``heading`` (一、…), ``subheading`` (（一）…),
+    ``paragraph``, or ``table`` (``rows``, the header row first); in a pack also a release's ``headline``,
+    its ``dateline`` (发布日期), its ``section`` headings (【基本案情】) and ``text`` paragraphs as a
+    release's .docx sets them, and a ``note`` (the pack's closing remark)."""
 
-    kind: Literal["heading", "subheading", "paragraph", "table"]
+    kind: Literal["heading", "subheading", "paragraph", "table", "headline", "dateline", "section", "text",
+                  "note"]
     text: str = ""
     rows: tuple[tuple[str, ...], ...] = ()
 
@@ -190,19 +195,7 @@ def brief_docx(*, title: str, issue: str, issuer: str, issued: str, blocks: Sequ
     _font(byline.add_run(f"{issuer}\t{issued}"), "宋体", 14)
     _rule(byline, "bottom", size=18)
 
-    for block in blocks:
-        if block.kind == "table":
-            _table(document, block.rows)
-            continue
-        paragraph = document.add_paragraph()
-        if block.kind == "heading":
-            _font(paragraph.add_run(block.text), "黑体", 14, bold=True)
-        elif block.kind == "subheading":
-            paragraph.paragraph_format.first_line_indent = Pt(28)
-            _font(paragraph.add_run(block.text), "楷体", 14, bold=True)
-        else:
-            paragraph.paragraph_format.first_line_indent = Pt(28)
-            _font(paragraph.add_run(block.text), "宋体", 14)
+    _write_blocks(document, blocks)
 
     document.add_paragraph()
     sent_to = document.add_paragraph()
@@ -212,6 +205,97 @@ def brief_docx(*, title: str, issue: str, issuer: str, issued: str, blocks: Sequ
     _font(footer.add_run(imprint), "宋体", 12)
     _rule(footer, "bottom", color="000000", size=6)
     return _saved(document, at)
+
+
+def _write_blocks(document, blocks: Sequence[Block]) -> None:
+    for block in blocks:
+        if block.kind == "table":
+            _table(document, block.rows)
+            continue
+        paragraph = document.add_paragraph()
+        if block.kind == "heading":
+            paragraph.paragraph_format.keep_with_next = True
+            _font(paragraph.add_run(block.text), "黑体", 14, bold=True)
+        elif block.kind == "subheading":
+            paragraph.paragraph_format.first_line_indent = Pt(28)
+            paragraph.paragraph_format.space_before = Pt(6)
+            paragraph.paragraph_format.keep_with_next = True
+            _font(paragraph.add_run(block.text), "楷体", 14, bold=True)
+        elif block.kind == "headline":           # a release's headline, as its own .docx sets it, smaller
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            paragraph.paragraph_format.space_before = Pt(12)
+            paragraph.paragraph_format.keep_with_next = True
+            _font(paragraph.add_run(block.text), "黑体", 14, bold=True)
+        elif block.kind == "dateline":
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            paragraph.paragraph_format.keep_with_next = True
+            _font(paragraph.add_run(block.text), "楷体", 12)
+        elif block.kind == "section":
+            paragraph.paragraph_format.keep_with_next = True
+            _font(paragraph.add_run(block.text), "黑体", 12, bold=True)
+        elif block.kind == "text":
+            paragraph.paragraph_format.first_line_indent = Pt(24)
+            _font(paragraph.add_run(block.text), "宋体", 12)
+        elif block.kind == "note":
+            paragraph.paragraph_format.space_before = Pt(12)
+            _font(paragraph.add_run(block.text), "楷体", 12)
+        else:
+            paragraph.paragraph_format.first_line_indent = Pt(28)
+            _font(paragraph.add_run(block.text), "宋体", 14)
+
+
+def release_blocks(text: str, dateline: str = "") -> list[Block]:
+    """A release's text (headline first) as blocks of a pack: the headline, ``dateline`` under it, then its
+    paragraphs and 【…】 headings, as :func:`release_docx` lays them out."""
+    lines = [line.strip() for line in text.strip("\n").split("\n")]
+    out = [Block("headline", lines[0])] + ([Block("dateline", dateline)] if dateline else [])
+    for line in lines[1:]:
+        if line:
+            out.append(Block("section" if line.startswith("【") and line.endswith("】") else "text", line))
+    return out
+
+
+def pack_docx(*, lines: Sequence[str], blocks: Sequence[Block], title: str, author: str, at: datetime) -> bytes:
+    """A press conference's pack (发布会材料) as .docx bytes: A4 with GB/T 9704 margins, page numbers at the
+    foot (— 1 —), a title of ``lines`` (the court, the conference, what the pack is, the period, when and
+    where), a rule, then the ``blocks``. ``title`` is the document's title under File → Properties, the court
+    (``author``) its author, ``at`` (aware) its making."""
+    _load_docx()
+    document = Document()
+    _properties(document, title=title, author=author, at=at)
+    section = _a4(document)
+    _page_numbers(section)
+    sizes = (("宋体", 16, False), ("宋体", 22, True), ("楷体", 18, False))
+    for index, line in enumerate(lines):
+        paragraph = document.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        font, size, bold = sizes[index] if index < len(sizes) else ("宋体", 12, False)
+        _font(paragraph.add_run(line), font, size, bold=bold)
+    _rule(paragraph, "bottom", color="000000", size=6)
+    _write_blocks(document, blocks)
+    return _saved(document, at)
+
+
+def _page_numbers(section) -> None:
+    """— 1 — centred at the foot of every page: Word's PAGE field, which Word and WPS fill in."""
+    paragraph = section.footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _font(paragraph.add_run("— "), "宋体", 12)
+    run = paragraph.add_run()
+    _font(run, "宋体", 12)
+    for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, "1"), ("end", None)):
+        if kind:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        elif text == "PAGE":
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = " PAGE "
+        else:
+            element = OxmlElement("w:t")
+            element.text = text
+        run._r.append(element)
+    _font(paragraph.add_run(" —"), "宋体", 12)
 
 
 def _table(document, rows: Sequence[Sequence[str]]) -> None:

@@ -13,11 +13,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..core.calendar import Month, Week
+from ..core.config import COMMAND
 from ..core.model import CHANNELS, POSTED_BY_HAND, Activity, TeamWeek
 from ..plan.columns import THIS, Standing
-from ..plan.obligations import AS_WRITTEN, DEPUTIES, PLAN_LEAD, PRESS, Plan
+from ..plan.obligations import AS_WRITTEN, DEPUTIES, DEPUTIES_REPORT, PLAN_LEAD, PRESS, Plan
 from ..plan.review import effective_state
-from ..plan.rules import Finding
+from ..plan.rules import CONFERENCE_KINDS, Finding, conferences_coming, pack_period, visit_label
 
 BAR_WIDTH = 160  # pixels: table cells with widths render in every mail client, Outlook included
 
@@ -72,6 +73,34 @@ def outlook(today: date, activities: Sequence[Activity], plan: Plan = AS_WRITTEN
                      else f"方案应于{due.month}月{due.day}日前报送，尚未收到")
         lines.append(f"{lead_rule.name}：{activity.day.month}月{activity.day.day}日“{activity.name}”，{plan_line}")
     return lines
+
+
+PACK_COMMAND = "conference-pack"
+
+
+def pack_command(conference: Activity, activities: Sequence[Activity]) -> str:
+    """The command that makes ``conference``'s pack, as the office types it here: named by its day, or by
+    its name when another press event shares the day."""
+    same_day = [a for a in activities if a.kind in CONFERENCE_KINDS and a.day == conference.day]
+    if len(same_day) > 1 and conference.name and '"' not in conference.name:
+        return f'{COMMAND} {PACK_COMMAND} --activity "{conference.name}"'
+    return f"{COMMAND} {PACK_COMMAND} --activity {conference.day.isoformat()}"
+
+
+def conference_offers(today: date, activities: Sequence[Activity], days: int) -> list[dict[str, Any]]:
+    """四(二): each press event planned within ``days`` days, with the command that makes its pack (the
+    typical cases published since the last one held, and the figures) and the period the pack covers."""
+    offers = []
+    for conference in conferences_coming(activities, today, days):
+        start, _ = pack_period(conference, activities, today)
+        left = (conference.day - today).days
+        when = "今天" if left == 0 else f"{conference.day.month}月{conference.day.day}日（{left} 天后）"
+        title = f"{conference.kind}“{conference.name}”" if conference.name else conference.kind
+        offers.append({"day": conference.day, "name": conference.name, "kind": conference.kind, "left": left,
+                       "line": f"{title}将于{when}召开，可生成发布会材料（{start.year}年{start.month}月{start.day}日"
+                               "以来已发布的典型案例和执行工作数据，Word 文档，可修改）",
+                       "command": pack_command(conference, activities)})
+    return offers
 
 
 def channel_board(versions: Sequence[Any], network: dict[str, str]) -> list[dict[str, Any]]:
@@ -145,7 +174,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
                    waiting: Sequence[Any] = (), job_failures: Sequence[Any] = (),
                    sheet_warnings: Sequence[str] = (), channels: Sequence[dict[str, Any]] = (),
                    invitations: Sequence[Any] = (), invited: Sequence[dict[str, Any]] = (),
-                   columns: Sequence[Standing] = ()) -> dict[str, Any]:
+                   columns: Sequence[Standing] = (), pack_days: int = 0) -> dict[str, Any]:
     today = now.date()
     week = Week.of(today)
     new, changed = [], []
@@ -174,6 +203,7 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
         "troubles": [{**dict(t), "state_label": STATE_LABELS.get(t["state"], t["state"]),
                       "purpose_label": PURPOSE_LABELS.get(t["purpose"], t["purpose"])} for t in troubles],
         "outlook": outlook(today, activities, plan),
+        "conferences": conference_offers(today, activities, pack_days),
         "slot_gaps": list(slot_gaps),
         "waiting": [{**dict(d), "state": effective_state(d)} for d in waiting],
         "job_failures": [dict(j) for j in job_failures],
@@ -186,8 +216,17 @@ def digest_context(*, now: datetime, court: dict[str, str], teams: Sequence[Team
     }
 
 
+def report_asks(visits: Sequence[Activity], plan: Plan = AS_WRITTEN) -> list[dict[str, Any]]:
+    """三(十), 四(四): what a team's reminder asks for each visit it owns whose report has not come."""
+    rule = plan[DEPUTIES_REPORT]
+    return [{"activity": visit_label(v), "day": v.day, "due": v.day + timedelta(days=rule.days),
+             "kind": rule.kinds[0], "required": rule.required} for v in visits]
+
+
 def reminder_context(*, now: datetime, court: dict[str, str], team: TeamWeek, leader: str,
-                     row_errors: Sequence[Any]) -> dict[str, Any]:
+                     row_errors: Sequence[Any], reports: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """A team's weekly reminder: how far it is behind its quota (``short`` 0 when on track), and the reports
+    of the visits it owns still to come (``reports``, :func:`report_asks`)."""
     week = Week.of(now.date())
     return {
         "court": court,
@@ -200,4 +239,5 @@ def reminder_context(*, now: datetime, court: dict[str, str], team: TeamWeek, le
         "quota": team.quota,
         "short": team.short,
         "row_errors": [dict(r) for r in row_errors],
+        "reports": [dict(r) for r in reports],
     }
