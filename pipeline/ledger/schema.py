@@ -387,6 +387,11 @@ MIGRATIONS: tuple[str, ...] = (
         BEGIN UPDATE generation SET n = n + 1; END;
     """
         for event in ("INSERT", "UPDATE", "DELETE")),
+    # 13: the team that owns an activity (the 活动 tab's 负责部门): a 代表委员看执行 visit's report is asked of it
+    # (三(十), 四(四)). '' when the tab does not say; the office is asked then.
+    """
+    ALTER TABLE activities ADD COLUMN team TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

@@ -12,8 +12,6 @@ from datetime import date, datetime
 from ..core.model import Activity, Figure, MediaContact, Placement, Reply, Review, RowError, Team, TeamWeek
 from ..intake.tabs import Known
 
-# The meta key that keeps each activity's 负责部门 (the 活动 tab's optional column).
-ACTIVITY_TEAMS = "activity_teams"
 # What stands in the ledger where material held an ID-card number.
 ID_PLACEHOLDER = "×××"
 _DIGIT = re.compile(r"[0-9０-９]")
@@ -95,10 +93,10 @@ class SubmissionStore:
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       [(m.outlet, m.contact, m.email, json.dumps(m.kinds, ensure_ascii=False), int(m.enabled),
                         m.type, m.level, m.column, m.cadence) for m in media]),
-            "activities": ("INSERT INTO activities (day, kind, name, plan_date, time, place, held) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "activities": ("INSERT INTO activities (day, kind, name, plan_date, time, place, held, team) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(a.day.isoformat(), a.kind, a.name, a.plan_date.isoformat() if a.plan_date else None,
-                             a.time, a.place, None if a.held is None else int(a.held)) for a in activities]),
+                             a.time, a.place, None if a.held is None else int(a.held), a.team) for a in activities]),
             "figures": ("INSERT INTO figures (month, metric, value, source) VALUES (?, ?, ?, ?)",
                         [(f.month, f.metric, f.value, f.source) for f in figures]),
             "replies": ("INSERT INTO replies (invitation, recipient, answer, note) VALUES (?, ?, ?, ?)",
@@ -118,25 +116,7 @@ class SubmissionStore:
             self.db.executemany(insert, rows)
             self.db.execute("INSERT OR REPLACE INTO reference_state VALUES (?, ?)", (name, digest))
             changed.append(name)
-        if self._save_activity_teams(activities) and "activities" not in changed:
-            changed.append("activities")
         return changed
-
-    def _save_activity_teams(self, activities: Sequence[Activity]) -> bool:
-        """The 活动 tab's 负责部门, kept beside the activities table in the meta key ``activity_teams`` (a
-        JSON list of [day, kind, name, team]) rather than in a column of its own: the schema stays as it is.
-        Returns whether it changed."""
-        owners = [[a.day.isoformat(), a.kind, a.name, a.team] for a in activities if a.team]
-        value = json.dumps(owners, ensure_ascii=False) if owners else None
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (ACTIVITY_TEAMS,)).fetchone()
-        if (row[0] if row else None) == value:
-            return False
-        if value is None:
-            self.db.execute("DELETE FROM meta WHERE key = ?", (ACTIVITY_TEAMS,))
-        else:
-            self.db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                            (ACTIVITY_TEAMS, value))
-        return True
 
     def save_reviews(self, reviews: list[tuple[int, Review]], at: datetime) -> int:
         """Record review rows not seen before; returns how many were new."""
@@ -216,15 +196,10 @@ class SubmissionStore:
         ).fetchall()
 
     def activities(self) -> list[Activity]:
-        """The 活动 tab as last pulled, each activity with its 负责部门 (``activity_teams``)."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (ACTIVITY_TEAMS,)).fetchone()
-        teams: dict[tuple[str, str, str], str] = {}
-        for day, kind, name, team in json.loads(row[0]) if row else ():
-            teams.setdefault((day, kind, name), team)
+        """The 活动 tab as last pulled, each activity with its 负责部门."""
         return [Activity(date.fromisoformat(r["day"]), r["kind"], r["name"],
                          date.fromisoformat(r["plan_date"]) if r["plan_date"] else None, r["time"], r["place"],
-                         None if r["held"] is None else bool(r["held"]),
-                         teams.get((r["day"], r["kind"], r["name"]), ""))
+                         None if r["held"] is None else bool(r["held"]), r["team"])
                 for r in self.db.execute("SELECT * FROM activities ORDER BY day, id")]
 
     def figures(self, month: str) -> list[Figure]:
