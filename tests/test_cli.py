@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from conftest import Workspace, material
 
-from pipeline.core.layout import ALL_TABS, SUBMISSIONS
+from pipeline.core.layout import ALL_TABS, REPLIES, SUBMISSIONS
 from pipeline.ledger import Ledger
 
 
@@ -155,6 +155,14 @@ def test_the_demo_cycle_drafts_an_invitation_that_approve_sends_to_the_deputies(
     assert [name.rsplit("-", 1)[-1] for name in sent] == ["deputy.wang@npc.example.eml",
                                                           "member.chen@cppcc.example.eml"]
     assert "邀请函待办" not in workspace.cli("status", check=True).stdout
+
+    # The demo's 回执 row (a deputy's answer by telephone) counts from the pull after the invitation went out.
+    assert [r["status"] for r in workspace.rows(REPLIES)] == ["邀请函 I-2026-000001 尚未发给代表委员"]
+    workspace.cli("once", check=True)
+    assert [r["status"] for r in workspace.rows(REPLIES)] == ["已登记"]
+    status = workspace.cli("status", check=True).stdout
+    assert "王海燕代表（deputy.wang@npc.example）参加（电话回复）" in status
+    assert "陈立新委员（member.chen@cppcc.example）未回复" in status
 
 
 def test_the_demo_offers_the_coming_press_conferences_pack_and_makes_it(workspace: Workspace) -> None:

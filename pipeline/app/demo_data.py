@@ -615,3 +615,12 @@ PLACEMENTS: list[tuple[int, str, str, str, str, str]] = [
     (1, "《法制时报》", "第2版 法治海南", "", "", ""),
     (1, "《人民法院报》", "第4版", "报纸", "中央", "转载"),
 ]
+
+# ---------------------------------------------------------------------------
+# 8. 回执: a deputy's answer to the invitation of the coming visit (I-…-000001, drafted at the first cycle),
+#    as the office records it after a telephone call (邀请编号's serial, 代表委员 as the config names them,
+#    回复, 备注). Until the invitation is approved and sent, the row's 状态 says it has not gone out.
+# ---------------------------------------------------------------------------
+REPLIES: list[tuple[int, str, str, str]] = [
+    (1, "王海燕代表", "参加", "电话回复"),
+]

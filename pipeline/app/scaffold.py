@@ -20,7 +20,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core.calendar import Week
 from ..core.errors import UsageError
-from ..core.layout import ACTIVITIES, ALL_TABS, FIGURES, MEDIA, PLACEMENTS, REVIEWS, SUBMISSIONS, TEAMS, Tab
+from ..core.layout import (ACTIVITIES, ALL_TABS, FIGURES, MEDIA, PLACEMENTS, REPLIES, REVIEWS, SUBMISSIONS,
+                           TEAMS, Tab)
 from ..core.model import (
     ACTIVITY_KINDS,
     CADENCES,
@@ -160,6 +161,9 @@ def _fill_demo(sheets: dict[str, Worksheet], now: datetime) -> None:
         _append(sheets["placements"], PLACEMENTS, {"draft_id": f"D-{today.year}-{serial:06d}", "outlet": outlet,
                                                    "date": today, "slot": slot, "type": kind_of_outlet,
                                                    "level": level, "note": note})
+    for serial, deputy, answer, note in demo_data.REPLIES:
+        _append(sheets["replies"], REPLIES, {"invitation_id": f"I-{today.year}-{serial:06d}", "deputy": deputy,
+                                             "answer": answer, "note": note})
     rows = list(demo_data.SUBMISSIONS)
     # The bad rows arrive among the good ones, as they would in a real week.
     for position, bad in enumerate(demo_data.BAD_SUBMISSIONS):
