@@ -30,7 +30,7 @@ import tempfile
 import time
 import traceback
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,9 @@ for folder in (BENCH, PROJECT):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-import history  # noqa: E402  (bench/history.py)
-import workload  # noqa: E402  (bench/workload.py)
-from child import bare_read  # noqa: E402  (bench/child.py: the floor, shared with the child process)
+import history
+import workload
+from child import bare_read
 
 os.environ["PIPELINE_NOW"] = workload.NOW          # the same week every run (children inherit it)
 
@@ -57,6 +57,7 @@ from pipeline.ledger import Ledger
 from pipeline.mail import message as mime
 from pipeline.mail.transport import OutboxTransport
 from pipeline.sources import open_source
+from pipeline.sources.xlsx_cells import write_cells
 
 
 def job(settings: Settings, fn, *args, transport=None, **kwargs):
@@ -161,7 +162,15 @@ class Context:
     def __init__(self, tmp: Path, sizes: Sizes) -> None:
         self.tmp, self.sizes = tmp, sizes
         self._big: Path | None = None
-        self.baseline = STARTUP_BASELINE   # g: the commit status is timed against
+        self.baseline = BASELINE           # d and g: the commit drafting and status are timed against
+        self._baseline_root: Path | None | bool = False
+
+    @property
+    def baseline_root(self) -> Path | None:
+        """The project at the baseline commit (``git archive``, once per run), or None without git or it."""
+        if self._baseline_root is False:
+            self._baseline_root = export(self.baseline, self.tmp / "baseline") if self.baseline else None
+        return self._baseline_root
 
     @property
     def big(self) -> Path:
@@ -250,8 +259,13 @@ def bench_pull(ctx: Context) -> list[Row]:
     again = Side(lambda _: written.append(job(settings, pulling.pull).cells_written),
                  prepare=lambda: forget_fingerprint(settings))
     hashed = Side(lambda _: written.append(hash_path_pull(settings).cells_written))
+    # "changed": a clerk edited one 素材 row since the last pull (a different row each repetition).
+    edits = edited_rows(workbook, sizes.pull_rows)
+    changed = Side(lambda _: job(settings, pulling.pull), prepare=lambda: next(edits))
     read_only = Side(lambda _: bare_read(workbook))
-    race(sizes.reps, again, hashed, read_only, warm=True)
+    race(sizes.reps, again, hashed, changed, read_only, warm=True)
+    if any(side.result is None or side.result.changed != 1 for side in (changed,)):
+        raise AssertionError(f"a changed pull did not take in exactly one changed row: {changed.result}")
     wrote = max(written)
     note = f", wrote {wrote} cells" if wrote else ""
     progress("e. peak RSS of an unchanged pull (read) and of a read-only read, each in a fresh process")
@@ -261,12 +275,14 @@ def bench_pull(ctx: Context) -> list[Row]:
 
     rows = f"{sizes.pull_rows:,} rows"
     unchanged_ratio, first_ratio = again.best / read_only.best, first.best / load_save.best
-    hash_ratio = hashed.best / read_only.best
+    hash_ratio, changed_ratio = hashed.best / read_only.best, changed.best / read_only.best
     out = [
         Row(f"a. unchanged pull, {rows}", best(again) + note, f"{best(read_only)} openpyxl read_only",
             f"{unchanged_ratio:.2f}x", "<= 1.50x", verdict(unchanged_ratio <= 1.5 and not wrote)),
         Row(f"a. unchanged pull (hash path), {rows}", best(hashed) + note, f"{best(read_only)} openpyxl read_only",
             f"{hash_ratio:.2f}x", "<= 0.05x", verdict(hash_ratio <= 0.05 and not wrote)),
+        Row(f"a. changed pull (one row edited), {rows}", best(changed), f"{best(read_only)} openpyxl read_only",
+            f"{changed_ratio:.2f}x", "<= 0.60x", verdict(changed_ratio <= 0.6)),
         Row(f"a. first pull + write-back, {rows}", best(first), f"{best(load_save)} openpyxl load+save",
             f"{first_ratio:.2f}x"),
     ]
@@ -303,6 +319,23 @@ def bench_once(ctx: Context) -> list[Row]:
                         f"{pull.peak_mb:.0f} MB first pull alone", f"{once.peak_mb / pull.peak_mb:.2f}x",
                         "< 250 MB" if target else "-", verdict(once.peak_mb < 250) if target else REPORTED))
     return rows
+
+
+def edited_rows(workbook: Path, count: int) -> Iterator[None]:
+    """Each step edits one more 素材 row's 执行过程 in ``workbook``, as a clerk would between two pulls: a
+    different row each time, spread over the sheet, every one of them a good row (the row a pull then
+    takes in as changed). The cell is written in place (``xlsx_cells``), the rest of the file as it was."""
+    column = next(i for i, c in enumerate(SUBMISSIONS.columns, start=1) if c.key == "process")
+    rows = workload.submission_rows(count)
+    # Not a bad row, not a row typed twice nor the row it repeats (workload.submission_rows' pattern).
+    good = [i for i in range(count) if i % 50 < 48 and i % 200 < 198]
+    step = 0
+    while True:
+        step += 1
+        index = good[(step * 7919) % len(good)]
+        text = f"{rows[index]['process']}（第{step}次补充：已约谈被执行人）"
+        workbook.write_bytes(write_cells(workbook.read_bytes(), [(SUBMISSIONS.name, index + 2, column, text)]))
+        yield None
 
 
 def forget_fingerprint(settings: Settings) -> None:
@@ -523,9 +556,61 @@ def bench_drafting(ctx: Context) -> list[Row]:
     profile = cProfile.Profile()
     profile.runcall(_drafter(sample), profiled)
     rows = [Row(f"d. drafting, {count:,} new submissions", rate(count, side, "drafts"))]
-    for rank, (name, share) in enumerate(top_costs(profile, "pipeline/flows/publishing.py", "draft"), start=1):
+    rows.append(drafting_against_baseline(ctx, count))
+    for rank, (name, share) in enumerate(top_costs(profile, "pipeline/flows/publishing.py", "_draft"), start=1):
         rows.append(Row(f"d. profile #{rank} ({sample} drafts)", f"{share:.0%} {name}"))
     return rows
+
+
+def drafting_against_baseline(ctx: Context, count: int) -> Row:
+    """Drafting as it stands beside drafting at the baseline commit: the same workbook, each side in a fresh
+    process of its own revision (``bench/revision.py draft``), one pull untimed and the draft run timed,
+    alternately. The material holds only kinds the baseline knows, so both draft the same submissions."""
+    label = f"d. drafting against commit {ctx.baseline}, {count:,} submissions"
+    root = ctx.baseline_root
+    if root is None:
+        return Row(label, "git or the commit not available (see the drafting row above)", result=UNAVAILABLE)
+    kinds = demo_kinds(root)
+    material = [row for row in workload.submission_rows(count * 2, bad_every=0, repeat_every=0, publishable=True)
+                if kinds is None or row["kind"] in kinds][:count]
+    workbook = workload.write(ctx.tmp / "d-against.xlsx", material)
+    progress(f"d. drafting {len(material):,} submissions, as it stands and at {ctx.baseline}, each in a fresh process")
+    today = RevisionSide("draft", PROJECT, workbook, workload.fresh_dirs(ctx.tmp, "d-today"))
+    before = RevisionSide("draft", root, workbook, workload.fresh_dirs(ctx.tmp, "d-before"))
+    race_children(ctx.sizes.reps, today, before, budget=60.0)
+    drafted = {r["drafted"] for r in today.runs + before.runs}
+    if drafted != {len(material)}:
+        raise AssertionError(f"the two revisions drafted {drafted} of {len(material)} submissions")
+    ratio = before.best / today.best                  # drafts per second, today over the baseline
+    return Row(label, rate(len(material), today, "drafts"),
+               f"{rate(len(material), before, 'drafts')} at {ctx.baseline}", f"{ratio:.2f}x", ">= 2.00x",
+               verdict(ratio >= 2.0))
+
+
+def demo_kinds(root: Path) -> set[str] | None:
+    """The kinds of the demo material at ``root`` (a revision's own), or None when it cannot say."""
+    done = subprocess.run([sys.executable, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); "
+                           "from pipeline.app import demo_data; "
+                           "print(json.dumps(sorted({r['kind'] for r in demo_data.SUBMISSIONS})))", str(root)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    return set(json.loads(done.stdout)) if done.returncode == 0 else None
+
+
+class RevisionSide(ChildSide):
+    """A side whose repetitions each run ``bench/revision.py WHAT`` on a revision's code, in a fresh folder."""
+
+    def __init__(self, what: str, root: Path, workbook: Path, folders: Iterator[Path]) -> None:
+        Side.__init__(self, act=lambda folder: revision(what, root, workbook, folder), prepare=lambda: next(folders))
+        self.runs = []
+
+
+def revision(what: str, root: Path, *args: Path) -> dict[str, float]:
+    """bench/revision.py: one job of the revision at ``root``, timed in its own process."""
+    done = subprocess.run([sys.executable, str(BENCH / "revision.py"), what, str(root), *map(str, args)],
+                          capture_output=True, text=True, timeout=900, cwd=root, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench/revision.py {what} at {root} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _pulled(ctx: Context, name: str, count: int) -> Settings:
@@ -651,9 +736,9 @@ def bench_history(ctx: Context) -> list[Row]:
 
 # --- g. start-up ------------------------------------------------------------------------------
 
-# The commit before the masking and naming rules left status's imports: row g times its status beside
-# today's, in the same loop (``--baseline`` picks another; none when git or the commit is not there).
-STARTUP_BASELINE = "0837146"
+# The commit before the issue's first performance commit (58d18ff, bench row f): rows d and g time drafting
+# and status at it beside today's, in the same run (``--baseline`` picks another; none without git or it).
+BASELINE = "398133a"
 
 
 def export(rev: str, folder: Path) -> Path | None:
@@ -686,20 +771,13 @@ def bench_startup(ctx: Context) -> list[Row]:
     status = process(str(PROJECT / "run.py"), "--config", str(settings.source), "status")
     importing, bare = process("-c", "import pipeline.app.cli"), process("-c", "pass")
     sides = [status, importing, bare]
-    before_root = export(ctx.baseline, ctx.tmp / "g-baseline") if ctx.baseline else None
+    before_root = ctx.baseline_root
     if before_root is not None:
-        # Its own workspace with the same workbook, pulled by the baseline itself: a ledger this program
-        # brought to a newer schema is one an older program refuses.
-        own = ctx.workspace("g-before")
-        own.sheet.path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(settings.sheet.path, own.sheet.path)
-        pulled = subprocess.run([sys.executable, str(before_root / "run.py"), "--config", str(own.source), "pull"],
-                                cwd=before_root, capture_output=True, timeout=300, env=env)
-        if pulled.returncode == 0:
-            before = process(str(before_root / "run.py"), "--config", str(own.source), "status", cwd=before_root)
-            sides.append(before)
-        else:
-            before_root = None
+        # Its own workspace (its own default config) with the same workbook, pulled by the baseline itself: a
+        # ledger this program brought to a newer schema is one an older program refuses.
+        own = revision("workspace", before_root, settings.sheet.path, ctx.tmp / "g-before")
+        before = process(str(before_root / "run.py"), "--config", own["config"], "status", cwd=before_root)
+        sides.append(before)
     race(ctx.sizes.reps * 3, *sides, warm=True)
     rows = [
         Row("g. status, a fresh process", best(status), f"{best(bare)} bare interpreter",
@@ -709,7 +787,8 @@ def bench_startup(ctx: Context) -> list[Row]:
     ]
     if before_root is not None:
         rows.insert(1, Row(f"g. status against commit {ctx.baseline}", best(status),
-                           f"{best(before)} status at {ctx.baseline}", f"{status.best / before.best:.2f}x"))
+                           f"{best(before)} status at {ctx.baseline}", f"{status.best / before.best:.2f}x",
+                           "<= 0.40x", verdict(status.best / before.best <= 0.4)))
     elif ctx.baseline:
         rows.insert(1, Row(f"g. status against commit {ctx.baseline}", "git or the commit not available",
                            result=UNAVAILABLE))
@@ -749,9 +828,9 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the pipeline against its floors; print one table.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for the test suite)")
-    parser.add_argument("--baseline", default=STARTUP_BASELINE,
-                        help=f"g: the commit whose status is timed beside today's (default {STARTUP_BASELINE}; "
-                             "empty: none)")
+    parser.add_argument("--baseline", default=BASELINE,
+                        help=f"d and g: the commit whose drafting and status are timed beside today's (default "
+                             f"{BASELINE}; empty: none)")
     parser.add_argument("--only", default="abcdefg", help="which benchmarks, e.g. --only ac (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set("".join(BENCHMARKS))

@@ -14,6 +14,7 @@ from conftest import PROJECT
 
 ROWS = (
     "a. unchanged pull,",
+    "a. changed pull (one row edited),",
     "a. first pull + write-back,",
     "b. Sheets API per cycle, 3 rows",
     "b. Sheets API per cycle, 10 rows",
@@ -22,6 +23,7 @@ ROWS = (
     "c. publish 1 release to 8 contacts ",
     "c. publish 1 release to 8 contacts, CPU-bound neighbour",
     "d. drafting,",
+    "d. drafting against commit",
     "d. profile #1",
     "d. profile #2",
     "d. profile #3",

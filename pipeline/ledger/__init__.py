@@ -155,6 +155,23 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
         return backup(self.db, target)
 
     @contextmanager
+    def relaxed(self, relax: bool = True) -> Iterator[None]:
+        """Inside the block (when ``relax``), commits do not wait for the disk (``synchronous=NORMAL``).
+
+        With WAL a commit is still whole and survives the process being killed; only a power cut or an OS
+        crash can take back the last commits. That is for work nothing outside the machine has seen: mail
+        written to the outbox and the drafts it announces (docs/architecture.md, "Durability"); a mark of
+        mail handed to a server always waits for the disk."""
+        if not relax:
+            yield
+            return
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield
+        finally:
+            self.db.execute("PRAGMA synchronous=FULL")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back whole on any exception."""
         self.db.execute("BEGIN IMMEDIATE")

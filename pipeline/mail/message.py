@@ -228,6 +228,7 @@ class _SharedPart(MIMEBase):
     def __init__(self, maintype: str, subtype: str) -> None:
         super().__init__(maintype, subtype, policy=policy.compat32)
         self.wire: dict[str | None, bytes] = {}
+        self.head: bytes | None = None       # its header block (shown_parts)
 
 
 @functools.lru_cache(maxsize=16)
@@ -262,6 +263,7 @@ class _Text(MIMENonMultipart):
         wire = base64.encodebytes(text.encode("utf-8"))
         self.set_payload(wire.decode("ascii"))
         self.wire = wire.replace(b"\n", b"\r\n")
+        self.text = text                   # what a reader's client decodes it to
 
 
 class _Generator(BytesGenerator):
@@ -291,3 +293,27 @@ def as_bytes(message: MIMEMultipart) -> bytes:
     buffer = io.BytesIO()
     _Generator(buffer, policy=_WIRE).flatten(message)
     return buffer.getvalue()
+
+
+def head(message: MIMEMultipart) -> bytes:
+    """A message's (or a part's) header block as :func:`as_bytes` writes it, with the blank line after it."""
+    return b"".join(_WIRE.fold_binary(name, value) for name, value in message.raw_items()) + b"\r\n"
+
+
+def shown_parts(message: MIMEMultipart) -> tuple[str, list[bytes]] | None:
+    """What a mail client shows of a message :func:`build` made, without writing and parsing it: the text of
+    its HTML part, and each attachment's header block (its file name is read from it as a client reads it).
+    None for a message of another shape."""
+    body, attachments = message, []
+    if message.get_content_type() == "multipart/mixed":
+        body, *attachments = message.get_payload()
+    parts = body.get_payload() if body.get_content_type() == "multipart/alternative" else None
+    if not parts or len(parts) != 2 or not all(isinstance(p, _Text) for p in parts) \
+            or parts[1].get_content_subtype() != "html" or not all(isinstance(a, _SharedPart) for a in attachments):
+        return None
+    heads = []
+    for part in attachments:
+        if part.head is None:
+            part.head = head(part)
+        heads.append(part.head)
+    return parts[1].text, heads

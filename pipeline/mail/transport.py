@@ -18,6 +18,7 @@ a verified TLS connection, or in the clear to a loopback address.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import os
@@ -58,8 +59,11 @@ class Result:
 class Session(Protocol):
     def deliver(self, sender: str, recipient: str, data: bytes, name: str,
                 handover: Callable[[], object] | None = None,
-                meanwhile: Callable[[], object] | None = None) -> Result:
+                meanwhile: Callable[[], object] | None = None, built: object = None) -> Result:
         """Deliver ``data`` (the whole message) to ``recipient``; ``name`` labels outbox files.
+
+        ``built`` is the message ``data`` was written from (``mail.message.build``), when the caller has it:
+        the outbox's preview is made from it instead of parsing ``data`` back.
 
         ``handover`` is called at most once, before any of the message's text
         can reach the server (the caller records that it is sending); when it
@@ -122,13 +126,16 @@ class OutboxTransport:
 
     def deliver(self, sender: str, recipient: str, data: bytes, name: str,
                 handover: Callable[[], object] | None = None,
-                meanwhile: Callable[[], object] | None = None) -> Result:
+                meanwhile: Callable[[], object] | None = None, built: object = None) -> Result:
         if handover is not None:
             handover()
         stem = self._free_stem(name)
+        page = (built is not None and _preview_of(built)) or _preview(data)
         try:
-            write_atomic(self.folder / f"{stem}.eml", data)
-            write_atomic(self.folder / f"{stem}.html", _preview(data).encode("utf-8"), durable=False)
+            # Not synced one by one: the ledger's marks of outbox mail do not wait for the disk either
+            # (``Ledger.relaxed``); a power cut can take back the last files and their marks together.
+            write_atomic(self.folder / f"{stem}.eml", data, durable=False)
+            write_atomic(self.folder / f"{stem}.html", page.encode("utf-8"), durable=False)
         except OSError as exc:
             return Result(recipient, TEMPORARY, f"写入发件箱失败：{exc.strerror}")
         return Result(recipient, SENT, f"已写入发件箱 {stem}.eml（未发出）")
@@ -144,8 +151,7 @@ class OutboxTransport:
     def _write_index(self) -> None:
         rows = []
         for eml in sorted(self.folder.glob("*.eml"), reverse=True):
-            with eml.open("rb") as handle:
-                headers = BytesParser(policy=policy.default).parse(handle, headersonly=True)
+            headers = _Envelope(BytesParser(policy=policy.compat32).parsebytes(_head_of(eml), headersonly=True))
             rows.append(
                 f"<tr><td>{html.escape(_shown_date(headers.get('Date')))}</td>"
                 f"<td>{html.escape(str(headers.get('To', '')))}</td>"
@@ -164,6 +170,17 @@ class OutboxTransport:
         write_atomic(self.folder / "index.html", page.encode("utf-8"), durable=False)
 
 
+def _head_of(path: Path) -> bytes:
+    """The start of a message file up to the blank line after its headers (all of it, if it has none)."""
+    with path.open("rb") as handle:
+        data = b""
+        while True:
+            chunk = handle.read(8192)
+            data += chunk
+            if not chunk or b"\r\n\r\n" in data or b"\n\n" in data:
+                return data
+
+
 def _shown_date(header: object) -> str:
     """A Date header as the office reads it: 2026年11月29日 18:29 (the header itself stays as mail needs it)."""
     try:
@@ -180,10 +197,49 @@ def _preview(data: bytes) -> str:
     content = body.get_content() if body is not None else ""
     if body is not None and body.get_content_type() == "text/plain":
         content = f"<pre>{html.escape(content)}</pre>"
+    return _page(message, content, [part.get_filename() for part in message.iter_attachments()])
+
+
+def _preview_of(built: object) -> str | None:
+    """:func:`_preview`'s page for a message as ``mail.message.build`` made it, without writing and parsing it
+    whole: the envelope is read from its header block as written, the HTML part is the text it was made from,
+    each file name is read from its part's header block. None for a message of another shape."""
+    from . import message as mime
+
+    shown = mime.shown_parts(built)
+    if shown is None:
+        return None
+    content, heads = shown
+    envelope = _Envelope(BytesParser(policy=policy.compat32).parsebytes(mime.head(built), headersonly=True))
+    return _page(envelope, content, [_filename(head) for head in heads])
+
+
+class _Envelope:
+    """A header block's fields as ``policy.default`` reads them, each value read once per process (a batch's
+    From, To and Date repeat)."""
+
+    def __init__(self, head) -> None:
+        self.head = head
+
+    def get(self, key: str, default: object = None) -> object:
+        raw = self.head.get(key)       # compat32: the value as written, unfolded by nothing
+        return default if raw is None else _read_header(key, raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_header(key: str, raw: str) -> str:
+    return str(policy.default.header_fetch_parse(key, raw))
+
+
+@functools.lru_cache(maxsize=64)
+def _filename(head: bytes) -> str | None:
+    return BytesParser(policy=policy.default).parsebytes(head, headersonly=True).get_filename()
+
+
+def _page(message, content: str, files: list[str | None]) -> str:
     facts = "".join(f"<div><b>{label}：</b>{html.escape(str(message.get(key, '')))}</div>"
                     for label, key in (("发件人", "From"), ("收件人", "To"), ("主题", "Subject")))
     facts += f"<div><b>时间：</b>{html.escape(_shown_date(message.get('Date')))}（写入发件箱，未发出）</div>"
-    files = [part.get_filename() for part in message.iter_attachments()]
     if files:
         facts += "<div><b>附件：</b>" + "、".join(html.escape(f or "") for f in files) + "</div>"
     return (f"<div style=\"font-family:sans-serif;background:#f3f3f3;padding:8px;border-bottom:1px solid #ccc\">"
@@ -323,7 +379,7 @@ class _SmtpSession:
 
     def deliver(self, sender: str, recipient: str, data: bytes, name: str,
                 handover: Callable[[], object] | None = None,
-                meanwhile: Callable[[], object] | None = None) -> Result:
+                meanwhile: Callable[[], object] | None = None, built: object = None) -> Result:
         try:
             return self._deliver(sender, recipient, data, handover, meanwhile)
         except _HandoverFailed as failed:

@@ -36,6 +36,7 @@ from ..core.errors import SourceBusy, SourceChanged, SourceError
 from ..core.grid import CellUpdate, Saved, SheetData, TabData
 from . import Bounds, bounded_rows
 from .xlsx_cells import Unsupported, write_cells
+from .xlsx_rows import RowReader
 
 log = logging.getLogger(__name__)
 # The temporary copy a write-back makes beside the workbook, and how old one must be to be a leftover.
@@ -83,16 +84,16 @@ class XlsxSource:
         try:
             tabs: dict[str, TabData] = {}
             meter = _TextMeter(self.path, self.max_bytes)
+            # Rows this process parsed at the last read and whose XML is the same are not parsed again.
+            reader = RowReader(book, str(self.path.resolve()))
             for sheet in book.worksheets:
                 if not wanted(sheet.title):
                     continue
-                # Some writers leave a wrong <dimension>; without a reset,
-                # read-only mode would silently truncate rows or columns.
-                sheet.reset_dimensions()
-                # Row by row, so that a tab beyond [sheet] max_rows or max_columns stops being kept at once.
-                rows = bounded_rows(str(self.path), sheet.title, meter.rows(sheet.iter_rows(values_only=True)),
-                                    self.bounds)
+                # Row by row, so that a tab beyond [sheet] max_rows or max_columns stops being kept at once;
+                # the sheet's <dimension> is not trusted (some writers leave a wrong one).
+                rows = bounded_rows(str(self.path), sheet.title, meter.rows(reader.rows(sheet)), self.bounds)
                 tabs[sheet.title] = TabData(sheet.title, rows)
+            reader.keep()
         except _UNREADABLE as exc:
             raise SourceError(f"{self.path}: 工作簿内容无法解析（{_reason(exc)}），下一轮将重试") from None
         finally:
@@ -236,7 +237,9 @@ class _TextMeter:
 
     def rows(self, rows: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
         for row in rows:
-            self.used += sum(len(v.encode("utf-8", "surrogatepass")) for v in row if type(v) is str)
+            texts = [v for v in row if type(v) is str]
+            if texts:                      # one encoding per row: the lengths add up the same
+                self.used += len("".join(texts).encode("utf-8", "surrogatepass"))
             if self.used > self.limit:
                 raise SourceError(f"{self.path}: 工作簿各单元格的文字合计超过 {self.limit / 2**20:.0f} MB（配置 "
                                   "[sheet] max_mb；同一段文字被大量单元格引用时，文件虽小，读出的文字却很多），"

@@ -29,6 +29,11 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
+# zlib's level for the sheets a write-back edits. A 10,000-row sheet is some 30 MB of XML: level 1 deflates
+# it in a fifth of the time the default level 6 takes, and the file comes out about a third bigger until an
+# office suite next saves it (bench row a, the changed pull, times the write-back with it).
+EDITED_LEVEL = 1
+
 _REF = re.compile(r"([A-Z]+)(\d+)")
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData\b[^>]*?(/?)>")
 _ENCODING = re.compile(rb"^<\?xml[^>]*\bencoding=[\"']([^\"']+)[\"']")
@@ -73,8 +78,10 @@ def write_cells(data: bytes, cells: Iterable[tuple[str, int, int, str]]) -> byte
         with zipfile.ZipFile(out, "w") as target:
             for info in source.infolist():
                 content = patched.get(info.filename)
-                target.writestr(info, source.read(info) if content is None else content,
-                                compress_type=info.compress_type)
+                if content is None:
+                    target.writestr(info, source.read(info), compress_type=info.compress_type)
+                else:                              # the edited sheet: compressed fast (see EDITED_LEVEL)
+                    target.writestr(info, content, compress_type=info.compress_type, compresslevel=EDITED_LEVEL)
     return out.getvalue()
 
 
@@ -129,7 +136,8 @@ def _patch_sheet(xml: bytes, changes: dict[int, dict[int, str]]) -> bytes:
             cursor = start
             pending.pop(0)
         if pending and pending[0] == number:
-            pieces += [xml[cursor:start], _patch_row(prefix, number, attrs, body, changes[number])]
+            pieces += [xml[cursor:start], _patch_row(prefix, number, attrs, body and xml[body[0]:body[1]],
+                                                     changes[number])]
             cursor = stop
             pending.pop(0)
         if not pending:
@@ -141,10 +149,35 @@ def _patch_sheet(xml: bytes, changes: dict[int, dict[int, str]]) -> bytes:
 
 
 def _rows(xml: bytes, prefix: bytes, start: int, end: int):
-    """(start, end, attributes, body or None) of each row between ``start`` and ``end``, in order."""
-    pattern = re.compile(rb"<%srow\b([^>]*?)(?:/>|>(.*?)</%srow>)" % (re.escape(prefix), re.escape(prefix)), re.S)
-    for match in pattern.finditer(xml, start, end):
-        yield match.start(), match.end(), match[1], match[2]
+    """(start, end, attributes, where its body is or None) of each row between ``start`` and ``end``, in order.
+
+    Found with ``bytes.find`` rather than one regular expression: a lazy ``(.*?)</row>`` tries the end tag
+    at every byte of a 30 MB sheet, which took half a second to reach the last rows."""
+    opening, closing = b"<%srow" % prefix, b"</%srow>" % prefix
+    position = start
+    while True:
+        found = xml.find(opening, position, end)
+        if found < 0:
+            return
+        after = found + len(opening)
+        if after >= end or xml[after] not in _AFTER_NAME:      # <rowBreaks> and the like: not a row
+            position = after
+            continue
+        close = xml.find(b">", after, end)
+        if close < 0:
+            return
+        if xml[close - 1] == 0x2F:                               # <row .../>
+            yield found, close + 1, xml[after:close - 1], None
+            position = close + 1
+            continue
+        stop = xml.find(closing, close, end)
+        if stop < 0:
+            return
+        yield found, stop + len(closing), xml[after:close], (close + 1, stop)
+        position = stop + len(closing)
+
+
+_AFTER_NAME = frozenset(b" \t\r\n/>")
 
 
 def _number(attrs: bytes) -> int:
