@@ -241,6 +241,41 @@ def test_a_release_is_named_by_any_version_of_its_draft_and_counted_as_the_versi
         assert {r["draft_id"] for r in ledger.db.execute("SELECT draft_id FROM placements")} == {"D-2026-000001-v2"}
 
 
+def republished(workspace: Workspace, monkeypatch) -> None:
+    """D-2026-000001 published on 18 November (week 47), its material then edited and the correction published
+    as D-2026-000001-v2 on 25 November (week 48); the clock back on 26 November."""
+    at(monkeypatch, "2026-11-18T10:00:00+08:00")
+    published(workspace)
+    at(monkeypatch, "2026-11-25T10:00:00+08:00")
+    workspace.edit(SUBMISSIONS, 2, outcome="当场履行28万元及迟延履行期间的利息，案件执行完毕。")
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)
+    run_job(workspace.settings, decisions.review, "D-2026-000001-v2", "通过", reviewer="符贤")
+    run_job(workspace.settings, publishing.publish)
+    at(monkeypatch, NOW_W48)
+
+
+def test_a_piece_that_ran_before_the_correction_was_published_is_the_first_versions(workspace: Workspace,
+                                                                                    monkeypatch) -> None:
+    """A release published, then corrected and published again as v2: a piece that ran between the two is the
+    first version's (not refused as earlier than v2); a piece after the correction is v2's, however the row
+    names the draft; the summaries count one release (稿件), not one per version."""
+    republished(workspace, monkeypatch)
+    statuses = record(workspace, [placed(day=date(2026, 11, 19), slot="第3版"),
+                                  placed(draft="D-2026-000001-V1", outlet="《法制时报》", day=date(2026, 11, 20)),
+                                  placed(outlet="儋州电视台", day=date(2026, 11, 25)),
+                                  placed(draft="D-2026-000001-v2", outlet="人民法院报", day=date(2026, 11, 17))])
+    assert statuses == ["已登记，计入“执行在线”专栏", "已登记", "已登记，计入“执行进行时”专栏",
+                        "日期 11月17日 早于稿件发布的日期（11月18日）"]
+    with Ledger(workspace.ledger) as ledger:
+        assert [(r["draft_id"], r["day"]) for r in ledger.db.execute("SELECT * FROM placements ORDER BY day")] == [
+            ("D-2026-000001", "2026-11-19"), ("D-2026-000001", "2026-11-20"), ("D-2026-000001-v2", "2026-11-25")]
+    run_job(workspace.settings, summaries.summary, "monthly", "2026-11")
+    text = section(plain(workspace, "summary-monthly"), "三、刊发情况", "四、专栏")
+    assert "共刊发、播出 3 次，涉及稿件 1 篇、媒体 3 家" in text
+    assert table(workspace, "summary-monthly")[("刊发情况", "合计", "刊发稿件数")] == 1
+
+
 def test_a_row_taken_off_the_placements_tab_leaves_the_ledger_and_a_workbook_without_the_tab_still_pulls(
         workspace: Workspace) -> None:
     published(workspace)

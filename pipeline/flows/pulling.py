@@ -118,18 +118,18 @@ UNPUBLISHED = {"pending": "待审核", FAILED_CHECK: "未通过事实核对", "a
 
 def releases(ledger: Ledger, ids: frozenset[str], tz: ZoneInfo) -> dict[str, Release]:
     """What the ledger knows of the drafts the 刊发 tab names (``ids``, any version): for each ID it knows, the
-    version of its draft that was published and the day, or why none was."""
+    versions of its draft that were published and their days (the newest first in ``Release.id``), or why none
+    was."""
     versions: dict[str, list] = {}
     for row in ledger.versions_named(ids) if ids else ():
         versions.setdefault(row["base"], []).append(row)
     found = {}
     for row in (r for rows in versions.values() for r in rows if r["id"] in ids):
         rows = versions[row["base"]]
-        published = next((r for r in reversed(rows) if r["state"] == "published"), None)
-        if published is not None:
-            day = datetime.fromisoformat(published["published_at"]).astimezone(tz).date() \
-                if published["published_at"] else None
-            found[row["id"]] = Release(published["id"], day, "已发布")
+        published = [(r["id"], datetime.fromisoformat(r["published_at"]).astimezone(tz).date()
+                      if r["published_at"] else None) for r in rows if r["state"] == "published"]
+        if published:
+            found[row["id"]] = Release(*published[-1], "已发布", tuple(published))
         else:
             state = effective_state(rows[-1]) if rows[-1]["state"] == "pending" else rows[-1]["state"]
             found[row["id"]] = Release("", None, UNPUBLISHED.get(state, state))

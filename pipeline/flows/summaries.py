@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -103,10 +104,16 @@ def _placements(figures: Figures, ledger: Ledger, period: Week | Month, tz: Zone
                       "headline": row["headline"], "kind": row["kind"], "own": True})
     found.sort(key=lambda p: (p["day"], p["own"], p["outlet"], p["draft_id"]))
     figures.placements = found
-    figures.placed = {"count": len(found), "releases": len({p["draft_id"] for p in found}),
+    # A release corrected and published again (D-2026-000045-v2) is one release (稿件), whichever version ran.
+    figures.placed = {"count": len(found), "releases": len({_base(p["draft_id"]) for p in found}),
                       "outlets": len({p["outlet"] for p in found})}
     figures.by_type = _counted([p["type"] or UNSAID_TYPE for p in found], (*MEDIA_TYPES, UNSAID_TYPE))
     figures.by_level = _counted([p["level"] or UNSAID_LEVEL for p in found], (*MEDIA_LEVELS, UNSAID_LEVEL))
+
+
+def _base(draft_id: str) -> str:
+    """A draft's ID without its version: D-2026-000045-v2 → D-2026-000045."""
+    return re.sub(r"-v\d+$", "", draft_id)
 
 
 def _shown(p: Placement) -> dict:

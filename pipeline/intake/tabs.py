@@ -138,6 +138,19 @@ class Release:
     id: str                         # the published version's ID ("" when no version is published)
     published: date | None          # the day it was published, in the configured zone
     state: str                      # why it is not published: the newest version's state, in words (待审核 …)
+    # Every version of the draft that was published, oldest first, with its day (a release corrected after it
+    # went out is published again as D-2026-000045-v2): a piece that ran before the correction is the first's.
+    versions: tuple[tuple[str, date | None], ...] = ()
+
+    def ran(self, day: date) -> tuple[str, date | None]:
+        """The published version a piece that ran on ``day`` carried, and that version's day: the newest
+        published by ``day`` (whichever version the row names: people type the draft's first ID); when none
+        was, the first published (the row is then earlier than the release)."""
+        versions = self.versions or ((self.id, self.published),)
+        for ident, published in reversed(versions):
+            if published is None or published <= day:
+                return ident, published
+        return versions[0]
 
 
 @dataclass(frozen=True)
@@ -152,7 +165,13 @@ def placement_ids(sheet: SheetData) -> frozenset[str]:
     """The draft IDs the 刊发 tab's rows name, as judging them reads them: what the ledger is asked about."""
     mapped = map_tabs(sheet)["placements"]
     return frozenset(ident for _, cells in mapped.body()
-                     if RELEASE_ID.match(ident := norm.draft_id(mapped.value(cells, "draft_id"))))
+                     if RELEASE_ID.match(ident := _placed_id(mapped.value(cells, "draft_id"))))
+
+
+def _placed_id(value: object) -> str:
+    """A 刊发 row's 草稿编号 as the ledger keeps it: a draft's first version has no suffix, so the -v1 a clerk may
+    add is dropped (D-2026-000045-V1 is D-2026-000045)."""
+    return re.sub(r"-v1$", "", norm.draft_id(value))
 
 
 def review_ids(sheet: SheetData) -> frozenset[str]:
@@ -580,7 +599,7 @@ def _take_placements(mapped: MappedTab, context: PlacementContext, today: date, 
     for number, cells in _rows_with_content(mapped, result):
         value = lambda key: mapped.value(cells, key)  # noqa: E731
         problems: list[str] = []
-        typed = norm.draft_id(value("draft_id"))
+        typed = _placed_id(value("draft_id"))
         release = None
         if not typed:
             problems.append("缺少草稿编号")
@@ -600,9 +619,12 @@ def _take_placements(mapped: MappedTab, context: PlacementContext, today: date, 
             problems.append("缺少日期")
         elif when is not None and when > today:
             problems.append(f"日期 {when.month}月{when.day}日 还没到：刊发或播出后再登记")
-        elif when is not None and release is not None and release.published and when < release.published:
-            problems.append(f"日期 {when.month}月{when.day}日 早于稿件发布的日期"
-                            f"（{release.published.month}月{release.published.day}日）")
+        elif when is not None and release is not None:
+            version, published = release.ran(when)
+            if published and when < published:
+                problems.append(f"日期 {when.month}月{when.day}日 早于稿件发布的日期"
+                                f"（{published.month}月{published.day}日）")
+            release = Release(version, published, release.state, release.versions)
         kind_of_outlet = _check(problems, norm.media_type, value("type"))
         level = _check(problems, norm.media_level, value("level"))
         slot, note = norm.text(value("slot")), norm.text(value("note"))
