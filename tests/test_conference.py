@@ -188,6 +188,26 @@ def test_the_pack_holds_the_periods_published_typical_cases_by_kind_as_published
     assert properties.author == "儋州市人民法院" and "典型案例和工作成效材料" in properties.title
 
 
+def test_a_release_corrected_and_published_again_is_one_case_in_the_pack_as_last_published(workspace,
+                                                                                          monkeypatch) -> None:
+    """A release the media received, then its correction (v2): the pack holds the case once, in the words the
+    media last received, and counts one release."""
+    newsroom(workspace, monkeypatch)
+    at(monkeypatch, "2026-11-27T10:00:00+08:00")
+    row = next(r["row"] for r in workspace.rows() if r["title"] == REFUSAL["title"])
+    workspace.edit(SUBMISSIONS, row, outcome="被执行人在拘留期间委托家属履行全部义务，法院依法提前解除拘留。")
+    run_job(workspace.settings, pulling.pull)
+    run_job(workspace.settings, publishing.draft)
+    approve(workspace, REFUSAL["title"])           # the second version: the first is published, not pending
+    run_job(workspace.settings, publishing.publish)          # it goes out, and so does LATE, approved before
+    result, [path] = pack(workspace, "--from", "2026-11-01", "--to", "2026-11-30")
+    whole = "\n".join(paragraphs(path))
+    assert "已发布的稿件 4 篇（打击拒执 1、执行不能 1、教科书式老赖 1、宣传活动 1），其中典型案例 3 篇" in result.stdout
+    assert "经审核向新闻媒体发布执行工作稿件 4 篇，其中典型案例 3 篇" in whole
+    assert "（一）打击拒执（1 篇）" in whole and whole.count(REFUSAL["title"]) == 1
+    assert "提前解除拘留" in whole and "2026年11月27日发布" in whole
+
+
 def test_the_pack_of_a_planned_conference_covers_what_came_since_the_last_one_held(workspace, monkeypatch) -> None:
     newsroom(workspace, monkeypatch)
     result, [path] = pack(workspace, "--activity", "2026-12-03")

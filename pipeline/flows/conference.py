@@ -10,7 +10,8 @@ office edits (A4, page numbers, the court as its author):
     as it was published — headline, date, text.
 三、重要举措和工作动态: the period's other published releases (动员部署, 执行联动, 宣传活动 …), likewise.
 
-Only releases that reached the media go in, each as published: the release text stored when it was drafted
+Only releases that reached the media go in, each once (a release corrected and published again as v2, in the
+words of its newest version published in the period), each as published: the release text stored when it was drafted
 (masked then), dated as it went out, and checked again by the last guard (``redact.check`` with the row's
 naming rules), the whole document too; never a row's cells. No internal figure (a team's quota, the plan's
 tallies) goes in. A release dated in the period is in it: the day it carries, the day it was approved.
@@ -182,7 +183,7 @@ def pack(ctx: Context, *, activity: str = "", start: date | None = None, end: da
     label = period_label(first, last)
     stem = f"{conference.kind}材料_{conference.day.isoformat()}" if conference else f"发布会材料_{first}至{last}"
     target = _target(settings.mail.outbox / FOLDER, out, stem)
-    rows = ledger.published_releases(first, last, datetime.combine(first, time(), tz))
+    rows = _newest(ledger.published_releases(first, last, datetime.combine(first, time(), tz)))
     if not rows:
         raise NoReleases(f"{label}没有已发布的稿件（经宣传办审核通过并已发往媒体的），未生成发布会材料。"
                          f"稿件审核通过（approve）并发往媒体（publish）后才会收入；可用 --from 和 --to 换一个时段")
@@ -273,6 +274,13 @@ def pack(ctx: Context, *, activity: str = "", start: date | None = None, end: da
     return PackRun(path=path, title=title, start=first, end=last, by_kind=by_kind, cases=cases,
                    outlets=len(outlets), months=[m.label for m in months],
                    missing_months=[m.label for m in months if m.key not in entered and m.next.first_day <= today])
+
+
+def _newest(rows: Sequence) -> list:
+    """One row per release: a release corrected and published again (D-2026-000045-v2) is one case, in the words
+    the media received last (its newest version published in the period), in that version's place."""
+    newest = {row["base"]: row for row in rows}          # rows come oldest first: the last one of each stays
+    return [row for row in rows if newest[row["base"]] is row]
 
 
 def _outlets(reach: Sequence[tuple[str, str, str]]) -> list[tuple[str, str, int]]:

@@ -149,14 +149,14 @@ class DraftStore(ReviewedStore):
     def published_releases(self, first: date, last: date, since: datetime) -> list[sqlite3.Row]:
         """The releases that reached the media and are dated (the day they carry: the day they were
         approved) from ``first`` to ``last``, both included, oldest first: each with its text as stored
-        (masked), its date, its row's ID and version and ``first_sent``.
+        (masked), its date, its ID, its draft's first ID (``base``), its row's ID and version and ``first_sent``.
 
         Read from the release deliveries sent since ``since`` (the index deliveries_sent; a release is sent
         on its day or later, so ``since`` is the start of ``first``), not from every release ever made.
         A release whose every delivery failed or was stopped is not in it.
         """
         return self.db.execute(
-            "SELECT d.id, d.kind, d.headline, d.release_text, d.release_date, d.decided_at, d.published_at, "
+            "SELECT d.id, d.base, d.kind, d.headline, d.release_text, d.release_date, d.decided_at, d.published_at, "
             "d.submission_id, d.submission_version, MIN(x.sent_at) AS first_sent "
             "FROM deliveries x CROSS JOIN messages m ON m.key = x.key JOIN drafts d ON d.id = m.item "
             "WHERE m.what = 'release' AND x.state = 'sent' AND x.sent_at >= ? AND d.state = 'published' "
