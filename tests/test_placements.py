@@ -179,6 +179,22 @@ def test_the_monthly_report_reaches_the_leaders_and_the_higher_courts_office(wor
         assert "共刊发、播出 1 次，涉及稿件 1 篇、媒体 1 家" in body and "2026年11月" in body
 
 
+def test_a_post_on_the_courts_own_channel_typed_on_the_placements_tab_is_not_counted_twice(
+        workspace: Workspace) -> None:
+    """The court's own channels count once they are marked posted: a 刊发 row for one (as the court names it,
+    or as the office calls it) says so and is not counted a second time; another court's account is an outlet."""
+    published(workspace)
+    workspace.cli("posted", "D-2026-000001", "--channel", "微信", "--by", "符贤", check=True)
+    statuses = record(workspace, [placed(outlet="儋州市人民法院微信公众号"), placed(outlet="本院官方网站"),
+                                  placed(outlet=" 微信 公众号 "), placed(outlet="海南高院微信公众号", level="省级")])
+    own = "是本院自有媒体，不用在“刊发”页登记：在“审核”页填“已发{}”（或运行 posted）后自动计入刊发统计"
+    assert statuses == ["儋州市人民法院微信公众号" + own.format("微信"), "本院官方网站" + own.format("网站"),
+                        "微信 公众号" + own.format("微信"), "已登记"]
+    run_job(workspace.settings, summaries.summary, "weekly", "2026-W48")
+    text = section(plain(workspace, "summary-weekly"), "三、刊发情况", "四、专栏")
+    assert "共刊发、播出 2 次，涉及稿件 1 篇、媒体 2 家" in text
+
+
 # --- what 状态 says ------------------------------------------------------------------------------
 
 def test_each_row_of_the_placements_tab_says_what_is_wrong_with_it(workspace: Workspace) -> None:

@@ -85,7 +85,8 @@ def pull(ctx: Context, *, dry_run: bool = False, source: SheetSource | None = No
                          unwritten=json.loads(ledger.meta(UNWRITTEN) or "{}"),
                          max_row_chars=settings.sheet.max_row_chars,
                          invitations=invitations.named(ledger, reply_ids(sheet)),
-                         placements=PlacementContext(releases(ledger, placement_ids(sheet), settings.timezone)))
+                         placements=PlacementContext(releases(ledger, placement_ids(sheet), settings.timezone),
+                                                     settings.court.name))
     except PipelineError as exc:
         if not dry_run:
             ledger.audit(at, "pull", "failed", source.describe(), error=str(exc))

@@ -21,6 +21,7 @@ from ..core.calendar import Week
 from ..core.grid import CellUpdate, SheetData
 from ..core.headers import MappedTab, map_tabs
 from ..core.model import (
+    CHANNEL_LIST,
     Activity,
     Figure,
     MediaContact,
@@ -156,9 +157,24 @@ class Release:
 @dataclass(frozen=True)
 class PlacementContext:
     """What judging the 刊发 tab needs to know: each draft ID its rows name (as typed, any version; see
-    ``placement_ids``) → its :class:`Release`; an ID the ledger does not know is absent."""
+    ``placement_ids``) → its :class:`Release`; an ID the ledger does not know is absent. ``court`` is the court's
+    name: its own channels (儋州市人民法院微信公众号) count once marked posted, never as a 刊发 row."""
 
     releases: Mapping[str, Release] = field(default_factory=dict)
+    court: str = ""
+
+
+def own_outlets(court: str) -> dict[str, str]:
+    """The names a 刊发 row may give the court's own channels (四(三)), by ``norm.outlet_key``, → the channel's
+    label: as the summaries name them (the court's name, then 微信公众号 …), with 本院 before, or bare (微信,
+    官网 …: the office's own words); another court's account carries that court's name, and is an outlet."""
+    found: dict[str, str] = {}
+    for channel in CHANNEL_LIST:
+        if channel.by_hand and channel.outlet:
+            for name in (channel.outlet, *channel.aliases):
+                for prefix in ("", "本院", court):
+                    found.setdefault(norm.outlet_key(prefix + name), channel.label)
+    return found
 
 
 def placement_ids(sheet: SheetData) -> frozenset[str]:
@@ -595,6 +611,7 @@ def _take_placements(mapped: MappedTab, context: PlacementContext, today: date, 
     columns: dict[str, list[str]] = {}
     for column in media_columns(result.media):
         columns.setdefault(norm.outlet_key(column.outlet), []).append(column.name)
+    own = own_outlets(context.court)
     seen: dict[tuple[str, str, date, str], int] = {}
     for number, cells in _rows_with_content(mapped, result):
         value = lambda key: mapped.value(cells, key)  # noqa: E731
@@ -614,6 +631,9 @@ def _take_placements(mapped: MappedTab, context: PlacementContext, today: date, 
         name = " ".join(norm.text(value("outlet")).split())
         if not name:
             problems.append("缺少媒体")
+        elif (channel := own.get(norm.outlet_key(name))) is not None:
+            problems.append(f"{name}是本院自有媒体，不用在“刊发”页登记：在“审核”页填“已发{channel}”（或运行 posted）"
+                            "后自动计入刊发统计")
         when = _check(problems, norm.day, value("date"), tz, label="日期")
         if when is None and not any(p.startswith("日期") for p in problems):
             problems.append("缺少日期")
