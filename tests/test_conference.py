@@ -10,6 +10,7 @@ mail in the outbox), never from the code under test.
 from __future__ import annotations
 
 import io
+import shlex
 import sqlite3
 from datetime import date, datetime
 from email import policy
@@ -21,6 +22,7 @@ import openpyxl
 import pytest
 from conftest import Workspace, material, run_job, write_rows
 
+from pipeline.core.layout import ACTIVITIES as ACTIVITIES_TAB
 from pipeline.core.layout import FIGURES, SUBMISSIONS
 from pipeline.flows import decisions, publishing, pulling, week
 
@@ -313,6 +315,26 @@ def test_the_digests_command_makes_the_pack(workspace, monkeypatch) -> None:
     args = line.split("python run.py ", 1)[1].split()
     result, [path] = pack(workspace, *args[1:])
     assert path.name == "新闻发布会材料_2026-12-03.docx" and result.returncode == 0
+
+
+def test_every_command_the_digest_offers_makes_a_pack_when_two_press_events_share_a_day(workspace,
+                                                                                      monkeypatch) -> None:
+    """Two press events on one day, one of them unnamed: neither its day (two events) nor a name can pick the
+    unnamed one, so its offer names the period instead; each offered command makes its pack."""
+    newsroom(workspace, monkeypatch)
+    book = openpyxl.load_workbook(workspace.workbook)
+    write_rows(book["活动"], ACTIVITIES_TAB, [{"date": date(2026, 12, 3), "kind": "新闻通气会"}], start=5)
+    book.save(workspace.workbook)
+    run_job(workspace.settings, pulling.pull)
+    lines = [line for line in digest_text(workspace).splitlines() if "conference-pack" in line]
+    assert len(lines) == 2
+    for number, line in enumerate(lines, start=1):
+        args = shlex.split(line.split("python run.py ", 1)[1])
+        result, made = pack(workspace, *args[1:], check=False)
+        assert result.returncode == 0, (line, result.stderr)
+        assert len(made) == number
+    assert any(f"--activity \"{CONFERENCE}\"" in line for line in lines)
+    assert any("--from 2026-09-16 --to 2026-12-03" in line for line in lines)
 
 
 def test_no_offer_with_zero_days_nor_for_a_conference_called_off(workspace, monkeypatch) -> None:

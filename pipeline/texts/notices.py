@@ -78,13 +78,18 @@ def outlook(today: date, activities: Sequence[Activity], plan: Plan = AS_WRITTEN
 PACK_COMMAND = "conference-pack"
 
 
-def pack_command(conference: Activity, activities: Sequence[Activity]) -> str:
-    """The command that makes ``conference``'s pack, as the office types it here: named by its day, or by
-    its name when another press event shares the day."""
+def pack_command(conference: Activity, activities: Sequence[Activity], start: date) -> str:
+    """The command that makes ``conference``'s pack, as the office types it here: named by its day; by its name
+    when another press event shares the day and the name is its own; else (unnamed, or a name another press
+    event has too) by its period, ``start`` to its day, as neither its day nor its name could pick it."""
     same_day = [a for a in activities if a.kind in CONFERENCE_KINDS and a.day == conference.day]
-    if len(same_day) > 1 and conference.name and '"' not in conference.name:
+    if len(same_day) == 1:
+        return f"{COMMAND} {PACK_COMMAND} --activity {conference.day.isoformat()}"
+    folded = "".join(conference.name.split())
+    namesakes = [a for a in activities if a.kind in CONFERENCE_KINDS and "".join(a.name.split()) == folded]
+    if folded and len(namesakes) == 1 and '"' not in conference.name:
         return f'{COMMAND} {PACK_COMMAND} --activity "{conference.name}"'
-    return f"{COMMAND} {PACK_COMMAND} --activity {conference.day.isoformat()}"
+    return f"{COMMAND} {PACK_COMMAND} --from {start.isoformat()} --to {conference.day.isoformat()}"
 
 
 def conference_offers(today: date, activities: Sequence[Activity], days: int) -> list[dict[str, Any]]:
@@ -99,7 +104,7 @@ def conference_offers(today: date, activities: Sequence[Activity], days: int) ->
         offers.append({"day": conference.day, "name": conference.name, "kind": conference.kind, "left": left,
                        "line": f"{title}将于{when}召开，可生成发布会材料（{start.year}年{start.month}月{start.day}日"
                                "以来已发布的典型案例和执行工作数据，Word 文档，可修改）",
-                       "command": pack_command(conference, activities)})
+                       "command": pack_command(conference, activities, start)})
     return offers
 
 
