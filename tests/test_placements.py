@@ -292,6 +292,26 @@ def test_a_piece_that_ran_before_the_correction_was_published_is_the_first_versi
     assert table(workspace, "summary-monthly")[("刊发情况", "合计", "刊发稿件数")] == 1
 
 
+def test_a_release_corrected_and_sent_again_is_one_release_in_the_summaries_and_the_brief(
+        workspace: Workspace, monkeypatch) -> None:
+    """The summaries' 媒体发布 section counts releases (稿件), not mailings: v1 and its correction v2 sent to the
+    same three outlets are one release for each outlet and one in all; the deputies' brief lists the case once,
+    as last sent; the weekly tally of the plan counts one 执行成功 release."""
+    from pipeline.flows import brief
+
+    republished(workspace, monkeypatch)
+    run_job(workspace.settings, summaries.summary, "monthly", "2026-11")
+
+    figures = table(workspace, "summary-monthly")
+    assert figures[("媒体发布", "合计", "发布稿件数")] == 1
+    assert [n for (part, _, measure), n in figures.items() if part == "媒体发布" and measure == "发稿数"] == [1, 1, 1]
+    at(monkeypatch, "2026-12-02T09:00:00+08:00")
+    workspace.configure("deputies", addresses=["王代表 <wang@npc.example>"])
+    run = run_job(workspace.settings, brief.brief, "2026-11", dry_run=True)
+    [preview] = run.previews
+    assert preview.text.count(HEADLINE) == 1
+
+
 def test_a_row_taken_off_the_placements_tab_leaves_the_ledger_and_a_workbook_without_the_tab_still_pulls(
         workspace: Workspace) -> None:
     published(workspace)

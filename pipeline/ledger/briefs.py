@@ -58,9 +58,14 @@ class BriefStore:
         """
         # The window's sent deliveries first (the index deliveries_sent), each finding its message and its
         # draft by their primary keys: not every release ever made.
+        # A release and its corrections (v2 …) are one release, in the words of its newest version sent in the
+        # window; its outlets are counted once each.
         return self.db.execute(
-            "SELECT d.id, d.kind, d.headline, s.team, MIN(x.sent_at) AS first_sent, COUNT(*) AS outlets "
+            "WITH sent AS (SELECT d.base, MAX(d.version) AS version, MIN(x.sent_at) AS first_sent, "
+            "COUNT(DISTINCT x.recipient) AS outlets "
             "FROM deliveries x CROSS JOIN messages m ON m.key = x.key JOIN drafts d ON d.id = m.item "
-            "JOIN submissions s ON s.id = d.submission_id "
-            "WHERE m.what = 'release' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? "
-            "GROUP BY d.id ORDER BY first_sent, d.id", (start.isoformat(), end.isoformat())).fetchall()
+            "WHERE m.what = 'release' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? GROUP BY d.base) "
+            "SELECT d.id, d.kind, d.headline, s.team, sent.first_sent, sent.outlets FROM sent "
+            "JOIN drafts d ON d.base = sent.base AND d.version = sent.version "
+            "JOIN submissions s ON s.id = d.submission_id ORDER BY sent.first_sent, d.id",
+            (start.isoformat(), end.isoformat())).fetchall()

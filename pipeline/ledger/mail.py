@@ -222,11 +222,13 @@ class MailStore:
         )
 
     def releases_per_outlet(self, start: datetime, end: datetime) -> list[tuple[str, int]]:
-        """Releases each outlet received in [start, end), most first."""
+        """Releases each outlet received in [start, end), most first: a release and its corrections (v2 …) are
+        one release (their draft's ``base``)."""
         rows = self.db.execute(
-            "SELECT CASE WHEN name <> '' THEN name ELSE recipient END AS outlet, COUNT(*) FROM deliveries "
-            "WHERE key LIKE 'release/%' AND state = 'sent' AND sent_at >= ? AND sent_at < ? "
-            "GROUP BY outlet ORDER BY COUNT(*) DESC, outlet", (start.isoformat(), end.isoformat())).fetchall()
+            "SELECT CASE WHEN x.name <> '' THEN x.name ELSE x.recipient END AS outlet, COUNT(DISTINCT d.base) AS n "
+            "FROM deliveries x CROSS JOIN messages m ON m.key = x.key JOIN drafts d ON d.id = m.item "
+            "WHERE m.what = 'release' AND x.state = 'sent' AND x.sent_at >= ? AND x.sent_at < ? "
+            "GROUP BY outlet ORDER BY n DESC, outlet", (start.isoformat(), end.isoformat())).fetchall()
         return [(r[0], r[1]) for r in rows]
 
     def release_reach(self, draft_ids: Collection[str]) -> list[tuple[str, str, str]]:
@@ -251,9 +253,11 @@ class MailStore:
         return [r[0] for r in rows if r[0]]
 
     def releases_published_between(self, start: datetime, end: datetime) -> int:
+        """Releases that reached at least one outlet in [start, end); a release and its corrections are one."""
         row = self.db.execute(
-            "SELECT COUNT(DISTINCT key) FROM deliveries WHERE key LIKE 'release/%' AND state = 'sent' "
-            "AND sent_at >= ? AND sent_at < ?", (start.isoformat(), end.isoformat())).fetchone()
+            "SELECT COUNT(DISTINCT d.base) FROM deliveries x CROSS JOIN messages m ON m.key = x.key "
+            "JOIN drafts d ON d.id = m.item WHERE m.what = 'release' AND x.state = 'sent' "
+            "AND x.sent_at >= ? AND x.sent_at < ?", (start.isoformat(), end.isoformat())).fetchone()
         return row[0]
 
     def delivery_counts(self) -> dict[str, int]:
@@ -319,8 +323,10 @@ class MailStore:
         """Kinds of the releases that reached at least one media contact in [start, end)."""
         # The window's sent deliveries first (the index deliveries_sent), then their messages: not every
         # release ever made.
+        # A release and its corrections (v2 …) are one release of its kind: one per draft ``base``.
         rows = self.db.execute(
-            "SELECT DISTINCT m.key, m.topic FROM deliveries d CROSS JOIN messages m ON m.key = d.key "
+            "SELECT DISTINCT r.base, m.topic FROM deliveries d CROSS JOIN messages m ON m.key = d.key "
+            "JOIN drafts r ON r.id = m.item "
             "WHERE m.purpose = 'release' AND d.state = 'sent' AND d.sent_at >= ? AND d.sent_at < ?",
             (start.isoformat(), end.isoformat()),
         ).fetchall()
