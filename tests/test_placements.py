@@ -386,6 +386,26 @@ def test_a_column_outlet_without_its_weekly_piece_appears_in_the_digest(workspac
     assert "《今日儋州》“执行在线”专栏本周" not in section(again, "二、尚未完成的任务", "专栏（")
 
 
+def test_a_number_typed_in_the_page_or_link_cell_is_masked_upward_and_in_the_digest_and_a_link_is_whole(
+        workspace: Workspace) -> None:
+    """版面或链接 is a page or an address; a telephone number typed there by mistake is no page and does not
+    go to the leaders, the higher court or the digest. A web address's long article number stays."""
+    link = "https://www.dzfy.gov.cn/2026/11/26/032912345678.shtml"
+    published(workspace)
+    assert record(workspace, [placed(slot="第3版“执行在线”专栏，记者13907561234"),
+                              placed(outlet="《法制时报》", slot=link)]) == ["已登记，计入“执行在线”专栏", "已登记"]
+    run_job(workspace.settings, summaries.summary, "weekly", "2026-W48")
+    run_job(workspace.settings, week.digest, force=True)
+
+    summary = plain(workspace, "summary-weekly")
+    html = message(workspace, "summary-weekly").get_body(("html",)).get_content()
+    digest = plain(workspace, "digest")
+    for text in (summary, html, digest):
+        assert "13907561234" not in text and "1390756" not in text
+    assert "第3版“执行在线”专栏，记者×××" in summary and "第3版“执行在线”专栏，记者×××" in digest
+    assert link in summary and link in html
+
+
 def test_a_fortnightly_and_a_monthly_column_owe_one_piece_per_period(workspace: Workspace, monkeypatch) -> None:
     monthly = {**NEWSROOM[2], "column": "法治海南", "cadence": "月刊"}
     at(monkeypatch, "2026-11-16T10:00:00+08:00")

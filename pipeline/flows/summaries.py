@@ -117,8 +117,12 @@ def _base(draft_id: str) -> str:
 
 
 def _shown(p: Placement) -> dict:
-    return {"day": p.day, "outlet": p.outlet, "draft_id": p.draft_id, "slot": p.slot, "note": p.note,
-            "type": p.type, "level": p.level, "column": p.column}
+    """One placement as the summary shows it: what a clerk typed in 版面或链接 goes upward masked (a telephone
+    number typed there by mistake is no page), its web addresses whole."""
+    from ..texts.redact import mask_outside_links
+
+    return {"day": p.day, "outlet": p.outlet, "draft_id": p.draft_id, "slot": mask_outside_links(p.slot),
+            "note": p.note, "type": p.type, "level": p.level, "column": p.column}
 
 
 def _counted(labels: list[str], order: tuple[str, ...]) -> list[dict]:

@@ -137,7 +137,10 @@ def column_state(standing: Standing, period: str = "") -> str:
     or 本月: ``本周已刊发 1 期（11月26日 D-2026-000001，第3版）``, ``本期（11月16日至11月29日）尚无刊发登记``;
     a summary names it: ``2026年第48周（11月23日至11月29日）：已刊发 1 期（…）``."""
     if standing.filled:
-        pieces = "；".join(f"{p.day.month}月{p.day.day}日 {p.draft_id}" + (f"，{p.slot}" if p.slot else "")
+        from .redact import mask_outside_links     # the masking rules load when a column has its piece
+
+        pieces = "；".join(f"{p.day.month}月{p.day.day}日 {p.draft_id}" + (f"，{mask_outside_links(p.slot)}"
+                                                                         if p.slot else "")
                            for p in standing.pieces)
         state = f"已刊发 {len(standing.pieces)} 期（{pieces}）"
     elif not standing.owed:
