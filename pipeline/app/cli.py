@@ -248,7 +248,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"工作簿已存在，保留不动：{_shown(workbook)}")
         print(f"如需重新开始，运行 {config.COMMAND} init --demo --force（会覆盖该工作簿）")
         return 0
-    what = ("示例工作簿（本周素材、部门、媒体及其专栏、活动、上月数据、刊发登记）" if args.demo
+    what = ("示例工作簿（本周素材、部门、媒体及其专栏、活动、上月数据、刊发登记、代表委员回执）" if args.demo
             else f"空白工作簿（分页：{TAB_NAMES}）")
     print(f"已创建{what}：{_shown(workbook)}")
     print(f"下一步：{config.COMMAND} once 运行一轮（读取并校验素材、生成稿件、到点发送简报和提醒）")
