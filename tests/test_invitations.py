@@ -611,13 +611,18 @@ def reply_status(office: Office) -> list[str]:
     return [r.get("status") or "" for r in office.ws.rows(REPLIES)]
 
 
-def test_the_office_records_who_replied_and_status_and_the_digest_show_each_answer(approved) -> None:
-    approved.send()
-    reply(approved, 2, deputy="王代表", answer="出席")
-    reply(approved, 3, deputy="LI@cppcc.example", answer="请假", note="外出调研")
-    approved.pull()
+def answered(office: Office, *rows: dict[str, str]) -> list[str]:
+    """The invitation sent, then the office's 回执 rows (from row 2) pulled: each row's 状态."""
+    office.send()
+    for number, row in enumerate(rows, start=2):
+        reply(office, number, **row)
+    office.pull()
+    return reply_status(office)
 
-    assert reply_status(approved) == ["已登记", "已登记"]
+
+def test_the_office_records_who_replied_and_status_and_the_digest_show_each_answer(approved) -> None:
+    assert answered(approved, {"deputy": "王代表", "answer": "出席"},
+                    {"deputy": "LI@cppcc.example", "answer": "请假", "note": "外出调研"}) == ["已登记", "已登记"]
     status = approved.ws.cli("status", check=True).stdout
     assert "王代表（wang@npc.example）参加" in status
     assert "李委员（li@cppcc.example）不参加（外出调研）" in status
@@ -633,9 +638,7 @@ def test_the_office_records_who_replied_and_status_and_the_digest_show_each_answ
 
 
 def test_until_a_deputy_answers_the_office_sees_who_has_not(approved) -> None:
-    approved.send()
-    reply(approved, 2, deputy="王代表", answer="待定")
-    approved.pull()
+    answered(approved, {"deputy": "王代表", "answer": "待定"})
 
     status = approved.ws.cli("status", check=True).stdout
     assert "王代表（wang@npc.example）待定" in status and "李委员（li@cppcc.example）未回复" in status
@@ -643,12 +646,9 @@ def test_until_a_deputy_answers_the_office_sees_who_has_not(approved) -> None:
 
 
 def test_a_later_answer_replaces_an_earlier_one_and_the_earlier_row_says_so(approved) -> None:
-    approved.send()
-    reply(approved, 2, deputy="王代表", answer="参加")
-    reply(approved, 3, deputy="wang@npc.example", answer="不能参加", note="临时有会")
-    approved.pull()
-
-    assert reply_status(approved) == ["已被第 3 行的回复取代", "已登记"]
+    assert answered(approved, {"deputy": "王代表", "answer": "参加"},
+                    {"deputy": "wang@npc.example", "answer": "不能参加", "note": "临时有会"}) == [
+        "已被第 3 行的回复取代", "已登记"]
     status = approved.ws.cli("status", check=True).stdout
     assert "王代表（wang@npc.example）不参加（临时有会）" in status
 
@@ -662,11 +662,7 @@ def test_a_later_answer_replaces_an_earlier_one_and_the_earlier_row_says_so(appr
 ])
 def test_a_reply_row_that_cannot_count_says_why_and_records_nothing(approved, invitation, deputy, answer,
                                                                      message) -> None:
-    approved.send()
-    reply(approved, 2, invitation=invitation, deputy=deputy, answer=answer)
-    approved.pull()
-
-    assert reply_status(approved) == [message]
+    assert answered(approved, {"invitation": invitation, "deputy": deputy, "answer": answer}) == [message]
     with Ledger(approved.ws.ledger) as ledger:
         assert any(e["tab_key"] == "replies" and message in e["message"] for e in ledger.row_errors())
     status = approved.ws.cli("status", check=True).stdout
