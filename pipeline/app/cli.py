@@ -444,7 +444,7 @@ JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    from ..flows import pulling
+    from ..flows import waiting
     from ..ledger import Ledger
     from . import scheduler
     if args.dry_run:
@@ -462,7 +462,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         period = _period_label(outcome.job, outcome.period, started)
         print(f"{JOB_LABELS.get(outcome.job, outcome.job)}{period}：{labels[outcome.result]}{detail}")
     with Ledger.of(settings.ledger) as ledger:
-        waiting = bool(pulling.waiting_note(ledger))        # the 编号/状态 cells are not in the workbook yet
+        waiting = bool(waiting.waiting_note(ledger))        # the 编号/状态 cells are not in the workbook yet
     if settings.sheet.path and not waiting:
         print(f"查看：工作簿 {_shown(settings.sheet.path)} 的“编号”“状态”列；{_where_mail(settings)}；"
               f"{config.COMMAND} status 查看本周进度和待审稿件。")

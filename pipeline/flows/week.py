@@ -28,7 +28,7 @@ from .context import Context
 from .dispatch import MailRun, flush, queue
 from .joblog import job
 from .publishing import slot_gaps
-from .pulling import waiting_note
+from .waiting import waiting_note
 
 # Failed deliveries stay in the digest this long after their last attempt;
 # an unknown outcome stays until someone resends it.
