@@ -7,7 +7,6 @@ bad config.
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
@@ -329,6 +328,8 @@ def _reviewer(settings, name: str) -> tuple[str, str]:
         raise UsageError(f"请用 --by 写明审核人（宣传办成员：{listed}）")
     if name not in settings.review.reviewers:
         raise UsageError(f"{name} 不是登记的审核人（宣传办成员：{listed}；名单在配置文件 [review] reviewers 中）")
+    import getpass                          # the account's name: asked where a reviewer decides, not at start
+
     try:
         account = getpass.getuser()
     except (KeyError, OSError):            # no name for this account (a container, a service without HOME)
