@@ -28,7 +28,8 @@ from pipeline.flows import dispatch as sender
 from pipeline.flows.context import Context
 from pipeline.ledger import Ledger
 from pipeline.mail.message import Attachment, Outgoing, as_bytes, build, message_id
-from pipeline.mail.transport import SmtpTransport, open_transport
+from pipeline.mail.smtp import SmtpTransport
+from pipeline.mail.transport import open_transport
 from pipeline.texts.document import release_docx
 
 AT = datetime.fromisoformat(NOW)

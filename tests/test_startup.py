@@ -17,6 +17,14 @@ HEAVY = ("openpyxl", "docx", "jinja2", "gspread", "google", "lxml", "schedule", 
 # The masking and naming rules compile their regular expressions at import: a command that masks nothing
 # (status) loads neither.
 RULES = ("pipeline.texts.redact", "pipeline.texts.names", "pipeline.texts.compose", "pipeline.texts.factcheck")
+# What only reading the sheet, drafting, sending by SMTP or keeping a log file uses: ``status`` and ``check``
+# load none of it (the ledger's types live in core.model, a waiting write-back in flows.waiting, the SMTP
+# side in mail.smtp, the log file in app.logfile).
+JOBS_ONLY = ("pipeline.intake.tabs", "pipeline.flows.pulling", "pipeline.sources", "pipeline.flows.publishing",
+             "pipeline.texts.document", "pipeline.mail.smtp", "smtplib", "ssl", "logging.handlers",
+             "pipeline.app.logfile")
+# Importing the command line builds no message and checks no address yet: no email package at all.
+MAIL = ("email", "email.utils", "email.policy", "email.message", "pipeline.mail.message", "pipeline.mail.transport")
 
 
 def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
@@ -31,6 +39,16 @@ def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
 
 def test_importing_the_command_line_loads_no_workbook_document_template_or_google_library() -> None:
     assert loaded_after("import pipeline.app.cli") == []
+
+
+def test_importing_the_command_line_loads_no_email_package_intake_drafting_smtp_or_log_file() -> None:
+    assert loaded_after("import pipeline.app.cli", MAIL + JOBS_ONLY) == []
+
+
+def command(workspace: Workspace, name: str) -> str:
+    """Code that runs ``name`` on ``workspace`` through the command line, its output swallowed."""
+    return ("import contextlib, io\nfrom pipeline.app import cli\nwith contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert cli.main(['--config', {str(workspace.config_path)!r}, {name!r}]) in (0, 1)")
 
 
 def test_status_loads_no_workbook_document_template_or_google_library(workspace: Workspace) -> None:
@@ -49,3 +67,12 @@ def test_status_loads_neither_the_masking_nor_the_naming_rules(workspace: Worksp
     assert loaded_after(code, RULES) == []
     assert loaded_after("import pipeline.app.cli", RULES) == []
 
+
+
+def test_status_and_check_load_no_intake_drafting_smtp_or_log_file(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    run_job(workspace.settings, pulling.pull)
+    assert loaded_after(command(workspace, "status"), JOBS_ONLY) == []
+    assert loaded_after(command(workspace, "check"), JOBS_ONLY) == []
+    # the probe sees them when a command does load them: a pull reads the sheet through intake
+    assert "pipeline.intake.tabs" in loaded_after(command(workspace, "pull"), JOBS_ONLY)

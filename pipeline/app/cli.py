@@ -7,7 +7,6 @@ bad config.
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
@@ -329,6 +328,8 @@ def _reviewer(settings, name: str) -> tuple[str, str]:
         raise UsageError(f"请用 --by 写明审核人（宣传办成员：{listed}）")
     if name not in settings.review.reviewers:
         raise UsageError(f"{name} 不是登记的审核人（宣传办成员：{listed}；名单在配置文件 [review] reviewers 中）")
+    import getpass                          # the account's name: asked where a reviewer decides, not at start
+
     try:
         account = getpass.getuser()
     except (KeyError, OSError):            # no name for this account (a container, a service without HOME)
@@ -444,7 +445,7 @@ JOB_LABELS = {"cycle": "读取素材、生成稿件、发布", "digest": "每日
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    from ..flows import pulling
+    from ..flows import waiting
     from ..ledger import Ledger
     from . import scheduler
     if args.dry_run:
@@ -462,7 +463,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         period = _period_label(outcome.job, outcome.period, started)
         print(f"{JOB_LABELS.get(outcome.job, outcome.job)}{period}：{labels[outcome.result]}{detail}")
     with Ledger.of(settings.ledger) as ledger:
-        waiting = bool(pulling.waiting_note(ledger))        # the 编号/状态 cells are not in the workbook yet
+        waiting = bool(waiting.waiting_note(ledger))        # the 编号/状态 cells are not in the workbook yet
     if settings.sheet.path and not waiting:
         print(f"查看：工作簿 {_shown(settings.sheet.path)} 的“编号”“状态”列；{_where_mail(settings)}；"
               f"{config.COMMAND} status 查看本周进度和待审稿件。")

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..core.config import COMMAND
 from ..core.model import PullSummary
 from ..flows.dispatch import MailRun
 from ..flows.week import WeekStatus
-from ..flows.publishing import PublishRun
 from ..mail.transport import SENT
 from ..plan.review import FAILED_CHECK, effective_state
 from ..plan.rules import Finding
 from ..texts.notices import PURPOSE_LABELS, STATE_LABELS, invitees, replies_tally
+
+if TYPE_CHECKING:   # what status and check print loads no drafting
+    from ..flows.publishing import PublishRun
 
 _DRAFT_STATES = {"approved": "已通过，待发布", FAILED_CHECK: "未通过事实核对，待修改素材或模板"}
 

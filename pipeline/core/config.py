@@ -18,7 +18,6 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -426,7 +425,8 @@ class _Builder:
         return value
 
     def check_address(self, value: str, section: str, key: str) -> None:
-        from email.headerregistry import Address    # loads only where an address is checked
+        from email.headerregistry import Address    # the email package loads only where an address is checked
+        from email.utils import parseaddr
 
         _, addr = parseaddr(value)
         try:

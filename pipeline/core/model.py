@@ -256,6 +256,26 @@ class RowError:
         return "；".join(self.problems)
 
 
+# What the ledger knows, handed to intake (intake/tabs.py): a pull recognises what it took in before.
+@dataclass(frozen=True)
+class Known:
+    """What the ledger already knows of one submission: its row keeps its ID when its 编号 cell was cleared."""
+
+    id: str
+    content_hash: str
+    version: int
+    removed: bool
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Invited:
+    """An invitation the 回执 tab names, as the ledger knows it: whether it went out, and to whom."""
+
+    sent: bool
+    recipients: tuple[tuple[str, str], ...] = ()     # (display name, address) of each deputy it went to
+
+
 @dataclass
 class PullSummary:
     """What one pull did, for the CLI and the audit log."""

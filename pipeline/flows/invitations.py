@@ -37,8 +37,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..core.config import Settings
-from ..core.model import Activity, MessageKey
-from ..intake.tabs import Invited
+from ..core.model import Activity, Invited, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Outgoing, address
 from ..plan.review import INVITATION, Standing, review_code

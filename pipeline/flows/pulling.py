@@ -40,6 +40,7 @@ from ..sources import SheetSource, open_source
 from . import channels, decisions, invitations
 from .context import Context
 from .joblog import job
+from .waiting import UNWRITTEN, WRITE_BACK_WAITING, waiting_text
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +237,6 @@ def _record(ledger: Ledger, result: IntakeResult, at: datetime) -> None:
     ledger.save_row_errors(result.errors, at)
 
 
-WRITE_BACK_WAITING = "writeback_waiting"     # the ledger's meta keys: since when and why the write-back waits,
-UNWRITTEN = "unwritten_ids"                  # and the IDs not in the sheet yet, with their keys and rows
-
-
 def _write_back(source: SheetSource, sheet, result: IntakeResult) -> Saved | SourceError:
     """Write the owned cells; what was written, or why the sheet would not take them (the write-back waits)."""
     try:
@@ -278,18 +275,3 @@ def _keep_unwritten(ledger: Ledger, owed: dict[str, dict[str, object]]) -> None:
         ledger.set_meta(UNWRITTEN, json.dumps(owed, ensure_ascii=False))
     else:
         ledger.delete_meta(UNWRITTEN)
-
-
-def waiting_note(ledger: Ledger) -> str:
-    """The office's line about a write-back that waits, or ``""``."""
-    recorded = ledger.meta(WRITE_BACK_WAITING)
-    if not recorded:
-        return ""
-    waiting = json.loads(recorded)
-    return waiting_text(datetime.fromisoformat(waiting["since"]), int(waiting.get("cells", 0)), waiting["reason"])
-
-
-def waiting_text(since: datetime, cells: int, reason: object) -> str:
-    """What is done, what is not, what happens next, when the write-back waits."""
-    return (f"编号和状态尚未写回工作簿（自 {since:%m月%d日 %H:%M} 起等待，待写 {cells} 格）：{reason}。"
-            "读到的素材已记账，定时任务照常起草稿件；写回恢复后，各行写上记账时给的编号，期间的修改不会被覆盖")

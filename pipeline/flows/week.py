@@ -27,8 +27,7 @@ from .channels import NETWORK_PURPOSE
 from .context import Context
 from .dispatch import MailRun, flush, queue
 from .joblog import job
-from .publishing import slot_gaps
-from .pulling import waiting_note
+from .waiting import waiting_note
 
 # Failed deliveries stay in the digest this long after their last attempt;
 # an unknown outcome stays until someone resends it.
@@ -146,6 +145,8 @@ def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailR
     sheet_warnings = json.loads(pulled["detail"]).get("warnings", []) if pulled else []
     if note := waiting_note(ledger):
         sheet_warnings = [note, *sheet_warnings]
+    from .publishing import slot_gaps     # drafting's modules load for the digest, not for status and check
+
     findings = _findings(settings, ledger, at)
     week = Week.of(at).key
     plan = Plan.of(settings)

@@ -24,6 +24,8 @@ from ..core.model import (
     CHANNEL_LIST,
     Activity,
     Figure,
+    Invited,
+    Known,
     MediaContact,
     Placement,
     PullSummary,
@@ -43,17 +45,6 @@ INVITATION_ID = re.compile(r"^I-\d{4}-\d{6}$")
 RELEASE_ID = re.compile(r"^D-\d{4}-\d{6}(?:-v\d+)?$")                          # a draft release, any version
 
 ACCEPTED = "已受理"
-
-
-@dataclass(frozen=True)
-class Known:
-    """What the ledger already knows of one submission."""
-
-    id: str
-    content_hash: str
-    version: int
-    removed: bool
-    received_at: datetime
 
 
 @dataclass
@@ -115,14 +106,6 @@ class ReviewContext:
     seen: frozenset[tuple[str, str, str, str]] = frozenset()
     ready: frozenset[tuple[str, str]] = frozenset()     # (draft ID, channel) versions the office can post
     codes: ReviewCodes | None = None                     # each draft's and invitation's 审核码 (None: not checked)
-
-
-@dataclass(frozen=True)
-class Invited:
-    """An invitation the 回执 tab names, as the ledger knows it: whether it went out, and to whom."""
-
-    sent: bool
-    recipients: tuple[tuple[str, str], ...] = ()     # (display name, address) of each deputy it went to
 
 
 def reply_ids(sheet: SheetData) -> frozenset[str]:

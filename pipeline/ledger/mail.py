@@ -6,10 +6,13 @@ import hashlib
 import sqlite3
 from collections.abc import Collection
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..core.model import MessageKey
-from ..mail.message import Attachment, Outgoing
 from .reviewed import named
+
+if TYPE_CHECKING:       # the email package loads where messages are read back to be sent, not at start
+    from ..mail.message import Attachment, Outgoing
 
 
 # A delivery with its message, its own part of the body and its key's parts: what flush sends, what resend
@@ -175,6 +178,8 @@ class MailStore:
 
     def _outgoing(self, rows: list[sqlite3.Row],
                   loaded: dict[str, tuple[Attachment, ...]] | None = None) -> list[tuple[Outgoing, sqlite3.Row]]:
+        from ..mail.message import Attachment, Outgoing
+
         out = []
         loaded = {} if loaded is None else loaded         # a release's .docx is read once, not per outlet
         bodies: dict[str, tuple[str, str]] = {}           # and so is the body its outlets share

@@ -9,8 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from ..core.model import Activity, Figure, MediaContact, Placement, Reply, Review, RowError, Team, TeamWeek
-from ..intake.tabs import Known
+from ..core.model import Activity, Figure, Known, MediaContact, Placement, Reply, Review, RowError, Team, TeamWeek
 
 # What stands in the ledger where material held an ID-card number.
 ID_PLACEHOLDER = "×××"
