@@ -1,10 +1,11 @@
 """The SMTP transport (``[mail] transport = "smtp"``): one connection per batch, TLS verified as configured,
-each recipient's reply classified (mail/transport.py's outcomes). ``open_transport`` imports it when the config
+each recipient's reply classified (mail/delivery.py's outcomes). ``open_transport`` imports it when the config
 sends by SMTP, so that the outbox and the commands that send nothing load neither smtplib nor ssl.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import socket
@@ -14,7 +15,9 @@ from contextlib import contextmanager
 
 from ..core.config import Settings, is_loopback
 from ..core.errors import ConfigError
-from .transport import PERMANENT, SENT, TEMPORARY, UNKNOWN, Result, TransportError, log
+from .delivery import PERMANENT, SENT, TEMPORARY, UNKNOWN, Result, TransportError
+
+log = logging.getLogger(__name__)
 
 
 class SmtpTransport:

@@ -23,67 +23,30 @@ import functools
 import html
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
 from email import policy
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Protocol
 
 from ..core.config import Settings
-from ..core.errors import PipelineError
 from ..core.files import private_folder, write_atomic
 from ..core.model import CHANNEL_LIST
+# The outcomes, the error and the two protocols every transport shares live in ``delivery`` (the SMTP
+# transport, a module of its own, takes them from there); they are named here as they always were.
+from .delivery import (  # noqa: F401
+    BLOCKED,
+    PERMANENT,
+    SENT,
+    TEMPORARY,
+    UNKNOWN,
+    Result,
+    Session,
+    Transport,
+    TransportError,
+)
 
 log = logging.getLogger(__name__)
-
-SENT, TEMPORARY, PERMANENT, UNKNOWN = "sent", "temporary", "permanent", "unknown"
-BLOCKED = "blocked"   # stopped before sending: the media guard found personal data
-
-
-class TransportError(PipelineError):
-    """The transport cannot work at all (bad certificate, login refused, no password)."""
-
-
-@dataclass(frozen=True)
-class Result:
-    recipient: str
-    outcome: str        # SENT | TEMPORARY | PERMANENT | UNKNOWN
-    detail: str = ""    # the server's reply or the error, for the ledger and the digest
-
-
-class Session(Protocol):
-    def deliver(self, sender: str, recipient: str, data: bytes, name: str,
-                handover: Callable[[], object] | None = None,
-                meanwhile: Callable[[], object] | None = None, built: object = None) -> Result:
-        """Deliver ``data`` (the whole message) to ``recipient``; ``name`` labels outbox files.
-
-        ``built`` is the message ``data`` was written from (``mail.message.build``), when the caller has it:
-        the outbox's preview is made from it instead of parsing ``data`` back.
-
-        ``handover`` is called at most once, before any of the message's text
-        can reach the server (the caller records that it is sending); when it
-        raises, nothing is sent and the error propagates. ``meanwhile`` may be
-        called once while the server reads the message, before its reply, so
-        the caller can get the next message ready instead of waiting idle; it
-        must not raise.
-        """
-
-
-class Transport(Protocol):
-    def describe(self) -> str: ...
-
-    def ready(self) -> None:
-        """Raise :class:`ConfigError` when the configuration cannot send at all (a secret not set): checked
-        before a sending command queues anything, so nothing waits for a setting a person must fix."""
-
-    @property
-    def delivers(self) -> bool:
-        """Whether a message it takes leaves the machine (SMTP), or only lands in a folder (the outbox)."""
-
-    def session(self) -> AbstractContextManager[Session]: ...
-
 
 def open_transport(settings: Settings) -> Transport:
     if settings.mail.transport == "smtp":
