@@ -11,7 +11,7 @@ from ..core.config import COMMAND
 from ..core.model import PullSummary
 from ..flows.dispatch import MailRun
 from ..flows.week import WeekStatus
-from ..mail.transport import SENT
+from ..mail.delivery import SENT
 from ..plan.review import FAILED_CHECK, effective_state
 from ..plan.rules import Finding
 from ..texts.notices import PURPOSE_LABELS, STATE_LABELS, invitees, replies_tally

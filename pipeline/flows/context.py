@@ -18,7 +18,8 @@ from datetime import datetime
 from ..core import clock
 from ..core.config import Settings
 from ..ledger import Ledger
-from ..mail.transport import Transport, open_transport
+from ..mail.delivery import Transport
+from ..mail.transport import open_transport
 
 
 @dataclass

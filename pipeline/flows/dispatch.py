@@ -26,7 +26,7 @@ from ..core.config import Settings
 from ..core.model import MessageKey
 from ..ledger import Ledger
 from ..mail import message as mime
-from ..mail.transport import (
+from ..mail.delivery import (
     BLOCKED,
     PERMANENT,
     SENT,

@@ -32,19 +32,7 @@ from pathlib import Path
 from ..core.config import Settings
 from ..core.files import private_folder, write_atomic
 from ..core.model import CHANNEL_LIST
-# The outcomes, the error and the two protocols every transport shares live in ``delivery`` (the SMTP
-# transport, a module of its own, takes them from there); they are named here as they always were.
-from .delivery import (  # noqa: F401
-    BLOCKED,
-    PERMANENT,
-    SENT,
-    TEMPORARY,
-    UNKNOWN,
-    Result,
-    Session,
-    Transport,
-    TransportError,
-)
+from .delivery import SENT, TEMPORARY, Result, Transport, TransportError
 
 log = logging.getLogger(__name__)
 
