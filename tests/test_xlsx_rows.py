@@ -303,3 +303,46 @@ def test_switched_off_the_source_reads_the_same(tmp_path: Path, monkeypatch) -> 
     monkeypatch.setattr(xlsx_rows, "ENABLED", False)
     off = XlsxSource(path, TZ).fetch(lambda title: True)
     assert {t: typed(tab.rows) for t, tab in on.tabs.items()} == {t: typed(tab.rows) for t, tab in off.tabs.items()}
+
+
+# --- what a second read must not take from the first ----------------------------------------------
+
+def fetched(path: Path) -> list[tuple]:
+    """The first tab as the pull's source reads it (rows remembered for the next read, as in a running process)."""
+    data = XlsxSource(path, TZ).fetch(lambda title: True)
+    return [tuple(row) for row in next(iter(data.tabs.values())).rows]
+
+
+def test_a_row_cut_in_the_wrong_place_is_not_remembered_as_another_row(tmp_path: Path) -> None:
+    """An end tag inside CDATA joins two cuts into one row, and an end tag written ``</row >`` (legal XML)
+    splits one cut into two: together the count of rows matches, but the cuts hold the wrong rows. When
+    the second row is edited, its old values must not come back from the cut that was remembered for it."""
+    path = tmp_path / "book.xlsx"
+    styled_template(path)
+
+    def sheet(second: str) -> str:
+        return worksheet('<row r="1"><c r="A1" t="inlineStr"><is><t><![CDATA[</row><row r="9">]]></t></is></c></row>'
+                         f'<row r="2"><c r="A2" t="inlineStr"><is><t>{second}</t></is></c></row >'
+                         '<row r="3"><c r="A3"><v>3</v></c></row>')
+    with_parts(path, sheet("第二行"), ["x"])
+    assert fetched(path) == [('</row><row r="9">',), ("第二行",), (3,)]
+    with_parts(path, sheet("第二行（改）"), ["x"])
+
+    assert fetched(path) == openpyxl_rows(path)["Sheet"] == [('</row><row r="9">',), ("第二行（改）",), (3,)]
+
+
+def test_the_same_row_bytes_under_another_namespace_binding_are_read_afresh(tmp_path: Path) -> None:
+    """A row's bytes mean what the sheet's namespace declarations make them mean: ``<y:v>`` is a value
+    only while ``y`` names the spreadsheet namespace."""
+    path = tmp_path / "book.xlsx"
+    styled_template(path)
+    rows = '<row r="1"><c r="A1"><y:v>1</y:v></c><c r="B1"><v>2</v></c></row>'
+
+    def sheet(namespace: str) -> str:
+        return worksheet(rows).replace("xmlns:r=", f'xmlns:y="{namespace}" xmlns:r=')
+    with_parts(path, sheet(MAIN), ["x"])
+    assert fetched(path) == [(1, 2)]
+    with_parts(path, sheet("urn:example:other"), ["x"])
+
+    assert fetched(path) == openpyxl_rows(path)["Sheet"] == [(None, 2)]
+

@@ -163,6 +163,8 @@ class RowReader:
 _ROW = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
 _ROOT = re.compile(rb"<[A-Za-z_][^>]*>")
 _AFTER_NAME = frozenset(b" \t\r\n/>")
+_MARK = "piece-end"                # an element after each cut row: each cut must parse to one row, no more or less
+_MARK_BYTES = b'<%s xmlns=""/>' % _MARK.encode("ascii")
 
 
 class _Cut:
@@ -170,14 +172,16 @@ class _Cut:
     without the end tag, the end tag it takes — ``</row>``, or nothing for ``<row …/>`` — and a digest).
 
     The rows are found by splitting on the end tag (one pass in C over the chunk), not by reading every
-    tag. A row cut in the wrong place (an end tag inside a comment, CDATA or an attribute) ends inside an
-    unfinished construct, so it does not parse as one row, and the parse says so (:meth:`parse`); a row
-    whose bytes parsed once is whole. Raises :class:`_Unsure` where the XML is not laid out as
-    spreadsheet programs write it."""
+    tag. A row cut in the wrong place (an end tag inside a comment or CDATA, or one written ``</row >``)
+    does not parse as one row followed by the mark :meth:`parse` puts after it, and the parse says so;
+    a row whose bytes parsed once so, under the same namespace declarations, is whole (the digest covers
+    the declarations). Raises :class:`_Unsure` where the XML is not laid out as spreadsheet programs
+    write it."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.namespaces = b""
+        self.seed = hashlib.sha1(usedforsecurity=False)
 
     def __iter__(self) -> Iterator[list[tuple[bytes, bytes, bytes]]]:
         buffer = b""
@@ -196,6 +200,7 @@ class _Cut:
             raise _Unsure
         # The rows are read under the namespaces of the root element and of <sheetData>.
         self.namespaces = b"".join(dict.fromkeys(_XMLNS.findall(root[0]) + _XMLNS.findall(found[0])))
+        self.seed.update(self.namespaces + b"\0")      # the same bytes under other declarations are another row
         if found[2]:                     # <sheetData/>: no rows
             self._drain()
             return
@@ -237,7 +242,7 @@ class _Cut:
         opening = self.row_open
         if (text.startswith(opening) and len(text) > len(opening) and text[len(opening)] in _AFTER_NAME
                 and closed and text[text.find(b">") - 1] != 0x2F):
-            pieces.append((text, self.row_close, _digest(text, self.row_close)))     # one row: the usual case
+            pieces.append((text, self.row_close, self._digest(text, self.row_close)))     # one row: the usual case
             return
         while text:                      # empty rows (<row …/>) first, then at most one row with an end tag
             if not (text.startswith(opening) and len(text) > len(opening) and text[len(opening)] in _AFTER_NAME):
@@ -247,38 +252,45 @@ class _Cut:
                 raise _Unsure
             if text[close - 1] == 0x2F:
                 row, text = text[:close + 1], text[close + 1:].lstrip(_WHITESPACE)
-                pieces.append((row, b"", _digest(row, b"")))
+                pieces.append((row, b"", self._digest(row, b"")))
                 continue
             if not closed or text.find(opening, close) >= 0:
                 raise _Unsure
-            pieces.append((text, self.row_close, _digest(text, self.row_close)))
+            pieces.append((text, self.row_close, self._digest(text, self.row_close)))
             return
 
     def parse(self, pieces: list[tuple[bytes, bytes]]) -> Iterator[Any]:
         """The ``<row>`` elements of ``pieces`` (bytes, end tag), parsed under the sheet's namespaces a few
-        rows at a time (a tree of thousands of rows costs expat's tree builder far more per row)."""
+        rows at a time (a tree of thousands of rows costs expat's tree builder far more per row).
+
+        Each piece is followed by a mark: the document must be row, mark, row, mark… — so each piece is
+        exactly one row, not a part of one (an end tag in CDATA or a comment: the mark falls inside it)
+        nor two (an end tag the cut did not split on), whatever the count of the group's rows."""
         for start in range(0, len(pieces), PARSED):
             group = pieces[start:start + PARSED]
-            text = b"".join(b"".join(piece) for piece in group)
+            text = b"".join(b"".join(piece) + _MARK_BYTES for piece in group)
             try:
                 document = ElementTree.fromstring(b"<rows%s>%s</rows>" % (self.namespaces, text))
             except ElementTree.ParseError:
                 raise _Unsure from None
-            if len(document) != len(group) or any(element.tag != _ROW for element in document):
+            rows = document[0::2]
+            if (len(document) != 2 * len(group) or any(element.tag != _ROW for element in rows)
+                    or any(element.tag != _MARK for element in document[1::2])):
                 raise _Unsure
-            yield from document
+            yield from rows
+
+    def _digest(self, text: bytes, end: bytes) -> bytes:
+        """A row's identity: the namespace declarations it is read under, its bytes and its end tag (SHA-1 as
+        a fast checksum, not for security)."""
+        digest = self.seed.copy()
+        digest.update(text)
+        digest.update(end)
+        return digest.digest()
 
     def _drain(self) -> None:
         """Read the part to its end: the package's CRC is checked there, as openpyxl's whole read checks it."""
         while self.stream.read(CHUNK):
             pass
-
-
-def _digest(text: bytes, end: bytes) -> bytes:
-    """A row's identity: its bytes and its end tag (SHA-1 as a fast checksum, not for security)."""
-    digest = hashlib.sha1(text, usedforsecurity=False)
-    digest.update(end)
-    return digest.digest()
 
 
 def _values(cells: list[dict[str, Any]]) -> tuple:
