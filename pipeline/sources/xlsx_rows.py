@@ -163,6 +163,7 @@ class RowReader:
 _ROW = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
 _ROOT = re.compile(rb"<[A-Za-z_][^>]*>")
 _AFTER_NAME = frozenset(b" \t\r\n/>")
+_SPACE = re.compile(rb"[ \t\r\n]*")
 _MARK = "piece-end"                # an element after each cut row: each cut must parse to one row, no more or less
 _MARK_BYTES = b'<%s xmlns=""/>' % _MARK.encode("ascii")
 
@@ -244,19 +245,23 @@ class _Cut:
                 and closed and text[text.find(b">") - 1] != 0x2F):
             pieces.append((text, self.row_close, self._digest(text, self.row_close)))     # one row: the usual case
             return
-        while text:                      # empty rows (<row …/>) first, then at most one row with an end tag
-            if not (text.startswith(opening) and len(text) > len(opening) and text[len(opening)] in _AFTER_NAME):
+        at, size = 0, len(text)          # empty rows (<row …/>) first, then at most one row with an end tag;
+        while at < size:                 # read in one pass: a run of empty rows can be megabytes long
+            after = at + len(opening)
+            if not (text.startswith(opening, at) and size > after and text[after] in _AFTER_NAME):
                 raise _Unsure
-            close = text.find(b">")
+            close = text.find(b">", after)
             if close < 0:
                 raise _Unsure
             if text[close - 1] == 0x2F:
-                row, text = text[:close + 1], text[close + 1:].lstrip(_WHITESPACE)
+                row = text[at:close + 1]
                 pieces.append((row, b"", self._digest(row, b"")))
+                at = _SPACE.match(text, close + 1).end()
                 continue
             if not closed or text.find(opening, close) >= 0:
                 raise _Unsure
-            pieces.append((text, self.row_close, self._digest(text, self.row_close)))
+            row = text[at:] if at else text
+            pieces.append((row, self.row_close, self._digest(row, self.row_close)))
             return
 
     def parse(self, pieces: list[tuple[bytes, bytes]]) -> Iterator[Any]:
