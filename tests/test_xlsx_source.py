@@ -689,3 +689,25 @@ def test_a_pull_of_an_open_workbook_does_not_claim_the_problems_are_marked_in_th
     assert result.returncode == 0
     assert "已在" not in result.stdout and "将在写回时于“状态”列注明" in result.stdout
     assert "恢复编号" not in result.stdout
+
+
+def test_write_back_widens_a_rows_spans_to_the_left_for_the_id_it_writes(workspace):
+    """Excel writes ``spans`` per block of rows: where no 编号 is filled in yet, the block's span starts at
+    the second column. The 编号 written into column A must fall inside its row's span afterwards."""
+    workspace.make_workbook([item(1), item(2)])
+    part = sheet_part(workspace.workbook, SUBMISSIONS.name)
+    package = parts(workspace.workbook)
+    package[part] = re.sub(rb'<row r="([23])"', rb'<row r="\1" spans="2:12"', package[part])
+    assert package[part].count(b'spans="2:12"') == 2
+    repack(workspace.workbook, package)
+
+    run_job(workspace.settings, pulling.pull)
+
+    assert ids(workspace) == ["S-2026-000001", "S-2026-000002"]
+    sheet = parts(workspace.workbook)[part]
+    for number in (2, 3):
+        row = re.search(rb'<row r="%d"[^>]*>(.*?)</row>' % number, sheet, re.DOTALL)
+        spans = re.search(rb'spans="(\d+):(\d+)"', row[0])
+        columns = [openpyxl.utils.column_index_from_string(ref.decode())
+                   for ref in re.findall(rb'<c r="([A-Z]+)%d"' % number, row[1])]
+        assert int(spans[1]) <= min(columns) and max(columns) <= int(spans[2]), (spans[0], columns)

@@ -210,7 +210,7 @@ def _patch_row(prefix: bytes, number: int, attrs: bytes, body: bytes | None,
             pending.pop(0)
     pieces.append(body[cursor:])
     pieces += [_cell(prefix, number, c, changes[c], b"") for c in pending]
-    return b"<%srow%s>%s</%srow>" % (prefix, _widened(attrs, max(changes)), b"".join(pieces), prefix)
+    return b"<%srow%s>%s</%srow>" % (prefix, _widened(attrs, min(changes), max(changes)), b"".join(pieces), prefix)
 
 
 def _new_row(prefix: bytes, number: int, changes: dict[int, str]) -> bytes:
@@ -218,11 +218,13 @@ def _new_row(prefix: bytes, number: int, changes: dict[int, str]) -> bytes:
     return b'<%srow r="%d">%s</%srow>' % (prefix, number, cells, prefix)
 
 
-def _widened(attrs: bytes, column: int) -> bytes:
-    """A row's optional ``spans`` hint must cover its cells."""
+def _widened(attrs: bytes, first: int, last: int) -> bytes:
+    """A row's optional ``spans`` hint must cover its cells, on both sides: Excel writes one span for a
+    block of rows, starting at the second column where no 编号 is filled in yet."""
     spans = _SPANS.search(attrs)
-    if spans and column > int(spans[2]):
-        return attrs[:spans.start()] + b'spans="%s:%d"' % (spans[1], column) + attrs[spans.end():]
+    if spans and (first < int(spans[1]) or last > int(spans[2])):
+        return (attrs[:spans.start()] + b'spans="%d:%d"' % (min(first, int(spans[1])), max(last, int(spans[2])))
+                + attrs[spans.end():])
     return attrs
 
 
