@@ -8,6 +8,7 @@ under our feet or missing stops the pull cleanly, with nothing half-done.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -414,7 +415,22 @@ def scrambled_middle(data: bytes) -> bytes:
     return data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 2048]) + data[middle + 2048:]
 
 
-@pytest.fixture(params=[truncate, garbage, empty, scrambled_middle], ids=lambda f: f.__name__)
+def dangling_shared_string(data: bytes) -> bytes:
+    """A whole package whose 素材 row 2 names a shared string the package does not hold (a damaged copy)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        content = {info.filename: package.read(info) for info in package.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"                 # 素材 is the first sheet
+    content[sheet], found = re.subn(rb'<c r="C2" t="inlineStr"><is>.*?</is></c>', rb'<c r="C2" t="s"><v>99999</v></c>',
+                                    content[sheet], count=1, flags=re.DOTALL)
+    assert found == 1
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, part in content.items():
+            package.writestr(name, part)
+    return out.getvalue()
+
+
+@pytest.fixture(params=[truncate, garbage, empty, scrambled_middle, dangling_shared_string], ids=lambda f: f.__name__)
 def corrupt(request, workspace):
     """Pulled once, then edited (a pending change), then the file broken on disk."""
     workspace.make_workbook([item(1), item(2)])

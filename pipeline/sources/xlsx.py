@@ -45,9 +45,10 @@ STALE_TEMPORARY = 3600.0
 
 # What a damaged or half-synced workbook raises while it is read: a broken zip, a damaged deflate stream
 # (zlib.error), XML that does not parse (control characters in a sheet), a missing part, a zip entry of a
-# method or version zipfile does not know (NotImplementedError, a RuntimeError), a garbled header (struct).
-_UNREADABLE = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, InvalidFileException, KeyError, ValueError,
-               EOFError, OSError, RuntimeError, struct.error)
+# method or version zipfile does not know (NotImplementedError, a RuntimeError), a garbled header (struct), a
+# cell naming a shared string the package does not hold (IndexError).
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, InvalidFileException, KeyError, IndexError,
+               ValueError, EOFError, OSError, RuntimeError, struct.error)
 
 
 class XlsxSource:
