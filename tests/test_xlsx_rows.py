@@ -12,8 +12,10 @@ over to openpyxl half-way.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -370,3 +372,31 @@ def test_a_long_run_of_rows_without_cells_reads_in_time_comparable_to_openpyxl(t
 
     assert got == expected and len(got) == count + 99 and got[-100] == (None, 1)
     assert by_reader < 3 * by_openpyxl + 0.5, (by_reader, by_openpyxl)
+
+
+def test_the_rows_remembered_between_reads_are_bounded(tmp_path: Path, monkeypatch, parsed_rows) -> None:
+    """A tab read row by row costs time bounded by its file's size but never memory (``bounded_rows``): the
+    rows kept for the next read are bounded too (``BUDGET`` bytes of row XML). Rows past it are parsed
+    again at the next read, and read the same."""
+    monkeypatch.setattr(xlsx_rows, "BUDGET", 1 << 20, raising=False)
+    path = tmp_path / "book.xlsx"
+    styled_template(path)
+    count = 30_000
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="B{n}" t="s"><v>0</v></c></row>'
+                   for n in range(1, count + 1))
+    with_parts(path, worksheet(rows), ["甲"])
+    expected = openpyxl_rows(path)["Sheet"]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        assert reader_rows(path)["Sheet"] == expected
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 3 << 20, held / 2**20
+    first = parsed_rows[0]
+
+    assert reader_rows(path)["Sheet"] == expected
+    again = parsed_rows[0] - first
+    assert first == count and 0 < again < count

@@ -7,7 +7,8 @@ bytes stream out of the package (the way ``xlsx_cells`` edits them), and a
 row whose bytes this process has parsed before, in a workbook with the same
 shared strings, number formats and date system, is not parsed again: its
 values are those of last time (:class:`RowReader`, remembered per workbook
-between pulls, as the ``run`` scheduler repeats them). Only the rows that
+between pulls, as the ``run`` scheduler repeats them; up to ``BUDGET`` bytes of
+rows, so that a tab of a million rows costs time but not memory). Only the rows that
 are new to it are parsed — by openpyxl's own worksheet parser, so every cell
 type reads as it always has (dates, times, numbers, booleans, formulas'
 cached values, shared and inline strings, rich text, errors). One thing is
@@ -41,6 +42,8 @@ ENABLED = True             # tests compare the rows with and without it
 CHUNK = 1 << 20            # bytes of worksheet XML taken from the package at a time
 PARSED = 16               # rows parsed as one document
 REMEMBERED = 2             # workbooks whose rows are remembered (the configured one, and a test's)
+BUDGET = 64 << 20          # bytes of row XML remembered per workbook (a 10,000-row 素材 tab is some 30 MB)
+ROW_COST = 200             # what remembering a row costs besides its XML's worth of values (its digest, the dict)
 
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData\b[^>]*?(/?)>")
 _ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*\bencoding=[\"']([^\"']+)[\"']")
@@ -94,6 +97,7 @@ class RowReader:
         self.context: bytes | None = None
         self.before: dict[bytes, tuple[int | None, tuple]] = {}
         self.now: dict[bytes, tuple[int | None, tuple]] = {}
+        self.kept = 0                  # what ``now`` holds, counted as BUDGET counts it
 
     def rows(self, sheet: Any) -> Iterator[Sequence[Any]]:
         """What ``sheet.iter_rows(values_only=True)`` gives after ``reset_dimensions()``, row for row."""
@@ -143,14 +147,17 @@ class RowReader:
                     if digest not in self.now and digest not in self.before:
                         new.setdefault(digest, (text, end))
                 parsed = cut.parse(list(new.values()))
-                for _text, _end, digest in pieces:
-                    known = self.now.get(digest) or self.before.get(digest)
+                fresh: dict[bytes, tuple[int | None, tuple]] = {}   # parsed now, remembered or not
+                for text, _end, digest in pieces:
+                    known = self.now.get(digest) or self.before.get(digest) or fresh.get(digest)
                     if known is None:
                         element = next(parsed)
                         parser.row_counter = number
                         named, cells = parser.parse_row(element)
-                        known = (named if "r" in element.attrib else None, _values(cells))
-                    self.now[digest] = known
+                        known = fresh[digest] = (named if "r" in element.attrib else None, _values(cells))
+                    if digest not in self.now and self.kept < BUDGET:    # past it: parsed again next time
+                        self.now[digest] = known
+                        self.kept += len(text) + ROW_COST
                     number = number + 1 if known[0] is None else known[0]
                     for _ in range(counter, number):     # rows the sheet leaves out
                         counter += 1
