@@ -170,7 +170,7 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
         data = mime.as_bytes(built)
         if len(data) > limit:
             return _Ready(refused=_too_large(len(data), settings.mail.max_message_mb))
-        return _Ready(message_id=built["Message-ID"], data=data, built=built)
+        return _Ready(message_id=built.message_id, data=data, built=built)
 
     # The next message is guarded and built while the server reads the current one.
     ahead: dict[int, _Ready] = {}

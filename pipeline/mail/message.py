@@ -19,6 +19,7 @@ header, so sheet data can never add a header or a recipient.
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 import io
@@ -27,11 +28,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import encoders, policy
-from email.charset import BASE64, Charset
 from email.generator import BytesGenerator
+from email.parser import BytesParser
 from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote
 
@@ -41,24 +40,6 @@ from ..core.model import MessageKey
 from ..core.normalize import INVISIBLE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
-class _WirePolicy(type(policy.compat32)):  # type: ignore[misc]  # compat32's class
-    """compat32, but a header we already folded (ASCII, every line within the limit,
-    continuations indented) is written as it is instead of being re-parsed into a
-    ``Header`` and folded again — the same bytes, at a fraction of the cost."""
-
-    def _fold(self, name, value, sanitize):  # noqa: ANN001 - the email API's signature
-        if isinstance(value, str) and value.isascii() and "\r" not in value:
-            lines = value.split("\n")
-            if len(name) + 2 + len(lines[0]) <= self.max_line_length and all(
-                    line[:1] in (" ", "\t") and len(line) <= self.max_line_length for line in lines[1:]):
-                return f"{name}: {self.linesep.join(lines)}{self.linesep}"
-        return super()._fold(name, value, sanitize)
-
-
-_WIRE = _WirePolicy(linesep="\r\n", max_line_length=78)
-_UTF8 = Charset("utf-8")
-_UTF8.header_encoding = BASE64
-_UTF8.body_encoding = BASE64
 
 
 class MessageError(PipelineError):
@@ -194,50 +175,132 @@ def _visible(text: str) -> str:
     return INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")) if not text.isprintable() else text
 
 
-def build(outgoing: Outgoing, *, sender: str, now: datetime) -> MIMEMultipart:
-    """The complete message for ``outgoing``; ``now`` must be aware (Date carries its offset)."""
+def build(outgoing: Outgoing, *, sender: str, now: datetime) -> Built:
+    """The complete message for ``outgoing``; ``now`` must be aware (Date carries its offset).
+
+    Written straight to its wire form from parts kept across a batch (the sender, the date, the subject, a
+    body the recipients share, each attachment), in exactly the bytes the email package's generator writes
+    for the same message under ``compat32`` (tests/test_mime_wire.py compares every byte): a release to a
+    thousand outlets builds a thousand messages, and only what differs between them is made a thousand times.
+    """
     if now.tzinfo is None:
         raise ValueError("build() needs an aware datetime")
     # Boundaries with "_" and "." never occur in base64, and every part is base64:
-    # naming them spares the generator a search of the whole message for a free one.
+    # naming them spares a search of the whole message for a free one.
     tag = hashlib.sha256(f"{outgoing.key}\0{outgoing.recipient}".encode("utf-8")).hexdigest()[:24]
-    body = MIMEMultipart("alternative", boundary=f"=_alt.{tag}_", policy=policy.compat32)
-    body.attach(_Text(_visible(outgoing.text), "plain"))
-    body.attach(_Text(_visible(outgoing.html), "html"))
+    alternative, html = f"=_alt.{tag}_".encode("ascii"), _visible(outgoing.html)
+    body = b"".join((b"--", alternative, _CRLF, _text_part(_visible(outgoing.text), "plain"),
+                     _CRLF, b"--", alternative, _CRLF, _text_part(html, "html"),
+                     _CRLF, b"--", alternative, b"--", _CRLF))
+    head = [_content_type("alternative", alternative)]
+    heads: tuple[bytes, ...] = ()
     if outgoing.attachments:
-        message = MIMEMultipart("mixed", boundary=f"=_mix.{tag}_", policy=policy.compat32)
-        message.attach(body)
-        for item in outgoing.attachments:
-            message.attach(_attachment(item))
-    else:
-        message = body
-    message["From"] = format_address(*address(sender))
-    message["To"] = format_address(outgoing.name, outgoing.recipient)
-    message["Subject"] = encoded_words(clean_header(outgoing.subject), lead=len("Subject: "))
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id(outgoing.key, sender, outgoing.recipient)
-    message["Auto-Submitted"] = "auto-generated"   # RFC 3834: no auto-replies to us
+        mixed = f"=_mix.{tag}_".encode("ascii")
+        parts = [_attachment(item) for item in outgoing.attachments]
+        heads = tuple(part.head for part in parts)
+        chunks = [b"--", mixed, _CRLF, head[0], _CRLF, body]
+        for part in parts:
+            chunks += [_CRLF, b"--", mixed, _CRLF, part.wire]
+        chunks += [_CRLF, b"--", mixed, b"--", _CRLF]
+        body, head = b"".join(chunks), [_content_type("mixed", mixed)]
+    message_id_ = message_id(outgoing.key, sender, outgoing.recipient)
+    head += [_sender(sender), _header("To", format_address(outgoing.name, outgoing.recipient)),
+             _subject(outgoing.subject), _date(now), _header("Message-ID", message_id_),
+             b"Auto-Submitted: auto-generated\r\n"]       # RFC 3834: no auto-replies to us
     for name, value in outgoing.headers.items():
-        message[clean_header(name)] = encoded_words(clean_header(value), lead=len(name) + 2)
-    return message
+        head.append(_header(clean_header(name), encoded_words(clean_header(value), lead=len(name) + 2)))
+    head.append(_CRLF)
+    return Built(b"".join(head), body, message_id_, html, heads)
 
 
-class _SharedPart(MIMEBase):
-    """An attachment part shared by every message of a batch, with its wire form."""
+@dataclass(frozen=True, eq=False)
+class Built:
+    """A message as :func:`build` made it, in wire form (CRLF line ends), with what a mail client shows of it
+    (the outbox's preview reads these instead of parsing the bytes back)."""
 
-    def __init__(self, maintype: str, subtype: str) -> None:
-        super().__init__(maintype, subtype, policy=policy.compat32)
-        self.wire: dict[str | None, bytes] = {}
-        self.head: bytes | None = None       # its header block (shown_parts)
+    head: bytes                             # the message's header block, with the blank line after it
+    body: bytes                             # everything after the header block
+    message_id: str
+    html: str                               # the text of its HTML part
+    attachment_heads: tuple[bytes, ...]     # each attachment part's header block, with its blank line
+
+    def __getitem__(self, name: str) -> str | None:
+        """A header's value as written, as ``email.message.Message`` gives it under ``compat32``."""
+        return BytesParser(policy=policy.compat32).parsebytes(self.head, headersonly=True)[name]
+
+
+_CRLF = b"\r\n"
+_COMPAT = policy.compat32.clone(linesep="\r\n", max_line_length=78)
+
+
+def _header(name: str, value: str) -> bytes:
+    """One header as ``compat32`` writes it. A value this module folded already (ASCII, every line within 78
+    characters, continuations indented) comes out as it is, and a single ASCII word too long for the first
+    line (a ``List-Unsubscribe`` address) goes alone on the next, which is what compat32 writes for them, at a
+    fraction of the cost; anything else goes through compat32's own folding."""
+    if value.isascii() and "\r" not in value:
+        lines = value.split("\n")
+        if len(name) + 2 + len(lines[0]) <= 78 and all(
+                line[:1] in (" ", "\t") and len(line) <= 78 for line in lines[1:]):
+            return (f"{name}: " + "\r\n".join(lines) + "\r\n").encode("ascii")
+        if len(lines) == 1 and not _FOLDS_AT.search(value):
+            return f"{name}: \r\n {value}\r\n".encode("ascii")
+    return _COMPAT.fold_binary(name, value)
+
+
+_FOLDS_AT = re.compile(r"[\s;,]")      # where compat32 may fold a line (its Header's split characters)
 
 
 @functools.lru_cache(maxsize=16)
-def _attachment(item: Attachment) -> MIMEBase:
-    """The encoded part, built once per attachment: a release's .docx goes to every
-    outlet in the same bytes, so it is base64-encoded once, not once per recipient."""
+def _sender(sender: str) -> bytes:
+    return _header("From", format_address(*address(sender)))
+
+
+@functools.lru_cache(maxsize=16)
+def _subject(subject: str) -> bytes:
+    return _header("Subject", encoded_words(clean_header(subject), lead=len("Subject: ")))
+
+
+@functools.lru_cache(maxsize=16)
+def _date(now: datetime) -> bytes:
+    return _header("Date", format_datetime(now))
+
+
+def _content_type(subtype: str, boundary: bytes) -> bytes:
+    """``Content-Type: multipart/…; boundary=…`` and ``MIME-Version``, folded before the boundary when the line
+    would pass 78 characters, as compat32 folds it."""
+    value = f'multipart/{subtype}; boundary="{boundary.decode("ascii")}"'
+    if len("Content-Type: ") + len(value) > 78:
+        value = value.replace("; ", ";\n ")
+    return _header("Content-Type", value) + b"MIME-Version: 1.0\r\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _text_part(text: str, subtype: str) -> bytes:
+    """A UTF-8 text part in base64 as ``MIMEText`` writes it (lines of 76 characters), encoded in one C call;
+    a body every recipient shares is encoded once."""
+    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False)
+    lines = [encoded[at:at + 76] for at in range(0, len(encoded), 76)]
+    return _TEXT_HEAD[subtype] + b"\r\n".join(lines) + (b"\r\n" if lines else b"")
+
+
+_TEXT_HEAD = {subtype: (f'Content-Type: text/{subtype}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+                        "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") for subtype in ("plain", "html")}
+
+
+@dataclass(frozen=True)
+class _Part:
+    wire: bytes     # the whole part, header block and base64
+    head: bytes     # its header block
+
+
+@functools.lru_cache(maxsize=16)
+def _attachment(item: Attachment) -> _Part:
+    """The encoded part, made once per attachment: a release's .docx goes to every outlet in the same bytes,
+    so it is base64-encoded and written once, not once per recipient."""
     content_type = item.content_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
     maintype, _, subtype = content_type.partition("/")
-    part = _SharedPart(maintype, subtype)
+    part = MIMEBase(maintype, subtype, policy=policy.compat32)
     part.set_payload(item.content)
     encoders.encode_base64(part)
     filename = clean_header(item.filename)
@@ -250,70 +313,12 @@ def _attachment(item: Attachment) -> MIMEBase:
         word, extended = words, "; " + _rfc2231("filename", filename)
     part.set_param("name", word)
     part["Content-Disposition"] = f'attachment; filename="{word}"{extended}'
-    return part
-
-
-class _Text(MIMENonMultipart):
-    """A UTF-8 text part in base64 (as ``MIMEText`` writes it), encoded in one C call
-    and kept in its wire form, so that serialising it is a single write."""
-
-    def __init__(self, text: str, subtype: str) -> None:
-        super().__init__("text", subtype, policy=policy.compat32, charset="utf-8")
-        self["Content-Transfer-Encoding"] = "base64"
-        wire = base64.encodebytes(text.encode("utf-8"))
-        self.set_payload(wire.decode("ascii"))
-        self.wire = wire.replace(b"\n", b"\r\n")
-        self.text = text                   # what a reader's client decodes it to
-
-
-class _Generator(BytesGenerator):
-    """Writes a cached attachment part from its stored wire form: a .docx sent to a
-    thousand outlets is serialised once, not a thousand times."""
-
-    def flatten(self, msg, unixfrom=False, linesep=None):  # noqa: ANN001 - the email API's signature
-        if isinstance(msg, _SharedPart):
-            wire = msg.wire.get(linesep)
-            if wire is None:
-                buffer = io.BytesIO()
-                BytesGenerator(buffer, policy=self.policy).flatten(msg, linesep=linesep)
-                wire = msg.wire[linesep] = buffer.getvalue()
-            self._fp.write(wire)
-            return
-        if isinstance(msg, _Text) and (linesep or self.policy.linesep) == "\r\n":
-            for name, value in msg.raw_items():
-                self._fp.write(self.policy.fold_binary(name, value))
-            self._fp.write(b"\r\n")
-            self._fp.write(msg.wire)
-            return
-        super().flatten(msg, unixfrom=unixfrom, linesep=linesep)
-
-
-def as_bytes(message: MIMEMultipart) -> bytes:
-    """Wire form with CRLF line ends, as SMTP and .eml files expect."""
     buffer = io.BytesIO()
-    _Generator(buffer, policy=_WIRE).flatten(message)
-    return buffer.getvalue()
+    BytesGenerator(buffer, policy=_COMPAT).flatten(part)
+    head = b"".join(_COMPAT.fold_binary(name, value) for name, value in part.raw_items()) + _CRLF
+    return _Part(buffer.getvalue(), head)
 
 
-def head(message: MIMEMultipart) -> bytes:
-    """A message's (or a part's) header block as :func:`as_bytes` writes it, with the blank line after it."""
-    return b"".join(_WIRE.fold_binary(name, value) for name, value in message.raw_items()) + b"\r\n"
-
-
-def shown_parts(message: MIMEMultipart) -> tuple[str, list[bytes]] | None:
-    """What a mail client shows of a message :func:`build` made, without writing and parsing it: the text of
-    its HTML part, and each attachment's header block (its file name is read from it as a client reads it).
-    None for a message of another shape."""
-    body, attachments = message, []
-    if message.get_content_type() == "multipart/mixed":
-        body, *attachments = message.get_payload()
-    parts = body.get_payload() if body.get_content_type() == "multipart/alternative" else None
-    if not parts or len(parts) != 2 or not all(isinstance(p, _Text) for p in parts) \
-            or parts[1].get_content_subtype() != "html" or not all(isinstance(a, _SharedPart) for a in attachments):
-        return None
-    heads = []
-    for part in attachments:
-        if part.head is None:
-            part.head = head(part)
-        heads.append(part.head)
-    return parts[1].text, heads
+def as_bytes(message: Built) -> bytes:
+    """Wire form with CRLF line ends, as SMTP and .eml files expect."""
+    return message.head + message.body

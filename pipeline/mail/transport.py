@@ -151,17 +151,15 @@ def _preview(data: bytes) -> str:
 
 
 def _preview_of(built: object) -> str | None:
-    """:func:`_preview`'s page for a message as ``mail.message.build`` made it, without writing and parsing it
-    whole: the envelope is read from its header block as written, the HTML part is the text it was made from,
-    each file name is read from its part's header block. None for a message of another shape."""
+    """:func:`_preview`'s page for a message as ``mail.message.build`` made it, without parsing it back: the
+    envelope is read from its header block, the HTML part is the text it was made from, each file name is read
+    from its part's header block. None for anything else."""
     from . import message as mime
 
-    shown = mime.shown_parts(built)
-    if shown is None:
+    if not isinstance(built, mime.Built):
         return None
-    content, heads = shown
-    envelope = _Envelope(BytesParser(policy=policy.compat32).parsebytes(mime.head(built), headersonly=True))
-    return _page(envelope, content, [_filename(head) for head in heads])
+    envelope = _Envelope(BytesParser(policy=policy.compat32).parsebytes(built.head, headersonly=True))
+    return _page(envelope, built.html, [_filename(head) for head in built.attachment_heads])
 
 
 class _Envelope:
