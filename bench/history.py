@@ -176,7 +176,7 @@ def fill(settings: Settings, *, outlets: int = OUTLETS, at: datetime = workload.
                 state, detail = ("permanent", "550 mailbox unavailable") if j == failed else ("sent", "")
                 deliveries.append((key, address, name, subject, state, 1, "", detail, f"<{key}.{j}@court>",
                                    _iso(created), _iso(sent), _iso(sent) if state == "sent" else None,
-                                   "4242@court-pc"))
+                                   "4242@court-pc", None, None))      # ... claimed_by, reserved_on, reserved_at
                 bodies.append((key, address, f"{subject}\n（正文略）", f"<p>{subject}</p>"))
 
         for number, sub in enumerate(publishable):

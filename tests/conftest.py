@@ -142,6 +142,8 @@ def _drop_columns(db, *columns: tuple[str, str]) -> None:
 
 # What each schema step added, taken away again: the way to a ledger as an older release wrote it.
 UNDO_SCHEMA = {
+    14: lambda db: (db.execute("DROP INDEX deliveries_reserved"),
+                    _drop_columns(db, ("deliveries", "reserved_on"), ("deliveries", "reserved_at"))),
     13: lambda db: _drop_columns(db, ("activities", "team")),
     12: lambda db: (db.execute("DROP TABLE placements"),
                     _drop_columns(db, ("media", "level"), ("media", "column_name"), ("media", "cadence"))),

@@ -21,7 +21,7 @@ import pytest
 from conftest import NOW
 from smtp_server import SMTP_PASSWORD, SMTP_PASSWORD_ENV, SMTP_USER, write_smtp_config
 
-from pipeline.core import config
+from pipeline.core import config, files
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.model import MessageKey
 from pipeline.flows import dispatch as sender
@@ -404,6 +404,8 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_not_resent(workspa
     item = outgoing()
     sender.queue(ledger, [item], period="2026-11-26", at=AT)
     with ledger.transaction():            # the crashed process got this far and no further
+        assert ledger.reserve(str(item.key), item.recipient, AT, "4242@crashed", files.boot())
+    with ledger.transaction():
         assert ledger.claim(item.key, item.recipient, message_id(item.key, SENDER, item.recipient), AT,
                             "4242@crashed")
 
@@ -415,6 +417,30 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_not_resent(workspa
     sender.flush(context(settings, ledger, LATER + timedelta(hours=1)))
     assert smtp_server.handler.connections == 0 and smtp_server.handler.data_seen == []
     assert delivery(ledger, "fuxian@court.example")["state"] == "unknown"
+
+
+@pytest.mark.parametrize(("boot", "state", "copies"), [("this boot", "sent", 1), ("another boot", "unknown", 0)],
+                         ids=["same-boot", "after-restart"])
+def test_a_reservation_a_crashed_process_left_is_given_back_in_its_boot_and_unknown_after_a_restart(
+        workspace, smtp_server, ledger, boot, state, copies) -> None:
+    settings = smtp_server.configure(workspace)
+    item = outgoing()
+    sender.queue(ledger, [item], period="2026-11-26", at=AT)
+    made_in = files.boot() if boot == "this boot" else "a boot before the power cut"
+    with ledger.transaction():            # the crashed process reserved it and handed nothing over
+        assert ledger.reserve(str(item.key), item.recipient, AT, "4242@crashed", made_in)
+
+    early = sender.flush(context(settings, ledger, AT + timedelta(seconds=30)))
+    assert early.counts == {} and smtp_server.handler.data_seen == []    # not yet: its sender may be alive
+    report = sender.flush(context(settings, ledger, LATER))
+
+    row = delivery(ledger, "fuxian@court.example")
+    assert row["state"] == state
+    assert len(smtp_server.handler.messages) == copies
+    if state == "unknown":
+        assert report.interrupted == 1 and "重启" in row["detail"]
+        sender.flush(context(settings, ledger, LATER + timedelta(hours=1)))
+        assert smtp_server.handler.data_seen == []
 
 
 def test_queuing_the_same_message_twice_sends_it_once(workspace, smtp_server, ledger) -> None:

@@ -25,7 +25,7 @@ import pytest
 from conftest import DEFAULT_TEAMS, NOW, PROJECT, Workspace, material, run_job, write_rows
 
 from pipeline.core.layout import REVIEWS, SUBMISSIONS, Tab
-from pipeline.flows import decisions, publishing, pulling, week
+from pipeline.flows import decisions, dispatch, publishing, pulling, week
 from pipeline.ledger import Ledger
 
 AT = datetime.fromisoformat(NOW)                    # Thursday of 2026-W48
@@ -691,22 +691,14 @@ def _wait_for_pause(handler, process: subprocess.Popen, timeout: float = 30.0) -
             pytest.fail("the server never reached the pause")
 
 
-@pytest.mark.parametrize(("where", "nth"), [("data", 1), ("data", 3), ("data", 6), ("rcpt", 4)],
-                         ids=["data-first", "data-middle", "data-last", "rcpt-middle"])
-def test_a_publish_killed_mid_send_never_doubles_and_never_forgets_a_delivery(
-        workspace, smtp_pausing_server, monkeypatch, where, nth) -> None:
-    desk = Desk(workspace, smtp_pausing_server)
-    handler = smtp_pausing_server.handler
-    desk.sheet([material()], media=CRASH_MEDIA)
-    desk.pull()
-    desk.draft()
-    desk.approve(FIRST)
+def _killed_mid_send(desk: Desk, handler, workspace, where: str, nth: int) -> list[str]:
+    """Publish in a process of its own and SIGKILL it while the server holds its reply to the ``nth`` message
+    (``where``: after its text, or at its recipient); returns the address the server held."""
     handler.rcpt_attempts.clear()
     if where == "data":
         handler.pause_at_data = nth
     else:
         handler.pause_at_rcpt = nth
-
     env = {**os.environ, "PIPELINE_NOW": NOW, "PYTHONIOENCODING": "utf-8"}
     log = workspace.root / "first-publish.log"
     process = None
@@ -725,6 +717,20 @@ def test_a_publish_killed_mid_send_never_doubles_and_never_forgets_a_delivery(
             process.wait(timeout=10)
         handler.release.set()
     assert handler.resumed.wait(10), "the held reply never went on"
+    return held
+
+
+@pytest.mark.parametrize(("where", "nth"), [("data", 1), ("data", 3), ("data", 6), ("rcpt", 4)],
+                         ids=["data-first", "data-middle", "data-last", "rcpt-middle"])
+def test_a_publish_killed_mid_send_never_doubles_and_never_forgets_a_delivery(
+        workspace, smtp_pausing_server, monkeypatch, where, nth) -> None:
+    desk = Desk(workspace, smtp_pausing_server)
+    handler = smtp_pausing_server.handler
+    desk.sheet([material()], media=CRASH_MEDIA)
+    desk.pull()
+    desk.draft()
+    desk.approve(FIRST)
+    held = _killed_mid_send(desk, handler, workspace, where, nth)
     assert held == [CRASH_EMAILS[nth - 1]]
     # What the killed process left behind: the one it had begun to send is 'sending'.
     begun = {a for a, s in desk.release_states().items() if s == "sending"}
@@ -741,6 +747,46 @@ def test_a_publish_killed_mid_send_never_doubles_and_never_forgets_a_delivery(
     received = copies(handler)
     assert all(received[a] <= 1 for a in CRASH_EMAILS), received
     assert all(received[a] == 1 for a, s in states.items() if s == "sent"), (states, received)
+
+
+BATCH_MEDIA = contacts(3 * dispatch.GROUP + 2, prefix="batch")
+BATCH_EMAILS = [c["email"] for c in BATCH_MEDIA]
+
+
+@pytest.mark.parametrize("restarted", [False, True], ids=["same-boot", "after-restart"])
+def test_a_publish_killed_past_its_first_reservations_settles_every_delivery_exactly(
+        workspace, smtp_pausing_server, monkeypatch, restarted) -> None:
+    """Deliveries are reserved a group at a time in a commit that waits for the disk, and marked 'sending' in
+    one that does not. Killed in the second group: in the same boot of the machine, the one in the server's
+    hands is unknown and every other is sent once; after a restart (a power cut may have taken back the
+    'sending' marks) the rest of that group is unknown too, and nothing is ever sent twice."""
+    desk = Desk(workspace, smtp_pausing_server)
+    handler = smtp_pausing_server.handler
+    desk.sheet([material()], media=BATCH_MEDIA)
+    desk.pull()
+    desk.draft()
+    desk.approve(FIRST)
+    nth = dispatch.GROUP + 3                       # the third message of the second group
+    held = _killed_mid_send(desk, handler, workspace, "data", nth)
+    assert held == [BATCH_EMAILS[nth - 1]]
+    states = desk.release_states()
+    assert {a for a, s in states.items() if s == "sending"} == set(held)
+    assert [a for a in BATCH_EMAILS if states[a] == "sent"] == BATCH_EMAILS[:nth - 1]
+
+    monkeypatch.setenv("PIPELINE_NOW", later(minutes=10))    # past the cut-off
+    if restarted:
+        monkeypatch.setenv("PIPELINE_BOOT", "the machine's next start")
+    desk.publish()
+
+    states = desk.release_states()
+    assert sorted(states) == sorted(BATCH_EMAILS) and set(states.values()) <= SETTLED, states
+    unknown = [a for a in BATCH_EMAILS if states[a] == "unknown"]
+    rest_of_group = BATCH_EMAILS[nth:2 * dispatch.GROUP]
+    assert unknown == (held + rest_of_group if restarted else held)
+    received = copies(handler)
+    assert all(received[a] <= 1 for a in BATCH_EMAILS), received
+    assert all(received[a] == 1 for a, s in states.items() if s == "sent"), (states, received)
+    assert all(received[a] == 0 for a in rest_of_group if states[a] == "unknown")
 
 
 # --- the weekly slots -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -72,3 +73,22 @@ def private(path: Path) -> None:
     """Make an existing file owner-only (POSIX)."""
     if POSIX:
         os.chmod(path, PRIVATE_FILE)
+
+
+def boot() -> str:
+    """Which start of this machine the process runs in: the same in every process until the machine stops, and
+    another after a power cut, a crash or a restart. The ledger's reservations rely on it (ledger/mail.py): a
+    commit that did not wait for the disk is certainly still there within the same boot.
+
+    Linux names each boot. Elsewhere it is the moment the system started, to the second, worked out from the
+    clock; if the clock is set in between, the answer changes, and a reservation left by a killed process is
+    then settled as 'unknown' rather than sent again: never the unsafe way. ``PIPELINE_BOOT`` stands in for it
+    in the tests that play a restart."""
+    pinned = os.environ.get("PIPELINE_BOOT")
+    if pinned:
+        return pinned
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return f"started {round(time.time() - time.monotonic())}"

@@ -2,11 +2,15 @@
 
 Every message is first recorded (``queue``), keyed on what it is and who it
 is for, so a job that runs twice queues nothing new. ``flush`` then walks the
-queued deliveries and the earlier temporary failures, marks each one
+queued deliveries and the earlier temporary failures: it reserves the next
+:data:`GROUP` of them in one commit that waits for the disk, marks each one
 ``sending`` in a committed write *before* handing it to the transport, and
 records the outcome after. A process that dies mid-send leaves ``sending``
 behind, which the next flush turns into ``unknown`` for a person to decide
-(``resend``), never into a silent second copy.
+(``resend``), never into a silent second copy; what it had only reserved is
+given back. After a power cut, when a ``sending`` mark that did not wait for
+the disk may be gone, every reservation left is ``unknown`` instead
+(ledger/mail.py, ``settle_reservations``; docs/architecture.md, "Durability").
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ..core import shutdown
+from ..core import files, shutdown
 from ..core.config import Settings
 from ..core.model import MessageKey
 from ..ledger import Ledger
@@ -136,10 +140,11 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
     """
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     report = FlushReport(delivers=ctx.transport.delivers)
-    # A send older than the transport's timeout that is still 'sending' belongs to a dead process.
+    # A send or a reservation older than the transport's timeout that is still there belongs to a dead process.
     cutoff = at - timedelta(seconds=settings.mail.smtp.timeout * 2 + 60)
     with ledger.transaction():
-        report.interrupted = len(ledger.settle_interrupted(cutoff, at))
+        report.interrupted = len(ledger.settle_interrupted(cutoff, at)) + len(
+            ledger.settle_reservations(cutoff, at, files.boot()))
         report.abandoned = len(ledger.abandon_exhausted(settings.mail.max_attempts, at))
     due = ledger.due_deliveries(at, keys)
     if not due:
@@ -148,6 +153,8 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
     transport = ctx.transport
     sender = mime.address(settings.mail.sender)[1]
     interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
+    # Paced mail reserves one at a time: a group would wait minutes for its turn.
+    reservations = _Reservations(ledger, due, at, 1 if interval else GROUP)
     from ..texts import redact          # the masking rules load when something is to be sent, not at start
 
     allowed = redact.own_numbers(settings.court.contact)
@@ -178,8 +185,9 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
     def prepare_ahead(index: int) -> None:
         if index < len(pending):
             try:
+                reservations.reserve_from(index)
                 ahead[index] = prepare(pending[index][0])
-            except Exception:   # noqa: BLE001 - prepared again in its turn, where the error surfaces
+            except Exception:   # noqa: BLE001 - done again in its turn, where the error surfaces
                 pass
 
     outcomes = _Outcomes(settings, ledger, at)
@@ -192,7 +200,14 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
                     if shutdown.requested():
                         report.stopped = True   # the rest stay queued for the next run
                         break
+                    reservations.reserve_from(index)
+                    if index not in reservations.ours:
+                        report.claimed += 1             # another sender has it: it sends it, once
+                        handled.add((str(outgoing.key), outgoing.recipient))
+                        continue
                     ready = ahead.pop(index, None) or prepare(outgoing)
+                    if ready.reason or ready.refused:
+                        reservations.ours.discard(index)        # its outcome ends the reservation
                     if ready.reason:
                         with ledger.transaction():
                             outcomes.save()
@@ -219,9 +234,11 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
                             handover=lambda o=outgoing, r=ready: outcomes.save_with_sending(o, r.message_id),
                             meanwhile=lambda after=index + 1: prepare_ahead(after), built=ready.built)
                     except Claimed:
-                        report.claimed += 1             # another sender has it: it sends it, once
+                        reservations.ours.discard(index)
+                        report.claimed += 1             # another sender took it over: it sends it, once
                         handled.add((str(outgoing.key), outgoing.recipient))
                         continue
+                    reservations.ours.discard(index)
                     outcomes.add(outgoing, row, result)
                     handled.add((str(outgoing.key), outgoing.recipient))
                     report.results.append((_without_bodies(outgoing), result))
@@ -230,17 +247,51 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
             finally:
                 with ledger.transaction():
                     outcomes.save()
+                    reservations.release()
     except TransportError as exc:
-        # Nothing more can be sent now: whatever is still 'sending' was never handed over.
+        # Nothing more can be sent now, and nothing unhandled was handed over: each waits for its retry.
         report.error = str(exc)
         with ledger.transaction():
             for row in due:
                 if (row["key"], row["recipient"]) not in handled:
-                    ledger.save_delivery_result(row["key"], row["recipient"], TEMPORARY, str(exc), at,
-                                                retry_at(settings, row["attempts"] + 1, at))
+                    ledger.defer(row["key"], row["recipient"], str(exc), at,
+                                 retry_at(settings, row["attempts"] + 1, at), claimant())
             ledger.audit(at, "mail", "transport-failed", transport.describe(), error=str(exc))
     log.debug("flush: %s", dict(report.counts))       # the job's line in the log says it (flows/joblog.py)
     return report
+
+
+# Deliveries a flush reserves in one commit that waits for the disk; each is then marked 'sending' in a commit that
+# does not. Eight make the disk's wait one in eight messages, made while the server reads a message; after a power
+# cut at most two groups (the one being sent and the next) are unknown.
+GROUP = 8
+
+
+class _Reservations:
+    """The due deliveries this flush may send, reserved :data:`GROUP` at a time as it reaches them."""
+
+    def __init__(self, ledger: Ledger, due: list, at: datetime, size: int) -> None:
+        self.ledger, self.due, self.at, self.size = ledger, due, at, size
+        self.ours: set[int] = set()     # reserved and not yet handed over, refused or recorded
+        self.upto = 0                   # every index below has been reserved, or found another sender's
+
+    def reserve_from(self, index: int) -> None:
+        """Reserve the next group when ``index`` is past the last (in its own transaction)."""
+        if index < self.upto or index >= len(self.due):
+            return
+        end, boot, me = min(index + self.size, len(self.due)), files.boot(), claimant()
+        with self.ledger.transaction():
+            taken = [i for i in range(index, end)
+                     if self.ledger.reserve(self.due[i]["key"], self.due[i]["recipient"], self.at, me, boot)]
+        self.ours.update(taken)
+        self.upto = end
+
+    def release(self) -> None:
+        """Inside the caller's transaction: give back what was reserved and never handed over."""
+        me = claimant()
+        for index in sorted(self.ours):
+            self.ledger.release(self.due[index]["key"], self.due[index]["recipient"], me)
+        self.ours.clear()
 
 
 # Deliveries whose messages a flush holds at once: a batch of ten thousand drafts or a release to a thousand
@@ -345,8 +396,9 @@ class _Outcomes:
 
     def save_with_sending(self, outgoing: mime.Outgoing, message_id: str) -> None:
         """Committed before the server can see the message: a crash from here on leaves 'sending', never
-        'queued'. Raises :class:`Claimed` when another sender (the scheduler, a clerk's command) has it."""
-        with self.ledger.transaction():
+        'queued'. The commit does not wait for the disk: the delivery's reservation did (``Ledger.claim``).
+        Raises :class:`Claimed` when another sender (the scheduler, a clerk's command) took it over."""
+        with self.ledger.relaxed(), self.ledger.transaction():
             self.save()
             claimed = self.ledger.claim(outgoing.key, outgoing.recipient, message_id, self.at, claimant())
         if not claimed:

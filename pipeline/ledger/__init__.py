@@ -81,6 +81,7 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
     def __init__(self, path: Path, *, wait: float = 30.0) -> None:
         self.path = Path(path)
         self.wait = wait
+        self._relaxed = False
         try:
             # Personal data: a new ledger is the running account's alone (0600 in a folder it made 0700), and
             # SQLite gives its -wal and -shm files the ledger's own permissions.
@@ -159,16 +160,19 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
         """Inside the block (when ``relax``), commits do not wait for the disk (``synchronous=NORMAL``).
 
         With WAL a commit is still whole and survives the process being killed; only a power cut or an OS
-        crash can take back the last commits. That is for work nothing outside the machine has seen: mail
-        written to the outbox and the drafts it announces (docs/architecture.md, "Durability"); a mark of
-        mail handed to a server always waits for the disk."""
-        if not relax:
+        crash can take back the last commits. That is for work nothing outside the machine has seen (mail
+        written to the outbox and the drafts it announces), and for the 'sending' mark of a delivery whose
+        reservation waited for the disk (flows/dispatch.py; docs/architecture.md, "Durability"). A block
+        inside another is part of it."""
+        if not relax or self._relaxed:
             yield
             return
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self._relaxed = True
         try:
             yield
         finally:
+            self._relaxed = False
             self.db.execute("PRAGMA synchronous=FULL")
 
     @contextmanager

@@ -159,7 +159,8 @@ class MailStore:
         only = f" AND d.key IN ({', '.join('?' for _ in keys)})" if keys else ""
         return self.db.execute(
             "SELECT d.key, d.recipient, d.attempts FROM deliveries d "
-            "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?))" + only +
+            "WHERE (d.state = 'queued' OR (d.state = 'temporary' AND d.next_attempt_at <= ?)) "
+            "AND d.reserved_on IS NULL" + only +
             " ORDER BY d.queued_at, d.rowid", (at.isoformat(), *map(str, keys)),
         ).fetchall()
 
@@ -202,27 +203,78 @@ class MailStore:
                                  name=row["name"]), row))
         return out
 
-    def claim(self, key: MessageKey, recipient: str, message_id: str, at: datetime, claimant: str) -> bool:
-        """Mark a delivery 'sending' for ``claimant`` if it is still due; False if another sender has it.
+    def reserve(self, key: str, recipient: str, at: datetime, claimant: str, boot: str) -> bool:
+        """Reserve a due delivery for ``claimant`` (inside the caller's write transaction); False if another
+        sender has it, or it is no longer due.
 
-        A compare-and-set inside the caller's write transaction (SQLite serialises writers), so of two
-        processes that both read the delivery as due, exactly one claims it. Committed before the
-        transport is called: a crash mid-send leaves 'sending', never 'queued'.
+        A compare-and-set (SQLite serialises writers), so of two processes that both read the delivery as due,
+        exactly one reserves it. A sender reserves the next deliveries of its batch in one commit that waits
+        for the disk; the reservation is what keeps "at most once" through a power cut (``boot``, the
+        machine's start it was made in: see :meth:`settle_reservations`)."""
+        reserved = self.db.execute(
+            "UPDATE deliveries SET reserved_on = ?, reserved_at = ?, claimed_by = ? WHERE key = ? AND recipient = ? "
+            "AND reserved_on IS NULL AND (state = 'queued' OR (state = 'temporary' AND next_attempt_at <= ?))",
+            (boot, at.isoformat(), claimant, key, recipient, at.isoformat()),
+        )
+        return reserved.rowcount == 1
+
+    def claim(self, key: MessageKey, recipient: str, message_id: str, at: datetime, claimant: str) -> bool:
+        """Mark a delivery ``claimant`` reserved 'sending', as it is handed over; False if the reservation is no
+        longer its own (a sender that took the process for dead released it, and another may have it now).
+
+        Committed before the transport is called: a crash mid-send leaves 'sending', never 'queued'. The commit
+        need not wait for the disk: within the machine's boot it survives any crash of the process, and after
+        a power cut the reservation it replaced says the delivery may have gone (:meth:`settle_reservations`).
         """
         claimed = self.db.execute(
             "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, message_id = ?, updated_at = ?, "
-            "claimed_by = ? WHERE key = ? AND recipient = ? "
-            "AND (state = 'queued' OR (state = 'temporary' AND next_attempt_at <= ?))",
-            (message_id, at.isoformat(), claimant, str(key), recipient, at.isoformat()),
+            "reserved_on = NULL, reserved_at = NULL WHERE key = ? AND recipient = ? AND claimed_by = ? "
+            "AND reserved_on IS NOT NULL AND state IN ('queued', 'temporary')",
+            (message_id, at.isoformat(), str(key), recipient, claimant),
         )
         return claimed.rowcount == 1
+
+    def release(self, key: str, recipient: str, claimant: str) -> None:
+        """Give back ``claimant``'s reservation of a delivery it did not hand over: due again, as it was."""
+        self.db.execute(
+            "UPDATE deliveries SET reserved_on = NULL, reserved_at = NULL WHERE key = ? AND recipient = ? "
+            "AND claimed_by = ? AND reserved_on IS NOT NULL AND state IN ('queued', 'temporary')",
+            (key, recipient, claimant))
+
+    def defer(self, key: str, recipient: str, detail: str, at: datetime, retry_at: datetime, claimant: str) -> None:
+        """A due delivery the sender could not try (the transport failed): a temporary failure, to be retried
+        after ``retry_at``, unless another sender has it."""
+        self.db.execute(
+            "UPDATE deliveries SET state = 'temporary', detail = ?, updated_at = ?, next_attempt_at = ?, "
+            "reserved_on = NULL, reserved_at = NULL WHERE key = ? AND recipient = ? "
+            "AND state IN ('queued', 'temporary') AND (reserved_on IS NULL OR claimed_by = ?)",
+            (detail, at.isoformat(), retry_at.isoformat(), key, recipient, claimant))
+
+    def settle_reservations(self, before: datetime, at: datetime, boot: str) -> list[sqlite3.Row]:
+        """Reservations made before ``before`` whose sender has gone: given back when they were made in this
+        boot of the machine (a killed process's commits all survive, so a delivery it handed over says
+        'sending'); after a restart a power cut may have taken back a 'sending' mark, so each one is 'unknown',
+        never sent again. Returns the unknown ones."""
+        rows = self.db.execute(
+            "SELECT key, recipient, reserved_on FROM deliveries WHERE reserved_on IS NOT NULL AND reserved_at < ?",
+            (before.isoformat(),)).fetchall()
+        lost = []
+        for row in rows:
+            if row["reserved_on"] == boot:
+                self.db.execute("UPDATE deliveries SET reserved_on = NULL, reserved_at = NULL "
+                                "WHERE key = ? AND recipient = ?", (row["key"], row["recipient"]))
+            else:
+                self.save_delivery_result(row["key"], row["recipient"], "unknown",
+                                          "发送过程中程序中断，其后机器重启过（可能是断电），无法确认是否送达", at)
+                lost.append(row)
+        return lost
 
     def save_delivery_result(self, key: MessageKey | str, recipient: str, state: str, detail: str, at: datetime,
                              retry_at: datetime | None = None) -> None:
         sent_at = at.isoformat() if state == "sent" else None
         self.db.execute(
             "UPDATE deliveries SET state = ?, detail = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
-            "next_attempt_at = ? WHERE key = ? AND recipient = ?",
+            "next_attempt_at = ?, reserved_on = NULL, reserved_at = NULL WHERE key = ? AND recipient = ?",
             (state, detail, at.isoformat(), sent_at, retry_at.isoformat() if retry_at else "", str(key), recipient),
         )
 

@@ -392,6 +392,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE activities ADD COLUMN team TEXT NOT NULL DEFAULT '';
     """,
+    # 14: a sender reserves the next deliveries of a batch in one commit that waits for the disk, and marks each
+    # one 'sending' in a commit that does not, as it hands it over (flows/dispatch.py, docs/architecture.md
+    # "Durability"). ``reserved_on`` is the machine's boot the reservation was made in, ``reserved_at`` when:
+    # a reservation its sender left is released within the same boot (a killed process handed nothing more
+    # over) and becomes 'unknown' after a restart (a power cut may have taken back a 'sending' mark).
+    """
+    ALTER TABLE deliveries ADD COLUMN reserved_on TEXT;
+    ALTER TABLE deliveries ADD COLUMN reserved_at TEXT;
+    CREATE INDEX deliveries_reserved ON deliveries (reserved_at) WHERE reserved_on IS NOT NULL;
+    """,
 )
 
 
