@@ -500,6 +500,34 @@ def test_the_outbox_writes_an_eml_a_preview_and_an_index(workspace, ledger) -> N
     assert eml.name in index and f"{eml.stem}.html" in index and item.subject in index
 
 
+def test_the_outbox_index_lists_every_message_of_every_run_as_the_folder_holds_them(workspace, ledger) -> None:
+    """The index is rewritten by each run from what each file shows, kept beside them by each file's size and
+    time: messages of earlier runs stay listed, a file the office deleted goes, a file replaced is read again,
+    and a damaged record of them costs nothing but a new reading."""
+    settings = workspace.settings
+    outbox = Path(settings.mail.outbox)
+    send(settings, ledger, outgoing(key="digest/2026-11-25", subject="执行宣传日报（2026年11月25日）"))
+    send(settings, ledger, outgoing(key="digest/2026-11-26", subject="执行宣传日报（2026年11月26日）"),
+         at=AT + timedelta(days=1))
+    first, second = sorted(outbox.glob("*.eml"))
+    index = (outbox / "index.html").read_text(encoding="utf-8")
+    assert "执行宣传日报（2026年11月25日）" in index and "执行宣传日报（2026年11月26日）" in index
+    assert index.index(second.name) < index.index(first.name)          # newest first
+
+    first.unlink()
+    replaced = second.read_bytes().replace(b"Subject: ", b"Subject: =?utf-8?b?5pu/5o2i?= ", 1)
+    second.write_bytes(replaced)
+    (outbox / ".index.json").write_text("{not json", encoding="utf-8")
+    send(settings, ledger, outgoing(key="digest/2026-11-27", subject="执行宣传日报（2026年11月27日）"),
+         at=AT + timedelta(days=2))
+
+    index = (outbox / "index.html").read_text(encoding="utf-8")
+    assert first.name not in index and "执行宣传日报（2026年11月25日）" not in index
+    assert "替换执行宣传日报（2026年11月26日）" in index
+    assert "执行宣传日报（2026年11月27日）" in index
+    assert index.count(".eml</a>") == len(list(outbox.glob("*.eml"))) == 2
+
+
 def test_a_transport_session_reports_each_recipient(workspace, smtp_server) -> None:
     settings = smtp_server.configure(workspace)
     smtp_server.handler.rcpt_replies["bad@media.example"] = "550 5.1.1 No such user here"

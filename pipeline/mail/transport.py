@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email import policy
@@ -51,6 +53,7 @@ class OutboxTransport:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self.written: dict[str, tuple[str, str, str]] = {}     # this session's files: (date, to, subject) shown
 
     delivers = False
 
@@ -80,7 +83,11 @@ class OutboxTransport:
         if handover is not None:
             handover()
         stem = self._free_stem(name)
-        page = (built is not None and _preview_of(built)) or _preview(data)
+        envelope = built is not None and _envelope_of(built)
+        if envelope:
+            page = _page(envelope, built.html, [_filename(head) for head in built.attachment_heads])
+        else:
+            envelope, page = _preview(data)
         try:
             # Not synced one by one: the ledger's marks of outbox mail do not wait for the disk either
             # (``Ledger.relaxed``); a power cut can take back the last files and their marks together.
@@ -88,6 +95,7 @@ class OutboxTransport:
             write_atomic(self.folder / f"{stem}.html", page.encode("utf-8"), durable=False)
         except OSError as exc:
             return Result(recipient, TEMPORARY, f"写入发件箱失败：{exc.strerror}")
+        self.written[f"{stem}.eml"] = _listed(envelope)
         return Result(recipient, SENT, f"已写入发件箱 {stem}.eml（未发出）")
 
     def _free_stem(self, name: str) -> str:
@@ -99,14 +107,32 @@ class OutboxTransport:
         return stem
 
     def _write_index(self) -> None:
-        rows = []
-        for eml in sorted(self.folder.glob("*.eml"), reverse=True):
-            headers = _Envelope(BytesParser(policy=policy.compat32).parsebytes(_head_of(eml), headersonly=True))
+        """``index.html``, newest first. What each file shows is kept beside it (``.index.json``, by the file's
+        size and time), so that rewriting the index reads only the files it has not seen: an outbox of years
+        costs a listing of the folder, not a parse of every message in it."""
+        known = _read_index_cache(self.folder / INDEX_CACHE)
+        listed, rows = {}, []
+        with os.scandir(self.folder) as entries:
+            files = sorted((e for e in entries if e.name.endswith(".eml") and e.is_file()),
+                           key=lambda e: e.name, reverse=True)
+        for entry in files:
+            stat = entry.stat()
+            stamp = [stat.st_mtime_ns, stat.st_size]
+            shown = self.written.pop(entry.name, None)
+            if shown is None:
+                cached = known.get(entry.name)
+                if isinstance(cached, list) and len(cached) == 5 and cached[:2] == stamp:
+                    shown = tuple(cached[2:])
+                else:
+                    shown = _listed(_Envelope(BytesParser(policy=policy.compat32).parsebytes(
+                        _head_of(Path(entry.path)), headersonly=True)))
+            listed[entry.name] = [*stamp, *shown]
+            date, to, subject = shown
+            stem = entry.name[:-len(".eml")]
             rows.append(
-                f"<tr><td>{html.escape(_shown_date(headers.get('Date')))}</td>"
-                f"<td>{html.escape(str(headers.get('To', '')))}</td>"
-                f"<td><a href=\"{html.escape(eml.stem)}.html\">{html.escape(str(headers.get('Subject', '')))}</a></td>"
-                f"<td><a href=\"{html.escape(eml.name)}\">.eml</a></td></tr>"
+                f"<tr><td>{html.escape(date)}</td><td>{html.escape(to)}</td>"
+                f"<td><a href=\"{html.escape(stem)}.html\">{html.escape(subject)}</a></td>"
+                f"<td><a href=\"{html.escape(entry.name)}\">.eml</a></td></tr>"
             )
         channels = (f"<p><a href=\"channels/index.html\">{'、'.join(c.label for c in CHANNEL_LIST if c.by_hand)}"
                     "版本（发布渠道）</a></p>"
@@ -118,6 +144,23 @@ class OutboxTransport:
                 "<tr><th>时间</th><th>收件人</th><th>主题</th><th>原件</th></tr>"
                 + "".join(rows) + "</table></body></html>")
         write_atomic(self.folder / "index.html", page.encode("utf-8"), durable=False)
+        write_atomic(self.folder / INDEX_CACHE, json.dumps(listed, ensure_ascii=False).encode("utf-8"), durable=False)
+
+
+INDEX_CACHE = ".index.json"     # what index.html shows of each message file, by the file's time and size
+
+
+def _read_index_cache(path: Path) -> dict:
+    try:
+        known = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}                   # none yet, or damaged: every file is read again
+    return known if isinstance(known, dict) else {}
+
+
+def _listed(envelope) -> tuple[str, str, str]:
+    """What the index shows of a message: its date as the office reads it, its recipient, its subject."""
+    return (_shown_date(envelope.get("Date")), str(envelope.get("To", "")), str(envelope.get("Subject", "")))
 
 
 def _head_of(path: Path) -> bytes:
@@ -140,26 +183,25 @@ def _shown_date(header: object) -> str:
     return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
-def _preview(data: bytes) -> str:
-    """The HTML part with the envelope on top, for a browser."""
+def _preview(data: bytes) -> tuple[object, str]:
+    """The message's envelope, and its HTML part with the envelope on top, for a browser."""
     message = BytesParser(policy=policy.default).parsebytes(data)
     body = message.get_body(("html", "plain"))
     content = body.get_content() if body is not None else ""
     if body is not None and body.get_content_type() == "text/plain":
         content = f"<pre>{html.escape(content)}</pre>"
-    return _page(message, content, [part.get_filename() for part in message.iter_attachments()])
+    return message, _page(message, content, [part.get_filename() for part in message.iter_attachments()])
 
 
-def _preview_of(built: object) -> str | None:
-    """:func:`_preview`'s page for a message as ``mail.message.build`` made it, without parsing it back: the
-    envelope is read from its header block, the HTML part is the text it was made from, each file name is read
-    from its part's header block. None for anything else."""
+def _envelope_of(built: object) -> _Envelope | None:
+    """The envelope of a message as ``mail.message.build`` made it, read from its header block alone (its
+    HTML part is the text it was made from, each file name is in its part's header block). None for anything
+    else."""
     from . import message as mime
 
     if not isinstance(built, mime.Built):
         return None
-    envelope = _Envelope(BytesParser(policy=policy.compat32).parsebytes(built.head, headersonly=True))
-    return _page(envelope, built.html, [_filename(head) for head in built.attachment_heads])
+    return _Envelope(BytesParser(policy=policy.compat32).parsebytes(built.head, headersonly=True))
 
 
 class _Envelope:
