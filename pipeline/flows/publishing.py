@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Collection
@@ -160,6 +161,7 @@ def _draft(ctx: Context, *, dry_run: bool) -> PublishRun:
     outward = {team.name: team.outward for team in ledger.teams()}
     secret = ledger.review_secret()
     failures: list[str] = []
+    recorder = _Recorder(ledger)
     for submission in _draftable(ledger):
         fields = json.loads(submission["data"])
         earlier = ledger.drafts_of_submission(submission["id"])
@@ -186,19 +188,9 @@ def _draft(ctx: Context, *, dry_run: bool) -> PublishRun:
         if dry_run:
             items += mail
             continue
-        # The draft and the office's mail about it are recorded together: neither without the other.
-        with ledger.transaction():
-            enqueue(ledger, mail, period=at.date().isoformat(), at=at)
-            ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
-                              submission_version=submission["version"], kind=submission["kind"],
-                              headline=release.headline, text=release.text, html=release.html,
-                              content_hash=release.content_hash, masked=release.masked, proposed=False, at=at,
-                              review=release.review)
-            for old in earlier:
-                if old["state"] in ("pending", "approved", "rejected"):
-                    ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
-            ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"],
-                         version=submission["version"])
+        recorder.add(functools.partial(_record_draft, ledger, at, draft_id, base, version, submission, release,
+                                       mail, earlier))
+    recorder.flush()
     items += _reinstate_restored(settings, ledger, at, run, outward, secret, dry_run=dry_run)
     items += _remake_failed(settings, ledger, at, run, outward, secret, dry_run=dry_run)
     items += _propose_slots(settings, ledger, at, run)
@@ -215,6 +207,45 @@ def _draft(ctx: Context, *, dry_run: bool) -> PublishRun:
 
 # Submissions a draft run reads at once: ten thousand new rows are drafted a page at a time.
 PAGE = 200
+# Drafts recorded in one transaction. Nothing outside the ledger sees a draft before the run's mail goes out, after
+# the last of them is recorded; a run that stops midway loses at most the drafts not yet recorded, and the next run
+# makes them again. Together they write the pages they share once, not once per draft.
+RECORD_EVERY = 25
+
+
+def _record_draft(ledger: Ledger, at: datetime, draft_id: str, base: str, version: int, submission,
+                  release: Release, mail: list[Outgoing], earlier: list) -> None:
+    """Inside the caller's transaction: a draft and the office's mail about it, together, neither without the
+    other; the versions it replaces superseded."""
+    enqueue(ledger, mail, period=at.date().isoformat(), at=at)
+    ledger.save_draft(draft_id=draft_id, base=base, version=version, submission_id=submission["id"],
+                      submission_version=submission["version"], kind=submission["kind"],
+                      headline=release.headline, text=release.text, html=release.html,
+                      content_hash=release.content_hash, masked=release.masked, proposed=False, at=at,
+                      review=release.review)
+    for old in earlier:
+        if old["state"] in ("pending", "approved", "rejected"):
+            ledger.set_draft_state(old["id"], "superseded", at, reason=f"已更新为 {draft_id}")
+    ledger.audit(at, "draft", "drafted", draft_id, submission=submission["id"], version=submission["version"])
+
+
+class _Recorder:
+    """Writes waiting for their transaction: :data:`RECORD_EVERY` at a time, and the rest at :meth:`flush`."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger, self.waiting = ledger, []
+
+    def add(self, write: Callable[[], None]) -> None:
+        self.waiting.append(write)
+        if len(self.waiting) >= RECORD_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.waiting:
+            with self.ledger.transaction():
+                for write in self.waiting:
+                    write()
+            self.waiting.clear()
 
 
 def _draftable(ledger: Ledger):

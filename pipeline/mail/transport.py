@@ -56,6 +56,7 @@ class OutboxTransport:
         self.written: dict[str, tuple[str, str, str]] = {}     # this session's files: (date, to, subject) shown
 
     delivers = False
+    INDEX_CACHE = ".index.json"     # what index.html shows of each message file, by the file's time and size
 
     def describe(self) -> str:
         return f"outbox {self.folder}"
@@ -110,7 +111,7 @@ class OutboxTransport:
         """``index.html``, newest first. What each file shows is kept beside it (``.index.json``, by the file's
         size and time), so that rewriting the index reads only the files it has not seen: an outbox of years
         costs a listing of the folder, not a parse of every message in it."""
-        known = _read_index_cache(self.folder / INDEX_CACHE)
+        known = _read_index_cache(self.folder / self.INDEX_CACHE)
         listed, rows = {}, []
         with os.scandir(self.folder) as entries:
             files = sorted((e for e in entries if e.name.endswith(".eml") and e.is_file()),
@@ -144,10 +145,7 @@ class OutboxTransport:
                 "<tr><th>时间</th><th>收件人</th><th>主题</th><th>原件</th></tr>"
                 + "".join(rows) + "</table></body></html>")
         write_atomic(self.folder / "index.html", page.encode("utf-8"), durable=False)
-        write_atomic(self.folder / INDEX_CACHE, json.dumps(listed, ensure_ascii=False).encode("utf-8"), durable=False)
-
-
-INDEX_CACHE = ".index.json"     # what index.html shows of each message file, by the file's time and size
+        write_atomic(self.folder / self.INDEX_CACHE, json.dumps(listed, ensure_ascii=False).encode("utf-8"), durable=False)
 
 
 def _read_index_cache(path: Path) -> dict:
