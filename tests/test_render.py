@@ -38,6 +38,7 @@ from pipeline.texts.render import (
     cn_date,
     fill_date,
     render,
+    render_each,
     render_file,
 )
 
@@ -547,6 +548,50 @@ def test_sheet_html_is_escaped_in_the_draft_and_media_emails_and_kept_in_their_t
         assert "<b>李某强</b>拒不履行" in plain(message)
     for message in media:
         assert SCRIPT_TITLE in docx_text(message)
+
+
+# --- one letter per outlet, rendered once -------------------------------------------------------------------------
+
+PEOPLE = [{"outlet": "《法制时报》", "contact": "郑丽华"}, {"outlet": "儋州<i>电视台</i> & 广播", "contact": ""},
+          {"outlet": "  今日儋州 ", "contact": " 王编辑"}, {"outlet": "A&B \"Daily\"", "contact": "O'Neil"},
+          {"outlet": "两行\n名称", "contact": "x"}, {"outlet": "", "contact": "只有联系人"},
+          {"outlet": "\uf8f00\uf8f1", "contact": "像占位符的名称"}, {"outlet": "人民日报", "contact": "李编辑"},
+          {"outlet": "海南日报", "contact": ""}, {"outlet": "", "contact": ""}, {"outlet": "南国都市报", "contact": ""}]
+SHIPPED = (TEMPLATES / "media.txt").read_text(encoding="utf-8"), (TEMPLATES / "media.html").read_text(encoding="utf-8")
+EDITED = {
+    "as shipped": SHIPPED,
+    "untrimmed": ("{{ outlet }}：{{ contact }}\n{{ outlet }}编辑部{{ contact }}好\n", "<p>{{ outlet }}{{ contact }}</p>"),
+    "subject ends with a name": ("通稿 {{ contact }}\n\n{{ contact }}\n正文\n", "<p>{{ outlet|trim }}</p>"),
+    "one outlet greeted apart": ("主题\n{% if outlet == \"人民日报\" %}特别问候{% endif %}{{ outlet|trim }}\n",
+                                 "<p>{{ outlet|trim }}</p>"),
+    "greeted apart, printed plain": ("主题\n{% if outlet == \"人民日报\" %}特别问候{% endif %}{{ outlet }}\n",
+                                     "<p>{{ outlet }}</p>"),
+    "another filter": ("主题\n{{ outlet|upper }}{{ contact|trim }}\n", "<p>{{ outlet|trim }}</p>"),
+    "a filter block": ("主题\n{% filter upper %}{{ outlet }}{% endfilter %}\n", "<p>{{ outlet }}</p>"),
+    "a set": ("主题\n{% set who = outlet ~ \"编辑部\" %}{{ who }}{{ contact }}\n", "<p>{{ outlet }}</p>"),
+    "a length test": ("主题\n{{ outlet|trim }}{% if contact|length > 2 %}老师{% endif %}\n", "<p>{{ contact }}</p>"),
+    "unescaped": ("主题\n{{ outlet|trim }}\n", "<p>{{ outlet|safe }}{% autoescape false %}{{ contact }}{% endautoescape %}</p>"),
+    "an include": ("主题\n{% include \"greeting.txt\" %}\n", "<p>{{ outlet }}</p>"),
+    "both forms": ("主题\n{{ outlet }}{{ outlet|trim }}\n", "<p>{{ outlet|trim }}</p>"),
+}
+SHIPPED_CONTEXT = {"court": {"name": COURT, "office": "执行宣传工作办公室", "contact": "0898-23300000"},
+                   "release_text": "标题\n\n正文一段。\n", "release_html": "<p>正文一段。</p>",
+                   "release": {"headline": "标题", "kind": "执行成功", "date": DAY}, "unsubscribe": "office@court.example"}
+
+
+@pytest.mark.parametrize("variant", list(EDITED))
+def test_each_outlets_letter_is_what_rendering_it_alone_makes(tmp_path: Path, variant: str) -> None:
+    """A release's letter to a thousand outlets is rendered once when the template only prints the outlet's
+    names; whatever the office writes in it, every letter is the one rendered for that outlet alone: names
+    with markup, blank, padded, on two lines; a template that greets one outlet apart, filters or tests a
+    name, prints it unescaped, or puts it at the subject's end."""
+    write(tmp_path, "media", *EDITED[variant])
+    (tmp_path / "greeting.txt").write_text("{% if outlet == \"人民日报\" %}特别问候{% endif %}{{ outlet }}", encoding="utf-8")
+    context = SHIPPED_CONTEXT if variant == "as shipped" else {}
+
+    letters = render_each("media", context, PEOPLE, folder=tmp_path)
+
+    assert letters == [render("media", {**context, **person}, folder=tmp_path) for person in PEOPLE]
 
 
 # --- the filters ---------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
     sender = mime.address(settings.mail.sender)[1]
     interval = 60.0 / settings.mail.rate_per_minute if settings.mail.rate_per_minute else 0.0
     # Paced mail reserves one at a time: a group would wait minutes for its turn.
-    reservations = _Reservations(ledger, due, at, 1 if interval else GROUP)
+    reservations = _Reservations(ledger, due, at, 1 if interval else GROUP, durable=transport.delivers)
     from ..texts import redact          # the masking rules load when something is to be sent, not at start
 
     allowed = redact.own_numbers(settings.court.contact)
@@ -192,8 +192,11 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
 
     outcomes = _Outcomes(settings, ledger, at)
     try:
-        # Mail written to the outbox leaves nothing outside the machine: its marks need not wait for the disk.
-        with ledger.relaxed(not transport.delivers), transport.session() as session:
+        # Commits do not wait for the disk but where a power cut must not take them back: the reservations, a
+        # guard's block and the batch's last outcomes, of mail handed to a server. Mail written to the outbox
+        # leaves nothing outside the machine: none of its marks waits for the disk.
+        durable = transport.delivers
+        with ledger.relaxed(), transport.session() as session:
             last_send = None
             try:
                 for index, (outgoing, row) in enumerate(pending):
@@ -209,7 +212,7 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
                     if ready.reason or ready.refused:
                         reservations.ours.discard(index)        # its outcome ends the reservation
                     if ready.reason:
-                        with ledger.transaction():
+                        with ledger.durable(durable), ledger.transaction():
                             outcomes.save()
                             _record_block(ledger, outgoing, ready.reason, at)
                         report.blocked.append((outgoing, ready.reason))
@@ -245,7 +248,7 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
                     if progress:
                         progress(index + 1, len(pending))
             finally:
-                with ledger.transaction():
+                with ledger.durable(durable), ledger.transaction():
                     outcomes.save()
                     reservations.release()
     except TransportError as exc:
@@ -270,8 +273,8 @@ GROUP = 8
 class _Reservations:
     """The due deliveries this flush may send, reserved :data:`GROUP` at a time as it reaches them."""
 
-    def __init__(self, ledger: Ledger, due: list, at: datetime, size: int) -> None:
-        self.ledger, self.due, self.at, self.size = ledger, due, at, size
+    def __init__(self, ledger: Ledger, due: list, at: datetime, size: int, *, durable: bool) -> None:
+        self.ledger, self.due, self.at, self.size, self.durable = ledger, due, at, size, durable
         self.ours: set[int] = set()     # reserved and not yet handed over, refused or recorded
         self.upto = 0                   # every index below has been reserved, or found another sender's
 
@@ -280,7 +283,7 @@ class _Reservations:
         if index < self.upto or index >= len(self.due):
             return
         end, boot, me = min(index + self.size, len(self.due)), files.boot(), claimant()
-        with self.ledger.transaction():
+        with self.ledger.durable(self.durable), self.ledger.transaction():
             taken = [i for i in range(index, end)
                      if self.ledger.reserve(self.due[i]["key"], self.due[i]["recipient"], self.at, me, boot)]
         self.ours.update(taken)
@@ -398,7 +401,7 @@ class _Outcomes:
         """Committed before the server can see the message: a crash from here on leaves 'sending', never
         'queued'. The commit does not wait for the disk: the delivery's reservation did (``Ledger.claim``).
         Raises :class:`Claimed` when another sender (the scheduler, a clerk's command) took it over."""
-        with self.ledger.relaxed(), self.ledger.transaction():
+        with self.ledger.transaction():
             self.save()
             claimed = self.ledger.claim(outgoing.key, outgoing.recipient, message_id, self.at, claimant())
         if not claimed:

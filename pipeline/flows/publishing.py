@@ -31,7 +31,7 @@ from ..mail.message import Attachment, Outgoing, address
 from ..plan.obligations import Plan
 from ..plan.review import DRAFT, Standing, review_code
 from ..texts.document import DOCX_TYPE, release_docx
-from ..texts.render import DATE_TOKEN, RenderError, fill_date, render
+from ..texts.render import DATE_TOKEN, RenderError, fill_date, render, render_each
 from . import channels
 from .context import Context
 from .dispatch import FlushReport, MailRun, enqueue, flush, queue, unsubscribe_address
@@ -487,18 +487,16 @@ def publish(ctx: Context, *, dry_run: bool = False, progress: Callable[[int, int
             if not dry_run and not test_to:
                 _block(ctx, row, str(blocked))
             continue
-        items = []
-        for contact in contacts:
-            if contact.kinds and row["kind"] not in contact.kinds:
-                continue
-            rendered = render("media", {"court": settings.court.as_context(), "outlet": contact.outlet,
-                                        "contact": contact.contact, "release_text": release_text,
+        takers = [c for c in contacts if not c.kinds or row["kind"] in c.kinds]
+        # One letter per outlet, rendered once for the release when the template only prints the outlet's names.
+        letters = render_each("media", {"court": settings.court.as_context(), "release_text": release_text,
                                         "release_html": release_html,
                                         "release": {"headline": headline, "kind": row["kind"], "date": day},
-                                        "unsubscribe": unsubscribe})
-            items.append(Outgoing(MessageKey("release", row["id"]), "release", contact.email, rendered.subject,
-                                  rendered.text, rendered.html, (attachment,),
-                                  name=contact.outlet))
+                                        "unsubscribe": unsubscribe},
+                              [{"outlet": c.outlet, "contact": c.contact} for c in takers])
+        items = [Outgoing(MessageKey("release", row["id"]), "release", contact.email, letter.subject, letter.text,
+                          letter.html, (attachment,), name=contact.outlet)
+                 for contact, letter in zip(takers, letters)]
         if test_to:
             trials.append(_trial(ctx, run, row["id"], items, dry_run=dry_run))
             continue

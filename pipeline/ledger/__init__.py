@@ -176,6 +176,18 @@ class Ledger(SubmissionStore, MailStore, DraftStore, RunStore, ChannelStore, Bri
             self.db.execute("PRAGMA synchronous=FULL")
 
     @contextmanager
+    def durable(self, durable: bool = True) -> Iterator[None]:
+        """Inside a :meth:`relaxed` block, commits made in this one (when ``durable``) wait for the disk again."""
+        if not durable or not self._relaxed:
+            yield
+            return
+        self.db.execute("PRAGMA synchronous=FULL")
+        try:
+            yield
+        finally:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back whole on any exception."""
         self.db.execute("BEGIN IMMEDIATE")

@@ -138,6 +138,101 @@ def render(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES) -> R
     return Rendered(subject=subject, text=body.lstrip("\n"), html=html)
 
 
+def render_each(name: str, context: dict[str, Any], people: list[dict[str, str]], *,
+                folder: Path = TEMPLATES) -> list[Rendered]:
+    """``render(name, {**context, **person})`` for each of ``people`` (a release's letter to each outlet).
+
+    Rendered once, with a stand-in for each of a person's values, when both templates only print those values
+    (``{{ outlet }}`` or ``{{ outlet|trim }}``: never tested, filtered otherwise or passed on), and each
+    person's values put in the stand-ins' place; otherwise, and for a value the stand-in cannot carry (one
+    with line breaks, or white space at its ends where it is printed untrimmed), rendered for the person alone.
+    Either way each letter is what rendering it alone makes (tests/test_render.py compares them)."""
+    if not people:
+        return []
+    keys = tuple(people[0])
+    forms = _printed(environment(folder), name, keys)
+    if forms is None:
+        return [render(name, {**context, **person}, folder=folder) for person in people]
+    from markupsafe import escape
+
+    stand_ins = {key: f"{_STAND_IN[0]}{number}{_STAND_IN[1]}" for number, key in enumerate(keys)}
+    once = render(name, {**context, **stand_ins}, folder=folder)
+    # Whether the text's first line and edges, stripped, come out the same hangs only on which values are blank:
+    # the first person of each such pattern is rendered alone too, and the pattern is put in only if they agree.
+    trusted: dict[tuple[bool, ...], bool] = {}
+    out = []
+    for person in people:
+        shown = {key: str(person.get(key, "")) for key in keys}
+        shown = {key: value.strip() if forms[key] == "trim" else value for key, value in shown.items()}
+        if set(person) != set(keys) or any(_STAND_IN[0] in v or _STAND_IN[1] in v or "\n" in v or "\r" in v
+                                           or v != v.strip() for v in shown.values()):
+            out.append(render(name, {**context, **person}, folder=folder))
+            continue
+        text_values = {stand_ins[key]: value for key, value in shown.items()}
+        html_values = {stand_ins[key]: str(escape(value)) for key, value in shown.items()}
+        made = Rendered(subject=_put(once.subject, text_values), text=_put(once.text, text_values),
+                        html=_put(once.html, html_values))
+        pattern = tuple(bool(value) for value in shown.values())
+        if pattern not in trusted:
+            alone = render(name, {**context, **person}, folder=folder)
+            trusted[pattern] = alone == made
+            made = alone
+        elif not trusted[pattern]:
+            made = render(name, {**context, **person}, folder=folder)
+        out.append(made)
+    return out
+
+
+_STAND_IN = ("\uf8f0", "\uf8f1")      # private-use characters: what a person's value stands in for
+
+
+def _put(text: str, values: dict[str, str]) -> str:
+    for stand_in, value in values.items():
+        text = text.replace(stand_in, value)
+    return text
+
+
+def _printed(env: SandboxedEnvironment, name: str, keys: tuple[str, ...]) -> dict[str, str] | None:
+    """How ``NAME.txt`` and ``NAME.html`` use each of ``keys``: "" when they only print it as it is, "trim" when
+    only trimmed (or not at all); None when either uses one otherwise, or could (inheritance, includes,
+    imports, macros, filter and autoescape blocks)."""
+    from jinja2 import nodes
+
+    plain = (nodes.Template, nodes.Output, nodes.If, nodes.For)
+    forms: dict[str, set[str]] = {key: set() for key in keys}
+    for suffix in (".txt", ".html"):
+        try:
+            source, _, _ = env.loader.get_source(env, f"{name}{suffix}")
+            tree = env.parse(source)
+        except Exception:       # noqa: BLE001 - rendered one by one, where the error is reported as usual
+            return None
+        if any(tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport))):
+            return None         # another template could use the values: not looked into
+        parents: dict[int, nodes.Node] = {}
+        for node in tree.find_all(nodes.Node):
+            for child in node.iter_child_nodes():
+                parents[id(child)] = node
+        for found in tree.find_all(nodes.Name):
+            if found.name not in forms:
+                continue
+            parent, form = parents.get(id(found)), ""
+            if (isinstance(parent, nodes.Filter) and parent.name == "trim" and parent.node is found
+                    and not parent.args and not parent.kwargs and parent.dyn_args is None
+                    and parent.dyn_kwargs is None):
+                parent, form = parents.get(id(parent)), "trim"
+            if not isinstance(parent, nodes.Output) or found.ctx != "load":
+                return None
+            ancestor = parents.get(id(parent))
+            while ancestor is not None:
+                if not isinstance(ancestor, plain):
+                    return None
+                ancestor = parents.get(id(ancestor))
+            forms[found.name].add(form)
+    if any(len(used) > 1 for used in forms.values()):
+        return None
+    return {key: next(iter(used)) if used else "trim" for key, used in forms.items()}
+
+
 def render_file(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES) -> str:
     """Render one template whole (``channels/weibo.txt``), with the same error reporting."""
     return _render(environment(folder), name, context)
