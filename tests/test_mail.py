@@ -443,6 +443,42 @@ def test_a_reservation_a_crashed_process_left_is_given_back_in_its_boot_and_unkn
         assert smtp_server.handler.data_seen == []
 
 
+def test_a_paced_sender_whose_connection_broke_never_takes_back_what_another_sender_delivered(
+        workspace, smtp_server, ledger, monkeypatch) -> None:
+    """A paced flush (a minute per message) holds its reservation while it waits its turn; after the cut-off a
+    clerk's command gives it back and sends the message. The first sender's connection has meanwhile broken:
+    its own failure to send must not turn the delivered message back into one to retry."""
+    smtp_server.configure(workspace)
+    workspace.configure("mail", rate_per_minute=1)
+    settings = workspace.settings
+    handler = smtp_server.handler
+    sender.queue(ledger, release_batch(["a@media.example", "b@media.example", "c@media.example"]),
+                 period="2026-W48", at=AT)
+    mine = sender.claimant
+
+    def paced(seconds: float) -> None:
+        waited.append(seconds)
+        if len(waited) == 1:
+            handler.drop_at_mail = 2          # the server goes away: b is not sent, the session is broken
+        elif len(waited) == 2:                # c is reserved; two minutes in, a clerk's command sends too
+            monkeypatch.setattr(sender, "claimant", lambda: "4343@clerk")
+            try:
+                with Ledger(workspace.ledger) as clerks:
+                    sender.flush(context(settings, clerks, AT + timedelta(minutes=2)), sleep=lambda _: None)
+            finally:
+                monkeypatch.setattr(sender, "claimant", mine)
+
+    waited: list[float] = []
+    sender.flush(context(settings, ledger, AT), sleep=paced)
+    assert len(waited) == 2
+    assert handler.recipients().count("c@media.example") == 1      # the clerk's command sent it
+
+    sender.flush(context(settings, ledger, AT + timedelta(hours=1)), sleep=lambda _: None)
+
+    assert delivery(ledger, "c@media.example")["state"] == "sent"
+    assert sorted(handler.recipients()) == ["a@media.example", "b@media.example", "c@media.example"]
+
+
 def test_queuing_the_same_message_twice_sends_it_once(workspace, smtp_server, ledger) -> None:
     settings = smtp_server.configure(workspace)
     item = outgoing()
