@@ -383,6 +383,30 @@ def test_a_connection_dropped_at_mail_from_is_reopened_and_the_message_sent_once
     assert delivery(ledger, "fuxian@court.example")["state"] == "sent"
 
 
+def test_a_reconnection_refused_after_the_sending_mark_leaves_the_message_to_retry_not_unknown(
+        workspace, smtp_auth_server, ledger, monkeypatch) -> None:
+    """The server drops the connection at MAIL FROM, after the message's 'sending' mark, and then refuses the
+    login of the new connection: nothing of the message was handed over, so it waits for its retry."""
+    settings = smtp_auth_server.configure(workspace)
+    handler = smtp_auth_server.handler
+    sender.queue(ledger, release_batch(["a@media.example", "b@media.example"]), period="2026-W48", at=AT)
+
+    def after(done: int, total: int) -> None:
+        if done == 1:
+            handler.drop_at_mail = 1
+            monkeypatch.setenv(SMTP_PASSWORD_ENV, "no longer the password")
+
+    report = sender.flush(context(settings, ledger, AT), progress=after)
+
+    assert "拒绝登录" in report.error
+    assert handler.recipients() == ["a@media.example"]
+    assert delivery(ledger, "b@media.example")["state"] == "temporary"
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, SMTP_PASSWORD)
+    sender.flush(context(settings, ledger, AT + timedelta(hours=1)))
+    assert delivery(ledger, "b@media.example")["state"] == "sent"
+    assert handler.recipients() == ["a@media.example", "b@media.example"]
+
+
 def test_a_connection_dropped_during_data_is_unknown_and_never_resent(workspace, smtp_server, ledger) -> None:
     settings = smtp_server.configure(workspace)
     handler = smtp_server.handler
