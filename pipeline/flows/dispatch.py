@@ -381,6 +381,7 @@ class _Outcomes:
     def __init__(self, settings: Settings, ledger: Ledger, at: datetime) -> None:
         self.settings, self.ledger, self.at = settings, ledger, at
         self.waiting: list[tuple[mime.Outgoing, object, Result]] = []
+        self.marked: set[tuple[str, str]] = set()     # marked 'sending' by this flush, outcome not yet recorded
 
     def add(self, outgoing: mime.Outgoing, row, result: Result) -> None:
         self.waiting.append((outgoing, row, result))
@@ -390,7 +391,15 @@ class _Outcomes:
         ledger, at = self.ledger, self.at
         for outgoing, row, result in self.waiting:
             later = retry_at(self.settings, row["attempts"] + 1, at) if result.outcome == TEMPORARY else None
-            ledger.save_delivery_result(outgoing.key, outgoing.recipient, result.outcome, result.detail, at, later)
+            pair = (str(outgoing.key), outgoing.recipient)
+            if pair in self.marked or result.outcome != TEMPORARY:
+                self.marked.discard(pair)
+                ledger.save_delivery_result(outgoing.key, outgoing.recipient, result.outcome, result.detail, at,
+                                            later)
+            elif not ledger.defer(pair[0], pair[1], result.detail, at, later, claimant()):
+                # Never handed over (the connection had broken), and its reservation was given back meanwhile:
+                # another sender has it, or has sent it already. Its record is that sender's.
+                continue
             if result.outcome != SENT:
                 # A delivery's row keeps its outcome; the audit log adds every failure's story.
                 ledger.audit(at, outgoing.purpose, f"delivery-{result.outcome}", outgoing.key,
@@ -406,6 +415,7 @@ class _Outcomes:
             claimed = self.ledger.claim(outgoing.key, outgoing.recipient, message_id, self.at, claimant())
         if not claimed:
             raise Claimed(outgoing.key, outgoing.recipient)
+        self.marked.add((str(outgoing.key), outgoing.recipient))
 
 
 def _record_block(ledger: Ledger, outgoing: mime.Outgoing, reason: str, at: datetime) -> None:

@@ -241,14 +241,14 @@ class MailStore:
             "AND claimed_by = ? AND reserved_on IS NOT NULL AND state IN ('queued', 'temporary')",
             (key, recipient, claimant))
 
-    def defer(self, key: str, recipient: str, detail: str, at: datetime, retry_at: datetime, claimant: str) -> None:
+    def defer(self, key: str, recipient: str, detail: str, at: datetime, retry_at: datetime, claimant: str) -> bool:
         """A due delivery the sender could not try (the transport failed): a temporary failure, to be retried
-        after ``retry_at``, unless another sender has it."""
-        self.db.execute(
+        after ``retry_at``, unless another sender has it or has already sent it; False then."""
+        return self.db.execute(
             "UPDATE deliveries SET state = 'temporary', detail = ?, updated_at = ?, next_attempt_at = ?, "
             "reserved_on = NULL, reserved_at = NULL WHERE key = ? AND recipient = ? "
             "AND state IN ('queued', 'temporary') AND (reserved_on IS NULL OR claimed_by = ?)",
-            (detail, at.isoformat(), retry_at.isoformat(), key, recipient, claimant))
+            (detail, at.isoformat(), retry_at.isoformat(), key, recipient, claimant)).rowcount == 1
 
     def settle_reservations(self, before: datetime, at: datetime, boot: str) -> list[sqlite3.Row]:
         """Reservations made before ``before`` whose sender has gone: given back when they were made in this
