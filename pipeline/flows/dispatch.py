@@ -256,7 +256,15 @@ def flush(ctx: Context, *, keys: tuple[MessageKey, ...] = (), progress: Progress
         report.error = str(exc)
         with ledger.transaction():
             for row in due:
-                if (row["key"], row["recipient"]) not in handled:
+                pair = (row["key"], row["recipient"])
+                if pair in outcomes.marked:
+                    # Marked 'sending', then the connection to send it could not be made again: the server
+                    # never had its text (a transport error comes only from connecting).
+                    outcomes.marked.discard(pair)
+                    if ledger.delivery(row["key"], row["recipient"])["state"] == "sending":
+                        ledger.save_delivery_result(row["key"], row["recipient"], TEMPORARY, str(exc), at,
+                                                    retry_at(settings, row["attempts"] + 1, at))
+                elif pair not in handled:
                     ledger.defer(row["key"], row["recipient"], str(exc), at,
                                  retry_at(settings, row["attempts"] + 1, at), claimant())
             ledger.audit(at, "mail", "transport-failed", transport.describe(), error=str(exc))
