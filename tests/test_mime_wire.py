@@ -104,3 +104,10 @@ def test_a_message_built_twice_is_the_same_and_two_recipients_differ_only_where_
     first = mime.as_bytes(mime.build(one, sender="office@court.example", now=AT))
     assert first == mime.as_bytes(mime.build(one, sender="office@court.example", now=AT))
     assert first != mime.as_bytes(mime.build(two, sender="office@court.example", now=AT))
+
+
+def test_one_moment_in_two_zones_is_dated_in_the_zone_each_message_was_built_in() -> None:
+    one = next(outgoings())
+    for now in (AT, AT.astimezone(timezone.utc)):
+        assert mime.as_bytes(mime.build(one, sender="office@court.example", now=now)) == reference(
+            one, sender="office@court.example", now=now), now
