@@ -261,8 +261,13 @@ def _subject(subject: str) -> bytes:
     return _header("Subject", encoded_words(clean_header(subject), lead=len("Subject: ")))
 
 
-@functools.lru_cache(maxsize=16)
 def _date(now: datetime) -> bytes:
+    # Keyed on the offset too: the same moment in two zones is equal (and hashes alike), yet is written apart.
+    return _dated(now, now.utcoffset())
+
+
+@functools.lru_cache(maxsize=16)
+def _dated(now: datetime, offset: object) -> bytes:
     return _header("Date", format_datetime(now))
 
 
