@@ -503,6 +503,44 @@ def test_a_paced_sender_whose_connection_broke_never_takes_back_what_another_sen
     assert sorted(handler.recipients()) == ["a@media.example", "b@media.example", "c@media.example"]
 
 
+def test_a_paced_sender_keeps_the_reservation_it_has_just_made_however_long_its_batch_has_run(
+        workspace, smtp_server, ledger, monkeypatch) -> None:
+    """A paced flush (a minute per message) runs longer than the cut-off for a dead sender. A clerk's command
+    flushing another message meanwhile must not take it for dead and give back the reservation it made a
+    minute ago: the paced flush would then skip that message, and nobody would send it."""
+    smtp_server.configure(workspace)
+    workspace.configure("mail", rate_per_minute=1)
+    settings = workspace.settings
+    handler = smtp_server.handler
+    sender.queue(ledger, release_batch(["a@media.example", "b@media.example", "c@media.example"]),
+                 period="2026-W48", at=AT)
+    other = outgoing()
+    sender.queue(ledger, [other], period="2026-11-26", at=AT)
+    sender.flush(context(settings, ledger, AT), keys=(other.key,))
+    mine = sender.claimant
+    elapsed = [timedelta(0)]
+
+    def paced(seconds: float) -> None:            # the clock goes on while the flush waits its turn
+        elapsed[0] += timedelta(minutes=1)
+        monkeypatch.setenv("PIPELINE_NOW", (AT + elapsed[0]).isoformat())
+        if elapsed[0] >= timedelta(minutes=2):    # c was reserved a minute ago; a clerk's command sends too
+            monkeypatch.setattr(sender, "claimant", lambda: "4343@clerk")
+            try:
+                with Ledger(workspace.ledger) as clerks:
+                    sender.flush(context(settings, clerks, AT + elapsed[0]), keys=(other.key,))
+            finally:
+                monkeypatch.setattr(sender, "claimant", mine)
+
+    report = sender.flush(context(settings, ledger, AT), keys=(MessageKey("release", "D-2026-000047"),),
+                          sleep=paced)
+
+    assert report.claimed == 0
+    assert {delivery(ledger, r, RELEASE)["state"] for r in ("a@media.example", "b@media.example",
+                                                            "c@media.example")} == {"sent"}
+    assert sorted(r for r in handler.recipients() if r.endswith("@media.example")) == [
+        "a@media.example", "b@media.example", "c@media.example"]
+
+
 def test_queuing_the_same_message_twice_sends_it_once(workspace, smtp_server, ledger) -> None:
     settings = smtp_server.configure(workspace)
     item = outgoing()
