@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ..core import files, shutdown
+from ..core import clock, files, shutdown
 from ..core.config import Settings
 from ..core.model import MessageKey
 from ..ledger import Ledger
@@ -291,9 +291,11 @@ class _Reservations:
         if index < self.upto or index >= len(self.due):
             return
         end, boot, me = min(index + self.size, len(self.due)), files.boot(), claimant()
+        # Dated now, not when the flush began: a long batch's latest reservation is not taken for a dead one's.
+        made = max(self.at, clock.now(self.at.tzinfo))
         with self.ledger.durable(self.durable), self.ledger.transaction():
             taken = [i for i in range(index, end)
-                     if self.ledger.reserve(self.due[i]["key"], self.due[i]["recipient"], self.at, me, boot)]
+                     if self.ledger.reserve(self.due[i]["key"], self.due[i]["recipient"], self.at, me, boot, made)]
         self.ours.update(taken)
         self.upto = end
 

@@ -203,9 +203,11 @@ class MailStore:
                                  name=row["name"]), row))
         return out
 
-    def reserve(self, key: str, recipient: str, at: datetime, claimant: str, boot: str) -> bool:
-        """Reserve a due delivery for ``claimant`` (inside the caller's write transaction); False if another
-        sender has it, or it is no longer due.
+    def reserve(self, key: str, recipient: str, at: datetime, claimant: str, boot: str,
+                made: datetime | None = None) -> bool:
+        """Reserve a delivery due at ``at`` for ``claimant`` (inside the caller's write transaction), dated
+        ``made`` (the moment it is made; ``at`` by default); False if another sender has it, or it is no
+        longer due.
 
         A compare-and-set (SQLite serialises writers), so of two processes that both read the delivery as due,
         exactly one reserves it. A sender reserves the next deliveries of its batch in one commit that waits
@@ -214,7 +216,7 @@ class MailStore:
         reserved = self.db.execute(
             "UPDATE deliveries SET reserved_on = ?, reserved_at = ?, claimed_by = ? WHERE key = ? AND recipient = ? "
             "AND reserved_on IS NULL AND (state = 'queued' OR (state = 'temporary' AND next_attempt_at <= ?))",
-            (boot, at.isoformat(), claimant, key, recipient, at.isoformat()),
+            (boot, (made or at).isoformat(), claimant, key, recipient, at.isoformat()),
         )
         return reserved.rowcount == 1
 
