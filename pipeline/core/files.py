@@ -81,8 +81,10 @@ def boot() -> str:
     commit that did not wait for the disk is certainly still there within the same boot.
 
     Linux names each boot. Elsewhere it is the moment the system started, to the second, worked out from the
-    clock; if the clock is set in between, the answer changes, and a reservation left by a killed process is
-    then settled as 'unknown' rather than sent again: never the unsafe way. ``PIPELINE_BOOT`` stands in for it
+    clock and the time since start, which can come out differently within one boot: when the clock is set or
+    synchronised, after the machine slept (macOS), or by a rounding at the second's edge. A reservation a killed
+    process left is then settled as 'unknown' rather than sent again: more messages for the office to check,
+    never one sent twice. ``PIPELINE_BOOT`` stands in for it
     in the tests that play a restart."""
     pinned = os.environ.get("PIPELINE_BOOT")
     if pinned:

@@ -422,7 +422,9 @@ class _Outcomes:
         Raises :class:`Claimed` when another sender (the scheduler, a clerk's command) took it over."""
         with self.ledger.transaction():
             self.save()
-            claimed = self.ledger.claim(outgoing.key, outgoing.recipient, message_id, self.at, claimant())
+            # Dated now: a long batch's message in the server's hands is not taken for a dead sender's.
+            now = max(self.at, clock.now(self.at.tzinfo))
+            claimed = self.ledger.claim(outgoing.key, outgoing.recipient, message_id, now, claimant())
         if not claimed:
             raise Claimed(outgoing.key, outgoing.recipient)
         self.marked.add((str(outgoing.key), outgoing.recipient))
