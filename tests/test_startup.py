@@ -25,6 +25,10 @@ JOBS_ONLY = ("pipeline.intake.tabs", "pipeline.flows.pulling", "pipeline.sources
              "pipeline.app.logfile")
 # Importing the command line builds no message and checks no address yet: no email package at all.
 MAIL = ("email", "email.utils", "email.policy", "email.message", "pipeline.mail.message", "pipeline.mail.transport")
+# What builds, queues and writes messages: ``status`` and ``check`` only read the ledger (the config's addresses
+# are checked with the email package's address parser, which they do load).
+SENDING = ("pipeline.mail.message", "pipeline.flows.dispatch", "pipeline.flows.channels", "email.policy",
+           "email.generator", "email.parser", "email.mime", "mimetypes")
 
 
 def loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
@@ -76,3 +80,12 @@ def test_status_and_check_load_no_intake_drafting_smtp_or_log_file(workspace: Wo
     assert loaded_after(command(workspace, "check"), JOBS_ONLY) == []
     # the probe sees them when a command does load them: a pull reads the sheet through intake
     assert "pipeline.intake.tabs" in loaded_after(command(workspace, "pull"), JOBS_ONLY)
+
+
+def test_status_and_check_build_and_queue_no_message(workspace: Workspace) -> None:
+    workspace.make_workbook([material()])
+    run_job(workspace.settings, pulling.pull)
+    assert loaded_after(command(workspace, "status"), SENDING) == []
+    assert loaded_after(command(workspace, "check"), SENDING) == []
+    # the probe sees them when a command does load them: the digest builds and queues its message
+    assert "pipeline.flows.dispatch" in loaded_after(command(workspace, "digest"), SENDING)

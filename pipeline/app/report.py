@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 from ..core.config import COMMAND
 from ..core.model import PullSummary
-from ..flows.dispatch import MailRun
 from ..flows.week import WeekStatus
 from ..mail.delivery import SENT
 from ..plan.review import FAILED_CHECK, effective_state
 from ..plan.rules import Finding
 from ..texts.notices import PURPOSE_LABELS, STATE_LABELS, invitees, replies_tally
 
-if TYPE_CHECKING:   # what status and check print loads no drafting
+if TYPE_CHECKING:   # what status and check print loads no drafting and no mail
+    from ..flows.dispatch import MailRun
     from ..flows.publishing import PublishRun
 
 _DRAFT_STATES = {"approved": "已通过，待发布", FAILED_CHECK: "未通过事实核对，待修改素材或模板"}
@@ -254,6 +254,8 @@ def publish_run(run: PublishRun, label: str, where: str, *, show: bool = False) 
         lines.append(f"发布稿件：{'、'.join(run.published)}")
     for draft_id, reason in run.blocked:
         lines.append(f"已拦截 {draft_id}：{reason}（已通知办公室）")
+    from ..flows.dispatch import MailRun
+
     text, failed = mail_run(MailRun(previews=run.previews, report=run.report), label, where, show=show)
     if text:
         lines.append(text)

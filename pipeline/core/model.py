@@ -63,6 +63,8 @@ CHANNEL_LIST: tuple[Channel, ...] = (
     Channel("network", "信息网", ("信息网", "全国法院执行信息网", "network"), False, ()),
 )
 CHANNELS: dict[str, str] = {c.key: c.label for c in CHANNEL_LIST}
+# The purpose of a release's copy for the national enforcement network (四(三)), mailed with the media's messages.
+NETWORK_PURPOSE = "network"
 POSTED_BY_HAND: tuple[str, ...] = tuple(c.key for c in CHANNEL_LIST if c.by_hand)
 
 # What the office marks on the 审核 tab when it has posted a channel's version.

@@ -31,7 +31,7 @@ from typing import Any
 from ..core.config import Settings
 from ..core.errors import ConfigError, PipelineError
 from ..core.files import write_atomic
-from ..core.model import CHANNELS, CHANNEL_LIST, POSTED_BY_HAND, MessageKey
+from ..core.model import CHANNELS, CHANNEL_LIST, NETWORK_PURPOSE, POSTED_BY_HAND, MessageKey
 from ..ledger import Ledger
 from ..mail.message import Attachment, Outgoing, address
 from ..texts.render import RenderError, render, render_file
@@ -44,7 +44,6 @@ WECHAT_DIGEST_LIMIT = 120            # … as 摘要
 WECHAT_AUTHOR_LIMIT = 8              # … as 作者
 ELLIPSIS = "……"
 NETWORK_NAME = "全国法院决胜“基本解决执行难”信息网"
-NETWORK_PURPOSE = "network"
 # Punctuation that should not stand before "……".
 _TRAILING = "，、；：。,;: \u3000"
 # The release's own footer lines; every channel prints its own.

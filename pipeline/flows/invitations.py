@@ -34,18 +34,21 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from html import escape
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import Settings
 from ..core.model import Activity, Invited, MessageKey
 from ..ledger import Ledger
-from ..mail.message import Outgoing, address
 from ..plan.review import INVITATION, Standing, review_code
 from ..texts.render import cn_date, render
-from .channels import save_sms
 from .context import Context
-from .dispatch import FlushReport, enqueue, flush
 from .joblog import job
+
+if TYPE_CHECKING:
+    from ..mail.message import Outgoing
+    from .dispatch import FlushReport
+
+# The mail side loads with the jobs that draft and send invitations, not with ``status`` (tests/test_startup.py).
 
 VISIT = "代表委员看执行"                                # the activity kind of 四(四)
 OPEN = ("pending", "approved", "rejected")           # drafted, not sent: may still be withdrawn or expire
@@ -217,6 +220,8 @@ def _predecessor(visit: Activity, candidates: list, used: set[str]):
 @job("draft-invitations")
 def draft_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     """Draft an invitation for every coming 代表委员看执行 visit that has none, and mail it to the office."""
+    from .dispatch import enqueue, flush
+
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     today = at.date()
     run = InvitationRun()
@@ -277,15 +282,21 @@ def draft_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
 
 
 def _office(settings: Settings) -> list[tuple[str, str]]:
+    from ..mail.message import address
+
     return [address(a) for a in settings.mail.office]
 
 
 def _deputies(settings: Settings) -> list[tuple[str, str]]:
+    from ..mail.message import address
+
     return [address(a) for a in settings.deputies.addresses]
 
 
 def _review_mail(settings: Settings, invitation_id: str, visit: Activity, letter: Letter,
                  previous: dict[str, Any] | None, *, code: str) -> list[Outgoing]:
+    from ..mail.message import Outgoing
+
     rendered = render("invitation_draft", {
         "court": settings.court.as_context(), "invitation": {"id": invitation_id, "code": code},
         "activity": visit_context(visit.day, visit.name, visit.time, visit.place), "greeting": GREETING,
@@ -297,6 +308,8 @@ def _review_mail(settings: Settings, invitation_id: str, visit: Activity, letter
 
 def _changed_alert(settings: Settings, row) -> list[Outgoing]:
     """Tell the office that deputies hold an invitation to a visit that is no longer on the tab as it was."""
+    from ..mail.message import Outgoing
+
     visit = _row_context(row)
     what = f"{cn_date(visit['day'])}（{visit['weekday']}）" + (f"“{visit['name']}”" if visit["name"] else "")
     notice = render("notices/invitation_changed", {"invitation_id": row["id"], "what": what,
@@ -364,6 +377,10 @@ def decided(settings: Settings, invitation_id: str, decision: str, reviewer: str
 @job("send-invitations")
 def send_invitations(ctx: Context, *, dry_run: bool = False) -> InvitationRun:
     """Send each approved invitation for a coming visit to every deputy, one message each; exactly once."""
+    from ..mail.message import Outgoing
+    from .channels import save_sms
+    from .dispatch import enqueue, flush
+
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     run = InvitationRun()
     changes = _stale(ledger, at.date())

@@ -9,25 +9,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta
 
 from ..core.calendar import Week
 from ..core.config import Settings
-from ..core.model import MediaColumn, MessageKey, Placement, TeamWeek
+from ..core.model import NETWORK_PURPOSE, MediaColumn, MessageKey, Placement, TeamWeek
 from ..ledger import Ledger
 from ..ledger.submissions import placement
-from ..mail.message import Outgoing, address
 from ..plan import columns as column_plan
 from ..plan.obligations import DEPUTIES_REPORT, Plan
 from ..plan.rules import REPORT_LOOKBACK, Finding, evaluate, unreported_visits
 from ..texts.notices import channel_board, digest_context, reminder_context, report_asks
 from ..texts.render import render
 from . import invitations
-from .channels import NETWORK_PURPOSE
 from .context import Context
-from .dispatch import MailRun, flush, queue
 from .joblog import job
 from .waiting import waiting_note
+
+if TYPE_CHECKING:
+    from .dispatch import MailRun
+
+# The mail side (building messages, the queue, the channels) loads with the jobs that send, not with ``status``
+# and ``check``, which read the ledger only (tests/test_startup.py).
 
 # Failed deliveries stay in the digest this long after their last attempt;
 # an unknown outcome stays until someone resends it.
@@ -133,6 +137,9 @@ def check(ctx: Context) -> list[Finding]:
 @job("digest", fields=lambda ctx, **_: {"period": ctx.at.date().isoformat()})
 def digest(ctx: Context, *, force: bool = False, dry_run: bool = False) -> MailRun:
     """The office's daily digest, once a day (``force`` sends another), to config addresses only."""
+    from ..mail.message import Outgoing, address
+    from .dispatch import MailRun, flush, queue
+
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     day = at.date().isoformat()
     key = MessageKey("digest", day, f"{at:%H%M%S}" if force else "")
@@ -182,6 +189,9 @@ def remind(ctx: Context, *, dry_run: bool = False) -> MailRun:
     活动 tab as a passed 代表委员看执行 visit's 负责部门 whose report has not come (三(十), 四(四)), on quota or
     not, every week until a valid item of the report's kind made since the visit arrives. Never to a team
     on track that owes no report."""
+    from ..mail.message import Outgoing
+    from .dispatch import MailRun, flush, queue
+
     settings, ledger, at = ctx.settings, ctx.ledger, ctx.at
     week = Week.of(at).key
     plan = Plan.of(settings)

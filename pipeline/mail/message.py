@@ -22,17 +22,12 @@ import base64
 import binascii
 import functools
 import hashlib
-import io
-import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import encoders, policy
-from email.generator import BytesGenerator
-from email.parser import BytesParser
-from email.mime.base import MIMEBase
-from email.utils import format_datetime, formataddr, parseaddr
-from urllib.parse import quote
+
+# The email package loads where a message is made or read, not with the names other modules take from here
+# (``Outgoing``, ``address``): ``status`` starts without it (tests/test_startup.py).
 
 from ..core import normalize
 from ..core.errors import PipelineError
@@ -86,6 +81,8 @@ def clean_header(value: str) -> str:
 @functools.lru_cache(maxsize=256)
 def address(value: str) -> tuple[str, str]:
     """Split ``Name <addr>`` and check the address; raises :class:`MessageError`."""
+    from email.utils import parseaddr
+
     name, addr = parseaddr(clean_header(value))
     try:
         addr = normalize.email(addr)
@@ -120,6 +117,8 @@ def encoded_words(text: str, *, lead: int = 0, limit: int = 75) -> str:
 
 def _rfc2231(name: str, value: str, width: int = 60) -> str:
     """``name*0*=utf-8''…; name*1*=…``: RFC 2231 continuations split between characters."""
+    from urllib.parse import quote
+
     pieces, current = [], ""
     for char in value:
         quoted = quote(char, safe="")
@@ -147,6 +146,8 @@ def format_address(name: str, addr: str) -> str:
     if not name:
         return addr
     if name.isascii():
+        from email.utils import formataddr
+
         return formataddr((name, addr))
     return f"{encoded_words(name, lead=len('From: '))}\n <{addr}>"
 
@@ -167,6 +168,8 @@ def list_unsubscribe(office: str, outlet: str, recipient: str) -> str:
     _, addr = address(office)
     who = clean_header(outlet)
     subject = f"退订：{who}（{recipient}）" if who else f"退订：{recipient}"
+    from urllib.parse import quote
+
     return f"<mailto:{quote(addr, safe='@')}?subject={quote(subject, safe='')}>"
 
 
@@ -226,11 +229,19 @@ class Built:
 
     def __getitem__(self, name: str) -> str | None:
         """A header's value as written, as ``email.message.Message`` gives it under ``compat32``."""
+        from email import policy
+        from email.parser import BytesParser
+
         return BytesParser(policy=policy.compat32).parsebytes(self.head, headersonly=True)[name]
 
 
 _CRLF = b"\r\n"
-_COMPAT = policy.compat32.clone(linesep="\r\n", max_line_length=78)
+@functools.cache
+def _compat():
+    """``compat32`` writing CRLF lines of at most 78 characters."""
+    from email import policy
+
+    return policy.compat32.clone(linesep="\r\n", max_line_length=78)
 
 
 def _header(name: str, value: str) -> bytes:
@@ -245,7 +256,7 @@ def _header(name: str, value: str) -> bytes:
             return (f"{name}: " + "\r\n".join(lines) + "\r\n").encode("ascii")
         if len(lines) == 1 and not _FOLDS_AT.search(value):
             return f"{name}: \r\n {value}\r\n".encode("ascii")
-    return _COMPAT.fold_binary(name, value)
+    return _compat().fold_binary(name, value)
 
 
 _FOLDS_AT = re.compile(r"[\s;,]")      # where compat32 may fold a line (its Header's split characters)
@@ -268,6 +279,8 @@ def _date(now: datetime) -> bytes:
 
 @functools.lru_cache(maxsize=16)
 def _dated(now: datetime, offset: object) -> bytes:
+    from email.utils import format_datetime
+
     return _header("Date", format_datetime(now))
 
 
@@ -303,6 +316,12 @@ class _Part:
 def _attachment(item: Attachment) -> _Part:
     """The encoded part, made once per attachment: a release's .docx goes to every outlet in the same bytes,
     so it is base64-encoded and written once, not once per recipient."""
+    import io
+    import mimetypes
+    from email import encoders, policy
+    from email.generator import BytesGenerator
+    from email.mime.base import MIMEBase
+
     content_type = item.content_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
     maintype, _, subtype = content_type.partition("/")
     part = MIMEBase(maintype, subtype, policy=policy.compat32)
@@ -319,8 +338,8 @@ def _attachment(item: Attachment) -> _Part:
     part.set_param("name", word)
     part["Content-Disposition"] = f'attachment; filename="{word}"{extended}'
     buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=_COMPAT).flatten(part)
-    head = b"".join(_COMPAT.fold_binary(name, value) for name, value in part.raw_items()) + _CRLF
+    BytesGenerator(buffer, policy=_compat()).flatten(part)
+    head = b"".join(_compat().fold_binary(name, value) for name, value in part.raw_items()) + _CRLF
     return _Part(buffer.getvalue(), head)
 
 

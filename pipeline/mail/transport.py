@@ -26,9 +26,6 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from email import policy
-from email.parser import BytesParser
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from ..core.config import Settings
@@ -125,8 +122,7 @@ class OutboxTransport:
                 if isinstance(cached, list) and len(cached) == 5 and cached[:2] == stamp:
                     shown = tuple(cached[2:])
                 else:
-                    shown = _listed(_Envelope(BytesParser(policy=policy.compat32).parsebytes(
-                        _head_of(Path(entry.path)), headersonly=True)))
+                    shown = _listed(_Envelope(_parsed(_head_of(Path(entry.path)), headers_only=True)))
             listed[entry.name] = [*stamp, *shown]
             date, to, subject = shown
             stem = entry.name[:-len(".eml")]
@@ -175,6 +171,8 @@ def _head_of(path: Path) -> bytes:
 def _shown_date(header: object) -> str:
     """A Date header as the office reads it: 2026年11月29日 18:29 (the header itself stays as mail needs it)."""
     try:
+        from email.utils import parsedate_to_datetime
+
         moment = parsedate_to_datetime(str(header))
     except (TypeError, ValueError):
         return str(header or "")
@@ -183,7 +181,7 @@ def _shown_date(header: object) -> str:
 
 def _preview(data: bytes) -> tuple[object, str]:
     """The message's envelope, and its HTML part with the envelope on top, for a browser."""
-    message = BytesParser(policy=policy.default).parsebytes(data)
+    message = _parsed(data, as_read=True)
     body = message.get_body(("html", "plain"))
     content = body.get_content() if body is not None else ""
     if body is not None and body.get_content_type() == "text/plain":
@@ -199,7 +197,7 @@ def _envelope_of(built: object) -> _Envelope | None:
 
     if not isinstance(built, mime.Built):
         return None
-    return _Envelope(BytesParser(policy=policy.compat32).parsebytes(built.head, headersonly=True))
+    return _Envelope(_parsed(built.head, headers_only=True))
 
 
 class _Envelope:
@@ -216,12 +214,23 @@ class _Envelope:
 
 @functools.lru_cache(maxsize=1024)
 def _read_header(key: str, raw: str) -> str:
+    from email import policy
+
     return str(policy.default.header_fetch_parse(key, raw))
 
 
 @functools.lru_cache(maxsize=64)
 def _filename(head: bytes) -> str | None:
-    return BytesParser(policy=policy.default).parsebytes(head, headersonly=True).get_filename()
+    return _parsed(head, headers_only=True, as_read=True).get_filename()
+
+
+def _parsed(data: bytes, *, headers_only: bool = False, as_read: bool = False):
+    """``data`` parsed by the email package (loaded here, where the outbox is written, not at start): under
+    ``compat32`` each header as written, or (``as_read``) under ``policy.default`` as a mail client reads it."""
+    from email import policy
+    from email.parser import BytesParser
+
+    return BytesParser(policy=policy.default if as_read else policy.compat32).parsebytes(data, headersonly=headers_only)
 
 
 def _page(message, content: str, files: list[str | None]) -> str:
