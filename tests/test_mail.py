@@ -467,17 +467,21 @@ def test_a_reservation_a_crashed_process_left_is_given_back_in_its_boot_and_unkn
         assert smtp_server.handler.data_seen == []
 
 
+def _paced_batch(workspace, smtp_server, ledger):
+    """Three releases queued for a sender paced at a message a minute; its settings and the server's handler."""
+    smtp_server.configure(workspace)
+    workspace.configure("mail", rate_per_minute=1)
+    sender.queue(ledger, release_batch(["a@media.example", "b@media.example", "c@media.example"]),
+                 period="2026-W48", at=AT)
+    return workspace.settings, smtp_server.handler
+
+
 def test_a_paced_sender_whose_connection_broke_never_takes_back_what_another_sender_delivered(
         workspace, smtp_server, ledger, monkeypatch) -> None:
     """A paced flush (a minute per message) holds its reservation while it waits its turn; after the cut-off a
     clerk's command gives it back and sends the message. The first sender's connection has meanwhile broken:
     its own failure to send must not turn the delivered message back into one to retry."""
-    smtp_server.configure(workspace)
-    workspace.configure("mail", rate_per_minute=1)
-    settings = workspace.settings
-    handler = smtp_server.handler
-    sender.queue(ledger, release_batch(["a@media.example", "b@media.example", "c@media.example"]),
-                 period="2026-W48", at=AT)
+    settings, handler = _paced_batch(workspace, smtp_server, ledger)
     mine = sender.claimant
 
     def paced(seconds: float) -> None:
@@ -508,12 +512,7 @@ def test_a_paced_sender_keeps_the_reservation_it_has_just_made_however_long_its_
     """A paced flush (a minute per message) runs longer than the cut-off for a dead sender. A clerk's command
     flushing another message meanwhile must not take it for dead and give back the reservation it made a
     minute ago: the paced flush would then skip that message, and nobody would send it."""
-    smtp_server.configure(workspace)
-    workspace.configure("mail", rate_per_minute=1)
-    settings = workspace.settings
-    handler = smtp_server.handler
-    sender.queue(ledger, release_batch(["a@media.example", "b@media.example", "c@media.example"]),
-                 period="2026-W48", at=AT)
+    settings, handler = _paced_batch(workspace, smtp_server, ledger)
     other = outgoing()
     sender.queue(ledger, [other], period="2026-11-26", at=AT)
     sender.flush(context(settings, ledger, AT), keys=(other.key,))

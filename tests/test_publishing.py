@@ -691,6 +691,16 @@ def _wait_for_pause(handler, process: subprocess.Popen, timeout: float = 30.0) -
             pytest.fail("the server never reached the pause")
 
 
+def _approved(workspace, server, media: list[dict[str, Any]]):
+    """A desk on ``server`` whose one release, drafted from the sheet, is approved for ``media``."""
+    desk = Desk(workspace, server)
+    desk.sheet([material()], media=media)
+    desk.pull()
+    desk.draft()
+    desk.approve(FIRST)
+    return desk, server.handler
+
+
 def _killed_mid_send(desk: Desk, handler, workspace, where: str, nth: int) -> list[str]:
     """Publish in a process of its own and SIGKILL it while the server holds its reply to the ``nth`` message
     (``where``: after its text, or at its recipient); returns the address the server held."""
@@ -724,12 +734,7 @@ def _killed_mid_send(desk: Desk, handler, workspace, where: str, nth: int) -> li
                          ids=["data-first", "data-middle", "data-last", "rcpt-middle"])
 def test_a_publish_killed_mid_send_never_doubles_and_never_forgets_a_delivery(
         workspace, smtp_pausing_server, monkeypatch, where, nth) -> None:
-    desk = Desk(workspace, smtp_pausing_server)
-    handler = smtp_pausing_server.handler
-    desk.sheet([material()], media=CRASH_MEDIA)
-    desk.pull()
-    desk.draft()
-    desk.approve(FIRST)
+    desk, handler = _approved(workspace, smtp_pausing_server, CRASH_MEDIA)
     held = _killed_mid_send(desk, handler, workspace, where, nth)
     assert held == [CRASH_EMAILS[nth - 1]]
     # What the killed process left behind: the one it had begun to send is 'sending'.
@@ -760,12 +765,7 @@ def test_a_publish_killed_past_its_first_reservations_settles_every_delivery_exa
     one that does not. Killed in the second group: in the same boot of the machine, the one in the server's
     hands is unknown and every other is sent once; after a restart (a power cut may have taken back the
     'sending' marks) the rest of that group is unknown too, and nothing is ever sent twice."""
-    desk = Desk(workspace, smtp_pausing_server)
-    handler = smtp_pausing_server.handler
-    desk.sheet([material()], media=BATCH_MEDIA)
-    desk.pull()
-    desk.draft()
-    desk.approve(FIRST)
+    desk, handler = _approved(workspace, smtp_pausing_server, BATCH_MEDIA)
     nth = dispatch.GROUP + 3                       # the third message of the second group
     held = _killed_mid_send(desk, handler, workspace, "data", nth)
     assert held == [BATCH_EMAILS[nth - 1]]
