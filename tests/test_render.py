@@ -594,6 +594,21 @@ def test_each_outlets_letter_is_what_rendering_it_alone_makes(tmp_path: Path, va
     assert letters == [render("media", {**context, **person}, folder=tmp_path) for person in PEOPLE]
 
 
+def test_a_name_that_begins_the_subject_line_is_read_as_rendering_it_alone_reads_it(tmp_path: Path) -> None:
+    """The subject is the letter's first line less a leading 主题： or Subject:. A template that begins that line
+    with the outlet's name, for an outlet whose name itself begins so: its letter's subject is the one rendering
+    it alone makes, whichever outlet of the same blanks came first."""
+    write(tmp_path, "media", "{{ outlet }}：{{ contact }}新闻通稿\n{{ outlet }}编辑部：您好！\n", "<p>{{ outlet }}</p>")
+    people = [{"outlet": "法制时报", "contact": "郑丽华"}, {"outlet": "主题：法治周刊", "contact": "王编辑"},
+              {"outlet": "Subject:Law Weekly", "contact": "O'Neil"}]
+
+    letters = render_each("media", {}, people, folder=tmp_path)
+
+    assert [letter.subject for letter in letters] == ["法制时报：郑丽华新闻通稿", "法治周刊：王编辑新闻通稿",
+                                                      "Law Weekly：O'Neil新闻通稿"]
+    assert letters == [render("media", person, folder=tmp_path) for person in people]
+
+
 # --- the filters ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", [
