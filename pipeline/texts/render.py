@@ -131,8 +131,11 @@ def environment(folder: Path = TEMPLATES) -> SandboxedEnvironment:
 def render(name: str, context: dict[str, Any], *, folder: Path = TEMPLATES) -> Rendered:
     """Render ``NAME.txt`` and ``NAME.html``; the subject is the text's first line."""
     env = environment(folder)
-    text = _render(env, f"{name}.txt", context)
-    html = _render(env, f"{name}.html", context)
+    return _letter(_render(env, f"{name}.txt", context), _render(env, f"{name}.html", context))
+
+
+def _letter(text: str, html: str) -> Rendered:
+    """A rendered pair as a letter: the text's first line, less a leading ``Subject:`` or ``主题：``, its subject."""
     subject, _, body = text.partition("\n")
     subject = subject.removeprefix("Subject:").removeprefix("主题：").strip()
     return Rendered(subject=subject, text=body.lstrip("\n"), html=html)
@@ -156,9 +159,13 @@ def render_each(name: str, context: dict[str, Any], people: list[dict[str, str]]
     from markupsafe import escape
 
     stand_ins = {key: f"{_STAND_IN[0]}{number}{_STAND_IN[1]}" for number, key in enumerate(keys)}
-    once = render(name, {**context, **stand_ins}, folder=folder)
-    # Whether the text's first line and edges, stripped, come out the same hangs only on which values are blank:
-    # the first person of each such pattern is rendered alone too, and the pattern is put in only if they agree.
+    env = environment(folder)
+    # The values go into the text as rendered, before its first line is taken for the subject and its edges
+    # stripped, so that a value at the start of the subject line is read as it is when rendered alone.
+    once_text = _render(env, f"{name}.txt", {**context, **stand_ins})
+    once_html = _render(env, f"{name}.html", {**context, **stand_ins})
+    # The first person of each pattern of blank values is rendered alone too, and the pattern is put in only if
+    # they agree (a stand-in in the template's own text or the release's would not).
     trusted: dict[tuple[bool, ...], bool] = {}
     out = []
     for person in people:
@@ -170,8 +177,7 @@ def render_each(name: str, context: dict[str, Any], people: list[dict[str, str]]
             continue
         text_values = {stand_ins[key]: value for key, value in shown.items()}
         html_values = {stand_ins[key]: str(escape(value)) for key, value in shown.items()}
-        made = Rendered(subject=_put(once.subject, text_values), text=_put(once.text, text_values),
-                        html=_put(once.html, html_values))
+        made = _letter(_put(once_text, text_values), _put(once_html, html_values))
         pattern = tuple(bool(value) for value in shown.values())
         if pattern not in trusted:
             alone = render(name, {**context, **person}, folder=folder)
