@@ -8,6 +8,7 @@ parsed back with the standard ``email`` package.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from datetime import datetime, timedelta
@@ -623,6 +624,25 @@ def test_the_outbox_index_lists_every_message_of_every_run_as_the_folder_holds_t
     assert "替换执行宣传日报（2026年11月26日）" in index
     assert "执行宣传日报（2026年11月27日）" in index
     assert index.count(".eml</a>") == len(list(outbox.glob("*.eml"))) == 2
+
+
+def test_a_damaged_entry_in_the_outbox_index_record_is_read_again_from_its_file(workspace, ledger) -> None:
+    """A record of a file that has the file's size and time but not what it shows (the record edited or written
+    by something else) costs a new reading of that file, not the run's index: the message is listed as it is."""
+    settings = workspace.settings
+    outbox = Path(settings.mail.outbox)
+    send(settings, ledger, outgoing(key="digest/2026-11-25", subject="执行宣传日报（2026年11月25日）"))
+    record = outbox / ".index.json"
+    known = json.loads(record.read_text(encoding="utf-8"))
+    (name, entry), = known.items()
+    record.write_text(json.dumps({name: [*entry[:2], None, 7, ["主题"]]}), encoding="utf-8")
+
+    send(settings, ledger, outgoing(key="digest/2026-11-26", subject="执行宣传日报（2026年11月26日）"),
+         at=AT + timedelta(days=1))
+
+    index = (outbox / "index.html").read_text(encoding="utf-8")
+    assert "执行宣传日报（2026年11月25日）" in index and "执行宣传日报（2026年11月26日）" in index
+    assert index.count(".eml</a>") == 2
 
 
 def test_a_transport_session_reports_each_recipient(workspace, smtp_server) -> None:
