@@ -119,7 +119,8 @@ class OutboxTransport:
             shown = self.written.pop(entry.name, None)
             if shown is None:
                 cached = known.get(entry.name)
-                if isinstance(cached, list) and len(cached) == 5 and cached[:2] == stamp:
+                if (isinstance(cached, list) and len(cached) == 5 and cached[:2] == stamp
+                        and all(isinstance(text, str) for text in cached[2:])):
                     shown = tuple(cached[2:])
                 else:
                     shown = _listed(_Envelope(_parsed(_head_of(Path(entry.path)), headers_only=True)))
